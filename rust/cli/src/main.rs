@@ -19,12 +19,34 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     // One variant per subcommand, in alphabetical order.
+    Assemble(commands::assemble::Args),
+    Base(commands::base::Args),
+    Build(commands::build::Args),
+    Cache(commands::cache::Args),
+    Eval(commands::eval::Args),
+    Fetch(commands::fetch::Args),
+    Inspect(commands::inspect::Args),
+    Lock(commands::lock::Args),
+    Manifest(commands::manifest::Args),
+    Options(commands::options::Args),
+    VmTest(commands::vm_test::Args),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result: anyhow::Result<ExitCode> = match cli.command {
         // One arm per subcommand, in alphabetical order.
+        Command::Assemble(args) => commands::assemble::run(args),
+        Command::Base(args) => commands::base::run(args),
+        Command::Build(args) => commands::build::run(args),
+        Command::Cache(args) => commands::cache::run(args),
+        Command::Eval(args) => commands::eval::run(args),
+        Command::Fetch(args) => commands::fetch::run(args),
+        Command::Inspect(args) => commands::inspect::run(args),
+        Command::Lock(args) => commands::lock::run(args),
+        Command::Manifest(args) => commands::manifest::run(args),
+        Command::Options(args) => commands::options::run(args),
+        Command::VmTest(args) => commands::vm_test::run(args),
     };
     match result {
         Ok(code) => code,

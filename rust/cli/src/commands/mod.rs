@@ -1,1 +1,12 @@
 //! One module per `nixspot` subcommand.
+pub mod assemble;
+pub mod base;
+pub mod build;
+pub mod cache;
+pub mod eval;
+pub mod fetch;
+pub mod inspect;
+pub mod lock;
+pub mod manifest;
+pub mod options;
+pub mod vm_test;

@@ -1,0 +1,7 @@
+# nullOr: all definitions null
+let
+  lib = import ../../modules/lib;
+  eval = modules: (lib.evalModules { inherit modules; }).config;
+  inherit (lib) mkOption types;
+in
+(eval [ ./mods/decl-basic.nix ./mods/def-maybe-null.nix ./mods/nullor-mixed-a.nix { ex.required = "r"; } ]).ex.maybe

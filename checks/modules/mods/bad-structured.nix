@@ -1,0 +1,1 @@
+{ config = { ex.count = 2; }; ex.name = "mixed"; }

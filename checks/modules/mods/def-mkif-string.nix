@@ -1,0 +1,1 @@
+{ lib, ... }: { ex.count = lib.mkIf "yes" 5; }

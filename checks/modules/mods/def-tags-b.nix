@@ -1,0 +1,1 @@
+{ lib, ... }: { ex.tags = lib.mkBefore [ "b" ]; imports = [ ./def-tags-a.nix ]; }

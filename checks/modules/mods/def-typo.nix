@@ -1,0 +1,1 @@
+{ ex.nmae = "typo"; }

@@ -1,0 +1,1 @@
+{ lib, ... }: { options.dup = lib.mkOption { type = lib.types.int; default = 2; }; }

@@ -1,0 +1,1 @@
+{ lib, ... }: { options.srv = lib.mkOption { type = lib.types.attrsOf (lib.types.submodule ({ name, ... }: { options.host = lib.mkOption { type = lib.types.str; default = "${name}.local"; }; })); }; }

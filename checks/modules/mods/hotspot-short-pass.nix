@@ -1,0 +1,1 @@
+{ hotspot.ap.passphrase = "short"; }

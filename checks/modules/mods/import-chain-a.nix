@@ -1,0 +1,1 @@
+{ imports = [ ./import-chain-b.nix ./import-chain-c.nix ]; ex.tags = [ "a" ]; }

@@ -1,0 +1,1 @@
+{ imports = [ ./import-chain-c.nix ]; ex.tags = [ "b" ]; }

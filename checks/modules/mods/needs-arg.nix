@@ -1,0 +1,1 @@
+{ site, ... }: { ex.name = site.name; }

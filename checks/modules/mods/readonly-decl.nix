@@ -1,0 +1,1 @@
+{ lib, ... }: { options.ro = lib.mkOption { type = lib.types.int; readOnly = true; default = 1; }; }

@@ -1,0 +1,1 @@
+{ items.book.size = -4; }

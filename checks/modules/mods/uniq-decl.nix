@@ -1,0 +1,1 @@
+{ lib, ... }: { options.u = lib.mkOption { type = lib.types.uniq (lib.types.listOf lib.types.int); }; }

@@ -1,0 +1,105 @@
+# nixspot's own base image: a Raspberry Pi 3/4 image made only from pinned Debian
+# bookworm arm64 packages (images/base.lock.json, written by `nixspot base lock`) and
+# nixspot's on-device programs. Plain data: `nixspot base build` reads it with
+# nixspot's evaluator (real Nix gives the same JSON).
+{
+  name = "nixspot-base";
+
+  mirror = {
+    architecture = "arm64";
+    sources = [
+      { url = "http://deb.debian.org/debian"; suite = "bookworm"; components = [ "main" "non-free-firmware" ]; }
+      { url = "http://deb.debian.org/debian"; suite = "bookworm-updates"; components = [ "main" "non-free-firmware" ]; }
+      { url = "http://deb.debian.org/debian-security"; suite = "bookworm-security"; components = [ "main" "non-free-firmware" ]; }
+    ];
+    # Never installed: what only maintainer scripts, dpkg/apt, udev, systemd or
+    # initramfs-tools need (nothing runs them here), and optional extras of the
+    # hotspot programs that pull large closures.
+    exclude = [
+      "adduser"
+      "aria2"
+      "debconf"
+      "debconf-2.0"
+      "dpkg"
+      "init-system-helpers"
+      "initramfs-tools"
+      "kmod"
+      "libaria2-0"
+      "libnss3-tools"
+      "linux-base"
+      "openssl"
+      "passwd"
+      "perl"
+      "perl-base"
+      "systemd"
+      "systemd-sysv"
+      "udev"
+    ];
+  };
+
+  # Requested packages; the lock holds their Depends/Pre-Depends closure.
+  packages = [
+    "busybox-static"
+    "caddy"
+    "dnsmasq-base"
+    "dropbear-bin"
+    "firmware-brcm80211"
+    "hostapd"
+    "kiwix-tools"
+    "linux-image-6.1.0-56-arm64"
+    "nftables"
+    "raspi-firmware"
+    "runit"
+    "tzdata"
+  ];
+
+  # The kernel package (its version names /lib/modules/<version>).
+  kernel = "linux-image-6.1.0-56-arm64";
+
+  # Modules the initramfs loads (with their dependencies), in this order: SD card,
+  # USB (dwc2 needs phy-generic to probe), USB networking (QEMU's usb-net), the root
+  # and boot filesystems, and the watchdog that makes `poweroff -f` work.
+  initramfsModules = [
+    "bcm2835"
+    "phy-generic"
+    "dwc2"
+    "cdc_ether"
+    "crc32c_generic"
+    "ext4"
+    "vfat"
+    "nls_cp437"
+    "nls_ascii"
+    "bcm2835_wdt"
+  ];
+
+  # Device trees copied from the kernel package to the boot partition.
+  dtbs = [
+    "broadcom/bcm2711-rpi-4-b.dtb"
+    "broadcom/bcm2837-rpi-3-a-plus.dtb"
+    "broadcom/bcm2837-rpi-3-b.dtb"
+    "broadcom/bcm2837-rpi-3-b-plus.dtb"
+    "broadcom/bcm2837-rpi-cm3-io3.dtb"
+    "broadcom/bcm2711-rpi-400.dtb"
+    "broadcom/bcm2711-rpi-cm4-io.dtb"
+  ];
+
+  hostname = "nixspot";
+
+  partitions = {
+    boot = { label = "bootfs"; size = 512 * 1024 * 1024; };
+    # Minimal size plus room for the runtime's files and logs.
+    root = { label = "rootfs"; marginBytes = 64 * 1024 * 1024; };
+    data = { label = "data"; size = 64 * 1024 * 1024; };
+  };
+
+  # Raspberry Pi firmware configuration (the VideoCore reads it; QEMU ignores it);
+  # the build adds `kernel=vmlinuz-<version>` and `initramfs initrd.img-<version>`.
+  configTxt = ''
+    arm_64bit=1
+    enable_uart=1
+    upstream_kernel=1
+    disable_overscan=1
+  '';
+
+  cmdline = "console=serial0,115200 console=tty1 root=LABEL=rootfs rootfstype=ext4 rootwait";
+}

@@ -1,0 +1,148 @@
+# Apps: offspot catalog apps (`kind = app`) or your own containers with a dashboard card.
+{ config, lib, ... }:
+let
+  inherit (lib) mkOption types literalExpression optionalAttrs;
+  htypes = import ./types.nix lib;
+  catalog = import ../catalog.nix;
+
+  appModule = { name, ... }:
+    let c = if (catalog.packages.${name}.kind or "") == "app" then catalog.packages.${name} else { }; in
+    {
+      options = {
+        enable = mkOption {
+          type = types.bool;
+          default = false;
+          example = true;
+          description = "Whether to install this app.";
+        };
+        domain = mkOption {
+          type = types.strMatching "[a-z0-9][a-z0-9.-]*";
+          description = "Sub-domain (and compose service name) of the app: `<domain>.<fqdn>`.";
+          example = "resources";
+        } // optionalAttrs (c ? domain) { default = c.domain; };
+        title = mkOption {
+          type = types.str;
+          description = "Title shown on the dashboard card.";
+          example = "File Manager";
+        } // optionalAttrs (c ? title) { default = c.title; };
+        description = mkOption {
+          type = types.str;
+          default = c.description or "";
+          description = "Description shown on the dashboard card.";
+        };
+        languages = mkOption {
+          type = types.listOf (types.strMatching "[a-z]{3}");
+          default = c.languages or [ ];
+          description = "ISO 639-3 language codes.";
+        };
+        tags = mkOption {
+          type = types.listOf types.str;
+          default = c.tags or [ ];
+          description = "Dashboard tags.";
+        };
+        icon = mkOption {
+          type = types.str;
+          default = "";
+          description = "Base64 PNG icon for the dashboard card; empty for none.";
+        };
+        image = mkOption {
+          type = types.str;
+          description = "OCI image reference of the app.";
+          example = "ghcr.io/offspot/file-manager:1.4";
+        } // optionalAttrs (c ? image) { default = c.image; };
+        imageFilesize = mkOption {
+          type = types.ints.unsigned;
+          description = "Size of the image's docker-archive tar (bytes).";
+        } // optionalAttrs (c ? imageFilesize) { default = c.imageFilesize; };
+        imageFullsize = mkOption {
+          type = types.ints.unsigned;
+          description = "Size of the extracted image (bytes).";
+        } // optionalAttrs (c ? imageFullsize) { default = c.imageFullsize; };
+        download = {
+          url = mkOption {
+            type = types.nullOr types.str;
+            default = c.downloadUrl or null;
+            description = "Optional data the app needs, downloaded to `/data/contents/<download.to or ident>`.";
+          };
+          size = mkOption {
+            type = types.nullOr types.ints.unsigned;
+            default = c.downloadSize or null;
+            description = "Size of the download (expanded size for archives).";
+          };
+          sha256 = mkOption {
+            type = types.nullOr htypes.sha256;
+            default = null;
+            description = "SHA-256 of the download.";
+          };
+          checksum = mkOption {
+            type = types.nullOr htypes.checksum;
+            default = if c ? downloadChecksum then { kind = "digest"; } // c.downloadChecksum else null;
+            description = "Checksum of the download (used when `sha256` is null).";
+          };
+          to = mkOption {
+            type = types.nullOr types.str;
+            default = c.downloadTo or null;
+            description = "Folder name under `/data/contents/` (default: the ident).";
+          };
+          via = mkOption {
+            type = types.str;
+            default = c.downloadVia or "direct";
+            description = "How the download is placed (zip, tar, direct, …).";
+          };
+        };
+        environ = mkOption {
+          type = types.attrsOf types.str;
+          default = c.environ or { };
+          description = "The app's own environment; values may use `\${FQDN}`, `\${PACKAGE_FQDN}`, `\${APP_DIR}`, `$environ{NAME}` and the other offspot variables.";
+        };
+        environMap = mkOption {
+          type = types.attrsOf types.str;
+          default = c.environMap or { };
+          example = { ADMIN_PASSWORD = "PASSWORD"; };
+          description = "Global variables (`hotspot.environment`, admin credentials) passed to the app: global name → container name.";
+        };
+        environment = mkOption {
+          type = types.attrsOf types.str;
+          default = { };
+          example = { ACCESS_MODE = "read-only"; };
+          description = "Your additional environment, applied last (same variables as `environ`).";
+        };
+        volumes = mkOption {
+          type = types.listOf (types.strMatching "[^:]+:[^:]+(:[a-z,]+)?");
+          default = c.volumes or [ ];
+          example = [ "\${APP_DIR}:/data" ];
+          description = "Bind mounts `host:container[:ro]`; host folders get a placeholder so the bind succeeds.";
+        };
+        links = mkOption {
+          type = types.listOf types.str;
+          default = c.links or [ ];
+          description = "Compose `links` (`service[:alias]`).";
+        };
+        subServices = mkOption {
+          type = types.attrsOf (types.strMatching "[^:]+:[0-9]+");
+          default = c.subServices or { };
+          example = { restbase = "\${PACKAGE_DOMAIN}:7231"; };
+          description = "Extra sub-domains `<sub>.<domain>.<fqdn>` proxied to `target:port`.";
+        };
+        protectedBy = mkOption {
+          type = types.nullOr (types.submodule {
+            options = {
+              username = mkOption { type = types.str; description = "User name (variables allowed)."; };
+              password = mkOption { type = types.str; description = "Password (variables allowed)."; };
+            };
+          });
+          default = if c ? protectedBy then { username = builtins.elemAt c.protectedBy 0; password = builtins.elemAt c.protectedBy 1; } else null;
+          example = { username = "$environ{ADMIN_USERNAME}"; password = "$environ{ADMIN_PASSWORD}"; };
+          description = "HTTP basic-auth protection of the app by the reverse proxy.";
+        };
+      };
+    };
+in
+{
+  options.hotspot.apps = mkOption {
+    type = types.attrsOf (types.submodule appModule);
+    default = { };
+    example = literalExpression ''{ "file-manager.offspot.kiwix.org".enable = true; }'';
+    description = "Apps by ident. Idents from offspot's catalog fill every option's default; other idents describe your own app.";
+  };
+}

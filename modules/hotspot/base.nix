@@ -1,0 +1,94 @@
+# Base image, output image and recipe-level switches (recipe `base`, `output`,
+# `write_config`) and the lock file.
+{ config, options, lib, ... }:
+let
+  inherit (lib) mkOption types literalExpression;
+  catalog = import ../catalog.nix;
+  htypes = import ./types.nix lib;
+  src = config.hotspot.base.source;
+  known =
+    if src == "nixspot:base" then { rootfsSize = catalog.nixspotBase.rootfsSize; }
+    else if catalog.baseImages ? ${src} then catalog.baseImages.${src}
+    else lib.findFirst (b: b.url == src) null (builtins.attrValues catalog.baseImages);
+in
+{
+  options.hotspot = {
+    base = {
+      source = mkOption {
+        type = types.str;
+        default = "1.4.2";
+        example = "https://drive.offspot.it/base/offspot-base-arm64-1.4.2.img";
+        description = ''
+          The base image: an offspot release version (`"1.4.2"`: image-creator downloads
+          `https://drive.offspot.it/base/offspot-base-arm64-<v>.img` and checks its `.md5`),
+          a URL (`https://…`, `file://…`; `.xz` is decompressed), or `"nixspot:base"` for
+          nixspot's own base image (built from pinned Debian packages; only nixspot can
+          assemble such a recipe).
+        '';
+      };
+      rootfsSize = mkOption {
+        type = types.ints.positive;
+        default = if known != null then known.rootfsSize else throw "The option `hotspot.base.rootfsSize' is used but not defined: `hotspot.base.source' (${builtins.toJSON src}, defined in ${lib.showFiles options.hotspot.base.source.files}) is not a known base image, so its rootfs size must be given.";
+        defaultText = literalExpression "the known size for offspot releases and nixspot:base";
+        example = 3716153344;
+        description = "Size in bytes of everything the base image holds before the data partition (recipe `base.rootfs_size`), used to compute `output.size = auto`.";
+      };
+      providesInternalServices = mkOption {
+        type = types.bool;
+        default = src == "nixspot:base";
+        defaultText = literalExpression ''hotspot.base.source == "nixspot:base"'';
+        description = ''
+          Whether the base image runs the dashboard, captive portal, reverse proxy,
+          kiwix-serve, file browser and ZIM manager natively. nixspot's base image does
+          (it has no container engine): their images are then left out of `oci_images`,
+          while `offspot.containers` still describes the services and their settings.
+        '';
+      };
+      sha256 = mkOption {
+        type = types.nullOr htypes.sha256;
+        default = null;
+        example = "0000000000000000000000000000000000000000000000000000000000000000";
+        description = "SHA-256 of the base image file (shorthand for a `checksum` of algo `sha-256`).";
+      };
+      checksum = mkOption {
+        type = types.nullOr htypes.checksum;
+        default = null;
+        example = { algo = "md5"; kind = "url"; value = "https://drive.offspot.it/base/offspot-base-arm64-1.4.2.img.md5"; };
+        description = "Checksum of the base image (recipe `base.checksum`).";
+      };
+    };
+
+    output = {
+      size = mkOption {
+        type = types.either (types.enum [ "auto" ]) htypes.size;
+        default = "auto";
+        example = "8G";
+        description = "Size of the image: `\"auto\"` (the smallest that fits: rootfs + content + 10 %), bytes, or a size string like `\"8G\"`.";
+      };
+      compress = mkOption {
+        type = types.bool;
+        default = false;
+        description = "Recipe `output.compress` (accepted, unused by image-creator).";
+      };
+    };
+
+    writeConfig = mkOption {
+      type = types.bool;
+      default = false;
+      example = true;
+      description = "Whether the image keeps a copy of its recipe as `/data/image.yaml` (recipe `write_config`).";
+    };
+
+    lockFile = mkOption {
+      type = types.nullOr types.path;
+      default = null;
+      example = literalExpression "./hotspot.lock.json";
+      description = ''
+        JSON lock file written by `nixspot lock`:
+        `{"version": 1, "files": {"<url>": {"sha256", "size"}}, "oci": {"<ident>": {"digest", "archiveSha256", "filesize", "fullsize"}}}`.
+        Pinned URLs get a `sha-256` digest checksum and their exact size in the recipe; pinned
+        OCI images get `<ident>@<digest>` and their sizes.
+      '';
+    };
+  };
+}

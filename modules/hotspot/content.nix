@@ -1,0 +1,222 @@
+# Content: ZIM files, plain files, files packages and extra OCI images.
+{ config, lib, ... }:
+let
+  inherit (lib) mkOption types literalExpression optionalAttrs;
+  htypes = import ./types.nix lib;
+  catalog = import ../catalog.nix;
+
+  # Options every downloadable item shares.
+  downloadOptions = {
+    sha256 = mkOption {
+      type = types.nullOr htypes.sha256;
+      default = null;
+      example = "99465e14effc7f951e9c017b4b3cee91967eb49c556d9f4f0d674adbe80d78c2";
+      description = "SHA-256 of the download: pins it (shorthand for a `checksum` of algo `sha-256`, kind `digest`).";
+    };
+    checksum = mkOption {
+      type = types.nullOr htypes.checksum;
+      default = null;
+      example = { algo = "sha-1"; value = "2fd4e1c67a2d28fced849ee1bb76e7391b93eb12"; };
+      description = "Any checksum image-creator supports (used when `sha256` is null).";
+    };
+    checksumUrl = mkOption {
+      type = types.nullOr (types.strMatching "(https?|file)://.+\\.(md5|sha1|sha256|sha512)");
+      default = null;
+      example = "https://download.kiwix.org/zim/wikipedia/wikipedia_en_climate_change_nopic_2024-06.zim.md5";
+      description = "URL of a MirrorBrain-style checksum file (`<digest>[ name]`) that image-creator reads at build time; the algorithm follows the suffix (.md5, .sha1, .sha256, .sha512). Used when `sha256` and `checksum` are null. Not a pin: run `nixspot lock`.";
+    };
+  };
+
+  packageInfoOptions = name: c: {
+    title = mkOption {
+      type = types.str;
+      description = "Title shown on the dashboard card.";
+      example = "Wikipedia";
+    } // optionalAttrs (c ? title) { default = c.title; };
+    description = mkOption {
+      type = types.str;
+      default = c.description or "";
+      description = "Description shown on the dashboard card.";
+    };
+    languages = mkOption {
+      type = types.listOf (types.strMatching "[a-z]{3}");
+      default = c.languages or [ ];
+      example = [ "eng" ];
+      description = "ISO 639-3 language codes.";
+    };
+    tags = mkOption {
+      type = types.listOf types.str;
+      default = c.tags or [ ];
+      example = [ "wikipedia" "_category:wikipedia" ];
+      description = "Dashboard tags; `_category:X` sets the category, other `_…` tags are hidden.";
+    };
+    icon = mkOption {
+      type = types.str;
+      default = "";
+      example = "iVBORw0KGgo…";
+      description = "Base64 PNG icon (48×48) for the dashboard card; empty for none. (offspot's builder downloads icons at build time; nixspot keeps builds offline.)";
+    };
+  };
+
+  zimModule = { name, config, ... }: {
+    options = {
+      ident = mkOption {
+        type = types.strMatching "[^:]+:[^:]+:[^:]*";
+        default = "openZIM:${name}:";
+        defaultText = literalExpression ''"openZIM:<name>:"'';
+        example = "openZIM:wikipedia_en_climate_change:nopic";
+        description = "ZIM identity `publisher:name:flavour`; gives the file name `<publisher>_<name>_<flavour>.zim`.";
+      };
+      url = mkOption {
+        type = types.str;
+        example = "https://download.kiwix.org/zim/wikipedia/wikipedia_en_climate_change_nopic_2024-06.zim";
+        description = "Where to download the ZIM file (`https://…`, `file://…`).";
+      };
+      size = mkOption {
+        type = types.nullOr types.ints.unsigned;
+        default = null;
+        example = 14130838;
+        description = "Size in bytes; null lets image-creator ask the server (a lock file pins it).";
+      };
+      filename = mkOption {
+        type = types.strMatching "[^/]+\\.zim";
+        default =
+          let
+            parts = lib.splitString ":" config.ident;
+            clean = builtins.replaceStrings [ "/" "\\" ":" "*" "?" "\"" "<" ">" "|" ] [ "" "" "" "" "" "" "" "" "" ];
+          in
+          clean (builtins.concatStringsSep "_" parts) + ".zim";
+        defaultText = literalExpression ''"<publisher>_<name>_<flavour>.zim"'';
+        description = "File name under `/data/contents/zims/`.";
+      };
+    } // downloadOptions // packageInfoOptions name { title = name; };
+  };
+
+  fileModule = { name, ... }: {
+    options = {
+      to = mkOption {
+        type = types.str;
+        default = "/data/contents/files/${name}";
+        defaultText = literalExpression ''"/data/contents/files/<name>"'';
+        example = "/data/contents/files/welcome.txt";
+        description = "Target path in the image; must be under `/data`. Archives (`via` other than direct/base64) are expanded into this directory.";
+      };
+      url = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "https://example.org/manual.pdf";
+        description = "Where to download the file (exclusive with `content`).";
+      };
+      content = mkOption {
+        type = types.nullOr types.str;
+        default = null;
+        example = "Welcome!";
+        description = "Inline content (exclusive with `url`); base64 when `via = \"base64\"`.";
+      };
+      via = mkOption {
+        type = types.str;
+        default = "direct";
+        example = "zip";
+        description = "How the file is placed: ${builtins.concatStringsSep ", " htypes.vias}.";
+      };
+      size = mkOption {
+        type = types.nullOr types.int;
+        default = null;
+        example = 28;
+        description = "Size in bytes (the expanded size for archives); null computes it for content and leaves it to image-creator (-1) for URLs.";
+      };
+    } // downloadOptions;
+  };
+
+  filesPackageModule = { name, ... }:
+    let c = if (catalog.packages.${name}.kind or "") == "files" then catalog.packages.${name} else { }; in
+    {
+      options = {
+        enable = mkOption {
+          type = types.bool;
+          default = true;
+          description = "Whether to include this files package.";
+        };
+        domain = mkOption {
+          type = types.strMatching "[a-z0-9][a-z0-9.-]*";
+          description = "Sub-domain serving the package: `<domain>.<fqdn>`.";
+          example = "nomad";
+        } // optionalAttrs (c ? domain) { default = c.domain; };
+        url = mkOption {
+          type = types.str;
+          description = "Download URL of the package.";
+          example = "https://drive.hotspot.kiwix.org/nomad/nomadeducation_fr_android_2023-11.zip";
+        } // optionalAttrs (c ? downloadUrl) { default = c.downloadUrl; };
+        size = mkOption {
+          type = types.nullOr types.ints.unsigned;
+          default = c.downloadSize or null;
+          description = "Size in bytes (expanded size for archives).";
+        };
+        via = mkOption {
+          type = types.str;
+          default = c.via or "direct";
+          description = "How the download is placed (zip, tar, direct, …).";
+        };
+        target = mkOption {
+          type = types.nullOr types.str;
+          default = c.target or null;
+          description = "Folder name under `/data/contents/files/` (default: the ident).";
+        };
+      } // downloadOptions // {
+        checksum = downloadOptions.checksum // {
+          default = if c ? downloadChecksum then { kind = "digest"; } // c.downloadChecksum else null;
+        };
+      } // packageInfoOptions name c;
+    };
+in
+{
+  options.hotspot = {
+    zims = mkOption {
+      type = types.attrsOf (types.submodule zimModule);
+      default = { };
+      example = literalExpression ''
+        {
+          wikipedia = {
+            ident = "openZIM:wikipedia_en_climate_change:nopic";
+            url = "https://download.kiwix.org/zim/wikipedia/wikipedia_en_climate_change_nopic_2024-06.zim";
+            title = "Wikipedia: climate change";
+          };
+        }
+      '';
+      description = "ZIM files served by kiwix-serve and listed on the dashboard, stored in `/data/contents/zims/`.";
+    };
+    files = mkOption {
+      type = types.attrsOf (types.submodule fileModule);
+      default = { };
+      example = literalExpression ''{ "welcome.txt".content = "Welcome!"; }'';
+      description = "Arbitrary files (or archives expanded into directories) placed under `/data`.";
+    };
+    filesPackages = mkOption {
+      type = types.attrsOf (types.submodule filesPackageModule);
+      default = { };
+      example = literalExpression ''{ "nomad.offspot.kiwix.org" = { }; }'';
+      description = "Files packages (offspot catalog `kind = files` entries, or your own), served by the file browser at `<domain>.<fqdn>`. Catalog idents fill every option's default.";
+    };
+    ociImages = mkOption {
+      type = types.listOf (types.submodule {
+        options = {
+          ident = mkOption {
+            type = types.str;
+            example = "ghcr.io/offspot/file-browser:1.2";
+            description = "Image reference (`registry/repo:tag`, optionally `@sha256:…`).";
+          };
+          filesize = mkOption {
+            type = types.ints.unsigned;
+            description = "Size of the exported docker-archive tar (bytes).";
+          };
+          fullsize = mkOption {
+            type = types.ints.unsigned;
+            description = "Size of the extracted image (bytes).";
+          };
+        };
+      });
+      default = [ ];
+      description = "Extra OCI images to preload (for services added in `hotspot.containers.extraServices`).";
+    };
+  };
+}

@@ -1,0 +1,337 @@
+# The module system: evalModules and the definition properties (mkIf, mkMerge,
+# mkOverride, mkOrder). Same API and merge semantics as nixpkgs' lib.modules, written
+# here from scratch.
+lib:
+let
+  inherit (lib) lists strings attrsets options types;
+  inherit (options) showOption showValue showDefs isOption;
+
+  # Top-level attributes a structured module (one with `config` or `options`) may have.
+  structuredKeys = [ "_file" "key" "imports" "options" "config" "meta" "disabledModules" "_class" ];
+  shorthandIgnored = [ "_file" "key" "imports" "meta" "disabledModules" "_class" ];
+in
+rec {
+  mkIf = condition: content: { _type = "if"; inherit condition content; };
+  mkMerge = contents: { _type = "merge"; inherit contents; };
+  mkOverride = priority: content: { _type = "override"; inherit priority content; };
+  mkOptionDefault = mkOverride 1500;
+  mkDefault = mkOverride 1000;
+  mkImageMediaOverride = mkOverride 60;
+  mkForce = mkOverride 50;
+  mkVMOverride = mkOverride 10;
+  defaultOverridePriority = 100;
+  mkOrder = priority: content: { _type = "order"; inherit priority content; };
+  mkBefore = mkOrder 500;
+  mkAfter = mkOrder 1500;
+  defaultOrderPriority = 1000;
+
+  # Turns a module (path, function or attribute set) into
+  # { _file, key, imports, options, config }.
+  loadModule = args: file: key: m:
+    if builtins.isPath m || (builtins.isString m && strings.hasPrefix "/" m) then
+      let path = toString m; in
+      normalizeModule args path path (import m)
+    else normalizeModule args file key m;
+
+  normalizeModule = args: file: key: m:
+    if builtins.isFunction m then normalizeModule args file key (applyModuleArgs args file m)
+    else if builtins.isAttrs m then
+      let
+        file' = toString (m._file or file);
+        key' = toString (m.key or key);
+      in
+      if m ? config || m ? options then
+        let bad = builtins.filter (n: !(builtins.elem n structuredKeys)) (builtins.attrNames m); in
+        if bad != [ ] then
+          throw "Module `${file'}' has an unsupported attribute `${builtins.head bad}'. This is caused by introducing a top-level `config' or `options' attribute. Add configuration attributes immediately on the top level instead, or move all of them (namely: ${builtins.concatStringsSep " " bad}) into the explicit `config' attribute."
+        else {
+          _file = file';
+          key = key';
+          imports = m.imports or [ ];
+          options = m.options or { };
+          config = m.config or { };
+        }
+      else {
+        _file = file';
+        key = key';
+        imports = m.imports or [ ];
+        options = { };
+        config = builtins.removeAttrs m shorthandIgnored;
+      }
+    else throw "The module `${file}' is not a function, an attribute set or a path; it is a ${builtins.typeOf m}.";
+
+  # Calls a function module with the standard arguments, resolving any other argument it
+  # names from `_module.args`.
+  applyModuleArgs = args: file: f:
+    let
+      extra = builtins.mapAttrs
+        (name: _:
+          args.${name} or (args.config._module.args.${name} or
+            (throw "The module `${file}' needs the argument `${name}', which is neither a special argument nor defined in `_module.args'.")))
+        (builtins.functionArgs f);
+    in
+    f (args // extra);
+
+  # Depth-first collection of modules and their imports (module first, then its imports),
+  # each key (file path, or position for inline modules) kept once.
+  collectModules = args: file: keyPrefix: mods:
+    let
+      visit = acc: item:
+        let
+          m = loadModule args item.file item.key item.module;
+          children = lists.imap1
+            (i: c: { file = m._file; key = "${m.key}:anon-${toString i}"; module = c; })
+            m.imports;
+        in
+        if acc.seen ? ${m.key} then acc
+        else builtins.foldl' visit
+          { seen = acc.seen // { ${m.key} = true; }; out = acc.out ++ [ m ]; }
+          children;
+      start = lists.imap1 (i: m: { inherit file; key = "${keyPrefix}:anon-${toString i}"; module = m; }) mods;
+    in
+    (builtins.foldl' visit { seen = { }; out = [ ]; } start).out;
+
+  # The options every evaluation has.
+  coreModule = {
+    _file = toString ./modules.nix;
+    key = "nixspot-lib-core";
+    options._module = {
+      args = options.mkOption {
+        type = types.lazyAttrsOf types.raw;
+        default = { };
+        internal = true;
+        description = "Arguments passed to every module function, in addition to `config`, `options`, `lib` and the special arguments.";
+      };
+      check = options.mkOption {
+        type = types.bool;
+        default = true;
+        internal = true;
+        description = "Whether definitions of undeclared options are an error.";
+      };
+    };
+  };
+
+  evalModules =
+    { modules
+    , specialArgs ? { }
+    , prefix ? [ ]
+    , file ? "<unknown-file>"
+    }:
+    let
+      args = { inherit lib config options; } // specialArgs // { inherit config options; };
+      collected = collectModules args file (if prefix == [ ] then "<root>" else showOption prefix)
+        ([ coreModule ] ++ modules);
+      merged = mergeLevel prefix
+        (map (m: { file = m._file; options = m.options; }) collected)
+        (map (m: { file = m._file; value = m.config; }) collected);
+      config = merged.config;
+      options = merged.options;
+      unmatched = if config._module.check then merged.unmatched else [ ];
+      checkedConfig =
+        if unmatched == [ ] then config
+        else throw (unknownOptionMessage (builtins.head unmatched));
+    in
+    {
+      config = checkedConfig;
+      inherit options;
+      _module = { inherit collected; };
+    };
+
+  unknownOptionMessage = u:
+    let
+      name = lists.last u.loc;
+      scored = map (c: { inherit c; d = strings.levenshtein name c; }) u.candidates;
+      limit = if builtins.stringLength name > 6 then 3 else 2;
+      close = builtins.filter (x: x.d <= limit
+        || (builtins.stringLength name >= 3 && (strings.hasPrefix name x.c || strings.hasPrefix x.c name))) scored;
+      best = lists.take 3 (map (x: x.c) (builtins.sort (a: b: a.d < b.d || (a.d == b.d && a.c < b.c)) close));
+      parent = lists.init u.loc;
+      suggestion =
+        if best == [ ] then ""
+        else "\nDid you mean ${builtins.concatStringsSep ", " (map (c: "`${showOption (parent ++ [ c ])}'") best)}?";
+    in
+    "The option `${showOption u.loc}' does not exist. Definition values:\n${showDefs u.defs}${suggestion}";
+
+  # Splits definitions at a non-option level: mkMerge, mkIf and mkOverride around an
+  # attribute set are pushed down onto each attribute, without forcing mkIf conditions.
+  pushDownProperties = file: loc: cfg:
+    if builtins.isAttrs cfg && (cfg._type or "") == "merge" then
+      builtins.concatMap (pushDownProperties file loc) cfg.contents
+    else if builtins.isAttrs cfg && (cfg._type or "") == "if" then
+      map (builtins.mapAttrs (n: v: mkIf cfg.condition v)) (pushDownProperties file loc cfg.content)
+    else if builtins.isAttrs cfg && (cfg._type or "") == "override" then
+      map (builtins.mapAttrs (n: v: mkOverride cfg.priority v)) (pushDownProperties file loc cfg.content)
+    else if builtins.isAttrs cfg then [ cfg ]
+    else throw "The definition of `${showOption loc}' in `${file}' is ${showValue 2 cfg}, but `${showOption loc}' is a set of options, so it must be an attribute set.";
+
+  # Merges option declarations and config definitions for one level of the option tree.
+  # Returns { config, options, unmatched }.
+  mergeLevel = loc: decls: defs:
+    let
+      declsByName = builtins.zipAttrsWith (n: vs: vs)
+        (map (d:
+          if builtins.isAttrs d.options && !(isOption d.options)
+          then builtins.mapAttrs (n: v: { inherit (d) file; options = v; }) d.options
+          else throw "The `options' of `${d.file}' at `${showOption loc}' must be an attribute set of options.")
+          decls);
+      defsByName = builtins.zipAttrsWith (n: vs: vs)
+        (builtins.concatMap
+          (d: map (v: builtins.mapAttrs (n: x: { inherit (d) file; value = x; }) v)
+            (pushDownProperties d.file loc d.value))
+          defs);
+      results = builtins.mapAttrs
+        (name: ds:
+          let
+            here = loc ++ [ name ];
+            defsHere = defsByName.${name} or [ ];
+            optionDecls = builtins.filter (d: isOption d.options) ds;
+          in
+          if optionDecls == [ ] then
+            let r = mergeLevel here ds defsHere; in
+            { inherit (r) config options unmatched; }
+          else if builtins.length optionDecls != builtins.length ds then
+            let other = builtins.head (builtins.filter (d: !(isOption d.options)) ds); in
+            throw "The option `${showOption here}' declared in `${(builtins.head optionDecls).file}' is also the prefix of options declared in `${other.file}'."
+          else
+            let opt = evalOptionValue here (mergeOptionDecls here optionDecls) defsHere; in
+            { config = opt.value; options = opt; unmatched = [ ]; })
+        declsByName;
+      unmatchedHere = map
+        (name: {
+          loc = loc ++ [ name ];
+          defs = defsByName.${name};
+          candidates = builtins.attrNames declsByName;
+        })
+        (builtins.filter (name: !(declsByName ? ${name})) (builtins.attrNames defsByName));
+    in
+    {
+      config = builtins.mapAttrs (n: r: r.config) results;
+      options = builtins.mapAttrs (n: r: r.options) results;
+      unmatched = unmatchedHere ++ builtins.concatMap (n: results.${n}.unmatched) (builtins.attrNames results);
+    };
+
+  # Several declarations of one option: allowed when their types merge (submodules
+  # extended from several modules), as in nixpkgs.
+  mergeOptionDecls = loc: decls:
+    let
+      first = builtins.head decls;
+      mergeTwo = acc: d:
+        let
+          t1 = acc.opt.type or types.unspecified;
+          t2 = d.options.type or types.unspecified;
+          mergedType = if t1 ? typeMerge then t1.typeMerge t2 else null;
+        in
+        if mergedType == null || (acc.opt ? default && d.options ? default) then
+          throw "The option `${showOption loc}' in `${d.file}' is already declared in ${options.showFiles acc.declarations}."
+        else {
+          opt = acc.opt // builtins.removeAttrs d.options [ "type" ] // { type = mergedType; }
+            // (if acc.opt ? description && acc.opt.description != null then { inherit (acc.opt) description; } else { });
+          declarations = acc.declarations ++ [ d.file ];
+        };
+      result = builtins.foldl' mergeTwo { opt = first.options; declarations = [ first.file ]; } (builtins.tail decls);
+    in
+    result.opt // { declarations = result.declarations; };
+
+  evalOptionValue = loc: opt: defs:
+    let
+      declFile = builtins.head opt.declarations;
+      declaredType = if (opt.type or null) == null then types.unspecified else opt.type;
+      # Submodules declared inline report the file of the option that declares them.
+      type =
+        if declaredType.getSubModules or null == null then declaredType
+        else declaredType.substSubModules
+          (map (m: { _file = declFile; imports = [ m ]; }) declaredType.getSubModules);
+      hasDefault = opt ? default;
+      allDefs = (if hasDefault then [{ file = declFile; value = mkOptionDefault opt.default; }] else [ ]) ++ defs;
+      res = mergeDefinitions loc type allDefs;
+      applied = if (opt.apply or null) != null then opt.apply res.mergedValue else res.mergedValue;
+      value =
+        if (opt.readOnly or null) == true && builtins.length defs > 1 then
+          throw "The option `${showOption loc}' is read-only, but it is set multiple times. Definition values:\n${showDefs defs}"
+        else if res.isDefined then applied
+        else throw "The option `${showOption loc}' (declared in ${options.showFiles opt.declarations}) is used but not defined.";
+    in
+    opt // {
+      _type = "option";
+      inherit loc type value;
+      declarations = opt.declarations;
+      isDefined = res.isDefined;
+      files = lists.unique (map (d: d.file) res.defsFinal);
+      definitions = map (d: d.value) res.defsFinal;
+      definitionsWithLocations = res.defsFinal;
+      highestPrio = res.highestPrio;
+    };
+
+  # Expands mkMerge / mkIf / mkOverride / mkOrder of one definition into a list of
+  # { file, value, priority, order }.
+  dischargeProperties = loc: file: value:
+    let
+      go = prio: order: v:
+        if builtins.isAttrs v && (v._type or "") == "merge" then builtins.concatMap (go prio order) v.contents
+        else if builtins.isAttrs v && (v._type or "") == "if" then
+          if !(builtins.isBool v.condition) then
+            throw "The option `${showOption loc}' in `${file}': `mkIf' called with a non-Boolean condition (${showValue 1 v.condition}, a ${builtins.typeOf v.condition})."
+          else if v.condition then go prio order v.content
+          else [ ]
+        else if builtins.isAttrs v && (v._type or "") == "override" then go v.priority order v.content
+        else if builtins.isAttrs v && (v._type or "") == "order" then go prio v.priority v.content
+        else [{ inherit file; value = v; priority = prio; inherit order; }];
+    in
+    go defaultOverridePriority defaultOrderPriority value;
+
+  mergeDefinitions = loc: type: defs:
+    let
+      discharged = builtins.concatMap (d: dischargeProperties loc d.file d.value) defs;
+      highestPrio = builtins.foldl' (p: d: if d.priority < p then d.priority else p) 9999 discharged;
+      kept = builtins.filter (d: d.priority == highestPrio) discharged;
+      sorted = builtins.sort (a: b: a.order < b.order) kept;
+      defsFinal = map (d: { inherit (d) file value; }) sorted;
+      checked = map
+        (d:
+          if type.check d.value then d
+          else throw "A definition for option `${showOption loc}' is not of type `${type.description}'. Definition values:\n${showDefs [ d ]}")
+        defsFinal;
+      isDefined = defsFinal != [ ];
+      mergedValue =
+        if isDefined then type.merge loc checked
+        else throw "The option `${showOption loc}' is used but not defined.";
+    in
+    {
+      inherit defsFinal isDefined mergedValue highestPrio;
+      optionalValue = if isDefined then { value = mergedValue; } else { };
+    };
+
+  # Options as a flat list of documentation records (visible, non-internal ones),
+  # descending into submodules with `<name>` / `*` placeholders.
+  optionsToDocList = relativize: opts:
+    let
+      walk = o:
+        if isOption o then
+          if (o.internal or null) == true || (o.visible or null) == false then [ ]
+          else [ (docRecord relativize o) ] ++ (
+            let sub = o.type.getSubOptions o.loc; in
+            if sub == { } then [ ] else walk sub)
+        else if builtins.isAttrs o then builtins.concatMap (n: walk o.${n}) (builtins.attrNames o)
+        else [ ];
+    in
+    walk opts;
+
+  docRecord = relativize: o:
+    let
+      render = v:
+        if builtins.isAttrs v && (v._type or "") == "literalExpression" then { _type = "literalExpression"; inherit (v) text; }
+        else
+          let r = builtins.tryEval (builtins.deepSeq (builtins.toJSON v) v); in
+          if r.success then v else { _type = "literalExpression"; text = "<computed>"; };
+    in
+    {
+      name = showOption o.loc;
+      type = o.type.description;
+      description = o.description or "";
+      declarations = map relativize o.declarations;
+      readOnly = (o.readOnly or null) == true;
+    }
+    // (if (o.defaultText or null) != null then { default = render o.defaultText; }
+        else if o ? default then { default = render o.default; } else { })
+    // (if (o.example or null) != null then { example = render o.example; } else { });
+}

@@ -1,0 +1,135 @@
+//! Plain HTTP downloads: whole small files into memory (the mirror's indexes, checked
+//! against InRelease by `nixspot-deb`) and pinned `.deb`s streamed into the
+//! content-addressed cache, checked against the lock's size and sha256 before they are
+//! committed.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use futures_util::StreamExt;
+use nixspot_fetch::policy::Kind;
+use nixspot_fetch::Cache;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// A blocking HTTP client (a private tokio runtime under reqwest).
+pub struct Downloader {
+    runtime: tokio::runtime::Runtime,
+    client: reqwest::Client,
+}
+
+fn download_err(url: &str, message: impl std::fmt::Display) -> Error {
+    Error::Download {
+        url: url.to_string(),
+        message: message.to_string(),
+    }
+}
+
+impl Downloader {
+    /// A client with connect and read timeouts.
+    pub fn new() -> Result<Downloader> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| Error::io("tokio runtime", e))?;
+        let client = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .read_timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| download_err("(client)", e))?;
+        Ok(Downloader { runtime, client })
+    }
+
+    /// GETs `url` into memory (for indexes); retries transient failures.
+    pub fn get(&self, url: &str) -> Result<Vec<u8>> {
+        let mut last = None;
+        for attempt in 0..4u32 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1 << attempt));
+            }
+            match self.runtime.block_on(self.get_once(url)) {
+                Ok(b) => return Ok(b),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| download_err(url, "no attempt made")))
+    }
+
+    async fn get_once(&self, url: &str) -> Result<Vec<u8>> {
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| download_err(url, e))?;
+        if !resp.status().is_success() {
+            return Err(download_err(url, format!("HTTP {}", resp.status())));
+        }
+        let bytes = resp.bytes().await.map_err(|e| download_err(url, e))?;
+        Ok(bytes.to_vec())
+    }
+
+    /// Makes sure the content with `sha256` and `size` is in `cache`, downloading it
+    /// from `url` if needed; returns its path in the cache.
+    pub fn ensure(&self, cache: &Cache, url: &str, sha256: &str, size: u64) -> Result<PathBuf> {
+        if let Some(p) = cache.lookup(sha256) {
+            return Ok(p);
+        }
+        let mut last = None;
+        for attempt in 0..4u32 {
+            if attempt > 0 {
+                std::thread::sleep(std::time::Duration::from_secs(1 << attempt));
+            }
+            let tmp = cache.temp_path(url);
+            match self.runtime.block_on(self.stream_to(url, &tmp)) {
+                Ok((digest, got)) => {
+                    if got != size {
+                        let _ = std::fs::remove_file(&tmp);
+                        return Err(download_err(
+                            url,
+                            format!("size mismatch: expected {size} bytes, got {got}; nothing was cached"),
+                        ));
+                    }
+                    if digest != sha256 {
+                        let _ = std::fs::remove_file(&tmp);
+                        return Err(download_err(
+                            url,
+                            format!("sha256 mismatch: expected {sha256}, got {digest}; nothing was cached"),
+                        ));
+                    }
+                    return Ok(cache.commit(&tmp, sha256, size, Kind::File, url)?);
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    last = Some(e);
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| download_err(url, "no attempt made")))
+    }
+
+    async fn stream_to(&self, url: &str, tmp: &std::path::Path) -> Result<(String, u64)> {
+        let resp = self
+            .client
+            .get(url)
+            .send()
+            .await
+            .map_err(|e| download_err(url, e))?;
+        if !resp.status().is_success() {
+            return Err(download_err(url, format!("HTTP {}", resp.status())));
+        }
+        let mut file = std::fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
+        let mut hasher = Sha256::new();
+        let mut total = 0u64;
+        let mut stream = resp.bytes_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk.map_err(|e| download_err(url, e))?;
+            hasher.update(&chunk);
+            total += chunk.len() as u64;
+            file.write_all(&chunk).map_err(|e| Error::io(tmp, e))?;
+        }
+        file.sync_all().map_err(|e| Error::io(tmp, e))?;
+        Ok((hex::encode(hasher.finalize()), total))
+    }
+}

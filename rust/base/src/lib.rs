@@ -1,0 +1,36 @@
+//! nixspot's own base image: a Raspberry Pi 3/4 SD-card image made only from pinned
+//! Debian bookworm arm64 `.deb`s and nixspot's on-device programs, without running
+//! maintainer scripts (what they would write is generated instead).
+//!
+//! * [`config`]: the description (`images/base.nix`).
+//! * [`lock()`]: resolves the package closure against the mirror and pins every `.deb`.
+//! * [`build`]: downloads (verified, cached) → unpacks into one tree → adds accounts,
+//!   alternatives, depmod output, the dpkg database, the init and nixspot's programs →
+//!   writes the image: p1 FAT32 `bootfs` (firmware, kernel, dtbs, initramfs,
+//!   `config.txt`, `cmdline.txt`, `offspot.yaml`), p2 ext4 `rootfs`, p3 ext4 `data`.
+//!
+//! Same description + lock + programs + timestamp ⇒ same image bytes.
+
+pub mod build;
+pub mod config;
+pub mod cpio;
+pub mod download;
+pub mod error;
+
+pub use build::{build, BuildOptions, Summary, DEVICE_PROGRAMS};
+pub use config::BaseConfig;
+pub use error::{Error, Result};
+
+use download::Downloader;
+use nixspot_deb::lock::Lock;
+
+/// Resolves the description's package closure against its mirror and pins it.
+pub fn lock(config: &BaseConfig) -> Result<Lock> {
+    let dl = Downloader::new()?;
+    let mut fetch = |url: &str| dl.get(url);
+    Ok(nixspot_deb::lock::lock(
+        &config.mirror,
+        &config.packages,
+        &mut fetch,
+    )?)
+}

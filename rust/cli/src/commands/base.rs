@@ -1,0 +1,151 @@
+//! `nixspot base lock|build`: nixspot's own base image from pinned Debian packages.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use nixspot_base::{BaseConfig, BuildOptions};
+use nixspot_deb::lock::Lock;
+
+/// Build nixspot's own Raspberry Pi base image from pinned Debian bookworm arm64
+/// packages.
+///
+/// Examples:
+///   nixspot base lock                       # images/base.nix -> images/base.lock.json
+///   nixspot base build -o base.img --device-binaries target/aarch64-unknown-linux-musl/release
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: BaseCommand,
+}
+
+/// The `base` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum BaseCommand {
+    /// Resolve the package closure against the mirror and write the lock file.
+    Lock(LockArgs),
+    /// Build the image from the description and its lock.
+    Build(BuildArgs),
+}
+
+/// `nixspot base lock`.
+#[derive(clap::Args, Debug)]
+pub struct LockArgs {
+    /// The description.
+    #[arg(default_value = "images/base.nix")]
+    pub config: PathBuf,
+    /// The lock file (default: next to the description, `<name>.lock.json`).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+}
+
+/// `nixspot base build`.
+#[derive(clap::Args, Debug)]
+pub struct BuildArgs {
+    /// The description.
+    #[arg(default_value = "images/base.nix")]
+    pub config: PathBuf,
+    /// The lock file (default: next to the description, `<name>.lock.json`).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// The image to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Directory with nixspot-runtime, nixspot-portal and nixspot-dashboard (static
+    /// arm64); without it the image has none of them.
+    #[arg(long)]
+    pub device_binaries: Option<PathBuf>,
+    /// Download cache (default: $XDG_CACHE_HOME/nixspot).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+}
+
+fn lock_path(config: &Path, lock: &Option<PathBuf>) -> PathBuf {
+    lock.clone()
+        .unwrap_or_else(|| config.with_extension("lock.json"))
+}
+
+/// SOURCE_DATE_EPOCH from the environment, if set.
+fn source_date_epoch() -> anyhow::Result<Option<i64>> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => Ok(Some(v.trim().parse().with_context(|| {
+            format!("SOURCE_DATE_EPOCH: expected seconds since 1970, found {v:?}")
+        })?)),
+        _ => Ok(None),
+    }
+}
+
+/// Runs `nixspot base`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.command {
+        BaseCommand::Lock(a) => {
+            let config = BaseConfig::load(&a.config)?;
+            let lock = nixspot_base::lock(&config)?;
+            let path = lock_path(&a.config, &a.lock);
+            std::fs::write(&path, lock.to_json())
+                .with_context(|| format!("{}: cannot write the lock file", path.display()))?;
+            eprintln!(
+                "{}: {} packages, {} MB of .debs",
+                path.display(),
+                lock.packages.len(),
+                lock.total_size() / 1_000_000
+            );
+        }
+        BaseCommand::Build(a) => {
+            let config = BaseConfig::load(&a.config)?;
+            let path = lock_path(&a.config, &a.lock);
+            let lock = Lock::read(&path)?;
+            let out_dir = a
+                .output
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let work = tempfile::Builder::new()
+                .prefix(".nixspot-base-")
+                .tempdir_in(out_dir)
+                .with_context(|| {
+                    format!("{}: cannot create a work directory", out_dir.display())
+                })?;
+            let opts = BuildOptions {
+                cache_dir: a
+                    .cache_dir
+                    .unwrap_or_else(nixspot_fetch::Cache::default_root),
+                device_binaries: a.device_binaries,
+                work_dir: work.path().to_path_buf(),
+                timestamp: source_date_epoch()?,
+            };
+            let tmp_out = out_dir.join(format!(
+                ".{}.partial",
+                a.output
+                    .file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or("image")
+            ));
+            let summary = match nixspot_base::build(&config, &lock, &opts, &tmp_out) {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp_out);
+                    return Err(e.into());
+                }
+            };
+            std::fs::rename(&tmp_out, &a.output).with_context(|| {
+                format!("{}: cannot move the image into place", a.output.display())
+            })?;
+            for c in &summary.conflicts {
+                eprintln!("note: file conflict {c}");
+            }
+            eprintln!(
+                "{}: {} MB, {} packages ({} MB of .debs), kernel {}, {} root entries, SOURCE_DATE_EPOCH {}",
+                a.output.display(),
+                summary.image_bytes / 1_000_000,
+                summary.packages,
+                summary.deb_bytes / 1_000_000,
+                summary.kernel_version,
+                summary.root_entries,
+                summary.timestamp
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

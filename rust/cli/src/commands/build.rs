@@ -1,0 +1,107 @@
+//! `nixspot build [IMAGE.nix|FLAKE#NAME]`: evaluate a hotspot, fetch its content and
+//! assemble its image in one command.
+
+use super::assemble::{build_recipe, BuildFlags};
+use anyhow::Context as _;
+use nixspot_recipe::{Lock, Recipe};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// The demo hotspot, embedded so `nixspot build` works anywhere without arguments.
+const DEMO: &str = include_str!("../../../../images/hotspot-demo.nix");
+
+/// Build a hotspot image from a Nix module: evaluate it with nixspot's own Nix
+/// evaluator (no Nix installation needed), fetch and verify its content, assemble the
+/// image. Without IMAGE, builds the embedded demo hotspot. IMAGE may also be a recipe
+/// already evaluated (`.json`, `.yaml`), as `nixspot manifest` prints it: the image is
+/// then byte-identical to building the module itself, and `write_config` stores the
+/// recipe in nixspot's canonical YAML either way.
+///
+/// The lock file beside the module (`IMAGE.lock.json`, see `nixspot lock`) pins
+/// content; `--locked` refuses anything unpinned. Content already on disk can be
+/// imported first with `nixspot cache add FILE…` so the build needs no network.
+///
+/// Examples:
+///   nixspot build                                  # the demo hotspot → hotspot-demo.img
+///   nixspot build images/hotspot-wikipedia.nix -o wikipedia.img
+///   nixspot build .#hotspot-demo                   # hotspots.hotspot-demo of ./flake.nix
+///   nixspot build images/hotspot-demo.nix --locked --offline -X
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The hotspot module (`.nix`), a flake reference (`.#NAME`: the flake's
+    /// `hotspots.NAME`), or a recipe (`.json`, `.yaml`) [default: the embedded demo].
+    pub image: Option<PathBuf>,
+    /// The image to write [default: `<name>.img` in the current directory].
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Use this modules directory instead of the embedded one.
+    #[arg(long, value_name = "DIR")]
+    pub modules: Option<PathBuf>,
+    #[command(flatten)]
+    pub build: BuildFlags,
+}
+
+/// Writes the embedded demo module into the cache and returns its path.
+fn demo_module() -> anyhow::Result<PathBuf> {
+    let dir = nixspot_fetch::Cache::default_root().join("images");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join("hotspot-demo.nix");
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(DEMO) {
+        std::fs::write(&path, DEMO).with_context(|| format!("writing {}", path.display()))?;
+    }
+    Ok(path)
+}
+
+fn read(path: &Path) -> anyhow::Result<String> {
+    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
+}
+
+fn default_output(image: &Path) -> PathBuf {
+    let text = image.to_string_lossy();
+    let stem = match nixspot_hotspot::flake::FlakeRef::parse(&text) {
+        Some(reference) => reference.name,
+        None => image
+            .file_stem()
+            .map_or_else(|| "hotspot".into(), |s| s.to_string_lossy().into_owned()),
+    };
+    PathBuf::from(format!("{stem}.img"))
+}
+
+/// Runs `nixspot build`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let image = match &args.image {
+        Some(path) => path.clone(),
+        None => demo_module()?,
+    };
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| default_output(&image));
+    let name = image.display().to_string();
+    let flake = nixspot_hotspot::flake::FlakeRef::parse(&name);
+    let mut recipe = match (&flake, image.extension().and_then(|e| e.to_str())) {
+        (Some(reference), _) => {
+            let value =
+                nixspot_hotspot::flake::manifest(nixspot_hotspot::Engine::Builtin, reference)?;
+            Recipe::from_json_str(&value.to_string(), &name)?
+        }
+        (None, Some("json")) => Recipe::from_json_str(&read(&image)?, &name)?,
+        (None, Some("yaml" | "yml")) => Recipe::from_yaml_str(&read(&image)?, &name)?,
+        (None, _) => {
+            let modules = nixspot_hotspot::ModulesDir::locate(args.modules.as_deref())?;
+            let value =
+                nixspot_hotspot::manifest(nixspot_hotspot::Engine::Builtin, &modules, &image)?;
+            Recipe::from_json_str(&value.to_string(), &name)?
+        }
+    };
+    recipe.validate(&name)?;
+    let yaml = recipe.to_yaml();
+    // A flake's hotspots carry their pins (hotspot.lockFile); files get a lock beside them.
+    let lock = match (&flake, &args.build.fetch.lock) {
+        (Some(_), None) => Lock::default(),
+        _ => Lock::load_or_default(&args.build.fetch.lock_path(&image))?,
+    };
+    recipe.apply_lock(&lock);
+    build_recipe(&recipe, &yaml, &image, &output, &args.build)
+}

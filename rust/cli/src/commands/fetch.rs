@@ -1,0 +1,147 @@
+//! `nixspot fetch RECIPE|IMAGE.nix [--locked]`: fill the cache with everything a recipe needs.
+
+use anyhow::Context as _;
+use nixspot_fetch::{Cache, Fetcher, Options, ProgressMode};
+use nixspot_recipe::{Lock, Recipe};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Options shared by `fetch` and `lock`.
+#[derive(clap::Args, Debug)]
+pub struct Common {
+    /// The recipe (image-creator YAML or JSON) or a hotspot module (`.nix`).
+    pub recipe: PathBuf,
+    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`].
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// The cache directory [default: `$XDG_CACHE_HOME/nixspot` or `~/.cache/nixspot`].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Downloads at once.
+    #[arg(short = 'j', long, default_value_t = 4, value_name = "N")]
+    pub jobs: usize,
+    /// Retries per download (5xx, timeouts, resets; never 404 or a hash mismatch).
+    #[arg(long, default_value_t = 5, value_name = "N")]
+    pub retries: u32,
+    /// Seconds to wait for a response or for more data before retrying.
+    #[arg(long, default_value_t = 60, value_name = "SECS")]
+    pub timeout: u64,
+    /// No progress output.
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Plain progress lines even on a terminal.
+    #[arg(long, conflicts_with = "quiet")]
+    pub plain: bool,
+}
+
+/// Fetch everything a recipe needs into the cache (base image, files, OCI images).
+///
+/// Pins come from the recipe and from its lock file. Content that is pinned and
+/// already in the cache (for instance imported with `nixspot cache add`) needs no
+/// network.
+///
+/// Examples:
+///   nixspot fetch recipe.yaml
+///   nixspot fetch images/hotspot-demo.nix --locked --offline
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(flatten)]
+    pub common: Common,
+    /// Refuse anything not pinned by a sha256 (files) or a digest (images).
+    #[arg(long)]
+    pub locked: bool,
+    /// Never use the network: everything must already be in the cache.
+    #[arg(long)]
+    pub offline: bool,
+}
+
+/// Reads a recipe: a hotspot module (`.nix`, evaluated with nixspot's evaluator) or an
+/// image-creator recipe in YAML or JSON.
+pub fn load_recipe(path: &Path) -> anyhow::Result<Recipe> {
+    if path.extension().is_some_and(|e| e == "nix") {
+        let modules = nixspot_hotspot::ModulesDir::locate(None)?;
+        let value = nixspot_hotspot::manifest(nixspot_hotspot::Engine::Builtin, &modules, path)?;
+        return Ok(Recipe::from_json_str(
+            &value.to_string(),
+            &path.display().to_string(),
+        )?);
+    }
+    Ok(Recipe::load(path)?)
+}
+
+/// The lock file for a recipe: `--lock`, else the recipe path with `.lock.json`.
+pub fn lock_path(common: &Common) -> PathBuf {
+    common
+        .lock
+        .clone()
+        .unwrap_or_else(|| common.recipe.with_extension("lock.json"))
+}
+
+/// Opens the cache and builds a fetcher from the shared options.
+pub fn fetcher(common: &Common, locked: bool, offline: bool) -> anyhow::Result<Fetcher> {
+    let root = common.cache_dir.clone().unwrap_or_else(Cache::default_root);
+    let cache = Cache::open(&root).with_context(|| format!("opening cache {}", root.display()))?;
+    let base_dir = common
+        .recipe
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let opts = Options {
+        concurrency: common.jobs.max(1),
+        retries: common.retries,
+        read_timeout: std::time::Duration::from_secs(common.timeout.max(1)),
+        locked,
+        offline,
+        base_dir,
+        progress: if common.quiet {
+            ProgressMode::Quiet
+        } else if common.plain {
+            ProgressMode::Plain
+        } else {
+            ProgressMode::Auto
+        },
+        ..Options::default()
+    };
+    Ok(Fetcher::new(cache, opts)?)
+}
+
+/// Runs `nixspot fetch`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let written = load_recipe(&args.common.recipe)?;
+    let lock = Lock::load_or_default(&lock_path(&args.common))?;
+    let mut recipe = written.clone();
+    recipe.apply_lock(&lock);
+    let fetcher = fetcher(&args.common, args.locked, args.offline)?;
+    let recipe = nixspot_image::pipeline::resolve_base(&recipe, fetcher.cache().root())?;
+    let fetched = fetcher.fetch_recipe_blocking(&recipe)?;
+    // The archive is deterministic, so a pinned archive hash must be reproduced exactly.
+    for (o, a) in written.oci_images.iter().zip(&fetched.oci) {
+        if let Some(l) = lock.oci.get(&o.ident) {
+            if l.archive_sha256 != a.sha256 {
+                anyhow::bail!(
+                    "{}: archive sha256 mismatch: the lock says {}, this pull gives {}",
+                    o.ident,
+                    l.archive_sha256,
+                    a.sha256
+                );
+            }
+        }
+    }
+    if !args.common.quiet {
+        println!(
+            "base {} {}",
+            fetched.base.sha256,
+            fetched.base.path.display()
+        );
+        for (f, c) in recipe.files.iter().zip(&fetched.files) {
+            if let Some(c) = c {
+                println!("{} {} {}", f.to, c.sha256, c.path.display());
+            }
+        }
+        for a in &fetched.oci {
+            println!("{} {} {}", a.target, a.sha256, a.path.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

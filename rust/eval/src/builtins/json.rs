@@ -1,0 +1,473 @@
+//! Serialisation builtins: `toJSON`, `fromJSON`, `fromTOML`, `toXML`.
+
+use super::list;
+use crate::error::{err, R};
+use crate::eval::{attr, with_stack, Eval};
+use crate::ir::{Param, Pos};
+use crate::symbol::intern;
+use crate::value::{Attrs, Context, Value};
+use std::fmt::Write;
+use std::rc::Rc;
+
+pub(super) fn to_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let mut out = String::new();
+    let mut ctx = Context::new();
+    ev.write_json(&args[0], pos, &mut out, &mut ctx)?;
+    Ok(Value::string_ctx(out, ctx))
+}
+
+/// A JSON parser following nlohmann::json (which Nix 2.8 uses): integers that fit
+/// 64 bits unsigned wrap to signed like Nix's cast, `-0` is the integer 0, floats
+/// that overflow are an error.
+struct JsonParser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl JsonParser<'_> {
+    fn fail(&self, what: &str) -> String {
+        let before = self.s.get(..self.i).unwrap_or(&[]);
+        let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
+        let col = self.i
+            - before
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map(|p| p + 1)
+                .unwrap_or(0)
+            + 1;
+        let got = match self.s.get(self.i) {
+            None => "end of input".to_string(),
+            Some(c) => format!("'{}'", *c as char),
+        };
+        format!("[json.exception.parse_error.101] parse error at line {line}, column {col}: syntax error while parsing {what} - unexpected {got}")
+    }
+
+    fn ws(&mut self) {
+        while matches!(self.s.get(self.i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.i += 1;
+        }
+    }
+
+    fn value(&mut self) -> Result<Value, String> {
+        with_stack(|| self.value_inner())
+    }
+
+    fn value_inner(&mut self) -> Result<Value, String> {
+        self.ws();
+        match self.s.get(self.i) {
+            Some(b'{') => {
+                self.i += 1;
+                let mut entries = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b'}') {
+                    self.i += 1;
+                    return Ok(Value::attrs(entries));
+                }
+                loop {
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b'"') {
+                        return Err(self.fail("object key"));
+                    }
+                    let k = self.string()?;
+                    self.ws();
+                    if self.s.get(self.i) != Some(&b':') {
+                        return Err(self.fail("object separator"));
+                    }
+                    self.i += 1;
+                    let v = self.value()?;
+                    entries.push(attr(intern(&k), v));
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b'}') => {
+                            self.i += 1;
+                            break;
+                        }
+                        _ => return Err(self.fail("object")),
+                    }
+                }
+                Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
+            }
+            Some(b'[') => {
+                self.i += 1;
+                let mut items = Vec::new();
+                self.ws();
+                if self.s.get(self.i) == Some(&b']') {
+                    self.i += 1;
+                    return Ok(list(items));
+                }
+                loop {
+                    items.push(self.value()?);
+                    self.ws();
+                    match self.s.get(self.i) {
+                        Some(b',') => self.i += 1,
+                        Some(b']') => {
+                            self.i += 1;
+                            break;
+                        }
+                        _ => return Err(self.fail("array")),
+                    }
+                }
+                Ok(list(items))
+            }
+            Some(b'"') => Ok(Value::string(self.string()?)),
+            Some(b't') if self.s.get(self.i..self.i + 4) == Some(b"true") => {
+                self.i += 4;
+                Ok(Value::Bool(true))
+            }
+            Some(b'f') if self.s.get(self.i..self.i + 5) == Some(b"false") => {
+                self.i += 5;
+                Ok(Value::Bool(false))
+            }
+            Some(b'n') if self.s.get(self.i..self.i + 4) == Some(b"null") => {
+                self.i += 4;
+                Ok(Value::Null)
+            }
+            Some(b'-' | b'0'..=b'9') => self.number(),
+            _ => Err(self.fail("value")),
+        }
+    }
+
+    fn number(&mut self) -> Result<Value, String> {
+        let start = self.i;
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let digits = |p: &mut Self| {
+            let st = p.i;
+            while matches!(p.s.get(p.i), Some(b'0'..=b'9')) {
+                p.i += 1;
+            }
+            p.i > st
+        };
+        if !digits(self) {
+            return Err(self.fail("value"));
+        }
+        let mut float = false;
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            float = true;
+            if !digits(self) {
+                return Err(self.fail("value"));
+            }
+        }
+        if matches!(self.s.get(self.i), Some(b'e' | b'E')) {
+            self.i += 1;
+            float = true;
+            if matches!(self.s.get(self.i), Some(b'+' | b'-')) {
+                self.i += 1;
+            }
+            if !digits(self) {
+                return Err(self.fail("value"));
+            }
+        }
+        let text = std::str::from_utf8(self.s.get(start..self.i).unwrap_or(&[])).unwrap_or("0");
+        if !float {
+            if let Ok(i) = text.parse::<i64>() {
+                return Ok(Value::Int(i));
+            }
+            if let Ok(u) = text.parse::<u64>() {
+                return Ok(Value::Int(u as i64));
+            }
+        }
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
+            _ => Err(format!(
+                "[json.exception.out_of_range.406] number overflow parsing '{text}'"
+            )),
+        }
+    }
+
+    fn hex4(&mut self) -> Result<u32, String> {
+        let h = self
+            .s
+            .get(self.i..self.i + 4)
+            .ok_or_else(|| self.fail("string"))?;
+        let h = std::str::from_utf8(h).map_err(|_| self.fail("string"))?;
+        let v = u32::from_str_radix(h, 16).map_err(|_| self.fail("string"))?;
+        self.i += 4;
+        Ok(v)
+    }
+
+    fn string(&mut self) -> Result<String, String> {
+        self.i += 1;
+        let mut out: Vec<u8> = Vec::new();
+        loop {
+            match self.s.get(self.i) {
+                None => return Err(self.fail("string")),
+                Some(b'"') => {
+                    self.i += 1;
+                    break;
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = self.s.get(self.i).copied();
+                    self.i += 1;
+                    match c {
+                        Some(b'"') => out.push(b'"'),
+                        Some(b'\\') => out.push(b'\\'),
+                        Some(b'/') => out.push(b'/'),
+                        Some(b'b') => out.push(8),
+                        Some(b'f') => out.push(12),
+                        Some(b'n') => out.push(b'\n'),
+                        Some(b'r') => out.push(b'\r'),
+                        Some(b't') => out.push(b'\t'),
+                        Some(b'u') => {
+                            let mut cp = self.hex4()?;
+                            if (0xD800..0xDC00).contains(&cp)
+                                && self.s.get(self.i..self.i + 2) == Some(b"\\u")
+                            {
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                cp = 0x10000
+                                    + ((cp - 0xD800) << 10)
+                                    + (lo.wrapping_sub(0xDC00) & 0x3FF);
+                            }
+                            let ch = char::from_u32(cp).unwrap_or('\u{FFFD}');
+                            let mut buf = [0u8; 4];
+                            out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        }
+                        _ => return Err(self.fail("string")),
+                    }
+                }
+                Some(&c) if c < 0x20 => return Err(self.fail("string")),
+                Some(&c) => {
+                    out.push(c);
+                    self.i += 1;
+                }
+            }
+        }
+        Ok(String::from_utf8_lossy(&out).into_owned())
+    }
+}
+
+pub(super) fn from_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let s = ev.force_str(&args[0], pos)?;
+    let mut p = JsonParser {
+        s: s.s.as_bytes(),
+        i: 0,
+    };
+    let v = p.value().map_err(|m| err(m, pos))?;
+    p.ws();
+    if p.i < p.s.len() {
+        return Err(err(p.fail("value"), pos));
+    }
+    Ok(v)
+}
+
+fn from_toml_value(v: toml::Value) -> Result<Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => Value::string(s),
+        toml::Value::Integer(i) => Value::Int(i),
+        toml::Value::Float(f) => Value::Float(f),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(_) => return Err("Dates and times are not supported".to_string()),
+        toml::Value::Array(a) => list(
+            a.into_iter()
+                .map(from_toml_value)
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        toml::Value::Table(t) => {
+            let mut entries = Vec::with_capacity(t.len());
+            for (k, v) in t {
+                entries.push(attr(intern(&k), from_toml_value(v)?));
+            }
+            Value::Attrs(Rc::new(Attrs::from_unsorted(entries)))
+        }
+    })
+}
+
+pub(super) fn from_toml(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let s = ev.force_str(&args[0], pos)?;
+    let table: toml::Table = s.s.parse().map_err(|e: toml::de::Error| {
+        err(format!("while parsing a TOML string: {}", e.message()), pos)
+    })?;
+    from_toml_value(toml::Value::Table(table))
+        .map_err(|m| err(format!("while parsing a TOML string: {m}"), pos))
+}
+
+fn xml_escape(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("&quot;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '\n' => out.push_str("&#xA;"),
+            '\r' => out.push_str("&#xD;"),
+            c => out.push(c),
+        }
+    }
+}
+
+fn indent(out: &mut String, depth: usize) {
+    for _ in 0..depth {
+        out.push_str("  ");
+    }
+}
+
+/// Output state of `toXML`: the text, the collected context, derivations already shown.
+struct Xml {
+    out: String,
+    ctx: Context,
+    drvs_seen: std::collections::HashSet<String>,
+}
+
+fn xml_attrs(ev: &mut Eval, a: &Attrs, depth: usize, x: &mut Xml, pos: Pos) -> R<()> {
+    for at in a.entries.iter() {
+        indent(&mut x.out, depth);
+        x.out.push_str("<attr name=\"");
+        xml_escape(&mut x.out, at.name.as_str());
+        x.out.push_str("\">\n");
+        xml_value(ev, &at.value, depth + 1, x, pos)?;
+        indent(&mut x.out, depth);
+        x.out.push_str("</attr>\n");
+    }
+    Ok(())
+}
+
+fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R<()> {
+    with_stack(|| {
+        let v = ev.force(v)?;
+        let out = &mut x.out;
+        match &v {
+            Value::Null => {
+                indent(out, depth);
+                out.push_str("<null />\n");
+            }
+            Value::Bool(b) => {
+                indent(out, depth);
+                let _ = writeln!(out, "<bool value=\"{b}\" />");
+            }
+            Value::Int(i) => {
+                indent(out, depth);
+                let _ = writeln!(out, "<int value=\"{i}\" />");
+            }
+            Value::Float(f) => {
+                indent(out, depth);
+                let _ = writeln!(out, "<float value=\"{}\" />", crate::print::fmt_g(*f));
+            }
+            Value::String(s) => {
+                x.ctx.extend(s.ctx.iter().cloned());
+                let out = &mut x.out;
+                indent(out, depth);
+                out.push_str("<string value=\"");
+                xml_escape(out, &s.s);
+                out.push_str("\" />\n");
+            }
+            Value::Path(p) => {
+                indent(out, depth);
+                out.push_str("<path value=\"");
+                xml_escape(out, p);
+                out.push_str("\" />\n");
+            }
+            Value::List(l) => {
+                indent(out, depth);
+                out.push_str("<list>\n");
+                for item in l.iter() {
+                    xml_value(ev, item, depth + 1, x, pos)?;
+                }
+                indent(&mut x.out, depth);
+                x.out.push_str("</list>\n");
+            }
+            Value::Attrs(a) => {
+                if ev.is_derivation(a)? {
+                    indent(out, depth);
+                    out.push_str("<derivation");
+                    let mut drv_path = String::new();
+                    for key in ["drvPath", "outPath"] {
+                        if let Some(at) = a.get(intern(key)) {
+                            let xv = ev.force(&at.value.clone())?;
+                            if let Value::String(s) = &xv {
+                                let out = &mut x.out;
+                                let _ = write!(out, " {key}=\"");
+                                xml_escape(out, &s.s);
+                                out.push('"');
+                                if key == "drvPath" {
+                                    drv_path = s.s.clone();
+                                }
+                            }
+                        }
+                    }
+                    x.out.push_str(">\n");
+                    if !drv_path.is_empty() && x.drvs_seen.insert(drv_path) {
+                        xml_attrs(ev, a, depth + 1, x, pos)?;
+                    } else {
+                        indent(&mut x.out, depth + 1);
+                        x.out.push_str("<repeated />\n");
+                    }
+                    indent(&mut x.out, depth);
+                    x.out.push_str("</derivation>\n");
+                    return Ok(());
+                }
+                indent(out, depth);
+                out.push_str("<attrs>\n");
+                xml_attrs(ev, a, depth + 1, x, pos)?;
+                indent(&mut x.out, depth);
+                x.out.push_str("</attrs>\n");
+            }
+            Value::Lambda(c) => {
+                indent(out, depth);
+                match &c.lambda.param {
+                    Param::Ident(n) => {
+                        out.push_str("<function>\n");
+                        indent(out, depth + 1);
+                        out.push_str("<varpat name=\"");
+                        xml_escape(out, n.as_str());
+                        out.push_str("\" />\n");
+                    }
+                    Param::Pattern {
+                        formals,
+                        ellipsis,
+                        bind,
+                    } => {
+                        out.push_str("<function>\n");
+                        indent(out, depth + 1);
+                        out.push_str("<attrspat");
+                        if *ellipsis {
+                            out.push_str(" ellipsis=\"1\"");
+                        }
+                        if let Some(b) = bind {
+                            out.push_str(" name=\"");
+                            xml_escape(out, b.as_str());
+                            out.push('"');
+                        }
+                        out.push_str(">\n");
+                        let mut names: Vec<_> = formals.iter().map(|f| f.0).collect();
+                        names.sort();
+                        for n in names {
+                            indent(out, depth + 2);
+                            out.push_str("<attr name=\"");
+                            xml_escape(out, n.as_str());
+                            out.push_str("\" />\n");
+                        }
+                        indent(out, depth + 1);
+                        out.push_str("</attrspat>\n");
+                    }
+                }
+                indent(out, depth);
+                out.push_str("</function>\n");
+            }
+            Value::PrimOp(_) => {
+                indent(out, depth);
+                out.push_str("<unevaluated />\n");
+            }
+            Value::Thunk(_) => {
+                indent(out, depth);
+                out.push_str("<unevaluated />\n");
+            }
+        }
+        Ok(())
+    })
+}
+
+pub(super) fn to_xml(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let mut x = Xml {
+        out: String::from("<?xml version='1.0' encoding='utf-8'?>\n<expr>\n"),
+        ctx: Context::new(),
+        drvs_seen: Default::default(),
+    };
+    xml_value(ev, &args[0], 1, &mut x, pos)?;
+    x.out.push_str("</expr>\n");
+    Ok(Value::string_ctx(x.out, x.ctx))
+}

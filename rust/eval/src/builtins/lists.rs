@@ -1,0 +1,294 @@
+//! List builtins.
+
+use super::{list, make_attrs};
+use crate::error::{err, R};
+use crate::eval::{attr, Eval};
+use crate::ir::Pos;
+use crate::symbol::intern;
+use crate::value::{Attrs, Value};
+use std::collections::HashMap;
+use std::rc::Rc;
+
+pub(super) fn length(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    Ok(Value::Int(ev.force_list(&args[0], pos)?.len() as i64))
+}
+
+pub(super) fn head(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let l = ev.force_list(&args[0], pos)?;
+    match l.first() {
+        Some(v) => ev.force(v),
+        None => Err(err("list index 0 is out of bounds", pos)),
+    }
+}
+
+pub(super) fn tail(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let l = ev.force_list(&args[0], pos)?;
+    match l.get(1..) {
+        Some(rest) if !l.is_empty() => Ok(list(rest.to_vec())),
+        _ => Err(err("'tail' called on an empty list", pos)),
+    }
+}
+
+pub(super) fn elem_at(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let l = ev.force_list(&args[0], pos)?;
+    let i = ev.force_int(&args[1], pos)?;
+    match usize::try_from(i).ok().and_then(|i| l.get(i)) {
+        Some(v) => ev.force(v),
+        None => Err(err(format!("list index {i} is out of bounds"), pos)),
+    }
+}
+
+pub(super) fn elem(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let l = ev.force_list(&args[1], pos)?;
+    for item in l.iter() {
+        if ev.eq_values(&args[0], item, pos)? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+pub(super) fn map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let l = ev.force_list(&args[1], pos)?;
+    let f = args[0].clone();
+    Ok(list(
+        l.iter()
+            .map(|x| Value::apply_lazy(f.clone(), x.clone()))
+            .collect(),
+    ))
+}
+
+pub(super) fn filter(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[1], pos)?;
+    let mut out = Vec::new();
+    for x in l.iter() {
+        let r = ev.call(f.clone(), x.clone(), pos)?;
+        if ev.force_bool(&r, pos)? {
+            out.push(x.clone());
+        }
+    }
+    if out.len() == l.len() {
+        return Ok(Value::List(l));
+    }
+    Ok(list(out))
+}
+
+pub(super) fn all(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[1], pos)?;
+    for x in l.iter() {
+        let r = ev.call(f.clone(), x.clone(), pos)?;
+        if !ev.force_bool(&r, pos)? {
+            return Ok(Value::Bool(false));
+        }
+    }
+    Ok(Value::Bool(true))
+}
+
+pub(super) fn any(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[1], pos)?;
+    for x in l.iter() {
+        let r = ev.call(f.clone(), x.clone(), pos)?;
+        if ev.force_bool(&r, pos)? {
+            return Ok(Value::Bool(true));
+        }
+    }
+    Ok(Value::Bool(false))
+}
+
+pub(super) fn concat_lists(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let l = ev.force_list(&args[0], pos)?;
+    let mut out = Vec::new();
+    for x in l.iter() {
+        out.extend(ev.force_list(x, pos)?.iter().cloned());
+    }
+    Ok(list(out))
+}
+
+pub(super) fn concat_map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[1], pos)?;
+    let mut out = Vec::new();
+    for x in l.iter() {
+        let r = ev.call(f.clone(), x.clone(), pos)?;
+        out.extend(ev.force_list(&r, pos)?.iter().cloned());
+    }
+    Ok(list(out))
+}
+
+/// `foldl'`: iterative, strict in the accumulator.
+pub(super) fn foldl(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[2], pos)?;
+    let mut acc = ev.force(&args[1])?;
+    for x in l.iter() {
+        let g = ev.call(f.clone(), acc, pos)?;
+        acc = ev.call(g, x.clone(), pos)?;
+        acc = ev.force(&acc)?;
+    }
+    Ok(acc)
+}
+
+pub(super) fn gen_list(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let n = ev.force_int(&args[1], pos)?;
+    if n < 0 {
+        return Err(err(format!("cannot create list of size {n}"), pos));
+    }
+    let f = args[0].clone();
+    Ok(list(
+        (0..n)
+            .map(|i| Value::apply_lazy(f.clone(), Value::Int(i)))
+            .collect(),
+    ))
+}
+
+pub(super) fn partition(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[1], pos)?;
+    let (mut right, mut wrong) = (Vec::new(), Vec::new());
+    for x in l.iter() {
+        let r = ev.call(f.clone(), x.clone(), pos)?;
+        if ev.force_bool(&r, pos)? {
+            right.push(x.clone());
+        } else {
+            wrong.push(x.clone());
+        }
+    }
+    Ok(make_attrs(vec![
+        ("right", list(right)),
+        ("wrong", list(wrong)),
+    ]))
+}
+
+pub(super) fn group_by(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[1], pos)?;
+    let mut groups: HashMap<crate::symbol::Symbol, Vec<Value>> = HashMap::new();
+    let mut order = Vec::new();
+    for x in l.iter() {
+        let r = ev.call(f.clone(), x.clone(), pos)?;
+        let key = intern(&ev.force_str(&r, pos)?.s);
+        groups
+            .entry(key)
+            .or_insert_with(|| {
+                order.push(key);
+                Vec::new()
+            })
+            .push(x.clone());
+    }
+    let entries = order
+        .into_iter()
+        .map(|k| attr(k, list(groups.remove(&k).unwrap_or_default())))
+        .collect();
+    Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
+}
+
+/// `sort`: a stable merge sort (like `std::stable_sort`) calling the comparator
+/// lazily, only on the pairs the merge needs.
+pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let f = ev.force_fn(&args[0], pos)?;
+    let l = ev.force_list(&args[1], pos)?;
+    let mut items: Vec<Value> = l.to_vec();
+    let less = |ev: &mut Eval, a: &Value, b: &Value| -> R<bool> {
+        let g = ev.call(f.clone(), a.clone(), pos)?;
+        let r = ev.call(g, b.clone(), pos)?;
+        ev.force_bool(&r, pos)
+    };
+    // Insertion sort for short runs, then bottom-up merges; both stable.
+    const RUN: usize = 16;
+    let n = items.len();
+    let mut start = 0;
+    while start < n {
+        let end = (start + RUN).min(n);
+        for i in start + 1..end {
+            let mut j = i;
+            while j > start {
+                let (a, b) = (items[j].clone(), items[j - 1].clone());
+                if less(ev, &a, &b)? {
+                    items.swap(j, j - 1);
+                    j -= 1;
+                } else {
+                    break;
+                }
+            }
+        }
+        start = end;
+    }
+    let mut width = RUN;
+    let mut buf: Vec<Value> = Vec::with_capacity(n);
+    while width < n {
+        buf.clear();
+        let mut lo = 0;
+        while lo < n {
+            let mid = (lo + width).min(n);
+            let hi = (lo + 2 * width).min(n);
+            let (mut i, mut j) = (lo, mid);
+            while i < mid && j < hi {
+                if less(ev, &items[j].clone(), &items[i].clone())? {
+                    buf.push(items[j].clone());
+                    j += 1;
+                } else {
+                    buf.push(items[i].clone());
+                    i += 1;
+                }
+            }
+            buf.extend(items[i..mid].iter().cloned());
+            buf.extend(items[j..hi].iter().cloned());
+            lo = hi;
+        }
+        std::mem::swap(&mut items, &mut buf);
+        width *= 2;
+    }
+    Ok(list(items))
+}
+
+pub(super) fn generic_closure(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let a = ev.force_attrs(&args[0], pos)?;
+    let start = match a.get(intern("startSet")) {
+        Some(s) => s.value.clone(),
+        None => return Err(err("attribute 'startSet' required", pos)),
+    };
+    let op = match a.get(intern("operator")) {
+        Some(s) => s.value.clone(),
+        None => return Err(err("attribute 'operator' required", pos)),
+    };
+    let key_sym = intern("key");
+    let mut work: std::collections::VecDeque<Value> =
+        ev.force_list(&start, pos)?.iter().cloned().collect();
+    let mut done: Vec<Value> = Vec::new();
+    let mut keys: Vec<Value> = Vec::new();
+    let op = ev.force_fn(&op, pos)?;
+    while let Some(item) = work.pop_front() {
+        let ia = ev.force_attrs(&item, pos)?;
+        let key = match ia.get(key_sym) {
+            Some(k) => ev.force(&k.value.clone())?,
+            None => return Err(err("attribute 'key' required", pos)),
+        };
+        // Keys are kept sorted and compared like Nix's `std::set<Value*, CompareValues>`
+        // (so keys of different types are an error, as in Nix).
+        let mut lo = 0;
+        let mut hi = keys.len();
+        let mut found = false;
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match ev.compare(&keys[mid], &key, pos)? {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    found = true;
+                    break;
+                }
+            }
+        }
+        if found {
+            continue;
+        }
+        keys.insert(lo, key);
+        done.push(item.clone());
+        let next = ev.call(op.clone(), item, pos)?;
+        work.extend(ev.force_list(&next, pos)?.iter().cloned());
+    }
+    Ok(list(done))
+}

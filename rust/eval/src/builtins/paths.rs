@@ -1,0 +1,154 @@
+//! Filesystem builtins: `import`, `readFile`, `readDir`, `pathExists`, path names.
+
+use super::INTERP;
+use crate::error::{err, R};
+use crate::eval::{attr, Coerce, Eval};
+use crate::ir::Pos;
+use crate::symbol::intern;
+use crate::value::{Attrs, Value};
+use std::rc::Rc;
+
+const NO_COPY: Coerce = Coerce {
+    more: false,
+    copy: false,
+};
+
+pub(super) fn import(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let path = ev.coerce_to_path(&args[0], pos)?;
+    ev.import_path(&path, pos)
+}
+
+fn io_err(what: &str, path: &str, e: &std::io::Error, pos: Pos) -> Box<crate::error::EvalError> {
+    let reason = match e.kind() {
+        std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+        std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
+        _ => e.to_string(),
+    };
+    err(format!("{what} '{path}': {reason}"), pos)
+}
+
+pub(super) fn read_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let path = ev.coerce_to_path(&args[0], pos)?;
+    let bytes = std::fs::read(&path).map_err(|e| io_err("opening file", &path, &e, pos))?;
+    Ok(Value::string(String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+pub(super) fn hash_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let algo = ev.force_str(&args[0], pos)?;
+    let path = ev.coerce_to_path(&args[1], pos)?;
+    let bytes = std::fs::read(&path).map_err(|e| io_err("opening file", &path, &e, pos))?;
+    match super::strings::digest(&algo.s, &bytes) {
+        Some(d) => Ok(Value::string(super::strings::hex(&d))),
+        None => Err(err(format!("unknown hash algorithm '{}'", algo.s), pos)),
+    }
+}
+
+fn file_type(ft: std::fs::FileType) -> &'static str {
+    if ft.is_symlink() {
+        "symlink"
+    } else if ft.is_dir() {
+        "directory"
+    } else if ft.is_file() {
+        "regular"
+    } else {
+        "unknown"
+    }
+}
+
+pub(super) fn read_dir(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let path = ev.coerce_to_path(&args[0], pos)?;
+    let rd = std::fs::read_dir(&path).map_err(|e| io_err("opening directory", &path, &e, pos))?;
+    let mut entries = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| io_err("reading directory", &path, &e, pos))?;
+        let ft = entry
+            .file_type()
+            .map_err(|e| io_err("getting status of", &path, &e, pos))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        entries.push(attr(intern(&name), Value::string(file_type(ft))));
+    }
+    Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
+}
+
+pub(super) fn read_file_type(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let path = ev.coerce_to_path(&args[0], pos)?;
+    let md = std::fs::symlink_metadata(&path)
+        .map_err(|e| io_err("getting status of", &path, &e, pos))?;
+    Ok(Value::string(file_type(md.file_type())))
+}
+
+pub(super) fn path_exists(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let path = ev.coerce_to_path(&args[0], pos)?;
+    Ok(Value::Bool(std::fs::symlink_metadata(&path).is_ok()))
+}
+
+pub(super) fn base_name_of(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let (s, ctx) = ev.coerce(&args[0], pos, NO_COPY)?;
+    let trimmed = s.strip_suffix('/').unwrap_or(&s);
+    let base = match trimmed.rfind('/') {
+        Some(i) => trimmed.get(i + 1..).unwrap_or(""),
+        None => trimmed,
+    };
+    Ok(Value::string_ctx(base.to_string(), ctx))
+}
+
+fn dir_name(s: &str) -> String {
+    match s.rfind('/') {
+        Some(0) => "/".to_string(),
+        Some(i) => s.get(..i).unwrap_or("").to_string(),
+        None => ".".to_string(),
+    }
+}
+
+pub(super) fn dir_of(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let v = ev.force(&args[0])?;
+    if let Value::Path(p) = &v {
+        return Ok(Value::Path(Rc::from(dir_name(p))));
+    }
+    let (s, ctx) = ev.coerce(&v, pos, NO_COPY)?;
+    Ok(Value::string_ctx(dir_name(&s), ctx))
+}
+
+pub(super) fn to_path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let p = ev.coerce_to_path(&args[0], pos)?;
+    Ok(Value::string(crate::lower::canon_path(&p)))
+}
+
+pub(super) fn store_path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let (s, _) = ev.coerce(&args[0], pos, INTERP)?;
+    if !s.starts_with("/nix/store/") {
+        return Err(err(format!("path '{s}' is not in the Nix store"), pos));
+    }
+    let mut ctx = crate::value::Context::new();
+    ctx.insert(Rc::from(s.as_str()));
+    Ok(Value::string_ctx(s, ctx))
+}
+
+pub(super) fn filter_source(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let filter = args[0].clone();
+    let path = ev.coerce_to_path(&args[1], pos)?;
+    crate::store_glue::add_path(ev, &path, None, Some(filter), true, None, pos)
+}
+
+pub(super) fn path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let a = ev.force_attrs(&args[0], pos)?;
+    let get = |n: &str| a.get(intern(n)).map(|x| x.value.clone());
+    let path = match get("path") {
+        Some(p) => ev.coerce_to_path(&p, pos)?,
+        None => return Err(err("attribute 'path' missing in call to 'path'", pos)),
+    };
+    let name = match get("name") {
+        Some(n) => Some(ev.force_str(&n, pos)?.s.clone()),
+        None => None,
+    };
+    let recursive = match get("recursive") {
+        Some(r) => ev.force_bool(&r, pos)?,
+        None => true,
+    };
+    let sha256 = match get("sha256") {
+        Some(h) => Some(ev.force_str(&h, pos)?.s.clone()),
+        None => None,
+    };
+    let filter = get("filter");
+    crate::store_glue::add_path(ev, &path, name, filter, recursive, sha256, pos)
+}

@@ -1,0 +1,1360 @@
+//! The evaluation core: expressions to values, forcing, calls and operators.
+
+use crate::error::{err, err_kind, ErrorKind, EvalError, R};
+use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Param, Pos, StrPart};
+use crate::symbol::{intern, Symbol};
+use crate::value::{
+    Attr, Attrs, Closure, Context, Env, NixStr, PrimOpApp, Thunk, ThunkState, Value,
+};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::rc::Rc;
+
+/// Stack space kept free before growing the stack onto the heap.
+const RED_ZONE: usize = 128 * 1024;
+/// Size of each new stack segment.
+const STACK_SEGMENT: usize = 4 * 1024 * 1024;
+
+/// Runs `f` with enough native stack, growing it on the heap when needed, so deep
+/// (non-tail) recursion in Nix code cannot overflow the process stack.
+#[inline]
+pub fn with_stack<T>(f: impl FnOnce() -> T) -> T {
+    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
+}
+
+/// A loaded source text.
+#[derive(Debug)]
+pub struct FileInfo {
+    /// The name shown in positions: the path, or `«string»`.
+    pub name: String,
+    /// The text.
+    pub text: Rc<str>,
+}
+
+/// Frequently used symbols.
+pub struct Syms {
+    /// `outPath`
+    pub out_path: Symbol,
+    /// `__toString`
+    pub to_string: Symbol,
+    /// `__functor`
+    pub functor: Symbol,
+    /// `type`
+    pub type_: Symbol,
+    /// `name`
+    pub name: Symbol,
+    /// `value`
+    pub value: Symbol,
+    /// `drvPath`
+    pub drv_path: Symbol,
+}
+
+/// How a value is coerced to a string.
+#[derive(Clone, Copy)]
+pub struct Coerce {
+    /// `toString` rules: also null, Booleans, numbers and lists.
+    pub more: bool,
+    /// Whether paths are copied to the store (interpolation) or kept as text.
+    pub copy: bool,
+}
+
+/// The evaluator state.
+pub struct Eval {
+    /// Loaded files (for positions in messages).
+    pub files: Vec<FileInfo>,
+    /// Names visible everywhere (`builtins`, `map`, `true`, …).
+    pub globals: HashMap<Symbol, Value>,
+    /// Values of imported files, by canonical path.
+    pub import_cache: HashMap<PathBuf, Value>,
+    /// `-I` / `NIX_PATH` entries.
+    pub search_path: Vec<(String, PathBuf)>,
+    /// Pre-interned names.
+    pub syms: Syms,
+    /// Store paths of paths copied by interpolation, by source path.
+    pub store_cache: HashMap<String, String>,
+    /// Derivations and text files computed so far.
+    pub store: crate::store_glue::StoreState,
+}
+
+fn type_err(v: &Value, expected: &str, pos: Pos) -> Box<EvalError> {
+    err(
+        format!("value is {} while {expected} was expected", v.show_type()),
+        pos,
+    )
+}
+
+impl Eval {
+    /// A fresh evaluator with the builtins installed.
+    pub fn new(search_path: Vec<(String, PathBuf)>) -> Eval {
+        let mut ev = Eval {
+            files: Vec::new(),
+            globals: HashMap::new(),
+            import_cache: HashMap::new(),
+            search_path,
+            syms: Syms {
+                out_path: intern("outPath"),
+                to_string: intern("__toString"),
+                functor: intern("__functor"),
+                type_: intern("type"),
+                name: intern("name"),
+                value: intern("value"),
+                drv_path: intern("drvPath"),
+            },
+            store_cache: HashMap::new(),
+            store: Default::default(),
+        };
+        crate::builtins::install(&mut ev);
+        ev
+    }
+
+    /// Registers a source text and returns its file id.
+    pub fn add_file(&mut self, name: String, text: Rc<str>) -> u32 {
+        self.files.push(FileInfo { name, text });
+        (self.files.len() - 1) as u32
+    }
+
+    /// Parses and lowers `text` as file `name` with relative paths against `dir`.
+    pub fn parse(&mut self, text: &str, name: String, dir: &str) -> R<ExprRef> {
+        let id = self.add_file(name.clone(), Rc::from(text));
+        crate::lower::parse_and_lower(text, &name, id, dir, &self.globals)
+    }
+
+    /// `file:line:col` for messages that embed a position (`'f' at …`).
+    pub fn show_pos(&self, pos: Pos) -> String {
+        match self.line_col(pos) {
+            Some((name, line, col)) => {
+                let name = if name == "«string»" {
+                    "(string)"
+                } else {
+                    name
+                };
+                format!("{name}:{line}:{col}")
+            }
+            None => "undefined position".to_string(),
+        }
+    }
+
+    /// File name, 1-based line and column of a position.
+    pub fn line_col(&self, pos: Pos) -> Option<(&str, usize, usize)> {
+        let f = self.files.get(pos.file as usize)?;
+        let off = (pos.offset as usize).min(f.text.len());
+        let before = f.text.get(..off)?;
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+        let col = before.get(line_start..)?.chars().count() + 1;
+        Some((&f.name, line, col))
+    }
+
+    // ----- forcing -----
+
+    /// Evaluates a value to weak head normal form.
+    #[inline]
+    pub fn force(&mut self, v: &Value) -> R<Value> {
+        match v {
+            Value::Thunk(t) => self.force_thunk(t),
+            other => Ok(other.clone()),
+        }
+    }
+
+    fn force_thunk(&mut self, t: &Rc<Thunk>) -> R<Value> {
+        let state = {
+            let mut b = t.0.borrow_mut();
+            match &*b {
+                ThunkState::Done(v) => return Ok(v.clone()),
+                ThunkState::Blackhole => {
+                    return Err(err("infinite recursion encountered", Pos::NONE))
+                }
+                _ => std::mem::replace(&mut *b, ThunkState::Blackhole),
+            }
+        };
+        let res = with_stack(|| match &state {
+            ThunkState::Pending(e, env) => self.eval(e, env).map_err(|err| err.at(e.pos())),
+            ThunkState::Apply(f, a) => {
+                let f = self.force(f)?;
+                self.call(f, a.clone(), Pos::NONE)
+            }
+            _ => Err(err("internal error: bad thunk state", Pos::NONE)),
+        });
+        match res {
+            Ok(v) => {
+                *t.0.borrow_mut() = ThunkState::Done(v.clone());
+                Ok(v)
+            }
+            Err(e) => {
+                *t.0.borrow_mut() = state;
+                Err(e)
+            }
+        }
+    }
+
+    /// A lazy value for `e` in `env`: constants, variables and functions are made
+    /// directly, everything else becomes a thunk.
+    #[inline]
+    pub fn thunk(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
+        Ok(match &**e {
+            Expr::Const(v) => v.clone(),
+            Expr::Var(d, s, _) => lookup(env, *d, *s)?,
+            Expr::Lambda(l) => Value::Lambda(Rc::new(Closure {
+                lambda: l.clone(),
+                env: env.clone(),
+            })),
+            _ => Value::pending(e.clone(), env.clone()),
+        })
+    }
+
+    /// Like [`Eval::thunk`] for a frame still being filled (`rec`, `let`, defaults):
+    /// variables of that frame must stay lazy since their slots are not set yet.
+    #[inline]
+    pub fn thunk_in_new_frame(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
+        match &**e {
+            Expr::Var(0, _, _) => Ok(Value::pending(e.clone(), env.clone())),
+            _ => self.thunk(e, env),
+        }
+    }
+
+    // ----- typed forcing -----
+
+    /// Forces to an integer.
+    pub fn force_int(&mut self, v: &Value, pos: Pos) -> R<i64> {
+        match self.force(v)? {
+            Value::Int(i) => Ok(i),
+            other => Err(type_err(&other, "an integer", pos)),
+        }
+    }
+
+    /// Forces to a Boolean.
+    pub fn force_bool(&mut self, v: &Value, pos: Pos) -> R<bool> {
+        match self.force(v)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(type_err(&other, "a Boolean", pos)),
+        }
+    }
+
+    /// Forces to an attribute set.
+    pub fn force_attrs(&mut self, v: &Value, pos: Pos) -> R<Rc<Attrs>> {
+        match &self.force(v)? {
+            Value::Attrs(a) => Ok(a.clone()),
+            other => Err(type_err(other, "a set", pos)),
+        }
+    }
+
+    /// Forces to a list.
+    pub fn force_list(&mut self, v: &Value, pos: Pos) -> R<Rc<[Value]>> {
+        match &self.force(v)? {
+            Value::List(l) => Ok(l.clone()),
+            other => Err(type_err(other, "a list", pos)),
+        }
+    }
+
+    /// Forces to a string (no coercion).
+    pub fn force_str(&mut self, v: &Value, pos: Pos) -> R<Rc<NixStr>> {
+        match &self.force(v)? {
+            Value::String(s) => Ok(s.clone()),
+            other => Err(type_err(other, "a string", pos)),
+        }
+    }
+
+    /// Forces to a function (lambda, builtin or functor set).
+    pub fn force_fn(&mut self, v: &Value, pos: Pos) -> R<Value> {
+        let f = self.force(v)?;
+        match &f {
+            Value::Lambda(_) | Value::PrimOp(_) => Ok(f),
+            Value::Attrs(a) if a.get(self.syms.functor).is_some() => Ok(f),
+            other => Err(type_err(other, "a function", pos)),
+        }
+    }
+
+    /// Forces to a number as f64 (ints widen).
+    pub fn force_float(&mut self, v: &Value, pos: Pos) -> R<f64> {
+        match self.force(v)? {
+            Value::Int(i) => Ok(i as f64),
+            Value::Float(f) => Ok(f),
+            other => Err(type_err(&other, "a float", pos)),
+        }
+    }
+
+    // ----- evaluation -----
+
+    /// Evaluates an expression to weak head normal form.
+    pub fn eval(&mut self, e: &Expr, env: &Rc<Env>) -> R<Value> {
+        with_stack(|| self.eval_inner(e, env))
+    }
+
+    fn eval_inner(&mut self, e: &Expr, env: &Rc<Env>) -> R<Value> {
+        match e {
+            Expr::Const(v) => self.force(v),
+            Expr::Var(d, s, _) => {
+                let v = lookup(env, *d, *s)?;
+                self.force(&v)
+            }
+            Expr::WithVar(name, pos) => {
+                let v = self.lookup_with(env, *name, *pos)?;
+                self.force(&v).map_err(|e| e.at(*pos))
+            }
+            Expr::Str(parts, _) => {
+                let mut s = String::new();
+                let mut ctx = Context::new();
+                for p in parts {
+                    match p {
+                        StrPart::Lit(l) => s.push_str(l),
+                        StrPart::Interp(e, pos) => {
+                            let v = self.eval(e, env)?;
+                            self.coerce_into(
+                                &v,
+                                *pos,
+                                Coerce {
+                                    more: false,
+                                    copy: true,
+                                },
+                                &mut s,
+                                &mut ctx,
+                            )?;
+                        }
+                    }
+                }
+                Ok(Value::string_ctx(s, ctx))
+            }
+            Expr::InterpPath(parts, dir, pos) => {
+                let mut s = String::new();
+                let mut ctx = Context::new();
+                for p in parts {
+                    match p {
+                        StrPart::Lit(l) => s.push_str(l),
+                        StrPart::Interp(e, ipos) => {
+                            let v = self.eval(e, env)?;
+                            self.coerce_into(
+                                &v,
+                                *ipos,
+                                Coerce {
+                                    more: false,
+                                    copy: false,
+                                },
+                                &mut s,
+                                &mut ctx,
+                            )?;
+                        }
+                    }
+                }
+                if !ctx.is_empty() {
+                    return Err(err(
+                        format!("a string that refers to a store path cannot be appended to a path ('{s}')"),
+                        *pos,
+                    ));
+                }
+                Ok(Value::Path(Rc::from(crate::lower::resolve_path(&s, dir))))
+            }
+            Expr::SearchPath(name, pos) => self.find_search_path(name, *pos),
+            Expr::List(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for i in items {
+                    out.push(self.thunk(i, env)?);
+                }
+                Ok(Value::List(Rc::from(out)))
+            }
+            Expr::Attrs(lit) => self.eval_attrs(lit, env).map(|(v, _)| v),
+            Expr::Let(lit, body) => {
+                let (_, new_env) = self.eval_attrs(lit, env)?;
+                self.eval(body, &new_env)
+            }
+            Expr::Select(base, path, default, pos) => {
+                self.eval_select(base, path, default.as_ref(), *pos, env)
+            }
+            Expr::HasAttr(base, path) => {
+                let mut v = self.eval(base, env)?;
+                for (i, key) in path.iter().enumerate() {
+                    let name = match self.attr_name(key, env, Pos::NONE)? {
+                        Some(n) => n,
+                        None => return Ok(Value::Bool(false)),
+                    };
+                    let next = match &v {
+                        Value::Attrs(a) => match a.get(name) {
+                            Some(attr) => attr.value.clone(),
+                            None => return Ok(Value::Bool(false)),
+                        },
+                        _ => return Ok(Value::Bool(false)),
+                    };
+                    if i + 1 < path.len() {
+                        v = self.force(&next)?;
+                    }
+                }
+                Ok(Value::Bool(true))
+            }
+            Expr::Lambda(l) => Ok(Value::Lambda(Rc::new(Closure {
+                lambda: l.clone(),
+                env: env.clone(),
+            }))),
+            Expr::Apply(f, args, pos) => {
+                let mut fv = self.eval(f, env)?;
+                for a in args {
+                    let av = self.thunk(a, env)?;
+                    fv = self.call(fv, av, *pos)?;
+                }
+                Ok(fv)
+            }
+            Expr::If(c, t, f, pos) => {
+                let cv = self.eval(c, env)?;
+                match cv {
+                    Value::Bool(true) => self.eval(t, env),
+                    Value::Bool(false) => self.eval(f, env),
+                    other => Err(type_err(&other, "a Boolean", *pos)),
+                }
+            }
+            Expr::Assert(c, body, text, pos) => {
+                let cv = self.eval(c, env)?;
+                match cv {
+                    Value::Bool(true) => self.eval(body, env),
+                    Value::Bool(false) => Err(err_kind(
+                        ErrorKind::Assertion,
+                        format!("assertion '{text}' failed"),
+                        *pos,
+                    )),
+                    other => Err(type_err(&other, "a Boolean", *pos)),
+                }
+            }
+            Expr::With(ns, body) => {
+                let nsv = self.thunk(ns, env)?;
+                let new_env = Rc::new(Env {
+                    slots: Default::default(),
+                    parent: Some(env.clone()),
+                    with: Some(nsv),
+                });
+                self.eval(body, &new_env)
+            }
+            Expr::Not(x, pos) => {
+                let v = self.eval(x, env)?;
+                match v {
+                    Value::Bool(b) => Ok(Value::Bool(!b)),
+                    other => Err(type_err(&other, "a Boolean", *pos)),
+                }
+            }
+            Expr::Neg(x, pos) => {
+                let v = self.eval(x, env)?;
+                self.arith(BinOp::Sub, Value::Int(0), v, *pos)
+            }
+            Expr::And(a, b, pos) => {
+                if !self.eval_bool(a, env, *pos)? {
+                    return Ok(Value::Bool(false));
+                }
+                Ok(Value::Bool(self.eval_bool(b, env, *pos)?))
+            }
+            Expr::Or(a, b, pos) => {
+                if self.eval_bool(a, env, *pos)? {
+                    return Ok(Value::Bool(true));
+                }
+                Ok(Value::Bool(self.eval_bool(b, env, *pos)?))
+            }
+            Expr::Impl(a, b, pos) => {
+                if !self.eval_bool(a, env, *pos)? {
+                    return Ok(Value::Bool(true));
+                }
+                Ok(Value::Bool(self.eval_bool(b, env, *pos)?))
+            }
+            Expr::BinOp(op, a, b, pos, rpos) => {
+                let av = self.eval(a, env)?;
+                if *op == BinOp::Add && !matches!(av, Value::Int(_) | Value::Float(_)) {
+                    let bv = self.eval(b, env)?;
+                    return self.concat_strings(av, bv, *rpos);
+                }
+                let bv = self.eval(b, env)?;
+                let at = if *op == BinOp::Add { *rpos } else { *pos };
+                self.binop(*op, av, bv, at)
+            }
+            Expr::CurPos(pos) => Ok(self.pos_attrs(*pos)),
+        }
+    }
+
+    fn eval_bool(&mut self, e: &Expr, env: &Rc<Env>, pos: Pos) -> R<bool> {
+        match self.eval(e, env)? {
+            Value::Bool(b) => Ok(b),
+            other => Err(type_err(&other, "a Boolean", pos)),
+        }
+    }
+
+    /// `{ file, line, column }` for `__curPos` and `unsafeGetAttrPos`.
+    pub fn pos_attrs(&self, pos: Pos) -> Value {
+        match self.line_col(pos) {
+            Some((name, line, col)) => {
+                // Nix 2.8 reports the whole expression text as the "file" of a
+                // position inside `-E` text.
+                let file = if name == "«string»" {
+                    let text = self
+                        .files
+                        .get(pos.file as usize)
+                        .map(|f| f.text.to_string())
+                        .unwrap_or_default();
+                    Value::string(text)
+                } else {
+                    Value::string(name)
+                };
+                Value::Attrs(Rc::new(Attrs::from_unsorted(vec![
+                    attr(intern("file"), file),
+                    attr(intern("line"), Value::Int(line as i64)),
+                    attr(intern("column"), Value::Int(col as i64)),
+                ])))
+            }
+            None => Value::Null,
+        }
+    }
+
+    fn lookup_with(&mut self, env: &Rc<Env>, name: Symbol, pos: Pos) -> R<Value> {
+        let mut cur = Some(env.clone());
+        while let Some(e) = cur {
+            if let Some(ns) = &e.with {
+                let attrs = self.force_attrs(ns, pos)?;
+                if let Some(a) = attrs.get(name) {
+                    return Ok(a.value.clone());
+                }
+            }
+            cur = e.parent.clone();
+        }
+        Err(err(format!("undefined variable '{name}'"), pos))
+    }
+
+    fn find_search_path(&mut self, name: &str, pos: Pos) -> R<Value> {
+        for (prefix, path) in &self.search_path {
+            let candidate = if prefix.is_empty() {
+                path.join(name)
+            } else if name == prefix {
+                path.clone()
+            } else if let Some(rest) = name
+                .strip_prefix(prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+            {
+                path.join(rest)
+            } else {
+                continue;
+            };
+            if candidate.exists() {
+                let text = candidate.to_string_lossy().to_string();
+                let abs = if text.starts_with('/') {
+                    text
+                } else {
+                    let cwd = std::env::current_dir()
+                        .map(|p| p.to_string_lossy().to_string())
+                        .unwrap_or_default();
+                    format!("{cwd}/{text}")
+                };
+                return Ok(Value::Path(Rc::from(crate::lower::canon_path(&abs))));
+            }
+        }
+        Err(err(
+            format!(
+                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
+            ),
+            pos,
+        ))
+    }
+
+    /// Evaluates an attribute name; `None` for a dynamic `null` name.
+    fn attr_name(&mut self, key: &AttrKey, env: &Rc<Env>, pos: Pos) -> R<Option<Symbol>> {
+        match key {
+            AttrKey::Static(s) => Ok(Some(*s)),
+            AttrKey::Dynamic(e) => {
+                let v = self.eval(e, env)?;
+                match &v {
+                    Value::Null => Ok(None),
+                    Value::String(s) => Ok(Some(intern(&s.s))),
+                    other => Err(type_err(other, "a string", pos)),
+                }
+            }
+        }
+    }
+
+    fn eval_select(
+        &mut self,
+        base: &ExprRef,
+        path: &[AttrKey],
+        default: Option<&ExprRef>,
+        pos: Pos,
+        env: &Rc<Env>,
+    ) -> R<Value> {
+        let mut v = self.eval(base, env)?;
+        for key in path {
+            let name = match self.attr_name(key, env, pos)? {
+                Some(n) => n,
+                None => return Err(err("value is null while a string was expected", pos)),
+            };
+            let found = match &v {
+                Value::Attrs(a) => a.get(name).map(|at| (at.value.clone(), at.pos)),
+                other => {
+                    if let Some(d) = default {
+                        return self.eval(d, env);
+                    }
+                    return Err(type_err(other, "a set", pos));
+                }
+            };
+            match found {
+                Some((val, apos)) => {
+                    v = self.force(&val).map_err(|e| {
+                        e.frame(apos, || format!("while evaluating the attribute '{name}'"))
+                    })?;
+                }
+                None => {
+                    if let Some(d) = default {
+                        return self.eval(d, env);
+                    }
+                    return Err(err(format!("attribute '{name}' missing"), pos));
+                }
+            }
+        }
+        Ok(v)
+    }
+
+    /// Builds an attribute set literal; for `rec`/`let` also returns the new frame.
+    fn eval_attrs(&mut self, lit: &AttrsLit, env: &Rc<Env>) -> R<(Value, Rc<Env>)> {
+        let scope = if lit.rec {
+            let new_env = Env::new(Some(env.clone()), vec![Value::Null; lit.statics.len()]);
+            let mut vals = Vec::with_capacity(lit.statics.len());
+            for (_, e, _) in &lit.statics {
+                vals.push(self.thunk_in_new_frame(e, &new_env)?);
+            }
+            *new_env.slots.borrow_mut() = vals;
+            new_env
+        } else {
+            env.clone()
+        };
+        let mut entries: Vec<Attr> = Vec::with_capacity(lit.statics.len() + lit.dynamics.len());
+        if lit.rec {
+            let slots = scope.slots.borrow();
+            for ((name, _, pos), v) in lit.statics.iter().zip(slots.iter()) {
+                entries.push(Attr {
+                    name: *name,
+                    value: v.clone(),
+                    pos: *pos,
+                });
+            }
+        } else {
+            for (name, e, pos) in &lit.statics {
+                entries.push(Attr {
+                    name: *name,
+                    value: self.thunk(e, &scope)?,
+                    pos: *pos,
+                });
+            }
+        }
+        if !lit.dynamics.is_empty() {
+            for (k, e, pos) in &lit.dynamics {
+                let kv = self.eval(k, &scope)?;
+                let name = match &kv {
+                    Value::Null => continue,
+                    Value::String(s) => {
+                        if let Some(c) = s.ctx.iter().next() {
+                            return Err(err(
+                                format!(
+                                    "the string '{}' is not allowed to refer to a store path (such as '{}')",
+                                    s.s,
+                                    c.trim_start_matches('=')
+                                ),
+                                *pos,
+                            ));
+                        }
+                        intern(&s.s)
+                    }
+                    other => return Err(type_err(other, "a string", *pos)),
+                };
+                if let Some(prev) = entries.iter().find(|a| a.name == name) {
+                    return Err(err(
+                        format!(
+                            "dynamic attribute '{name}' already defined at {}",
+                            self.show_pos(prev.pos)
+                        ),
+                        *pos,
+                    ));
+                }
+                entries.push(Attr {
+                    name,
+                    value: self.thunk(e, &scope)?,
+                    pos: *pos,
+                });
+            }
+            entries.sort_by_key(|a| a.name);
+        }
+        Ok((Value::attrs(entries), scope))
+    }
+
+    // ----- calls -----
+
+    /// Applies a function value to one argument.
+    pub fn call(&mut self, f: Value, arg: Value, pos: Pos) -> R<Value> {
+        match &f {
+            Value::Lambda(c) => self.call_lambda(c, arg, pos),
+            Value::PrimOp(p) => {
+                if p.args.len() + 1 == p.op.arity {
+                    let mut args = Vec::with_capacity(p.op.arity);
+                    args.extend(p.args.iter().cloned());
+                    args.push(arg);
+                    (p.op.func)(self, &args, pos)
+                } else {
+                    let mut args = p.args.clone();
+                    args.push(arg);
+                    Ok(Value::PrimOp(Rc::new(PrimOpApp { op: p.op, args })))
+                }
+            }
+            Value::Attrs(a) => match a.get(self.syms.functor) {
+                Some(fun) => {
+                    let fun = self.force(&fun.value.clone())?;
+                    let inner = self.call(fun, Value::Attrs(a.clone()), pos)?;
+                    self.call(inner, arg, pos)
+                }
+                None => Err(err(
+                    "attempt to call something which is not a function but a set",
+                    pos,
+                )),
+            },
+            Value::Thunk(_) => {
+                let f = self.force(&f)?;
+                self.call(f, arg, pos)
+            }
+            other => Err(err(
+                format!(
+                    "attempt to call something which is not a function but {}",
+                    other.show_type()
+                ),
+                pos,
+            )),
+        }
+    }
+
+    /// Applies a function to several arguments.
+    pub fn call_n(&mut self, f: &Value, args: &[Value], pos: Pos) -> R<Value> {
+        let mut fv = self.force(f)?;
+        for a in args {
+            fv = self.call(fv, a.clone(), pos)?;
+        }
+        Ok(fv)
+    }
+
+    fn lambda_desc(&self, c: &Closure) -> String {
+        match c.lambda.name {
+            Some(n) => format!("'{n}'"),
+            None => "anonymous function".to_string(),
+        }
+    }
+
+    fn call_lambda(&mut self, c: &Rc<Closure>, arg: Value, pos: Pos) -> R<Value> {
+        let lam = &c.lambda;
+        let env = match &lam.param {
+            Param::Ident(_) => Env::new(Some(c.env.clone()), vec![arg]),
+            Param::Pattern {
+                formals,
+                ellipsis,
+                bind,
+            } => {
+                let attrs = self.force_attrs(&arg, pos)?;
+                let env = Env::new(Some(c.env.clone()), Vec::new());
+                let mut slots = Vec::with_capacity(lam.slots);
+                let mut used = 0usize;
+                for (name, default) in formals {
+                    match attrs.get(*name) {
+                        Some(a) => {
+                            used += 1;
+                            slots.push(a.value.clone());
+                        }
+                        None => match default {
+                            Some(d) => slots.push(self.thunk_in_new_frame(d, &env)?),
+                            None => {
+                                return Err(err(
+                                    format!(
+                                        "{} at {} called without required argument '{name}'",
+                                        self.lambda_desc(c),
+                                        self.show_pos(lam.pos)
+                                    ),
+                                    pos,
+                                ))
+                            }
+                        },
+                    }
+                }
+                if !*ellipsis && used < attrs.entries.len() {
+                    for a in &attrs.entries {
+                        if !formals.iter().any(|(n, _)| *n == a.name) {
+                            return Err(err(
+                                format!(
+                                    "{} at {} called with unexpected argument '{}'",
+                                    self.lambda_desc(c),
+                                    self.show_pos(lam.pos),
+                                    a.name
+                                ),
+                                pos,
+                            ));
+                        }
+                    }
+                }
+                if bind.is_some() {
+                    slots.push(Value::Attrs(attrs));
+                }
+                *env.slots.borrow_mut() = slots;
+                env
+            }
+        };
+        self.eval(&lam.body, &env).map_err(|e| {
+            let desc = match lam.name {
+                Some(n) => format!("while evaluating '{n}'"),
+                None => "while evaluating anonymous function".to_string(),
+            };
+            e.frame(lam.pos, || desc)
+                .frame(pos, || "from call site".to_string())
+        })
+    }
+
+    // ----- operators -----
+
+    fn binop(&mut self, op: BinOp, a: Value, b: Value, pos: Pos) -> R<Value> {
+        match op {
+            BinOp::Add | BinOp::Sub | BinOp::Mul | BinOp::Div => self.arith(op, a, b, pos),
+            BinOp::Eq => Ok(Value::Bool(self.eq_values(&a, &b, pos)?)),
+            BinOp::Neq => Ok(Value::Bool(!self.eq_values(&a, &b, pos)?)),
+            BinOp::Lt => Ok(Value::Bool(self.less_than(&a, &b, pos)?)),
+            BinOp::Gt => Ok(Value::Bool(self.less_than(&b, &a, pos)?)),
+            BinOp::Le => Ok(Value::Bool(!self.less_than(&b, &a, pos)?)),
+            BinOp::Ge => Ok(Value::Bool(!self.less_than(&a, &b, pos)?)),
+            BinOp::Concat => {
+                let l1 = match &a {
+                    Value::List(l) => l.clone(),
+                    other => return Err(type_err(other, "a list", pos)),
+                };
+                let l2 = match &b {
+                    Value::List(l) => l.clone(),
+                    other => return Err(type_err(other, "a list", pos)),
+                };
+                if l1.is_empty() {
+                    return Ok(Value::List(l2));
+                }
+                if l2.is_empty() {
+                    return Ok(Value::List(l1));
+                }
+                let mut out = Vec::with_capacity(l1.len() + l2.len());
+                out.extend(l1.iter().cloned());
+                out.extend(l2.iter().cloned());
+                Ok(Value::List(Rc::from(out)))
+            }
+            BinOp::Update => {
+                let a1 = match &a {
+                    Value::Attrs(x) => x.clone(),
+                    other => return Err(type_err(other, "a set", pos)),
+                };
+                let a2 = match &b {
+                    Value::Attrs(x) => x.clone(),
+                    other => return Err(type_err(other, "a set", pos)),
+                };
+                Ok(Value::Attrs(update(&a1, &a2)))
+            }
+        }
+    }
+
+    /// Integer and float arithmetic. Nix 2.8 wraps on integer overflow (checked against
+    /// `nix-instantiate`: `9223372036854775807 + 1` gives `-9223372036854775808`), so
+    /// this does too, for parity.
+    pub fn arith(&mut self, op: BinOp, a: Value, b: Value, pos: Pos) -> R<Value> {
+        match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => {
+                let (x, y) = (*x, *y);
+                Ok(Value::Int(match op {
+                    BinOp::Add => x.wrapping_add(y),
+                    BinOp::Sub => x.wrapping_sub(y),
+                    BinOp::Mul => x.wrapping_mul(y),
+                    _ => {
+                        if y == 0 {
+                            return Err(err("division by zero", pos));
+                        }
+                        if x == i64::MIN && y == -1 {
+                            return Err(err("overflow in integer division", pos));
+                        }
+                        x / y
+                    }
+                }))
+            }
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                let x = as_f64(&a);
+                let y = as_f64(&b);
+                Ok(Value::Float(match op {
+                    BinOp::Add => x + y,
+                    BinOp::Sub => x - y,
+                    BinOp::Mul => x * y,
+                    _ => {
+                        if y == 0.0 {
+                            return Err(err("division by zero", pos));
+                        }
+                        x / y
+                    }
+                }))
+            }
+            (Value::Int(_) | Value::Float(_), other) => {
+                if op == BinOp::Add {
+                    Err(err(
+                        format!("cannot add {} to {}", other.show_type(), a.show_type()),
+                        pos,
+                    ))
+                } else {
+                    Err(type_err(other, "an integer", pos))
+                }
+            }
+            (other, _) => {
+                if op == BinOp::Add {
+                    Err(err(
+                        format!("cannot add {} to {}", b.show_type(), other.show_type()),
+                        pos,
+                    ))
+                } else {
+                    Err(type_err(other, "an integer", pos))
+                }
+            }
+        }
+    }
+
+    fn concat_strings(&mut self, a: Value, b: Value, pos: Pos) -> R<Value> {
+        match &a {
+            Value::Path(p) => {
+                let mut s = p.to_string();
+                let mut ctx = Context::new();
+                self.coerce_into(
+                    &b,
+                    pos,
+                    Coerce {
+                        more: false,
+                        copy: false,
+                    },
+                    &mut s,
+                    &mut ctx,
+                )?;
+                if !ctx.is_empty() {
+                    return Err(err(
+                        format!("a string that refers to a store path cannot be appended to a path ('{s}')"),
+                        pos,
+                    ));
+                }
+                Ok(Value::Path(Rc::from(crate::lower::canon_path(&s))))
+            }
+            Value::String(sa) => {
+                let mut s = sa.s.clone();
+                let mut ctx = sa.ctx.clone();
+                self.coerce_into(
+                    &b,
+                    pos,
+                    Coerce {
+                        more: false,
+                        copy: true,
+                    },
+                    &mut s,
+                    &mut ctx,
+                )?;
+                Ok(Value::string_ctx(s, ctx))
+            }
+            other => {
+                // Like Nix's string concatenation: the first operand decides the type;
+                // a set coerces through `__toString`/`outPath`, later paths stay text.
+                let mut s = String::new();
+                let mut ctx = Context::new();
+                let how = Coerce {
+                    more: false,
+                    copy: false,
+                };
+                self.coerce_into(other, pos, how, &mut s, &mut ctx)?;
+                self.coerce_into(&b, pos, how, &mut s, &mut ctx)?;
+                Ok(Value::string_ctx(s, ctx))
+            }
+        }
+    }
+
+    /// Deep equality like Nix's `eqValues`.
+    pub fn eq_values(&mut self, a: &Value, b: &Value, pos: Pos) -> R<bool> {
+        with_stack(|| self.eq_inner(a, b, pos))
+    }
+
+    fn eq_inner(&mut self, a: &Value, b: &Value, _pos: Pos) -> R<bool> {
+        let a = self.force(a)?;
+        let b = self.force(b)?;
+        Ok(match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => x == y,
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                as_f64(&a) == as_f64(&b)
+            }
+            (Value::String(x), Value::String(y)) => x.s == y.s,
+            (Value::Path(x), Value::Path(y)) => x == y,
+            (Value::Null, Value::Null) => true,
+            (Value::Bool(x), Value::Bool(y)) => x == y,
+            (Value::List(x), Value::List(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if x.len() != y.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if same_value(p, q) {
+                        continue;
+                    }
+                    if !self.eq_inner(p, q, _pos)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            (Value::Attrs(x), Value::Attrs(y)) => {
+                if Rc::ptr_eq(x, y) {
+                    return Ok(true);
+                }
+                if self.is_derivation(x)? && self.is_derivation(y)? {
+                    if let (Some(p), Some(q)) =
+                        (x.get(self.syms.out_path), y.get(self.syms.out_path))
+                    {
+                        let (p, q) = (p.value.clone(), q.value.clone());
+                        return self.eq_inner(&p, &q, _pos);
+                    }
+                }
+                if x.entries.len() != y.entries.len() {
+                    return Ok(false);
+                }
+                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                    if p.name != q.name {
+                        return Ok(false);
+                    }
+                }
+                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                    if same_value(&p.value, &q.value) {
+                        continue;
+                    }
+                    if !self.eq_inner(&p.value, &q.value, _pos)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            _ => false,
+        })
+    }
+
+    /// Whether a set is a derivation (`type = "derivation"`).
+    pub fn is_derivation(&mut self, a: &Attrs) -> R<bool> {
+        match a.get(self.syms.type_) {
+            Some(t) => {
+                let v = self.force(&t.value.clone())?;
+                Ok(matches!(&v, Value::String(s) if s.s == "derivation"))
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// `builtins.lessThan` / `<` semantics.
+    pub fn less_than(&mut self, a: &Value, b: &Value, pos: Pos) -> R<bool> {
+        Ok(self.compare(a, b, pos)? == std::cmp::Ordering::Less)
+    }
+
+    /// Orders two values like Nix's comparison operators.
+    pub fn compare(&mut self, a: &Value, b: &Value, pos: Pos) -> R<std::cmp::Ordering> {
+        use std::cmp::Ordering;
+        let a = self.force(a)?;
+        let b = self.force(b)?;
+        match (&a, &b) {
+            (Value::Int(x), Value::Int(y)) => Ok(x.cmp(y)),
+            (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
+                let (x, y) = (as_f64(&a), as_f64(&b));
+                Ok(x.partial_cmp(&y).unwrap_or(Ordering::Equal))
+            }
+            (Value::String(x), Value::String(y)) => Ok(x.s.as_bytes().cmp(y.s.as_bytes())),
+            (Value::Path(x), Value::Path(y)) => Ok(x.as_bytes().cmp(y.as_bytes())),
+            (Value::List(x), Value::List(y)) => {
+                let (x, y) = (x.clone(), y.clone());
+                for (p, q) in x.iter().zip(y.iter()) {
+                    if self.eq_values(p, q, pos)? {
+                        continue;
+                    }
+                    return with_stack(|| self.compare(p, q, pos));
+                }
+                Ok(x.len().cmp(&y.len()))
+            }
+            _ => Err(err(
+                format!("cannot compare {} with {}", a.show_type(), b.show_type()),
+                pos,
+            )),
+        }
+    }
+
+    // ----- strings -----
+
+    /// Coerces a value to a string, appending text and context.
+    pub fn coerce_into(
+        &mut self,
+        v: &Value,
+        pos: Pos,
+        how: Coerce,
+        out: &mut String,
+        ctx: &mut Context,
+    ) -> R<()> {
+        let v = self.force(v)?;
+        match &v {
+            Value::String(s) => {
+                out.push_str(&s.s);
+                ctx.extend(s.ctx.iter().cloned());
+                Ok(())
+            }
+            Value::Path(p) => {
+                if how.copy {
+                    let sp = self.copy_to_store(p, pos)?;
+                    out.push_str(&sp);
+                    ctx.insert(Rc::from(sp.as_str()));
+                } else {
+                    out.push_str(p);
+                }
+                Ok(())
+            }
+            Value::Attrs(a) => {
+                if let Some(f) = a.get(self.syms.to_string) {
+                    let f = f.value.clone();
+                    let r = self.call_n(&f, std::slice::from_ref(&v), pos)?;
+                    return self.coerce_into(&r, pos, how, out, ctx);
+                }
+                if let Some(o) = a.get(self.syms.out_path) {
+                    let o = o.value.clone();
+                    return self.coerce_into(&o, pos, how, out, ctx);
+                }
+                Err(err("cannot coerce a set to a string", pos))
+            }
+            _ if how.more => match &v {
+                Value::Null | Value::Bool(false) => Ok(()),
+                Value::Bool(true) => {
+                    out.push('1');
+                    Ok(())
+                }
+                Value::Int(i) => {
+                    out.push_str(&i.to_string());
+                    Ok(())
+                }
+                Value::Float(f) => {
+                    out.push_str(&format!("{f:.6}"));
+                    Ok(())
+                }
+                Value::List(l) => {
+                    let l = l.clone();
+                    for (i, item) in l.iter().enumerate() {
+                        self.coerce_into(item, pos, how, out, ctx)?;
+                        if i + 1 < l.len() {
+                            let item = self.force(item)?;
+                            if !matches!(&item, Value::List(x) if x.is_empty()) {
+                                out.push(' ');
+                            }
+                        }
+                    }
+                    Ok(())
+                }
+                other => Err(err(
+                    format!("cannot coerce {} to a string", other.show_type()),
+                    pos,
+                )),
+            },
+            other => Err(err(
+                format!("cannot coerce {} to a string", other.show_type()),
+                pos,
+            )),
+        }
+    }
+
+    /// Coerces a value to a string with its context.
+    pub fn coerce(&mut self, v: &Value, pos: Pos, how: Coerce) -> R<(String, Context)> {
+        let mut s = String::new();
+        let mut ctx = Context::new();
+        self.coerce_into(v, pos, how, &mut s, &mut ctx)?;
+        Ok((s, ctx))
+    }
+
+    /// Coerces to a path text: paths as is, strings must be absolute.
+    pub fn coerce_to_path(&mut self, v: &Value, pos: Pos) -> R<String> {
+        let (s, _) = self.coerce(
+            v,
+            pos,
+            Coerce {
+                more: false,
+                copy: false,
+            },
+        )?;
+        if !s.starts_with('/') {
+            return Err(err(
+                format!("string '{s}' doesn't represent an absolute path"),
+                pos,
+            ));
+        }
+        Ok(s)
+    }
+
+    /// The store path a source path is copied to by interpolation.
+    pub fn copy_to_store(&mut self, path: &str, pos: Pos) -> R<String> {
+        if let Some(sp) = self.store_cache.get(path) {
+            return Ok(sp.clone());
+        }
+        let sp = crate::store_glue::path_to_store(path).map_err(|m| err(m, pos))?;
+        self.store_cache.insert(path.to_string(), sp.clone());
+        Ok(sp)
+    }
+
+    /// Imports a file (a directory means its `default.nix`), cached per path.
+    pub fn import_path(&mut self, path: &str, pos: Pos) -> R<Value> {
+        let mut p = PathBuf::from(path);
+        if p.is_dir() {
+            p = p.join("default.nix");
+        }
+        if let Some(v) = self.import_cache.get(&p) {
+            let v = v.clone();
+            return self.force(&v);
+        }
+        let shown = p.to_string_lossy().into_owned();
+        let bytes = std::fs::read(&p).map_err(|e| {
+            let reason = match e.kind() {
+                std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+                _ => e.to_string(),
+            };
+            err(format!("getting status of '{shown}': {reason}"), pos)
+        })?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        let dir = p
+            .parent()
+            .map(|d| d.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "/".to_string());
+        let expr = self.parse(&text, shown, &dir)?;
+        let v = Value::pending(expr, Env::new(None, Vec::new()));
+        self.import_cache.insert(p, v.clone());
+        self.force(&v)
+    }
+
+    /// Forces a value and everything inside it.
+    pub fn deep_force(&mut self, v: &Value) -> R<()> {
+        let mut seen = std::collections::HashSet::new();
+        self.deep_force_inner(v, &mut seen)
+    }
+
+    fn deep_force_inner(
+        &mut self,
+        v: &Value,
+        seen: &mut std::collections::HashSet<usize>,
+    ) -> R<()> {
+        with_stack(|| {
+            let v = self.force(v)?;
+            match &v {
+                Value::List(l) => {
+                    if !seen.insert(Rc::as_ptr(l) as *const u8 as usize) {
+                        return Ok(());
+                    }
+                    for item in l.iter() {
+                        self.deep_force_inner(item, seen)?;
+                    }
+                }
+                Value::Attrs(a) => {
+                    if !seen.insert(Rc::as_ptr(a) as *const u8 as usize) {
+                        return Ok(());
+                    }
+                    for at in a.entries.iter() {
+                        self.deep_force_inner(&at.value, seen).map_err(|e| {
+                            e.frame(at.pos, || {
+                                format!("while evaluating the attribute '{}'", at.name)
+                            })
+                        })?;
+                    }
+                }
+                _ => {}
+            }
+            Ok(())
+        })
+    }
+}
+
+/// Reads a lexical variable.
+#[inline]
+pub fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> R<Value> {
+    let mut e = env;
+    for _ in 0..depth {
+        match &e.parent {
+            Some(p) => e = p,
+            None => return Err(err("internal error: bad variable depth", Pos::NONE)),
+        }
+    }
+    let slots = e.slots.borrow();
+    match slots.get(slot as usize) {
+        Some(v) => Ok(v.clone()),
+        None => Err(err("internal error: bad variable slot", Pos::NONE)),
+    }
+}
+
+/// Whether two (possibly unforced) values are the very same heap value, which Nix
+/// treats as equal without comparing (so `[f] == [f]` holds for a function `f`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(x, y),
+        (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y),
+        (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
+        (Value::PrimOp(x), Value::PrimOp(y)) => Rc::ptr_eq(x, y),
+        _ => false,
+    }
+}
+
+fn as_f64(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) => *i as f64,
+        Value::Float(f) => *f,
+        _ => 0.0,
+    }
+}
+
+/// An attribute without a known position.
+pub fn attr(name: Symbol, value: Value) -> Attr {
+    Attr {
+        name,
+        value,
+        pos: Pos::NONE,
+    }
+}
+
+/// `a // b`: a linear merge of two sorted attribute vectors.
+pub fn update(a: &Rc<Attrs>, b: &Rc<Attrs>) -> Rc<Attrs> {
+    if b.entries.is_empty() {
+        return a.clone();
+    }
+    if a.entries.is_empty() {
+        return b.clone();
+    }
+    let mut out = Vec::with_capacity(a.entries.len() + b.entries.len());
+    // Few new attributes into a big set (the common `acc // { x = …; }`): binary
+    // search their places and copy the runs in between, instead of comparing names
+    // (a pointer chase each) along the whole set.
+    if b.entries.len() * 16 < a.entries.len() {
+        let mut start = 0;
+        for new in &b.entries {
+            let rest = a.entries.get(start..).unwrap_or(&[]);
+            match rest.binary_search_by(|x| x.name.cmp(&new.name)) {
+                Ok(k) => {
+                    out.extend_from_slice(rest.get(..k).unwrap_or(&[]));
+                    out.push(new.clone());
+                    start += k + 1;
+                }
+                Err(k) => {
+                    out.extend_from_slice(rest.get(..k).unwrap_or(&[]));
+                    out.push(new.clone());
+                    start += k;
+                }
+            }
+        }
+        out.extend_from_slice(a.entries.get(start..).unwrap_or(&[]));
+        return Rc::new(Attrs { entries: out });
+    }
+    let (mut i, mut j) = (0, 0);
+    let (x, y) = (&a.entries, &b.entries);
+    while i < x.len() && j < y.len() {
+        match x[i].name.cmp(&y[j].name) {
+            std::cmp::Ordering::Less => {
+                out.push(x[i].clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(y[j].clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(y[j].clone());
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend(x[i..].iter().cloned());
+    out.extend(y[j..].iter().cloned());
+    Rc::new(Attrs { entries: out })
+}

@@ -1,0 +1,95 @@
+//! Interned attribute and variable names.
+//!
+//! A [`Symbol`] is a pointer to a leaked, interned string: equality and hashing are
+//! pointer operations (fast attribute lookups), ordering is by the string itself
+//! (Nix orders attributes by name). The set of distinct names in one process is small
+//! compared with the values built from them, so leaking the interned text is cheap.
+
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
+
+/// An interned name.
+#[derive(Clone, Copy)]
+pub struct Symbol(&'static str);
+
+thread_local! {
+    static INTERNER: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+}
+
+/// Interns `s`, returning its unique [`Symbol`].
+pub fn intern(s: &str) -> Symbol {
+    INTERNER.with(|set| {
+        let mut set = set.borrow_mut();
+        if let Some(existing) = set.get(s) {
+            return Symbol(existing);
+        }
+        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        set.insert(leaked);
+        Symbol(leaked)
+    })
+}
+
+impl Symbol {
+    /// The name as text.
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+}
+
+impl PartialEq for Symbol {
+    fn eq(&self, other: &Self) -> bool {
+        std::ptr::eq(self.0, other.0)
+    }
+}
+
+impl Eq for Symbol {}
+
+impl std::hash::Hash for Symbol {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self.0.as_ptr() as usize).hash(state);
+    }
+}
+
+impl PartialOrd for Symbol {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Symbol {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if self == other {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(other.0)
+        }
+    }
+}
+
+impl fmt::Debug for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
+}
+
+impl fmt::Display for Symbol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interning_is_unique_and_ordered_by_text() {
+        let a = intern("alpha");
+        let b = intern("beta");
+        assert_eq!(a, intern("alpha"));
+        assert_ne!(a, b);
+        assert!(a < b);
+        assert_eq!(b.as_str(), "beta");
+    }
+}

@@ -1,0 +1,1 @@
+builtins.getAttr "z" { a = 1; }

@@ -1,0 +1,1 @@
+builtins.all (x: 1) [ 1 ]

@@ -1,0 +1,1 @@
+(derivation { name = "ef"; system = "x"; builder = "/b"; f = x: x; }).drvPath

@@ -1,0 +1,1 @@
+(derivation { name = "sf"; system = "x"; builder = "/b"; __structuredAttrs = true; f = x: x; }).drvPath

@@ -1,0 +1,1 @@
+let s = "${./fixtures/hello.txt}"; in builtins.attrNames { ${s} = 1; }

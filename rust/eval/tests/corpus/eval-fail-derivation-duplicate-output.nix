@@ -1,0 +1,1 @@
+(derivation { name = "x"; system = "x"; builder = "/b"; outputs = [ "out" "out" ]; }).drvPath

@@ -1,0 +1,1 @@
+derivation { system = "x"; builder = "/b"; }

@@ -1,0 +1,1 @@
+import ./fixtures/dir/run.sh

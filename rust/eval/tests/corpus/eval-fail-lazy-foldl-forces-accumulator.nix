@@ -1,0 +1,1 @@
+builtins.foldl' (acc: x: throw "forced acc") 0 [ 1 ]

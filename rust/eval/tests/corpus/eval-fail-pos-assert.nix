@@ -1,0 +1,5 @@
+let
+  x = 5;
+in
+  assert x < 3;
+  x

@@ -1,0 +1,4 @@
+let
+  x = y;
+  y = x;
+in x

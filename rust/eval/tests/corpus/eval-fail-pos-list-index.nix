@@ -1,0 +1,2 @@
+let l = [ 1 2 ];
+in builtins.elemAt l 5

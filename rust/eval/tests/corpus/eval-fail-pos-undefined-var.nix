@@ -1,0 +1,4 @@
+let
+  a = 1;
+  b = a + missingVar;
+in b

@@ -1,0 +1,1 @@
+builtins.toFile "bad/name" "x"

@@ -1,0 +1,1 @@
+builtins.toFile "x" "${derivation { name = "d"; system = "s"; builder = "/b"; }}"

@@ -1,0 +1,1 @@
+builtins.catAttrs "x" [ { x = [ 1 ]; } { y = 1; } { x = { z = 2; }; } ]

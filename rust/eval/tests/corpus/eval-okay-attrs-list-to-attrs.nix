@@ -1,0 +1,1 @@
+[ (builtins.listToAttrs [ { name = "a"; value = 1; } { name = "b"; value = 2; } { name = "a"; value = 3; } ]) (builtins.listToAttrs [ ]) (builtins.listToAttrs [ { name = "x"; value = 1; extra = true; } ]) ]

@@ -1,0 +1,1 @@
+builtins.attrNames { "" = 1; "with.dot" = 2; "quote\"" = 3; }

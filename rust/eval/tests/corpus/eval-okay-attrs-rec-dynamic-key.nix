@@ -1,0 +1,1 @@
+let k = "name"; in rec { ${k} = "v"; other = 1; }

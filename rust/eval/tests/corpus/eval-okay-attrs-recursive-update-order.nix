@@ -1,0 +1,1 @@
+builtins.attrValues ({ c = 3; a = 1; } // { b = 2; })

@@ -1,0 +1,1 @@
+[ (builtins.zipAttrsWith (name: values: values) [ { a = 1; b = 2; } { a = 3; } { c = 4; } ]) (builtins.zipAttrsWith (n: v: builtins.length v) [ ]) (builtins.zipAttrsWith (n: v: n) [ { x = 1; } { x = 2; y = 3; } ]) ]

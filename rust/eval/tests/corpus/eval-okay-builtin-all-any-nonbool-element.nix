@@ -1,0 +1,1 @@
+(builtins.tryEval (builtins.all (x: x) [ true ])).value

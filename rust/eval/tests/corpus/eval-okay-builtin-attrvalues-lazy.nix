@@ -1,0 +1,1 @@
+builtins.length (builtins.attrValues { a = throw "x"; b = throw "y"; })

@@ -1,0 +1,1 @@
+map builtins.typeOf [ (baseNameOf ./fixtures) (dirOf ./fixtures) (baseNameOf "/x") (dirOf "/x/y") ]

@@ -1,0 +1,1 @@
+map (p: builtins.compareVersions (builtins.head p) (builtins.elemAt p 1)) [ [ "1.0pre" "1.0" ] [ "1.0" "1.0pre" ] [ "1.0pre1" "1.0pre2" ] [ "1.0alpha" "1.0beta" ] [ "1.0" "1.0a" ] [ "1pre" "1" ] [ "1.2.3" "1.2.3.0" ] [ "2" "10" ] ]

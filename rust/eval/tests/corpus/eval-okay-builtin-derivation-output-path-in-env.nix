@@ -1,0 +1,1 @@
+let d = derivation { name = "selfref"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "doc" ]; }; in [ (builtins.substring 0 11 d.doc.outPath) (builtins.stringLength d.doc.outPath) (baseNameOf d.doc.outPath != baseNameOf d.outPath) ]

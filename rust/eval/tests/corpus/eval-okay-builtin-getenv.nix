@@ -1,0 +1,1 @@
+[ (builtins.getEnv "NIXSPOT_CORPUS_TEST_VAR") (builtins.getEnv "NIXSPOT_CORPUS_SURELY_UNSET_VARIABLE") ]

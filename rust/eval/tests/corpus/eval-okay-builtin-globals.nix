@@ -1,0 +1,1 @@
+[ (map (x: x) [ 1 ]) (toString 1) (baseNameOf "/a/b") (isNull null) (removeAttrs { a = 1; b = 2; } [ "a" ]) (builtins.isFunction derivation) (builtins.isFunction import) (builtins.isFunction throw) (builtins.isFunction abort) true false null (dirOf "/x/y") ]

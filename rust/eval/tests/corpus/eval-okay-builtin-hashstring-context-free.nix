@@ -1,0 +1,1 @@
+builtins.hasContext (builtins.hashString "sha256" "${./fixtures/hello.txt}")

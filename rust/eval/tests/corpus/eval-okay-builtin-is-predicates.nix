@@ -1,0 +1,1 @@
+let vs = [ 1 1.5 "s" ./. null false [ ] { } (x: x) ]; in map (f: map f vs) [ builtins.isInt builtins.isFloat builtins.isString builtins.isPath builtins.isNull builtins.isBool builtins.isList builtins.isAttrs builtins.isFunction ]

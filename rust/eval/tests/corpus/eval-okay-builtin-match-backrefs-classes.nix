@@ -1,0 +1,1 @@
+[ (builtins.match "([[:upper:]][[:lower:]]*) ([[:digit:]]+)" "Hello 42") (builtins.match "[^a]+" "bcd") (builtins.match "a{2}" "aa") (builtins.match "(a|ab)(c|bcd)" "abcd") (builtins.match "\\." ".") (builtins.match "[.]" "x") ]

@@ -1,0 +1,1 @@
+builtins.pathExists ./fixtures/dir/sub/c.txt

@@ -1,0 +1,1 @@
+[ (builtins.seq null "a") (builtins.deepSeq [ [ [ 1 ] ] ] "b") ]

@@ -1,0 +1,1 @@
+[ (builtins.stringLength "hello") (builtins.substring 1 3 "hello") ]

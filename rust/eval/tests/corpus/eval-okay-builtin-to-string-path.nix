@@ -1,0 +1,1 @@
+baseNameOf (toString ./fixtures/hello.txt)

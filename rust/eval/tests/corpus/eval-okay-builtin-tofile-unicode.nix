@@ -1,0 +1,1 @@
+builtins.toFile "uni" "é日本\n"

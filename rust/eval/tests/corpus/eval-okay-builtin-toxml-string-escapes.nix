@@ -1,0 +1,1 @@
+builtins.toXML "tab\there\nnewline é \"q\" <&>"

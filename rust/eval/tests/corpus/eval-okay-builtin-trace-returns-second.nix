@@ -1,0 +1,1 @@
+builtins.trace [ 1 2 ] (builtins.trace "second" 42)

@@ -1,0 +1,1 @@
+let d = derivation { name = "ac"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "dev" ]; }; in builtins.getContext (builtins.appendContext "s" { ${builtins.unsafeDiscardStringContext d.drvPath} = { outputs = [ "dev" ]; allOutputs = true; }; })

@@ -1,0 +1,1 @@
+[ (builtins.hasContext "plain") (builtins.hasContext "${./fixtures/hello.txt}") (builtins.hasContext (builtins.toFile "x" "y")) (builtins.hasContext (builtins.unsafeDiscardStringContext "${./fixtures/hello.txt}")) ]

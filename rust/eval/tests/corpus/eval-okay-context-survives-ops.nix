@@ -1,0 +1,1 @@
+let s = "${./fixtures/hello.txt}"; in map builtins.hasContext [ (builtins.substring 0 5 s) (builtins.replaceStrings [ "nix" ] [ "xin" ] s) (builtins.concatStringsSep "" [ s ]) (toString [ s ]) (builtins.head (builtins.split "/" s)) (builtins.unsafeDiscardStringContext s) ]

@@ -1,0 +1,1 @@
+let d = derivation { name = "hello"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "-c" "echo hi > $out" ]; }; in [ d.drvPath d.outPath d.name d.type d.outputName d.system (d.out.outPath == d.outPath) ]

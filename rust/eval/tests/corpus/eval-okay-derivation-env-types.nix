@@ -1,0 +1,1 @@
+let d = derivation { name = "env"; system = "x86_64-linux"; builder = "/bin/sh"; anInt = 42; aBool = true; aFalse = false; aNull = null; aList = [ "a" 1 true null ]; aFloat = 1.5; aPath = ./fixtures/hello.txt; }; in [ d.drvPath d.outPath ]

@@ -1,0 +1,1 @@
+let d = derivation { name = "fixed-rec"; system = "x86_64-linux"; builder = "/bin/sh"; outputHashMode = "recursive"; outputHashAlgo = "sha256"; outputHash = "1b8m03r63zqhnjf7l5wnldhh7c134ap5vpj0850ymkq1iyzicy5s"; }; in [ d.drvPath d.outPath ]

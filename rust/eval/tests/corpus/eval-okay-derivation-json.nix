@@ -1,0 +1,1 @@
+derivation { name = "json-me"; system = "x86_64-linux"; builder = "/bin/sh"; }

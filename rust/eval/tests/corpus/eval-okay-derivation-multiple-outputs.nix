@@ -1,0 +1,1 @@
+let d = derivation { name = "multi"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "dev" "lib" ]; }; in [ d.outPath d.dev.outPath d.lib.outPath d.drvPath d.dev.outputName d.outputName (d.lib.drvPath == d.drvPath) ]

@@ -1,0 +1,1 @@
+let dep = derivation { name = "dep2"; system = "x86_64-linux"; builder = "/bin/sh"; outputs = [ "out" "dev" ]; }; d = derivation { name = "top2"; system = "x86_64-linux"; builder = "/bin/sh"; inc = "${dep.dev}/include"; lib = dep; }; in [ d.drvPath d.outPath ]

@@ -1,0 +1,1 @@
+let dep = derivation { name = "dep"; system = "x86_64-linux"; builder = "/bin/sh"; }; d = derivation { name = "top"; system = "x86_64-linux"; builder = "/bin/sh"; args = [ "${dep}/bin/x" ]; }; in [ dep.drvPath d.drvPath d.outPath ]

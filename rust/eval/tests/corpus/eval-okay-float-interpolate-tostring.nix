@@ -1,0 +1,1 @@
+"x${toString 2.5}y${toString 1}"

@@ -1,0 +1,1 @@
+let f = { map, ... }: map; in f { map = "shadowed"; }

@@ -1,0 +1,1 @@
+let f = args@{ x ? 1 }: args; in f { }

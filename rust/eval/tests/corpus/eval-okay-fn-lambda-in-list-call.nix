@@ -1,0 +1,1 @@
+(builtins.elemAt [ (x: x + 1) (x: x * 2) ] 1) 21

@@ -1,0 +1,1 @@
+let args = "outer"; in (args@{ x }: [ args.x x ]) { x = 1; }

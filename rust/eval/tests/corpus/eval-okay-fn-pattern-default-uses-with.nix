@@ -1,0 +1,1 @@
+with { d = "from-with"; }; ({ a ? d }: a) { }

@@ -1,0 +1,1 @@
+builtins.hashString "sha256" "日本語 é\n"

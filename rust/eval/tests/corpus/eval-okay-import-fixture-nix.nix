@@ -1,0 +1,1 @@
+(import ./fixtures/dir/b.nix).fromFixture

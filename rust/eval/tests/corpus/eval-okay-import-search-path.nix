@@ -1,0 +1,1 @@
+(import <corpus>).sum [ 1 2 3 ]

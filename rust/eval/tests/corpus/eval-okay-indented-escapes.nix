@@ -1,0 +1,9 @@
+''
+  dollar: ''${x}
+  quotes: '''
+  newline: ''\n.
+  tab: ''\t.
+  backslash: ''\\.
+  other: ''\x.
+  single: ' alone
+''

@@ -1,0 +1,5 @@
+''
+   three
+  two
+    four
+''

@@ -1,0 +1,1 @@
+builtins.toJSON { drv = { outPath = "/nix/store/x"; other = 1; }; }

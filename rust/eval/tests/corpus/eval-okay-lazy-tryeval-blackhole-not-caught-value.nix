@@ -1,0 +1,1 @@
+(builtins.tryEval (let x = throw "t"; in x)).success

@@ -1,0 +1,1 @@
+let x = throw "unused"; y = abort "unused too"; in 1

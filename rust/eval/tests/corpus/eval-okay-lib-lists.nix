@@ -1,0 +1,1 @@
+let lib = import ./lib; in [ (lib.foldr (a: b: [ a ] ++ b) [ ] [ 1 2 3 ]) (lib.range 3 7) (lib.reverseList [ 1 2 3 ]) (lib.flatten [ 1 [ 2 [ 3 [ ] ] ] 4 ]) (lib.unique [ 1 2 1 3 2 ]) (lib.sum (lib.range 1 100)) (lib.last [ 1 2 3 ]) ]

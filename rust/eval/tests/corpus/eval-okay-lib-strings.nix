@@ -1,0 +1,1 @@
+let lib = import ./lib; in [ (lib.concatMapStrings (x: x + ";") [ "a" "b" ]) (lib.stringToCharacters "abc") (lib.hasPrefix "foo" "foobar") (lib.hasSuffix "bar" "foobar") (lib.removePrefix "foo" "foobar") (lib.splitString "." "a.b..c") (lib.toUpper "hello World") (lib.versionAtLeast "2.8.0" "2.4") (lib.toInt "42") (lib.boolToString true) ]

@@ -1,0 +1,1 @@
+(builtins.tryEval (builtins.elemAt [ 1 2 ] 0)).value

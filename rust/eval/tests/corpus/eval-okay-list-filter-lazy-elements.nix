@@ -1,0 +1,1 @@
+builtins.length (builtins.filter (x: x != null) [ 1 null 2 null ])

@@ -1,0 +1,1 @@
+let xs = builtins.genList (i: { k = builtins.bitAnd (i * 7919) 31; i = i; }) 300; s = builtins.sort (a: b: a.k < b.k) xs; in [ (map (x: x.i) (builtins.genList (n: builtins.elemAt s n) 40)) (builtins.length s) ]

@@ -1,0 +1,1 @@
+let xs = [ { k = 2; v = "a"; } { k = 1; v = "b"; } { k = 2; v = "c"; } { k = 1; v = "d"; } { k = 0; v = "e"; } { k = 2; v = "f"; } { k = 1; v = "g"; } { k = 0; v = "h"; } { k = 3; v = "i"; } { k = 1; v = "j"; } { k = 2; v = "k"; } { k = 0; v = "l"; } ]; in map (x: x.v) (builtins.sort (a: b: a.k < b.k) xs)

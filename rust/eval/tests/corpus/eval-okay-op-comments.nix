@@ -1,0 +1,2 @@
+/* block */ 1 + # line
+ 2 /* trailing */

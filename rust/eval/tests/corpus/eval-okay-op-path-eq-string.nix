@@ -1,0 +1,1 @@
+[ (./fixtures == ./fixtures) (/a/b == /a/b) ((/a + "/b") == /a/b) ("/a" == /a) ]

@@ -1,0 +1,1 @@
+"${./fixtures/hello.txt}" == builtins.unsafeDiscardStringContext "${./fixtures/hello.txt}"

@@ -1,0 +1,1 @@
+[ ("a" + "b") (baseNameOf (./fixtures + "/dir")) (builtins.isString ("x" + toString ./.)) ]

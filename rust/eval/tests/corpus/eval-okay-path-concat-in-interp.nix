@@ -1,0 +1,1 @@
+let d = ./fixtures; in builtins.readFile "${toString d}/hello.txt"

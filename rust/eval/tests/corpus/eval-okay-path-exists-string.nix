@@ -1,0 +1,1 @@
+[ (builtins.pathExists (toString ./fixtures/hello.txt)) (builtins.pathExists "${toString ./.}/fixtures/nope") ]

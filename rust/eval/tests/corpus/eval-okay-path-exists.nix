@@ -1,0 +1,1 @@
+[ (builtins.pathExists ./fixtures/hello.txt) (builtins.pathExists ./fixtures/nope) (builtins.pathExists ./fixtures/dir) (builtins.pathExists ./fixtures/dir/link) (builtins.pathExists "/definitely/not/there") ]

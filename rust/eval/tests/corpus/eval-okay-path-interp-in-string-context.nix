@@ -1,0 +1,1 @@
+builtins.getContext "${./fixtures/hello.txt}"

@@ -1,0 +1,1 @@
+[ "${./fixtures/nonl.txt}" "${./fixtures/empty.txt}" "${./fixtures/tree}" ]

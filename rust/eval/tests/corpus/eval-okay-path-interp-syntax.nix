@@ -1,0 +1,1 @@
+let name = "hello.txt"; in builtins.readFile ./fixtures/${name}

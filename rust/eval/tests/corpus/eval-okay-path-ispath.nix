@@ -1,0 +1,1 @@
+map builtins.isPath [ ./. /a "/a" (./. + "/x") (builtins.toPath "/a") ]

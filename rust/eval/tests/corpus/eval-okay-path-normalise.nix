@@ -1,0 +1,1 @@
+[ (baseNameOf ./fixtures/dir/../hello.txt) (baseNameOf ./fixtures/./dir/.) (./fixtures/dir/.. == ./fixtures) ]

@@ -1,0 +1,1 @@
+let p = /some/abs; in [ ("prefix-" + toString p) (builtins.typeOf ("x" + "y")) ]

@@ -1,0 +1,1 @@
+[ (builtins.readDir ./fixtures/tree) (builtins.readDir ./fixtures/tree/a) ]

@@ -1,0 +1,1 @@
+[ (builtins.readFile ./fixtures/hello.txt) (builtins.readFile ./fixtures/empty.txt) (builtins.readFile ./fixtures/nonl.txt) (builtins.readFile ./fixtures/dir/link) ]

@@ -1,0 +1,1 @@
+let builtins = { length = x: "mine"; }; in builtins.length [ ]

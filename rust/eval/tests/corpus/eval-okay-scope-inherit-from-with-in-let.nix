@@ -1,0 +1,1 @@
+with { v = 7; }; let inherit v; in v * 2

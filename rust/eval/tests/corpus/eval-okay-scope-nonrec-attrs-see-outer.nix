@@ -1,0 +1,1 @@
+let a = "let"; in { a = "attr"; b = a; }.b

@@ -1,0 +1,1 @@
+let a = "let"; in rec { a = "rec"; b = a; }.b

@@ -1,0 +1,1 @@
+[ (builtins.isFunction (with { map = "with"; }; map)) (with { toString = x: "custom"; }; toString 1) (with { true = false; }; true) ]

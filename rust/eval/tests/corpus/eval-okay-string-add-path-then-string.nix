@@ -1,0 +1,1 @@
+builtins.typeOf (./fixtures + "/hello.txt" + "")

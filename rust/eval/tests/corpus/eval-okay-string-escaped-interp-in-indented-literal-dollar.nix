@@ -1,0 +1,3 @@
+''
+  ''${"not interp"} and ${"interp"}
+''

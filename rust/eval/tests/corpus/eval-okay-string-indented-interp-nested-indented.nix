@@ -1,0 +1,8 @@
+let inner = ''
+    nested
+      more
+  ''; in ''
+  outer
+    ${inner}
+  end
+''

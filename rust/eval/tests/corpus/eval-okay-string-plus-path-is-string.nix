@@ -1,0 +1,1 @@
+[ (builtins.typeOf ("/tmp" + ./fixtures)) (builtins.isString ("a" + ./fixtures)) ]

@@ -1,0 +1,1 @@
+[ (builtins.replaceStrings ["a"] ["X"] "banana") (builtins.replaceStrings ["an" "a"] ["1" "2"] "banana") (builtins.replaceStrings [""] ["-"] "abc") (builtins.replaceStrings ["" "b"] ["-" "B"] "abc") (builtins.replaceStrings [] [] "same") (builtins.replaceStrings ["aa"] ["a"] "aaaa") (builtins.replaceStrings ["x"] [""] "xaxbx") (builtins.replaceStrings [""] ["-"] "") ]

@@ -1,0 +1,1 @@
+toString { outPath = { outPath = "inner"; }; }

@@ -1,0 +1,1 @@
+builtins.typeOf http://example.org

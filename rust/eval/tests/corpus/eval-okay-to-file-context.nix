@@ -1,0 +1,1 @@
+builtins.getContext (builtins.toFile "ctx" "c")

@@ -1,0 +1,1 @@
+builtins.toFile "ref" "uses ${builtins.toFile "dep" "dep content"}"

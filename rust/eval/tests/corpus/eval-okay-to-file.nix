@@ -1,0 +1,1 @@
+[ (builtins.toFile "hello.txt" "hello\n") (builtins.toFile "empty" "") (builtins.toFile "x.sh" "#!/bin/sh\necho hi\n") ]

@@ -1,0 +1,1 @@
+let f = x: with { x = "with"; }; x; in f "arg"

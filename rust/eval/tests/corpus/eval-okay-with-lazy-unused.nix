@@ -1,0 +1,1 @@
+with (throw "never evaluated"); 5

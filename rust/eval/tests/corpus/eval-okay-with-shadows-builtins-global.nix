@@ -1,0 +1,1 @@
+with { toString = x: "custom"; }; toString 1

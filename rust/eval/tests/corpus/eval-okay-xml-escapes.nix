@@ -1,0 +1,1 @@
+builtins.toXML [ "<tag attr=\"v\">&amp; ' </tag>" "line\nbreak" ]

@@ -1,0 +1,1 @@
+builtins.substring 0 60 (builtins.toXML /some/abs/path)

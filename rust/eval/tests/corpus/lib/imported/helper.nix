@@ -1,0 +1,1 @@
+{ value = 21; dir = baseNameOf ./.; }

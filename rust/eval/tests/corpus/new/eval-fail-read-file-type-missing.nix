@@ -1,0 +1,1 @@
+builtins.readFileType ../fixtures/not-there

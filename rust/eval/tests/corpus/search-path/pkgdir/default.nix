@@ -1,0 +1,1 @@
+{ name = "pkgdir"; answer = 42; }

@@ -1,0 +1,213 @@
+//! API-level behaviour of the evaluator: error rendering, deep recursion, output modes,
+//! auto-called functions, attribute selection, search paths and imports.
+
+use nixspot_eval::{AutoArg, EvalOptions, Evaluator, OutputMode, Request, Source};
+use std::fs;
+use std::path::PathBuf;
+
+fn expr(text: &str) -> Source {
+    Source::Expr {
+        text: text.to_string(),
+        base_dir: PathBuf::from("/"),
+    }
+}
+
+fn json(text: &str) -> Result<String, nixspot_eval::Error> {
+    Evaluator::new(EvalOptions::default()).eval_to_json(&expr(text))
+}
+
+fn error_of(text: &str) -> String {
+    match json(text) {
+        Ok(v) => panic!("expected an error from {text:?}, got {v}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn errors_render_position_source_line_and_caret() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("bad.nix");
+    fs::write(&file, "let\n  f = x: x + 1;\nin f \"s\"\n").expect("write");
+    let err = Evaluator::new(EvalOptions::default())
+        .eval_to_json(&Source::File(file.clone()))
+        .expect_err("adding an integer to a string fails");
+    let text = err.to_string();
+    let expected_pos = format!("at {}:2:14:", file.display());
+    assert!(
+        text.starts_with("error: cannot coerce an integer to a string"),
+        "{text}"
+    );
+    assert!(text.contains(&expected_pos), "{text}");
+    assert!(text.contains("     2|   f = x: x + 1;"), "{text}");
+    assert!(text.contains("      |              ^"), "{text}");
+    assert!(text.contains("… while evaluating 'f'"), "{text}");
+    assert!(text.contains("… from call site"), "{text}");
+    assert_eq!(err.message, "cannot coerce an integer to a string");
+    assert_eq!(
+        err.position.as_deref(),
+        Some(format!("{}:2:14", file.display()).as_str())
+    );
+}
+
+#[test]
+fn syntax_errors_point_at_the_spot() {
+    let text = error_of("1 +");
+    assert!(
+        text.starts_with("error: syntax error, unexpected end of file"),
+        "{text}"
+    );
+    assert!(text.contains("at «string»:1:4:"), "{text}");
+    let text = error_of("{ a = 1; a = 2; }");
+    assert!(
+        text.contains("attribute 'a' already defined at (string):1:3"),
+        "{text}"
+    );
+    let text = error_of("x: y");
+    assert!(text.contains("undefined variable 'y'"), "{text}");
+}
+
+#[test]
+fn infinite_recursion_is_reported_not_overflowed() {
+    let text = error_of("let x = y; y = x; in x");
+    assert!(
+        text.starts_with("error: infinite recursion encountered"),
+        "{text}"
+    );
+    let text = error_of("let a = { b = a.b; }; in a.b");
+    assert!(text.contains("infinite recursion encountered"), "{text}");
+}
+
+#[test]
+fn deep_recursion_does_not_crash() {
+    let deep = json("let f = n: if n == 0 then 0 else 1 + f (n - 1); in f 100000");
+    assert_eq!(deep.expect("deep recursion evaluates"), "100000");
+    let fold = json("builtins.foldl' (a: b: a + b) 0 (builtins.genList (x: x) 1000000)");
+    assert_eq!(fold.expect("foldl' evaluates"), "499999500000");
+    // Building and dropping a 100 000-deep nested structure must not overflow either.
+    let nested = json(
+        "let l = builtins.foldl' (acc: _: [ acc ]) [] (builtins.genList (x: x) 100000); in builtins.length l",
+    );
+    assert_eq!(nested.expect("nested lists"), "1");
+    let json_nested = json(
+        "builtins.stringLength (builtins.toJSON (builtins.foldl' (acc: _: { a = acc; }) {} (builtins.genList (x: x) 20000)))",
+    );
+    assert_eq!(json_nested.expect("nested JSON"), "120002");
+}
+
+#[test]
+fn try_eval_catches_throw_and_assert_only() {
+    assert_eq!(
+        json("[ (builtins.tryEval (throw \"x\")).success (builtins.tryEval (assert false; 1)).success (builtins.tryEval 2).value ]")
+            .expect("tryEval"),
+        "[false,false,2]"
+    );
+    let text = error_of("builtins.tryEval (abort \"stop\")");
+    assert!(
+        text.contains("evaluation aborted with the following error message: 'stop'"),
+        "{text}"
+    );
+}
+
+#[test]
+fn top_level_functions_are_called_with_auto_args() {
+    let mut ev = Evaluator::new(EvalOptions {
+        search_path: Vec::new(),
+        auto_args: vec![
+            ("a".to_string(), AutoArg::Expr("1 + 1".to_string())),
+            ("b".to_string(), AutoArg::Str("text".to_string())),
+        ],
+    });
+    let out = ev
+        .eval_to_json(&expr("{ a, b, c ? 3 }: [ a b c ]"))
+        .expect("auto-called");
+    assert_eq!(out, "[2,\"text\",3]");
+    let err = ev
+        .eval_to_json(&expr("{ a, d }: a"))
+        .expect_err("missing argument");
+    assert!(
+        err.to_string()
+            .contains("cannot evaluate a function that has an argument without a value ('d')"),
+        "{err}"
+    );
+}
+
+#[test]
+fn attribute_paths_and_output_modes() {
+    let mut ev = Evaluator::new(EvalOptions::default());
+    let req = |attr: Option<&str>, output, strict| Request {
+        attr_path: attr.map(str::to_string),
+        strict,
+        output,
+    };
+    let src = expr("{ a.b = [ 1 \"x\\n\" ]; s = \"raw text\"; f = x: x; }");
+    assert_eq!(
+        ev.eval_with(&src, &req(Some("a.b.1"), OutputMode::Json, true))
+            .expect("select"),
+        "\"x\\n\""
+    );
+    assert_eq!(
+        ev.eval_with(&src, &req(Some("s"), OutputMode::Raw, false))
+            .expect("raw"),
+        "raw text"
+    );
+    assert_eq!(
+        ev.eval_with(&src, &req(None, OutputMode::Nix, true))
+            .expect("nix"),
+        "{ a = { b = [ 1 \"x\\n\" ]; }; f = <LAMBDA>; s = \"raw text\"; }"
+    );
+    let lazy = ev
+        .eval_with(&src, &req(None, OutputMode::Nix, false))
+        .expect("lazy nix");
+    assert!(lazy.contains("a = <CODE>;"), "{lazy}");
+    let err = ev
+        .eval_with(&src, &req(Some("nope"), OutputMode::Json, true))
+        .expect_err("missing attribute");
+    assert!(
+        err.to_string()
+            .contains("attribute 'nope' in selection path 'nope' not found"),
+        "{err}"
+    );
+    let err = ev
+        .eval_with(&src, &req(Some("f"), OutputMode::Json, true))
+        .expect_err("function to JSON");
+    assert!(
+        err.to_string()
+            .contains("cannot convert a function to JSON"),
+        "{err}"
+    );
+}
+
+#[test]
+fn imports_search_paths_and_default_nix() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let lib = dir.path().join("lib");
+    fs::create_dir(&lib).expect("mkdir");
+    fs::write(lib.join("default.nix"), "{ twice = x: x * 2; dir = ./.; }").expect("write");
+    fs::write(
+        dir.path().join("main.nix"),
+        "let l = import ./lib; m = import <mylib>; in [ (l.twice 21) (l == m) (builtins.isPath l.dir) ]",
+    )
+    .expect("write");
+    let mut ev = Evaluator::new(EvalOptions {
+        search_path: vec![("mylib".to_string(), lib.clone())],
+        auto_args: Vec::new(),
+    });
+    let out = ev
+        .eval_to_json(&Source::File(dir.path().join("main.nix")))
+        .expect("imports");
+    assert_eq!(out, "[42,true,true]");
+    let err = ev
+        .eval_to_json(&expr("<nothere>"))
+        .expect_err("unknown search path entry");
+    assert!(
+        err.to_string()
+            .contains("file 'nothere' was not found in the Nix search path"),
+        "{err}"
+    );
+}
+
+#[test]
+fn network_fetchers_fail_clearly() {
+    let text = error_of("builtins.fetchurl \"http://example.org/x\"");
+    assert!(text.contains("network fetchers are disabled"), "{text}");
+}

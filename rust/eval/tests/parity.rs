@@ -1,0 +1,156 @@
+//! Parity with real Nix: every case goes through `nix-instantiate --eval --strict --json`
+//! (Debian's Nix 2.8) and through nixspot-eval, and both must agree.
+//!
+//! For corpus cases this also proves the corpus honest: Nix must still print exactly the
+//! `.json` file, or fail with an error containing the `.err` text. Cases under
+//! `corpus/new/` need a Nix newer than 2.8 and are checked against their `.json` only.
+//! The test fails (never skips) when `nix-instantiate` is missing.
+//!
+//! `NIXSPOT_CORPUS_FILTER=substring` runs a subset; `corpus/KNOWN_FAILURES` lists cases
+//! nixspot may fail for now (a wrong expectation file is never excused).
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use common::{
+    apply_filter, check, corpus_cases, known_failures, run_child_if_requested, run_nixspot,
+    run_parallel, run_with_timeout, tree_cases, workspace_root, Case, Expect, Outcome, Report,
+    TEST_ENV_VAR,
+};
+
+/// The suites compared with Nix. Adding a directory of cases is one line here.
+enum Suite {
+    /// `rust/eval/tests/corpus`: cases with `.json` / `.err` expectations.
+    Corpus,
+    /// Every `.nix` file under this directory (relative to the workspace root),
+    /// evaluated as it is; nixspot must print what Nix prints, or fail where Nix fails.
+    #[allow(dead_code)] // used as soon as a tree of modules is listed in SUITES
+    Tree(&'static str),
+}
+
+const SUITES: &[Suite] = &[
+    Suite::Corpus,
+    // Suite::Tree("modules"),  -- one line per directory, e.g. modules/, images/, checks/
+];
+
+fn suite_cases(suite: &Suite) -> Vec<Case> {
+    let cases = match suite {
+        Suite::Corpus => corpus_cases(),
+        Suite::Tree(dir) => tree_cases(&workspace_root().join(dir)),
+    };
+    match cases {
+        Ok(c) => c,
+        Err(e) => panic!("reading the cases: {e}"),
+    }
+}
+
+/// What real Nix did with a case.
+fn run_nix(case: &Case, scratch: &Path, ids: &AtomicUsize) -> Result<Outcome, String> {
+    let mut cmd = Command::new("nix-instantiate");
+    cmd.args(["--eval", "--strict", "--json"]);
+    for (prefix, dir) in &case.search_path {
+        cmd.arg("-I");
+        if prefix.is_empty() {
+            cmd.arg(dir);
+        } else {
+            cmd.arg(format!("{prefix}={}", dir.display()));
+        }
+    }
+    cmd.arg(&case.path)
+        .env("NIX_PATH", "")
+        .env(TEST_ENV_VAR.0, TEST_ENV_VAR.1);
+    let id = 1_000_000 + ids.fetch_add(1, Ordering::Relaxed);
+    let run = run_with_timeout(cmd, scratch, id)?;
+    if let Some(msg) = run.timed_out {
+        return Err(format!("nix-instantiate {msg}"));
+    }
+    Ok(if run.status.success() {
+        Outcome::Value(
+            run.stdout
+                .strip_suffix('\n')
+                .unwrap_or(&run.stdout)
+                .to_string(),
+        )
+    } else {
+        Outcome::Error(run.stderr)
+    })
+}
+
+/// Checks one case; the outer `Err` is a problem the allow-list cannot excuse.
+fn parity_case(
+    case: &Case,
+    scratch: &Path,
+    ids: &AtomicUsize,
+) -> Result<Result<(), String>, String> {
+    let nixspot = run_nixspot("parity", case, scratch);
+    if case.newer_than_nix {
+        return Ok(check(&case.expect, &nixspot));
+    }
+    let nix = run_nix(case, scratch, ids)?;
+    match (&case.expect, &nix) {
+        (Expect::SameAsNix, Outcome::Value(_)) if nixspot == nix => Ok(Ok(())),
+        (Expect::SameAsNix, Outcome::Error(_)) if matches!(nixspot, Outcome::Error(_)) => {
+            Ok(Ok(()))
+        }
+        (Expect::SameAsNix, _) => Ok(Err(format!(
+            "nix-instantiate: {}\n  nixspot:         {nixspot}",
+            nix_summary(&nix)
+        ))),
+        (expect, _) => {
+            check(expect, &nix).map_err(|why| {
+                format!(
+                    "the expectation file disagrees with real Nix 2.8 (fix the corpus):\n  {why}"
+                )
+            })?;
+            Ok(check(expect, &nixspot))
+        }
+    }
+}
+
+fn nix_summary(nix: &Outcome) -> String {
+    match nix {
+        Outcome::Error(e) => format!(
+            "error {}",
+            e.lines()
+                .find(|l| l.contains("error"))
+                .unwrap_or(e.as_str())
+        ),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn parity() {
+    if run_child_if_requested() {
+        return;
+    }
+    match Command::new("nix-instantiate").arg("--version").output() {
+        Ok(out) if out.status.success() => {}
+        Ok(out) => panic!("`nix-instantiate --version` failed: {}", out.status),
+        Err(e) => panic!(
+            "nix-instantiate is required by the parity test (apt-get install nix-bin; see .ci/install-deps): {e}"
+        ),
+    }
+    let cases: Vec<Case> = apply_filter(SUITES.iter().flat_map(suite_cases).collect());
+    let known = match known_failures() {
+        Ok(k) => k,
+        Err(e) => panic!("{e}"),
+    };
+    let scratch = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => panic!("creating a scratch directory: {e}"),
+    };
+    let ids = AtomicUsize::new(0);
+    let verdicts = run_parallel(&cases, |case| parity_case(case, scratch.path(), &ids));
+    let mut report = Report::default();
+    for (case, verdict) in cases.iter().zip(verdicts) {
+        match verdict {
+            Ok(v) => report.record(&case.name, v, &known),
+            Err(hard) => report.record_hard(&case.name, hard),
+        }
+    }
+    report.finish("parity");
+}

@@ -1,0 +1,64 @@
+//! `nixspot-runtime apply [--root DIR] [--reboot-command CMD] FILE`: applies offspot.yaml
+//! (see the library documentation for the contract). Exit status 0 when every key was
+//! applied, 1 otherwise, 2 on a usage error.
+
+use clap::{Parser, Subcommand};
+use nixspot_runtime::{apply, Options, Outcome};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Applies /boot/firmware/offspot.yaml on a Kiwix hotspot.
+#[derive(Parser)]
+#[command(name = "nixspot-runtime", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Apply offspot.yaml's keys, remove the applied ones, render the configuration.
+    Apply {
+        /// Tree to read and write into, as if it were /.
+        #[arg(long, default_value = "/")]
+        root: PathBuf,
+        /// Command run when a reboot is needed, split on spaces (no shell), e.g. "reboot".
+        #[arg(long)]
+        reboot_command: Option<String>,
+        /// offspot.yaml's path on the device.
+        #[arg(default_value = "/boot/firmware/offspot.yaml")]
+        file: String,
+    },
+}
+
+fn main() -> ExitCode {
+    let Command::Apply {
+        root,
+        reboot_command,
+        file,
+    } = Cli::parse().command;
+    let opts = Options {
+        root,
+        config: file,
+        reboot_command: reboot_command.map(|c| c.split_whitespace().map(String::from).collect()),
+    };
+    let report = apply(&opts);
+    for (key, outcome) in &report.keys {
+        match outcome {
+            Outcome::Applied => eprintln!("{key}: applied"),
+            Outcome::AppliedReboot => eprintln!("{key}: applied (reboot needed)"),
+            Outcome::Failed(why) => eprintln!("{key}: NOT applied, kept for the next boot: {why}"),
+        }
+    }
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    for e in &report.errors {
+        eprintln!("error: {e}");
+    }
+    if report.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
+}
