@@ -89,7 +89,12 @@ echo "nix-instantiate: $(nix-instantiate --version); nixspot: $("$nixspot" --ver
 echo
 echo "| workload | Nix time (s) | nixspot time (s) | time ratio | Nix peak RSS (MiB) | nixspot peak RSS (MiB) | RSS ratio | same output |"
 echo "|---|---:|---:|---:|---:|---:|---:|---|"
-for w in fib foldl-sum attrs-merge tojson strings modules; do
+# The real thing: the module evaluation of images/hotspot-wikipedia.nix down to its recipe.
+cat > "$work/hotspot-wikipedia.nix" <<NIX
+((import $PWD/modules).evalHotspot { modules = [ $PWD/images/hotspot-wikipedia.nix ]; }).config.build.recipe
+NIX
+
+for w in fib foldl-sum attrs-merge tojson strings modules hotspot-wikipedia; do
   file="$work/$w.nix"
   read -r nt nm <<< "$(measure nix "$file")"
   read -r st sm <<< "$(measure nixspot "$file")"
