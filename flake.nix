@@ -35,6 +35,18 @@
           dashboard = evaluated.config.build.dashboard;
         });
 
+      # nixspot's on-device programs (runtime, portal, dashboard) as static arm64 binaries
+      # in bin/, for nixspot's own base image (`base.source = "nixspot:base"`).
+      nixspotDeviceFor = pkgs: pkgs.pkgsCross.aarch64-multiplatform-musl.pkgsStatic.rustPlatform.buildRustPackage {
+        pname = "nixspot-device";
+        version = "0.1.0";
+        src = self;
+        cargoLock.lockFile = ./Cargo.lock;
+        cargoBuildFlags = [ "-p" "nixspot-runtime" "-p" "nixspot-portal" "-p" "nixspot-dashboard" ];
+        doCheck = false;
+        meta.description = "nixspot's on-device programs for Raspberry Pi hotspots (static aarch64)";
+      };
+
       nixspotFor = pkgs: pkgs.rustPlatform.buildRustPackage {
         pname = "nixspot";
         version = "0.1.0";
@@ -54,7 +66,10 @@
     {
       lib = {
         inherit evalHotspot;
-        # mkHotspotImage { modules; nixspot; name ? "hotspot"; system ? …; urlMap ? { }; }
+        # mkHotspotImage { modules; nixspot; deviceBinaries ? null; name ? "hotspot";
+        #   system ? …; urlMap ? { }; } (deviceBinaries: for `nixspot:base`):
+        # files are `builtin:fetchurl` and OCI images `nixspot oci pull` fixed-output
+        # derivations pinned by the hotspot's lock file (`hotspot.lockFile`).
         mkHotspotImage = args: mkHotspotImage args;
         inherit (nixspotModules) lib;
       };
@@ -63,12 +78,16 @@
       inherit hotspots;
 
       packages = forSystems systems (system: pkgs:
-        let nixspot = nixspotFor pkgs; in
+        let
+          nixspot = nixspotFor pkgs;
+          nixspot-device = nixspotDeviceFor pkgs;
+        in
         {
-          inherit nixspot;
+          inherit nixspot nixspot-device;
           default = nixspot;
         } // genAttrs (map (n: n) imageNames) (name: mkHotspotImage {
           inherit nixspot system name;
+          deviceBinaries = "${nixspot-device}/bin";
           modules = [ (./images + "/${name}.nix") ];
         }));
 
@@ -91,12 +110,25 @@
         in
         genAttrs (map (n: "golden-${n}") imageNames) (check: golden (builtins.substring 7 1000 check))
         // {
+          # The VM checks (checks/vm/): the test hotspot boots in QEMU (raspi3b) and passes
+          # every `nixspot vm-test` check.
+          vm = pkgs.runCommand "vm-checks" { } ''
+            ${nixspot}/bin/nixspot vm-test ${mkHotspotImage {
+              inherit nixspot system;
+              name = "vm";
+              deviceBinaries = "${self.packages.${system}.nixspot-device}/bin";
+              modules = [ ./checks/vm/hotspot.nix ];
+            }}/vm.img \
+              --qemu ${pkgs.qemu}/bin/qemu-system-aarch64 --timeout 1200 --serial-log serial.log
+            touch $out
+          '';
           # Building the demo a second time (another derivation name, so Nix really
           # rebuilds it) must give the same bytes.
           reproducible = pkgs.runCommand "reproducible-hotspot-demo" { } ''
             cmp ${self.packages.${system}.hotspot-demo}/hotspot-demo.img \
               ${mkHotspotImage {
                 inherit nixspot system;
+                deviceBinaries = "${self.packages.${system}.nixspot-device}/bin";
                 name = "hotspot-demo-rebuild";
                 modules = [ ./images/hotspot-demo.nix ];
               }}/hotspot-demo-rebuild.img

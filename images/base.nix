@@ -58,7 +58,9 @@
 
   # Modules the initramfs loads (with their dependencies), in this order: SD card,
   # USB (dwc2 needs phy-generic to probe), USB networking (QEMU's usb-net), the root
-  # and boot filesystems, and the watchdog that makes `poweroff -f` work.
+  # and boot filesystems, the watchdog that makes `poweroff -f` work, and what the
+  # hotspot's nftables ruleset uses (loading them on demand through busybox's modprobe
+  # takes seconds each under emulation).
   initramfsModules = [
     "bcm2835"
     "phy-generic"
@@ -70,6 +72,11 @@
     "nls_cp437"
     "nls_ascii"
     "bcm2835_wdt"
+    "nf_tables"
+    "nft_chain_nat"
+    "nft_nat"
+    "nft_masq"
+    "nft_ct"
   ];
 
   # Device trees copied from the kernel package to the boot partition.

@@ -1,8 +1,10 @@
-# The image derivation, in plain Nix (no nixpkgs): every download is a `builtin:fetchurl`
-# fixed-output derivation pinned by its sha256, and the image itself is built by the
-# `nixspot` binary alone (no root, no loop devices, no e2fsprogs), so it runs in any Nix
-# sandbox and on remote builders. The result is byte-identical to
-# `nixspot build images/<name>.nix`: both assemble the same recipe with the same content.
+# The image derivation, in plain Nix (no nixpkgs): every file download is a
+# `builtin:fetchurl` fixed-output derivation pinned by its sha256, every OCI image a
+# fixed-output `nixspot oci pull` pinned by the lock's archive sha256, and the image
+# itself is built by the `nixspot` binary alone (no root, no loop devices, no
+# e2fsprogs), so it runs in any Nix sandbox and on remote builders. The result is
+# byte-identical to `nixspot build images/<name>.nix`: both assemble the same recipe
+# with the same content.
 { evalHotspot }:
 {
   # The hotspot modules (as for evalHotspot).
@@ -17,6 +19,10 @@
 , name ? "hotspot"
   # URL → URL rewrites for downloads (mirrors; tests point them at a local server).
 , urlMap ? { }
+  # For `base.source = "nixspot:base"`: a directory holding nixspot's static arm64
+  # device programs (nixspot-runtime, nixspot-portal, nixspot-dashboard), a derivation
+  # or a path string.
+, deviceBinaries ? null
 }:
 let
   evaluated = evalHotspot { inherit modules specialArgs; };
@@ -35,7 +41,7 @@ let
   baseName = url:
     let
       last = builtins.baseNameOf url;
-      safe = builtins.replaceStrings [ "?" "&" "=" "%" " " ":" "@" ] [ "-" "-" "-" "-" "-" "-" "-" ] last;
+      safe = builtins.replaceStrings [ "?" "&" "=" "%" " " ":" "@" "~" ] [ "-" "-" "-" "-" "-" "-" "-" "-" ] last;
     in
     if safe == "" then "download" else safe;
 
@@ -61,26 +67,49 @@ let
     (builtins.filter (entry: entry ? url && entry.url != null) (recipe.files or [ ]));
 
   base = recipe.base;
+  # nixspot's own base image is built inside the image derivation from the `.deb`s its
+  # lock pins (the same lock the nixspot binary embeds), each a fixed-output download.
+  nixspotBase = base.source == "nixspot:base";
+  baseLock = builtins.fromJSON (builtins.readFile ../images/base.lock.json);
   baseDownloads =
-    if base.source == "nixspot:base" then [ ]
+    if nixspotBase then
+      map (p: fetch p.url p.sha256) (builtins.attrValues baseLock.packages)
     else
       let sha = sha256Of base; in
       if sha == null then unpinnedError "the base image ${base.source}"
       else [ (fetch base.source sha) ];
 
-  ociDownloads =
-    if (recipe.oci_images or [ ]) == [ ] then [ ]
-    else throw ''
-      nixspot: OCI images in a Nix-built image need fixed-output pulls, which are not
-      implemented yet; build this hotspot with `nixspot build` instead.'';
+  # OCI images: `nixspot oci pull` writes the deterministic docker-archive that
+  # `nixspot build` keeps in its cache, pinned by the lock's `archiveSha256` (the recipe
+  # carries `<reference as written>@<digest>`, as modules/hotspot/recipe.nix pins it).
+  lockFile = evaluated.config.hotspot.lockFile or null;
+  lockOci = if lockFile == null then { } else (builtins.fromJSON (builtins.readFile lockFile)).oci or { };
+  ociPins = builtins.listToAttrs (map
+    (written: { name = "${written}@${lockOci.${written}.digest}"; value = lockOci.${written}; })
+    (builtins.attrNames lockOci));
 
-  downloads = baseDownloads ++ fileDownloads ++ ociDownloads;
+  pull = ident: sha256: derivation {
+    name = builtins.replaceStrings [ "/" ":" ] [ "_" "_" ] (builtins.head (builtins.split "@" ident)) + ".tar";
+    inherit system;
+    builder = nixspotExe;
+    args = [ "oci" "pull" ident "--output" (placeholder "out") "--cache-dir" "cache" "--sha256" sha256 "--quiet" ];
+    outputHashAlgo = "sha256";
+    outputHash = sha256;
+    outputHashMode = "flat";
+    impureEnvVars = [ "http_proxy" "https_proxy" "all_proxy" "no_proxy" "HTTP_PROXY" "HTTPS_PROXY" "ALL_PROXY" "NO_PROXY" ];
+    preferLocalBuild = true;
+  };
+
+  ociArchives = map
+    (image:
+      let pin = ociPins.${image.ident} or null; in
+      if pin == null then unpinnedError "the OCI image ${image.ident}"
+      else { inherit (image) ident; archive = pull image.ident pin.archiveSha256; })
+    (recipe.oci_images or [ ]);
+
+  downloads = baseDownloads ++ fileDownloads;
   recipeFile = builtins.toFile "${name}-recipe.json" (builtins.toJSON recipe);
-  drv = derivation {
-  name = "hotspot-${name}";
-  inherit system;
-  builder = nixspotExe;
-  args = [
+  buildArgs = [
     "build"
     recipeFile
     "--output"
@@ -91,6 +120,25 @@ let
     "--locked"
     "--quiet"
   ] ++ builtins.concatMap (d: [ "--import" "${d}" ]) downloads;
-  };
+  drv = derivation ({
+    inherit name system;
+    builder = nixspotExe;
+    # A derivation runs one command: `oci import` registers the pulled images under their
+    # references in the build's cache, then runs `nixspot build`.
+    args =
+      if ociArchives == [ ] then buildArgs
+      else [ "oci" "import" "--cache-dir" "cache" ]
+        ++ map (a: "${a.ident}=${a.archive}") ociArchives
+        ++ [ "--" ] ++ buildArgs;
+  } // (if !nixspotBase then { }
+  else if deviceBinaries == null then throw ''
+    nixspot: `nixspot:base` needs nixspot's arm64 device programs: pass
+    `deviceBinaries` (a directory with nixspot-runtime, nixspot-portal and
+    nixspot-dashboard, e.g. the flake's packages.<system>.nixspot-device) to mkHotspotImage.''
+  else { NIXSPOT_DEVICE_BINARIES = "${deviceBinaries}"; }));
 in
-drv // { inherit recipe; }
+drv // {
+  inherit recipe downloads;
+  ociArchives = map (a: a.archive) ociArchives;
+  meta.description = "Kiwix Hotspot image ${name} (built by nixspot)";
+}

@@ -98,9 +98,9 @@ for w in fib foldl-sum attrs-merge tojson strings modules hotspot-wikipedia; do
   file="$work/$w.nix"
   read -r nt nm <<< "$(measure nix "$file")"
   read -r st sm <<< "$(measure nixspot "$file")"
-  # Compared without trailing newlines: nix-instantiate 2.8 prints none after --json.
+  # Byte for byte, trailing newline included (neither prints one after --json).
   same=yes
-  [[ "$(cat "$work/out.nix")" == "$(cat "$work/out.nixspot")" ]] || same="NO ($(head -c 60 "$work/out.nixspot"))"
+  cmp -s "$work/out.nix" "$work/out.nixspot" || same="NO ($(head -c 60 "$work/out.nixspot"))"
   awk -v w="$w" -v nt="$nt" -v st="$st" -v nm="$nm" -v sm="$sm" -v same="$same" 'BEGIN {
     tr = (st > 0) ? sprintf("%.2f", nt / st) : "n/a";
     mr = (sm > 0) ? sprintf("%.2f", nm / sm) : "n/a";

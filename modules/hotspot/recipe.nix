@@ -140,7 +140,7 @@ let
           HOTSPOT_NAME = cfg.name;
           HOTSPOT_IP = apAddress;
           HOTSPOT_FQDN = fqdn;
-          CAPTURED_NETWORKS = "192.168.144.128/25";
+          CAPTURED_NETWORKS = builtins.concatStringsSep "," cfg.captivePortal.capturedNetworks;
           TIMEOUT = toString cfg.captivePortal.timeout;
           FILTER_MODULE = "portal_filter";
         } // optionalAttrs (cfg.captivePortal.footerNote != null) { FOOTER_NOTE = cfg.captivePortal.footerNote; };
@@ -494,6 +494,31 @@ let
     };
   } // optionalAttrs (cfg.firmware.brcm43455 != null || cfg.firmware.brcm43430 != null) {
     firmware = nonNull { inherit (cfg.firmware) brcm43455 brcm43430; };
+  } // optionalAttrs native {
+    services = nativeServices;
+  } // cfg.extraOffspotConfig;
+
+  # nixspot's base image runs the services natively (nixspot-runtime's `services` key).
+  nativeServices = {
+    kiwix = withKiwix;
+    dashboard = withDashboard;
+    portal =
+      if cfg.captivePortal.enable then
+        {
+          name = cfg.name;
+          timeout = cfg.captivePortal.timeout;
+          captured-networks = cfg.captivePortal.capturedNetworks;
+        } // nonNull { footer-note = cfg.captivePortal.footerNote; }
+      else false;
+    proxy =
+      if cfg.reverseProxy.enable then
+        { zim-download = withZimDownloads; }
+        // optionalAttrs (filesPackages != [ ]) {
+          files = builtins.listToAttrs (map
+            (p: { name = p.domain; value = "${contents}/files/${filesPackageDir p}"; })
+            filesPackages);
+        }
+      else false;
   };
 
   # ---- base ----

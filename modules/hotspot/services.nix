@@ -87,6 +87,12 @@ in
         example = "Operated by the Mbour library";
         description = "Note in the portal's footer (`FOOTER_NOTE`).";
       };
+      capturedNetworks = mkOption {
+        type = types.nonEmptyListOf (types.strMatching "[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}");
+        default = [ "192.168.144.128/25" ];
+        example = [ "192.168.144.0/24" ];
+        description = "Client networks (CIDR) the portal captures until they register (`CAPTURED_NETWORKS`); the default is the AP's DHCP range.";
+      };
     };
 
     reverseProxy.enable = mkOption {
@@ -144,6 +150,13 @@ in
       default = { };
       example = literalExpression ''{ "square-logo.svg".text = builtins.readFile ./logo.svg; }'';
       description = "Branding files replacing the defaults, by file name (`horizontal-logo.svg`, `square-logo.svg`, `*-dark.png`, `*-light.png`), written to `/data/contents/branding/`. offspot's original branding always goes to `/data/branding/`.";
+    };
+
+    extraOffspotConfig = mkOption {
+      type = types.attrsOf types.anything;
+      default = { };
+      example = { timezone = "Africa/Dakar"; };
+      description = "Keys merged last into `offspot.yaml` (the runtime's configuration) as written, replacing generated keys of the same name: for runtime settings no option covers.";
     };
 
     containers.extraServices = mkOption {

@@ -273,17 +273,27 @@ rec {
             throw "The option `${showOption loc}' in `${file}': `mkIf' called with a non-Boolean condition (${showValue 1 v.condition}, a ${builtins.typeOf v.condition})."
           else if v.condition then go prio order v.content
           else [ ]
-        else if builtins.isAttrs v && (v._type or "") == "override" then go v.priority order v.content
+        # An override's content is not looked at until its priority wins (as in nixpkgs):
+        # an option's default may throw when a definition replaces it.
+        else if builtins.isAttrs v && (v._type or "") == "override" then
+          [{ inherit file order; value = v.content; priority = v.priority; overridden = true; }]
         else if builtins.isAttrs v && (v._type or "") == "order" then go prio v.priority v.content
         else [{ inherit file; value = v; priority = prio; inherit order; }];
     in
     go defaultOverridePriority defaultOrderPriority value;
 
+  # The definitions inside an override that won, discharged with its priority.
+  dischargeOverridden = loc: d:
+    if d.overridden or false then
+      map (x: x // { priority = d.priority; }) (dischargeProperties loc d.file d.value)
+    else [ d ];
+
   mergeDefinitions = loc: type: defs:
     let
       discharged = builtins.concatMap (d: dischargeProperties loc d.file d.value) defs;
       highestPrio = builtins.foldl' (p: d: if d.priority < p then d.priority else p) 9999 discharged;
-      kept = builtins.filter (d: d.priority == highestPrio) discharged;
+      kept = builtins.concatMap (dischargeOverridden loc)
+        (builtins.filter (d: d.priority == highestPrio) discharged);
       sorted = builtins.sort (a: b: a.order < b.order) kept;
       defsFinal = map (d: { inherit (d) file value; }) sorted;
       checked = map

@@ -11,7 +11,7 @@ use nixspot_deb::lock::Lock;
 use nixspot_deb::status::{self, InstalledPackage};
 use nixspot_deb::tree::{Node, NodeKind, Tree};
 use nixspot_fetch::Cache;
-use nixspot_fs::ext4::{Entry, EntryKind, FileData, Meta, Size, SourceRange};
+use nixspot_fs::ext4::{Entry, EntryKind, Ext4Options, FileData, Meta, Size, SourceRange};
 use nixspot_fs::image::{self, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::partition::TableKind;
 use sha2::{Digest, Sha256};
@@ -29,6 +29,14 @@ const INITRAMFS_INIT: &str = include_str!("files/initramfs-init");
 const UDHCPC_SCRIPT: &str = include_str!("files/udhcpc.script");
 /// `/etc/fstab`.
 const FSTAB: &str = include_str!("files/fstab");
+/// `/etc/modprobe.d/nixspot.conf`.
+const MODPROBE_CONF: &str = include_str!("files/modprobe.conf");
+
+/// Every file the build embeds (part of what identifies an image it makes).
+pub const EMBEDDED_FILES: [&str; 5] = [INIT, INITRAMFS_INIT, UDHCPC_SCRIPT, FSTAB, MODPROBE_CONF];
+
+/// One inode per this many bytes in the ext4 partitions (mke2fs's default).
+const BYTES_PER_INODE: u64 = 16384;
 
 /// nixspot's on-device programs, installed in `/usr/bin`.
 pub const DEVICE_PROGRAMS: [&str; 3] = ["nixspot-dashboard", "nixspot-portal", "nixspot-runtime"];
@@ -45,6 +53,8 @@ pub struct BuildOptions {
     pub work_dir: PathBuf,
     /// SOURCE_DATE_EPOCH; by default the newest file time in the packages.
     pub timestamp: Option<i64>,
+    /// Never download: every `.deb` must already be in the cache.
+    pub offline: bool,
 }
 
 /// What a build made.
@@ -218,6 +228,14 @@ pub fn build(
 
     // Unpack in lock (name) order: conflicts then resolve the same way every time.
     for (name, pinned) in &lock.packages {
+        if opts.offline && cache.lookup(&pinned.sha256).is_none() {
+            return Err(Error::Content(format!(
+                "{name} ({}) is not in the cache {} and downloads are off (--offline); \
+                 run `nixspot base fetch` first, or build without --offline",
+                pinned.url,
+                opts.cache_dir.display()
+            )));
+        }
         let path = dl.ensure(&cache, &pinned.url, &pinned.sha256, pinned.size)?;
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let what = format!("{name} ({})", pinned.url);
@@ -284,6 +302,12 @@ pub fn build(
         "# written by nixspot-runtime from offspot.yaml\nauto lo\niface lo inet loopback\n";
     let epoch_file = format!("{epoch}\n");
     files.push(("etc/hostname", hostname.into_bytes(), 0o644, 0));
+    files.push((
+        "etc/modprobe.d/nixspot.conf",
+        MODPROBE_CONF.as_bytes().to_vec(),
+        0o644,
+        0,
+    ));
     files.push(("etc/hosts", hosts.into_bytes(), 0o644, 0));
     files.push((
         "etc/network/interfaces",
@@ -563,24 +587,33 @@ pub fn build(
                     files: boot,
                 },
                 PartitionContent::Ext4 {
-                    options: image::ext4_options(
-                        &config.partitions.root.label,
-                        &seed("rootfs"),
-                        epoch,
-                        Size::Minimal {
-                            margin_bytes: config.partitions.root.margin_bytes,
-                            margin_percent: 0,
-                        },
-                    ),
+                    options: Ext4Options {
+                        // Services create files at run time (supervise state, logs,
+                        // caches): inodes as dense as mke2fs makes them, not just
+                        // enough for the packages.
+                        bytes_per_inode: Some(BYTES_PER_INODE),
+                        ..image::ext4_options(
+                            &config.partitions.root.label,
+                            &seed("rootfs"),
+                            epoch,
+                            Size::Minimal {
+                                margin_bytes: config.partitions.root.margin_bytes,
+                                margin_percent: 0,
+                            },
+                        )
+                    },
                     entries: root_entries,
                 },
                 PartitionContent::Ext4 {
-                    options: image::ext4_options(
-                        &config.partitions.data.label,
-                        &seed("data"),
-                        epoch,
-                        Size::Exact(config.partitions.data.size),
-                    ),
+                    options: Ext4Options {
+                        bytes_per_inode: Some(BYTES_PER_INODE),
+                        ..image::ext4_options(
+                            &config.partitions.data.label,
+                            &seed("data"),
+                            epoch,
+                            Size::Exact(config.partitions.data.size),
+                        )
+                    },
                     entries: data_entries,
                 },
             ],

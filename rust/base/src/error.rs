@@ -38,6 +38,9 @@ pub enum Error {
     /// The image could not be written.
     #[error(transparent)]
     Fs(#[from] nixspot_fs::Error),
+    /// nixspot's on-device programs are not where they are looked for.
+    #[error("{0}")]
+    DevicePrograms(String),
     /// The lock does not fit the description, or the packages lack something the
     /// image needs.
     #[error("{0}")]

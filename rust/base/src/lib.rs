@@ -9,6 +9,9 @@
 //!   writes the image: p1 FAT32 `bootfs` (firmware, kernel, dtbs, initramfs,
 //!   `config.txt`, `cmdline.txt`, `offspot.yaml`), p2 ext4 `rootfs`, p3 ext4 `data`.
 //!
+//! * [`on_demand`]: `nixspot:base` in recipes — the embedded description built once
+//!   and cached.
+//!
 //! Same description + lock + programs + timestamp ⇒ same image bytes.
 
 pub mod build;
@@ -16,6 +19,7 @@ pub mod config;
 pub mod cpio;
 pub mod download;
 pub mod error;
+pub mod on_demand;
 
 pub use build::{build, BuildOptions, Summary, DEVICE_PROGRAMS};
 pub use config::BaseConfig;
@@ -23,6 +27,17 @@ pub use error::{Error, Result};
 
 use download::Downloader;
 use nixspot_deb::lock::Lock;
+
+/// Downloads every `.deb` of `lock` into the cache at `cache_dir` (those already there
+/// are kept); returns how many packages and bytes the lock pins.
+pub fn fetch(lock: &Lock, cache_dir: &std::path::Path) -> Result<(usize, u64)> {
+    let cache = nixspot_fetch::Cache::open(cache_dir)?;
+    let dl = Downloader::new()?;
+    for pinned in lock.packages.values() {
+        dl.ensure(&cache, &pinned.url, &pinned.sha256, pinned.size)?;
+    }
+    Ok((lock.packages.len(), lock.total_size()))
+}
 
 /// Resolves the description's package closure against its mirror and pins it.
 pub fn lock(config: &BaseConfig) -> Result<Lock> {

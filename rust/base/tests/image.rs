@@ -74,6 +74,7 @@ fn build(
         device_binaries: Some(bins.to_path_buf()),
         work_dir: dir.join(format!("{name}.work")),
         timestamp: None,
+        offline: false,
     };
     let summary = nixspot_base::build(config, lock, &opts, &out).unwrap();
     std::fs::remove_dir_all(&opts.work_dir).unwrap();

@@ -28,6 +28,7 @@ enum Command {
     Inspect(commands::inspect::Args),
     Lock(commands::lock::Args),
     Manifest(commands::manifest::Args),
+    Oci(commands::oci::Args),
     Options(commands::options::Args),
     VmTest(commands::vm_test::Args),
 }
@@ -45,6 +46,7 @@ fn main() -> ExitCode {
         Command::Inspect(args) => commands::inspect::run(args),
         Command::Lock(args) => commands::lock::run(args),
         Command::Manifest(args) => commands::manifest::run(args),
+        Command::Oci(args) => commands::oci::run(args),
         Command::Options(args) => commands::options::run(args),
         Command::VmTest(args) => commands::vm_test::run(args),
     };

@@ -44,17 +44,23 @@ fn build_demo(mut cmd: Command, work: &Path, tz: &str, umask: &str) -> PathBuf {
     let cache = work.join("cache");
     let output = work.join("demo.img");
     let script = format!(
-        "umask {umask} && cd {work} && \"$0\" cache add --cache-dir {cache} {ZIM} >/dev/null && \
+        "umask {umask} && cd {work} && \"$0\" cache add --cache-dir {cache} {ZIM} {debs} >/dev/null && \
          \"$0\" build {DEMO} -o {output} --cache-dir {cache} --offline --locked --quiet",
         work = work.display(),
         cache = cache.display(),
         output = output.display(),
+        debs = base_debs()
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(" "),
     );
     let out = run(cmd
         .arg("-c")
         .arg(script)
         .arg(env!("CARGO_BIN_EXE_nixspot"))
         .env("TZ", tz)
+        .env("NIXSPOT_DEVICE_BINARIES", device_binaries())
         .env("XDG_CACHE_HOME", work.join("xdg"))
         .env("HOME", work)
         .env_remove("SOURCE_DATE_EPOCH")

@@ -1,10 +1,10 @@
 //! The evaluation core: expressions to values, forcing, calls and operators.
 
 use crate::error::{err, err_kind, ErrorKind, EvalError, R};
-use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Param, Pos, StrPart};
-use crate::symbol::{intern, Symbol};
+use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
+use crate::symbol::{intern, FxBuild, Symbol};
 use crate::value::{
-    Attr, Attrs, Closure, Context, Env, NixStr, PrimOpApp, Thunk, ThunkState, Value,
+    Attr, Attrs, Closure, Context, Env, NixStr, PrimOpApp, Slots, Thunk, ThunkState, Value,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -63,7 +63,7 @@ pub struct Eval {
     /// Loaded files (for positions in messages).
     pub files: Vec<FileInfo>,
     /// Names visible everywhere (`builtins`, `map`, `true`, …).
-    pub globals: HashMap<Symbol, Value>,
+    pub globals: HashMap<Symbol, Value, FxBuild>,
     /// Values of imported files, by canonical path.
     pub import_cache: HashMap<PathBuf, Value>,
     /// `-I` / `NIX_PATH` entries.
@@ -74,6 +74,54 @@ pub struct Eval {
     pub store_cache: HashMap<String, String>,
     /// Derivations and text files computed so far.
     pub store: crate::store_glue::StoreState,
+    /// Emptied one-argument call frames, reused by later calls.
+    env_pool: Vec<Rc<Env>>,
+    /// Whether values that cannot fail may be computed when they are created instead
+    /// of becoming thunks. Only allowed when the result is printed deeply forced: Nix
+    /// prints unevaluated parts as `<CODE>`, which must stay the same.
+    pub speculate: bool,
+    /// Thunks bound by `rec`, `let` and defaults (see [`Eval::track_bound`]).
+    bound: Vec<std::rc::Weak<Thunk>>,
+    /// The length of `bound` beyond which dead entries are dropped.
+    bound_prune_at: usize,
+}
+
+/// The smallest length beyond which the list of bound thunks is pruned.
+const BOUND_PRUNE_MIN: usize = 1024;
+
+/// How many emptied call frames are kept for reuse.
+const ENV_POOL: usize = 64;
+
+/// Empties a thunk (its value or code) if `v` is one.
+fn empty_thunk(v: &Value) {
+    if let Value::Thunk(t) = v {
+        let old = match t.0.try_borrow_mut() {
+            Ok(mut state) => std::mem::replace(&mut *state, ThunkState::Blackhole),
+            Err(_) => return,
+        };
+        drop(old);
+    }
+}
+
+impl Drop for Eval {
+    /// Breaks the reference cycles evaluation made, which reference counting alone
+    /// would leak: `builtins.builtins` and `builtins.derivation` refer back to the
+    /// `builtins` set, and the values bound by `rec`, `let` and defaults may refer to
+    /// their own frame (a recursive function, `let x = { y = x; }`). Every value of
+    /// such a frame that can refer back is a thunk bound there: emptying those thunks
+    /// breaks the cycles.
+    fn drop(&mut self) {
+        if let Some(Value::Attrs(builtins)) = self.globals.get(&intern("builtins")) {
+            for at in builtins.entries() {
+                empty_thunk(&at.value);
+            }
+        }
+        for t in std::mem::take(&mut self.bound) {
+            if let Some(t) = t.upgrade() {
+                empty_thunk(&Value::Thunk(t));
+            }
+        }
+    }
 }
 
 fn type_err(v: &Value, expected: &str, pos: Pos) -> Box<EvalError> {
@@ -88,7 +136,7 @@ impl Eval {
     pub fn new(search_path: Vec<(String, PathBuf)>) -> Eval {
         let mut ev = Eval {
             files: Vec::new(),
-            globals: HashMap::new(),
+            globals: HashMap::default(),
             import_cache: HashMap::new(),
             search_path,
             syms: Syms {
@@ -102,6 +150,10 @@ impl Eval {
             },
             store_cache: HashMap::new(),
             store: Default::default(),
+            env_pool: Vec::new(),
+            speculate: false,
+            bound: Vec::new(),
+            bound_prune_at: BOUND_PRUNE_MIN,
         };
         crate::builtins::install(&mut ev);
         ev
@@ -187,28 +239,78 @@ impl Eval {
         }
     }
 
-    /// A lazy value for `e` in `env`: constants, variables and functions are made
-    /// directly, everything else becomes a thunk.
+    /// A lazy value for `e` in `env`: constants and variables are made directly, like
+    /// Nix does; when speculating also functions and what cannot fail (see
+    /// [`Eval::speculate`]); everything else becomes a thunk.
     #[inline]
     pub fn thunk(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
         Ok(match &**e {
             Expr::Const(v) => v.clone(),
-            Expr::Var(d, s, _) => lookup(env, *d, *s)?,
-            Expr::Lambda(l) => Value::Lambda(Rc::new(Closure {
+            Expr::Var(d, s, _) => lookup(env, *d, *s)?.clone(),
+            Expr::Lambda(l) if self.speculate => Value::Lambda(Rc::new(Closure {
                 lambda: l.clone(),
                 env: env.clone(),
             })),
+            Expr::ConstData(v) if self.speculate => v.clone(),
+            // Integer arithmetic and comparisons on operands already known cannot fail
+            // or diverge, and cost less than the thunk they would need.
+            Expr::BinOp(..) if self.speculate => match int_op_now(e, env, 4) {
+                Some(v) => v,
+                None => Value::pending(e.clone(), env.clone()),
+            },
             _ => Value::pending(e.clone(), env.clone()),
         })
     }
 
+    /// A lazy application of `f` to `arg` (`map`, `genList`).
+    pub fn apply_lazy(&self, f: &Value, arg: Value) -> Value {
+        // `(x: x) v` and `(x: c) v` for an evaluated `v` and a constant `c` cannot fail:
+        // their result needs no thunk (`genList (x: x) n` is the common case).
+        if self.speculate {
+            if let Value::Lambda(c) = f {
+                if let Param::Ident(_) = c.lambda.param {
+                    match &*c.lambda.body {
+                        Expr::Var(0, 0, _) if !matches!(arg, Value::Thunk(_)) => return arg,
+                        Expr::Const(v) if !matches!(v, Value::Thunk(_)) => return v.clone(),
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Value::apply_lazy(f.clone(), arg)
+    }
+
     /// Like [`Eval::thunk`] for a frame still being filled (`rec`, `let`, defaults):
     /// variables of that frame must stay lazy since their slots are not set yet.
+    ///
+    /// A function stays in a thunk (evaluated right away when speculating): it closes
+    /// over the frame holding it, and the thunk is what [`Eval`]'s drop empties to
+    /// break that cycle.
     #[inline]
     pub fn thunk_in_new_frame(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
         match &**e {
             Expr::Var(0, _, _) => Ok(Value::pending(e.clone(), env.clone())),
+            Expr::Lambda(l) if self.speculate => Ok(Value::Thunk(Rc::new(Thunk(
+                std::cell::RefCell::new(ThunkState::Done(Value::Lambda(Rc::new(Closure {
+                    lambda: l.clone(),
+                    env: env.clone(),
+                })))),
+            )))),
             _ => self.thunk(e, env),
+        }
+    }
+
+    /// Remembers the thunks bound by `rec`, `let` and defaults: they may come to refer
+    /// to themselves, and dropping the evaluator empties them to break such cycles.
+    fn track_bound(&mut self, values: &[Value]) {
+        if self.bound.len() + values.len() > self.bound_prune_at {
+            self.bound.retain(|t| t.strong_count() > 0);
+            self.bound_prune_at = (self.bound.len() * 2).max(BOUND_PRUNE_MIN);
+        }
+        for v in values {
+            if let Value::Thunk(t) = v {
+                self.bound.push(Rc::downgrade(t));
+            }
         }
     }
 
@@ -276,16 +378,27 @@ impl Eval {
     // ----- evaluation -----
 
     /// Evaluates an expression to weak head normal form.
+    #[inline]
     pub fn eval(&mut self, e: &Expr, env: &Rc<Env>) -> R<Value> {
-        with_stack(|| self.eval_inner(e, env))
+        // Leaves (most operands) are answered here, without the stack check and the
+        // big dispatch.
+        match e {
+            Expr::Const(v) if !matches!(v, Value::Thunk(_)) => Ok(v.clone()),
+            Expr::Var(d, s, _) => {
+                let v = lookup(env, *d, *s)?;
+                self.force(v)
+            }
+            _ => with_stack(|| self.eval_inner(e, env)),
+        }
     }
 
     fn eval_inner(&mut self, e: &Expr, env: &Rc<Env>) -> R<Value> {
         match e {
             Expr::Const(v) => self.force(v),
+            Expr::ConstData(v) => Ok(v.clone()),
             Expr::Var(d, s, _) => {
                 let v = lookup(env, *d, *s)?;
-                self.force(&v)
+                self.force(v)
             }
             Expr::WithVar(name, pos) => {
                 let v = self.lookup_with(env, *name, *pos)?;
@@ -298,6 +411,21 @@ impl Eval {
                     match p {
                         StrPart::Lit(l) => s.push_str(l),
                         StrPart::Interp(e, pos) => {
+                            // `"…${toString x}…"`: written straight into the result,
+                            // without the intermediate string.
+                            if let Expr::Apply(f, args, apos) = &**e {
+                                if let (Expr::Const(Value::PrimOp(p)), [x]) = (&**f, &args[..]) {
+                                    if p.args.is_empty() && p.op.name == "toString" {
+                                        let xv = self.thunk(x, env)?;
+                                        let how = Coerce {
+                                            more: true,
+                                            copy: false,
+                                        };
+                                        self.coerce_into(&xv, *apos, how, &mut s, &mut ctx)?;
+                                        continue;
+                                    }
+                                }
+                            }
                             let v = self.eval(e, env)?;
                             self.coerce_into(
                                 &v,
@@ -384,12 +512,20 @@ impl Eval {
                 env: env.clone(),
             }))),
             Expr::Apply(f, args, pos) => {
-                let mut fv = self.eval(f, env)?;
-                for a in args {
+                let fv = self.eval(f, env)?;
+                if let [a] = &args[..] {
                     let av = self.thunk(a, env)?;
-                    fv = self.call(fv, av, *pos)?;
+                    return self.call(fv, av, *pos);
                 }
-                Ok(fv)
+                self.apply_args(
+                    fv,
+                    args.len(),
+                    |ev, i| match args.get(i) {
+                        Some(a) => ev.thunk(a, env),
+                        None => Err(err("internal error: missing argument", *pos)),
+                    },
+                    *pos,
+                )
             }
             Expr::If(c, t, f, pos) => {
                 let cv = self.eval(c, env)?;
@@ -414,7 +550,7 @@ impl Eval {
             Expr::With(ns, body) => {
                 let nsv = self.thunk(ns, env)?;
                 let new_env = Rc::new(Env {
-                    slots: Default::default(),
+                    slots: Slots::Many(Box::<[Value]>::default().into()),
                     parent: Some(env.clone()),
                     with: Some(nsv),
                 });
@@ -456,6 +592,25 @@ impl Eval {
                     return self.concat_strings(av, bv, *rpos);
                 }
                 let bv = self.eval(b, env)?;
+                if let (Value::Int(x), Value::Int(y)) = (&av, &bv) {
+                    let (x, y) = (*x, *y);
+                    // Integer fast path (wrapping like Nix 2.8, see `arith`).
+                    match op {
+                        BinOp::Add => return Ok(Value::Int(x.wrapping_add(y))),
+                        BinOp::Sub => return Ok(Value::Int(x.wrapping_sub(y))),
+                        BinOp::Mul => return Ok(Value::Int(x.wrapping_mul(y))),
+                        BinOp::Div if y != 0 && !(x == i64::MIN && y == -1) => {
+                            return Ok(Value::Int(x / y))
+                        }
+                        BinOp::Lt => return Ok(Value::Bool(x < y)),
+                        BinOp::Le => return Ok(Value::Bool(x <= y)),
+                        BinOp::Gt => return Ok(Value::Bool(x > y)),
+                        BinOp::Ge => return Ok(Value::Bool(x >= y)),
+                        BinOp::Eq => return Ok(Value::Bool(x == y)),
+                        BinOp::Neq => return Ok(Value::Bool(x != y)),
+                        _ => {}
+                    }
+                }
                 let at = if *op == BinOp::Add { *rpos } else { *pos };
                 self.binop(*op, av, bv, at)
             }
@@ -603,23 +758,24 @@ impl Eval {
     /// Builds an attribute set literal; for `rec`/`let` also returns the new frame.
     fn eval_attrs(&mut self, lit: &AttrsLit, env: &Rc<Env>) -> R<(Value, Rc<Env>)> {
         let scope = if lit.rec {
-            let new_env = Env::new(Some(env.clone()), vec![Value::Null; lit.statics.len()]);
+            let new_env = Env::unfilled(Some(env.clone()));
             let mut vals = Vec::with_capacity(lit.statics.len());
             for (_, e, _) in &lit.statics {
                 vals.push(self.thunk_in_new_frame(e, &new_env)?);
             }
-            *new_env.slots.borrow_mut() = vals;
+            self.track_bound(&vals);
+            new_env.fill(vals);
             new_env
         } else {
             env.clone()
         };
         let mut entries: Vec<Attr> = Vec::with_capacity(lit.statics.len() + lit.dynamics.len());
         if lit.rec {
-            let slots = scope.slots.borrow();
-            for ((name, _, pos), v) in lit.statics.iter().zip(slots.iter()) {
+            for (i, (name, _, pos)) in lit.statics.iter().enumerate() {
+                let value = scope.get(i as u32).cloned().unwrap_or(Value::Null);
                 entries.push(Attr {
                     name: *name,
-                    value: v.clone(),
+                    value,
                     pos: *pos,
                 });
             }
@@ -680,10 +836,19 @@ impl Eval {
             Value::Lambda(c) => self.call_lambda(c, arg, pos),
             Value::PrimOp(p) => {
                 if p.args.len() + 1 == p.op.arity {
-                    let mut args = Vec::with_capacity(p.op.arity);
-                    args.extend(p.args.iter().cloned());
-                    args.push(arg);
-                    (p.op.func)(self, &args, pos)
+                    // The arguments on the stack: builtins are called often and take
+                    // at most three.
+                    match &p.args[..] {
+                        [] => (p.op.func)(self, &[arg], pos),
+                        [a] => (p.op.func)(self, &[a.clone(), arg], pos),
+                        [a, b] => (p.op.func)(self, &[a.clone(), b.clone(), arg], pos),
+                        more => {
+                            let mut args = Vec::with_capacity(p.op.arity);
+                            args.extend(more.iter().cloned());
+                            args.push(arg);
+                            (p.op.func)(self, &args, pos)
+                        }
+                    }
                 } else {
                     let mut args = p.args.clone();
                     args.push(arg);
@@ -717,31 +882,137 @@ impl Eval {
 
     /// Applies a function to several arguments.
     pub fn call_n(&mut self, f: &Value, args: &[Value], pos: Pos) -> R<Value> {
-        let mut fv = self.force(f)?;
-        for a in args {
-            fv = self.call(fv, a.clone(), pos)?;
-        }
-        Ok(fv)
+        let fv = self.force(f)?;
+        self.apply_args(
+            fv,
+            args.len(),
+            |_, i| match args.get(i) {
+                Some(a) => Ok(a.clone()),
+                None => Err(err("internal error: missing argument", pos)),
+            },
+            pos,
+        )
     }
 
-    fn lambda_desc(&self, c: &Closure) -> String {
-        match c.lambda.name {
+    fn lambda_desc(&self, lam: &Lambda) -> String {
+        match lam.name {
             Some(n) => format!("'{n}'"),
             None => "anonymous function".to_string(),
         }
     }
 
     fn call_lambda(&mut self, c: &Rc<Closure>, arg: Value, pos: Pos) -> R<Value> {
-        let lam = &c.lambda;
-        let env = match &lam.param {
-            Param::Ident(_) => Env::new(Some(c.env.clone()), vec![arg]),
+        self.call_lam(&c.lambda, &c.env, arg, pos)
+    }
+
+    /// Applies the function literal `lam` closed over `cenv` to `arg`.
+    fn call_lam(&mut self, lam: &Rc<Lambda>, cenv: &Rc<Env>, arg: Value, pos: Pos) -> R<Value> {
+        let res = match (&lam.param, &*lam.body) {
+            // `x: x` needs no frame.
+            (Param::Ident(_), Expr::Var(0, 0, _)) => self.force(&arg),
+            _ => {
+                let env = self.bind_args(lam, cenv, arg, pos)?;
+                let res = self.eval(&lam.body, &env);
+                self.recycle(env);
+                res
+            }
+        };
+        res.map_err(|e| {
+            let desc = match lam.name {
+                Some(n) => format!("while evaluating '{n}'"),
+                None => "while evaluating anonymous function".to_string(),
+            };
+            e.frame(lam.pos, || desc)
+                .frame(pos, || "from call site".to_string())
+        })
+    }
+
+    /// Keeps a one-argument call frame that nothing captured for the next call, which
+    /// saves an allocation and a free per call.
+    #[inline]
+    fn recycle(&mut self, mut env: Rc<Env>) {
+        if self.env_pool.len() >= ENV_POOL {
+            return;
+        }
+        if let Some(frame) = Rc::get_mut(&mut env) {
+            if let Slots::One(arg) = &mut frame.slots {
+                let arg = std::mem::replace(arg, Value::Null);
+                let parent = frame.parent.take();
+                self.env_pool.push(env);
+                drop(arg);
+                drop(parent);
+            }
+        }
+    }
+
+    /// Applies `f` to the arguments `arg(0)`, `arg(1)`, … `arg(n - 1)` in turn. A curried
+    /// function literal (`a: b: …`) given several arguments gets its frames built
+    /// directly, without the intermediate closures.
+    pub fn apply_args(
+        &mut self,
+        f: Value,
+        n: usize,
+        mut arg: impl FnMut(&mut Self, usize) -> R<Value>,
+        pos: Pos,
+    ) -> R<Value> {
+        let mut fv = f;
+        let mut i = 0;
+        while i < n {
+            if i + 1 < n {
+                if let Value::Lambda(c) = &fv {
+                    if let Expr::Lambda(inner) = &*c.lambda.body {
+                        let a = arg(self, i)?;
+                        let mut env = self.bind_args(&c.lambda, &c.env, a, pos)?;
+                        let mut lam = inner.clone();
+                        i += 1;
+                        while i + 1 < n {
+                            let Expr::Lambda(next) = &*lam.body else {
+                                break;
+                            };
+                            let next = next.clone();
+                            let a = arg(self, i)?;
+                            env = self.bind_args(&lam, &env, a, pos)?;
+                            lam = next;
+                            i += 1;
+                        }
+                        let a = arg(self, i)?;
+                        let res = self.call_lam(&lam, &env, a, pos);
+                        self.recycle(env);
+                        fv = res?;
+                        i += 1;
+                        continue;
+                    }
+                }
+            }
+            let a = arg(self, i)?;
+            fv = self.call(fv, a, pos)?;
+            i += 1;
+        }
+        Ok(fv)
+    }
+
+    /// The call frame of `lam` (closed over `cenv`) for `arg`: binds the parameter or
+    /// matches the pattern.
+    fn bind_args(&mut self, lam: &Rc<Lambda>, cenv: &Rc<Env>, arg: Value, pos: Pos) -> R<Rc<Env>> {
+        Ok(match &lam.param {
+            Param::Ident(_) => match self.env_pool.pop() {
+                Some(mut env) => match Rc::get_mut(&mut env) {
+                    Some(frame) => {
+                        frame.slots = Slots::One(arg);
+                        frame.parent = Some(cenv.clone());
+                        env
+                    }
+                    None => Env::one(Some(cenv.clone()), arg),
+                },
+                None => Env::one(Some(cenv.clone()), arg),
+            },
             Param::Pattern {
                 formals,
                 ellipsis,
                 bind,
             } => {
                 let attrs = self.force_attrs(&arg, pos)?;
-                let env = Env::new(Some(c.env.clone()), Vec::new());
+                let env = Env::unfilled(Some(cenv.clone()));
                 let mut slots = Vec::with_capacity(lam.slots);
                 let mut used = 0usize;
                 for (name, default) in formals {
@@ -751,12 +1022,16 @@ impl Eval {
                             slots.push(a.value.clone());
                         }
                         None => match default {
-                            Some(d) => slots.push(self.thunk_in_new_frame(d, &env)?),
+                            Some(d) => {
+                                let v = self.thunk_in_new_frame(d, &env)?;
+                                self.track_bound(std::slice::from_ref(&v));
+                                slots.push(v);
+                            }
                             None => {
                                 return Err(err(
                                     format!(
                                         "{} at {} called without required argument '{name}'",
-                                        self.lambda_desc(c),
+                                        self.lambda_desc(lam),
                                         self.show_pos(lam.pos)
                                     ),
                                     pos,
@@ -765,13 +1040,13 @@ impl Eval {
                         },
                     }
                 }
-                if !*ellipsis && used < attrs.entries.len() {
-                    for a in &attrs.entries {
+                if !*ellipsis && used < attrs.len() {
+                    for a in attrs.entries() {
                         if !formals.iter().any(|(n, _)| *n == a.name) {
                             return Err(err(
                                 format!(
                                     "{} at {} called with unexpected argument '{}'",
-                                    self.lambda_desc(c),
+                                    self.lambda_desc(lam),
                                     self.show_pos(lam.pos),
                                     a.name
                                 ),
@@ -783,17 +1058,9 @@ impl Eval {
                 if bind.is_some() {
                     slots.push(Value::Attrs(attrs));
                 }
-                *env.slots.borrow_mut() = slots;
+                env.fill(slots);
                 env
             }
-        };
-        self.eval(&lam.body, &env).map_err(|e| {
-            let desc = match lam.name {
-                Some(n) => format!("while evaluating '{n}'"),
-                None => "while evaluating anonymous function".to_string(),
-            };
-            e.frame(lam.pos, || desc)
-                .frame(pos, || "from call site".to_string())
         })
     }
 
@@ -837,7 +1104,7 @@ impl Eval {
                     Value::Attrs(x) => x.clone(),
                     other => return Err(type_err(other, "a set", pos)),
                 };
-                Ok(Value::Attrs(update(&a1, &a2)))
+                Ok(Value::Attrs(Attrs::update(&a1, &a2)))
             }
         }
     }
@@ -1002,15 +1269,15 @@ impl Eval {
                         return self.eq_inner(&p, &q, _pos);
                     }
                 }
-                if x.entries.len() != y.entries.len() {
+                if x.len() != y.len() {
                     return Ok(false);
                 }
-                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                for (p, q) in x.entries().iter().zip(y.entries().iter()) {
                     if p.name != q.name {
                         return Ok(false);
                     }
                 }
-                for (p, q) in x.entries.iter().zip(y.entries.iter()) {
+                for (p, q) in x.entries().iter().zip(y.entries().iter()) {
                     if same_value(&p.value, &q.value) {
                         continue;
                     }
@@ -1117,7 +1384,8 @@ impl Eval {
                     Ok(())
                 }
                 Value::Int(i) => {
-                    out.push_str(&i.to_string());
+                    use std::fmt::Write as _;
+                    let _ = write!(out, "{i}");
                     Ok(())
                 }
                 Value::Float(f) => {
@@ -1210,7 +1478,7 @@ impl Eval {
             .map(|d| d.to_string_lossy().into_owned())
             .unwrap_or_else(|| "/".to_string());
         let expr = self.parse(&text, shown, &dir)?;
-        let v = Value::pending(expr, Env::new(None, Vec::new()));
+        let v = Value::pending(expr, Env::empty(None));
         self.import_cache.insert(p, v.clone());
         self.force(&v)
     }
@@ -1241,7 +1509,7 @@ impl Eval {
                     if !seen.insert(Rc::as_ptr(a) as *const u8 as usize) {
                         return Ok(());
                     }
-                    for at in a.entries.iter() {
+                    for at in a.entries().iter() {
                         self.deep_force_inner(&at.value, seen).map_err(|e| {
                             e.frame(at.pos, || {
                                 format!("while evaluating the attribute '{}'", at.name)
@@ -1258,7 +1526,7 @@ impl Eval {
 
 /// Reads a lexical variable.
 #[inline]
-pub fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> R<Value> {
+pub fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> R<&Value> {
     let mut e = env;
     for _ in 0..depth {
         match &e.parent {
@@ -1266,10 +1534,61 @@ pub fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> R<Value> {
             None => return Err(err("internal error: bad variable depth", Pos::NONE)),
         }
     }
-    let slots = e.slots.borrow();
-    match slots.get(slot as usize) {
-        Some(v) => Ok(v.clone()),
-        None => Err(err("internal error: bad variable slot", Pos::NONE)),
+    e.get(slot)
+        .ok_or_else(|| err("internal error: bad variable slot", Pos::NONE))
+}
+
+/// The value of an integer operation whose operands are known without evaluating
+/// anything (integer literals, variables holding integers or evaluated thunks of
+/// them, and such operations nested at most `depth` deep), when it cannot fail.
+fn int_op_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<Value> {
+    let Expr::BinOp(op, a, b, _, _) = e else {
+        return None;
+    };
+    let x = int_now(a, env, depth)?;
+    let y = int_now(b, env, depth)?;
+    Some(match op {
+        BinOp::Add => Value::Int(x.wrapping_add(y)),
+        BinOp::Sub => Value::Int(x.wrapping_sub(y)),
+        BinOp::Mul => Value::Int(x.wrapping_mul(y)),
+        BinOp::Div if y != 0 && !(x == i64::MIN && y == -1) => Value::Int(x / y),
+        BinOp::Lt => Value::Bool(x < y),
+        BinOp::Le => Value::Bool(x <= y),
+        BinOp::Gt => Value::Bool(x > y),
+        BinOp::Ge => Value::Bool(x >= y),
+        BinOp::Eq => Value::Bool(x == y),
+        BinOp::Neq => Value::Bool(x != y),
+        _ => return None,
+    })
+}
+
+/// The integer an operand of [`int_op_now`] already is.
+#[inline]
+fn int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
+    let v = match e {
+        Expr::Const(v) => v,
+        Expr::Var(d, s, _) => {
+            let mut f = env;
+            for _ in 0..*d {
+                f = f.parent.as_ref()?;
+            }
+            f.get(*s)?
+        }
+        Expr::BinOp(..) if depth > 0 => {
+            return match int_op_now(e, env, depth - 1)? {
+                Value::Int(i) => Some(i),
+                _ => None,
+            }
+        }
+        _ => return None,
+    };
+    match v {
+        Value::Int(i) => Some(*i),
+        Value::Thunk(t) => match &*t.0.try_borrow().ok()? {
+            ThunkState::Done(Value::Int(i)) => Some(*i),
+            _ => None,
+        },
+        _ => None,
     }
 }
 
@@ -1303,58 +1622,56 @@ pub fn attr(name: Symbol, value: Value) -> Attr {
     }
 }
 
-/// `a // b`: a linear merge of two sorted attribute vectors.
-pub fn update(a: &Rc<Attrs>, b: &Rc<Attrs>) -> Rc<Attrs> {
-    if b.entries.is_empty() {
-        return a.clone();
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_an_evaluator_frees_its_builtins() {
+        let ev = Eval::new(Vec::new());
+        let weak = match ev.globals.get(&intern("builtins")) {
+            Some(Value::Attrs(a)) => Rc::downgrade(a),
+            _ => panic!("no builtins set"),
+        };
+        assert!(weak.upgrade().is_some());
+        drop(ev);
+        assert!(weak.upgrade().is_none(), "the builtins set leaked");
     }
-    if a.entries.is_empty() {
-        return b.clone();
-    }
-    let mut out = Vec::with_capacity(a.entries.len() + b.entries.len());
-    // Few new attributes into a big set (the common `acc // { x = …; }`): binary
-    // search their places and copy the runs in between, instead of comparing names
-    // (a pointer chase each) along the whole set.
-    if b.entries.len() * 16 < a.entries.len() {
-        let mut start = 0;
-        for new in &b.entries {
-            let rest = a.entries.get(start..).unwrap_or(&[]);
-            match rest.binary_search_by(|x| x.name.cmp(&new.name)) {
-                Ok(k) => {
-                    out.extend_from_slice(rest.get(..k).unwrap_or(&[]));
-                    out.push(new.clone());
-                    start += k + 1;
-                }
-                Err(k) => {
-                    out.extend_from_slice(rest.get(..k).unwrap_or(&[]));
-                    out.push(new.clone());
-                    start += k;
-                }
-            }
-        }
-        out.extend_from_slice(a.entries.get(start..).unwrap_or(&[]));
-        return Rc::new(Attrs { entries: out });
-    }
-    let (mut i, mut j) = (0, 0);
-    let (x, y) = (&a.entries, &b.entries);
-    while i < x.len() && j < y.len() {
-        match x[i].name.cmp(&y[j].name) {
-            std::cmp::Ordering::Less => {
-                out.push(x[i].clone());
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                out.push(y[j].clone());
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                out.push(y[j].clone());
-                i += 1;
-                j += 1;
-            }
+
+    /// Evaluates `text` deeply and tells whether what its result holds outlives the
+    /// evaluator.
+    fn leaks(text: &str) -> bool {
+        let mut ev = Eval::new(Vec::new());
+        let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
+        let v = ev.eval(&e, &Env::empty(None)).expect("evaluates");
+        ev.deep_force(&v).expect("forces");
+        let weak = match &v {
+            Value::Attrs(a) => WeakRef::Attrs(Rc::downgrade(a)),
+            Value::Lambda(c) => WeakRef::Env(Rc::downgrade(&c.env)),
+            other => panic!("unexpected {}", other.type_of()),
+        };
+        drop(v);
+        drop(e);
+        drop(ev);
+        match weak {
+            WeakRef::Attrs(w) => w.upgrade().is_some(),
+            WeakRef::Env(w) => w.upgrade().is_some(),
         }
     }
-    out.extend(x[i..].iter().cloned());
-    out.extend(y[j..].iter().cloned());
-    Rc::new(Attrs { entries: out })
+
+    enum WeakRef {
+        Attrs(std::rc::Weak<Attrs>),
+        Env(std::rc::Weak<Env>),
+    }
+
+    #[test]
+    fn dropping_an_evaluator_frees_self_referring_values() {
+        assert!(!leaks("let x = { y = x; }; in x"));
+        assert!(!leaks("rec { a = { b = a; }; c = n: c n; }"));
+        assert!(!leaks("let f = n: if n == 0 then f else f (n - 1); in f 3"));
+        assert!(!leaks("({ a ? { b = a; } }: a) { }"));
+        assert!(!leaks(
+            "let fix = f: let x = f x; in x; in fix (self: { me = self; })"
+        ));
+    }
 }

@@ -127,6 +127,8 @@ pub struct AttrsLit {
 pub enum Expr {
     /// A constant (literals, builtins).
     Const(Value),
+    /// A list or set literal of constants: its value, shared by every evaluation.
+    ConstData(Value),
     /// A lexical variable: walk `depth` frames up, read `slot`.
     Var(u32, u32, Pos),
     /// A name that may come from an enclosing `with`.
@@ -197,6 +199,7 @@ impl Expr {
             | Expr::CurPos(p) => *p,
             Expr::Lambda(l) => l.pos,
             Expr::Const(_)
+            | Expr::ConstData(_)
             | Expr::List(_)
             | Expr::Attrs(_)
             | Expr::Let(_, _)

@@ -185,6 +185,7 @@ impl Evaluator {
     }
 
     fn eval_inner(&mut self, source: &Source, req: &Request) -> error::R<String> {
+        self.ev.speculate = req.strict || req.output == OutputMode::Json;
         let root = match source {
             Source::File(path) => {
                 let abs = absolute(path);
@@ -193,7 +194,7 @@ impl Evaluator {
             Source::Expr { text, base_dir } => {
                 let dir = absolute(base_dir);
                 let expr = self.ev.parse(text, "«string»".to_string(), &dir)?;
-                self.ev.eval(&expr, &Env::new(None, Vec::new()))?
+                self.ev.eval(&expr, &Env::empty(None))?
             }
         };
         let args = self.auto_args()?;
@@ -267,7 +268,7 @@ impl Evaluator {
                 AutoArg::Str(s) => Value::string(s),
                 AutoArg::Expr(text) => {
                     let expr = self.ev.parse(&text, "«string»".to_string(), &cwd)?;
-                    Value::pending(expr, Env::new(None, Vec::new()))
+                    Value::pending(expr, Env::empty(None))
                 }
             };
             entries.push(eval::attr(intern(&name), v));
@@ -279,7 +280,7 @@ impl Evaluator {
     fn auto_call(&mut self, v: Value, args: &Rc<Attrs>) -> error::R<Value> {
         let f = self.ev.force(&v)?;
         // nix-instantiate calls a top-level function only when arguments were given.
-        if args.entries.is_empty() {
+        if args.is_empty() {
             return Ok(f);
         }
         match &f {

@@ -6,8 +6,8 @@
 
 use crate::error::{err, err_kind, ErrorKind, R};
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
-use crate::symbol::{intern, Symbol};
-use crate::value::Value;
+use crate::symbol::{intern, FxBuild, Symbol};
+use crate::value::{Attr, Value};
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 use rnix::SyntaxKind;
 use rowan::ast::AstNode;
@@ -30,7 +30,7 @@ pub struct Lowerer<'a> {
     src: &'a str,
     dir: Rc<str>,
     scopes: Vec<Scope>,
-    globals: &'a HashMap<Symbol, Value>,
+    globals: &'a HashMap<Symbol, Value, FxBuild>,
 }
 
 /// A binding collected from attribute paths before lowering (dotted paths merge).
@@ -45,7 +45,7 @@ enum PVal {
 struct PAttrs {
     rec: bool,
     statics: Vec<(Symbol, PVal, Pos)>,
-    index: HashMap<Symbol, usize>,
+    index: HashMap<Symbol, usize, FxBuild>,
     dynamics: Vec<(ast::Attr, PVal, Pos)>,
     froms: Vec<ast::Expr>,
 }
@@ -57,7 +57,7 @@ pub fn parse_and_lower(
     name: &str,
     file: u32,
     dir: &str,
-    globals: &HashMap<Symbol, Value>,
+    globals: &HashMap<Symbol, Value, FxBuild>,
 ) -> R<ExprRef> {
     let parse = rnix::Root::parse(src);
     if let Some(e) = parse.errors().first() {
@@ -452,7 +452,12 @@ impl<'a> Lowerer<'a> {
                 for item in l.items() {
                     items.push(self.expr(&item)?);
                 }
-                Expr::List(items)
+                // A list of constants is built once (see `Expr::ConstData`).
+                let consts: Option<Vec<Value>> = items.iter().map(|i| constant(i)).collect();
+                match consts {
+                    Some(values) => Expr::ConstData(Value::List(Rc::from(values))),
+                    None => Expr::List(items),
+                }
             }
             ast::Expr::Apply(_) => {
                 let mut args = Vec::new();
@@ -530,7 +535,26 @@ impl<'a> Lowerer<'a> {
             ast::Expr::AttrSet(a) => {
                 let rec = a.rec_token().is_some();
                 let p = self.collect(a, rec)?;
-                Expr::Attrs(self.lower_pattrs(p, rec)?)
+                let lit = self.lower_pattrs(p, rec)?;
+                // Likewise a plain set of constants.
+                let consts: Option<Vec<Attr>> = if lit.rec || !lit.dynamics.is_empty() {
+                    None
+                } else {
+                    lit.statics
+                        .iter()
+                        .map(|(name, e, pos)| {
+                            constant(e).map(|value| Attr {
+                                name: *name,
+                                value,
+                                pos: *pos,
+                            })
+                        })
+                        .collect()
+                };
+                match consts {
+                    Some(entries) => Expr::ConstData(Value::attrs(entries)),
+                    None => Expr::Attrs(lit),
+                }
             }
             ast::Expr::UnaryOp(u) => {
                 let inner = self.need(u.expr(), e.syntax())?;
@@ -1129,6 +1153,14 @@ fn show_expr_text(e: &ast::Expr) -> String {
     match e {
         ast::Expr::BinOp(_) => format!("({text})"),
         _ => text,
+    }
+}
+
+/// The value of a constant expression that needs no evaluation (not a thunk).
+fn constant(e: &Expr) -> Option<Value> {
+    match e {
+        Expr::Const(v) if !matches!(v, Value::Thunk(_)) => Some(v.clone()),
+        _ => None,
     }
 }
 

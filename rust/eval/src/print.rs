@@ -47,19 +47,27 @@ fn trim_zeros(s: &str) -> String {
 /// Appends `s` as a JSON string literal, escaping like Nix.
 pub fn json_string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
-            }
-            c => out.push(c),
+    // Copies the runs between characters that need escaping in one go.
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(s.get(start..i).unwrap_or(""));
+        if esc.is_empty() {
+            let _ = write!(out, "\\u{:04x}", b);
+        } else {
+            out.push_str(esc);
         }
+        start = i + 1;
     }
+    out.push_str(s.get(start..).unwrap_or(""));
     out.push('"');
 }
 
@@ -156,7 +164,7 @@ impl Eval {
                     return self.write_json(&o, pos, out, ctx);
                 }
                 out.push('{');
-                for (i, at) in a.entries.iter().enumerate() {
+                for (i, at) in a.entries().iter().enumerate() {
                     if i > 0 {
                         out.push(',');
                     }
@@ -237,7 +245,7 @@ impl Eval {
                         return Ok(());
                     }
                     out.push('{');
-                    for at in a.entries.iter() {
+                    for at in a.entries().iter() {
                         out.push(' ');
                         if is_ident(at.name.as_str()) {
                             out.push_str(at.name.as_str());

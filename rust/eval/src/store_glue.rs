@@ -217,7 +217,7 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
         Ok(out)
     };
 
-    for a in attrs.entries.iter() {
+    for a in attrs.entries().iter() {
         let key = a.name.as_str();
         if key == "__ignoreNulls" {
             continue;

@@ -13,8 +13,51 @@ use std::fmt;
 #[derive(Clone, Copy)]
 pub struct Symbol(&'static str);
 
+/// A fast non-cryptographic hasher (FxHash, as in rustc) for the evaluator's own
+/// tables: keys are names and pointers, never attacker-chosen in a way that matters
+/// for a one-shot evaluation.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl FxHasher {
+    const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(Self::SEED);
+    }
+}
+
+impl std::hash::Hasher for FxHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            self.add(u64::from_le_bytes(w));
+        }
+        for &b in chunks.remainder() {
+            self.add(u64::from(b));
+        }
+    }
+
+    #[inline]
+    fn write_usize(&mut self, i: usize) {
+        self.add(i as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+/// A `HashMap`/`HashSet` builder using [`FxHasher`].
+pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
+
 thread_local! {
-    static INTERNER: RefCell<HashSet<&'static str>> = RefCell::new(HashSet::new());
+    static INTERNER: RefCell<HashSet<&'static str, FxBuild>> = RefCell::new(HashSet::default());
 }
 
 /// Interns `s`, returning its unique [`Symbol`].

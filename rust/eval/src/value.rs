@@ -2,7 +2,7 @@
 
 use crate::ir::{Expr, Lambda, Pos};
 use crate::symbol::Symbol;
-use std::cell::RefCell;
+use std::cell::{OnceCell, RefCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -59,22 +59,145 @@ pub struct Attr {
 }
 
 /// An attribute set: attributes sorted by name.
+///
+/// `a // b` with a small `b` does not copy `a`: the result is a layer holding `b`'s
+/// attributes over `a` (shared). Layers are merged while the one below is at most twice
+/// as big as the one above, so a chain has O(log n) layers and building a set of n
+/// attributes one `//` at a time costs O(n log n) instead of O(n²). The sorted view of
+/// a layered set is merged when first iterated and kept.
 #[derive(Debug, Default)]
 pub struct Attrs {
-    /// The attributes, sorted by name text, unique.
-    pub entries: Vec<Attr>,
+    /// This layer's attributes, sorted by name text, unique; they shadow the layers
+    /// below.
+    own: Vec<Attr>,
+    /// The layers below, if any (boxed: most sets have none and stay small).
+    below: Option<Box<Below>>,
+}
+
+/// What lies under the top layer of a layered set.
+#[derive(Debug)]
+struct Below {
+    /// The set below the top layer.
+    base: Rc<Attrs>,
+    /// Number of distinct names in all layers.
+    len: usize,
+    /// The merged, sorted view, made when first needed.
+    flat: OnceCell<Vec<Attr>>,
+}
+
+/// Merges two sorted attribute vectors; `top` wins on equal names.
+fn merge_sorted(below: &[Attr], top: &[Attr]) -> Vec<Attr> {
+    let mut out = Vec::with_capacity(below.len() + top.len());
+    // Few new attributes into a big vector (the common `acc // { x = …; }`): binary
+    // search their places and copy the runs in between, instead of comparing names
+    // (a pointer chase each) along the whole vector.
+    if top.len() * 16 < below.len() {
+        let mut start = 0;
+        for new in top {
+            let rest = below.get(start..).unwrap_or(&[]);
+            let (k, skip) = match rest.binary_search_by(|x| x.name.cmp(&new.name)) {
+                Ok(k) => (k, 1),
+                Err(k) => (k, 0),
+            };
+            out.extend_from_slice(rest.get(..k).unwrap_or(&[]));
+            out.push(new.clone());
+            start += k + skip;
+        }
+        out.extend_from_slice(below.get(start..).unwrap_or(&[]));
+        return out;
+    }
+    let (mut i, mut j) = (0, 0);
+    while let (Some(x), Some(y)) = (below.get(i), top.get(j)) {
+        match x.name.cmp(&y.name) {
+            std::cmp::Ordering::Less => {
+                out.push(x.clone());
+                i += 1;
+            }
+            std::cmp::Ordering::Greater => {
+                out.push(y.clone());
+                j += 1;
+            }
+            std::cmp::Ordering::Equal => {
+                out.push(y.clone());
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out.extend_from_slice(below.get(i..).unwrap_or(&[]));
+    out.extend_from_slice(top.get(j..).unwrap_or(&[]));
+    out
+}
+
+/// Finds `name` in one sorted layer.
+#[inline]
+fn find_in(entries: &[Attr], name: Symbol) -> Option<&Attr> {
+    if entries.len() < 8 {
+        return entries.iter().find(|a| a.name == name);
+    }
+    entries
+        .binary_search_by(|a| a.name.cmp(&name))
+        .ok()
+        .and_then(|i| entries.get(i))
 }
 
 impl Attrs {
-    /// Finds an attribute.
-    pub fn get(&self, name: Symbol) -> Option<&Attr> {
-        if self.entries.len() < 8 {
-            return self.entries.iter().find(|a| a.name == name);
+    /// A set from attributes already sorted by name and unique.
+    pub fn new(entries: Vec<Attr>) -> Attrs {
+        Attrs {
+            own: entries,
+            below: None,
         }
-        self.entries
-            .binary_search_by(|a| a.name.cmp(&name))
-            .ok()
-            .and_then(|i| self.entries.get(i))
+    }
+
+    /// The attributes, sorted by name.
+    pub fn entries(&self) -> &[Attr] {
+        match &self.below {
+            None => &self.own,
+            Some(below) => below.flat.get_or_init(|| {
+                let mut layers = vec![&self.own[..]];
+                let mut cur = Some(&below.base);
+                while let Some(b) = cur {
+                    layers.push(&b.own[..]);
+                    cur = b.below.as_ref().map(|x| &x.base);
+                }
+                let mut out: Vec<Attr> = Vec::new();
+                for layer in layers.iter().rev() {
+                    out = merge_sorted(&out, layer);
+                }
+                out
+            }),
+        }
+    }
+
+    /// Number of attributes.
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.below {
+            None => self.own.len(),
+            Some(below) => below.len,
+        }
+    }
+
+    /// Whether the set has no attributes.
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Finds an attribute.
+    #[inline]
+    pub fn get(&self, name: Symbol) -> Option<&Attr> {
+        let mut cur = self;
+        loop {
+            if let Some(a) = find_in(&cur.own, name) {
+                return Some(a);
+            }
+            match &cur.below {
+                Some(b) => cur = &b.base,
+                None => return None,
+            }
+        }
     }
 
     /// Builds a set from unsorted attributes; later duplicates win.
@@ -87,7 +210,44 @@ impl Attrs {
                 _ => out.push(attr),
             }
         }
-        Attrs { entries: out }
+        Attrs::new(out)
+    }
+
+    /// `a // b`.
+    pub fn update(a: &Rc<Attrs>, b: &Rc<Attrs>) -> Rc<Attrs> {
+        if b.is_empty() {
+            return a.clone();
+        }
+        if a.is_empty() {
+            return b.clone();
+        }
+        if b.len() * 4 > a.len() {
+            return Rc::new(Attrs::new(merge_sorted(a.entries(), b.entries())));
+        }
+        // A layer over `a`, merged with the layers below while they are not much
+        // bigger, which keeps the chain logarithmic.
+        let added = b
+            .entries()
+            .iter()
+            .filter(|at| a.get(at.name).is_none())
+            .count();
+        let mut own = b.entries().to_vec();
+        let mut base = a.clone();
+        while base.own.len() <= 2 * own.len() {
+            own = merge_sorted(&base.own, &own);
+            match &base.below {
+                Some(below) => base = below.base.clone(),
+                None => return Rc::new(Attrs::new(own)),
+            }
+        }
+        Rc::new(Attrs {
+            own,
+            below: Some(Box::new(Below {
+                base,
+                len: a.len() + added,
+                flat: OnceCell::new(),
+            })),
+        })
     }
 }
 
@@ -123,11 +283,22 @@ pub struct PrimOpApp {
     pub args: Vec<Value>,
 }
 
+/// The bound values of an environment frame.
+#[derive(Debug)]
+pub enum Slots {
+    /// A one-argument function's frame: its argument, known when the frame is made
+    /// (the common case, kept inline to save an allocation per call).
+    One(Value),
+    /// Frames whose values may refer to the frame itself (`rec`, `let`, defaults of
+    /// a pattern): set once, right after the frame is made.
+    Many(OnceCell<Box<[Value]>>),
+}
+
 /// An environment frame.
 #[derive(Debug)]
 pub struct Env {
     /// Bound values, addressed by slot.
-    pub slots: RefCell<Vec<Value>>,
+    pub slots: Slots,
     /// The enclosing frame.
     pub parent: Option<Rc<Env>>,
     /// For `with` frames: the namespace (possibly a thunk).
@@ -135,13 +306,49 @@ pub struct Env {
 }
 
 impl Env {
-    /// A frame with `slots` to be filled, below `parent`.
-    pub fn new(parent: Option<Rc<Env>>, slots: Vec<Value>) -> Rc<Env> {
+    /// A frame holding one value, below `parent`.
+    #[inline]
+    pub fn one(parent: Option<Rc<Env>>, value: Value) -> Rc<Env> {
         Rc::new(Env {
-            slots: RefCell::new(slots),
+            slots: Slots::One(value),
             parent,
             with: None,
         })
+    }
+
+    /// A frame whose slots are filled later with [`Env::fill`], below `parent`.
+    #[inline]
+    pub fn unfilled(parent: Option<Rc<Env>>) -> Rc<Env> {
+        Rc::new(Env {
+            slots: Slots::Many(OnceCell::new()),
+            parent,
+            with: None,
+        })
+    }
+
+    /// A frame without slots, below `parent`.
+    pub fn empty(parent: Option<Rc<Env>>) -> Rc<Env> {
+        let env = Env::unfilled(parent);
+        env.fill(Vec::new());
+        env
+    }
+
+    /// Sets the slots of a frame made by [`Env::unfilled`]; later calls do nothing.
+    #[inline]
+    pub fn fill(&self, values: Vec<Value>) {
+        if let Slots::Many(cell) = &self.slots {
+            let _ = cell.set(values.into_boxed_slice());
+        }
+    }
+
+    /// The value in `slot`, if the frame has it.
+    #[inline]
+    pub fn get(&self, slot: u32) -> Option<&Value> {
+        match &self.slots {
+            Slots::One(v) if slot == 0 => Some(v),
+            Slots::One(_) => None,
+            Slots::Many(cell) => cell.get().and_then(|s| s.get(slot as usize)),
+        }
     }
 }
 
@@ -178,7 +385,7 @@ impl Value {
 
     /// An attribute set value.
     pub fn attrs(entries: Vec<Attr>) -> Value {
-        Value::Attrs(Rc::new(Attrs { entries }))
+        Value::Attrs(Rc::new(Attrs::new(entries)))
     }
 
     /// A thunk applying `f` to `arg` when forced.
@@ -226,144 +433,28 @@ impl Value {
     }
 }
 
-/// Something whose drop may recurse: values and environment frames.
-enum Droppable {
-    Value(Value),
-    Env(Rc<Env>),
-}
-
-thread_local! {
-    /// Values waiting to be dropped while a drop is already in progress.
-    static DROP_QUEUE: RefCell<Option<Vec<Droppable>>> = const { RefCell::new(None) };
-}
-
-/// Moves what `d` owns exclusively onto `out` so it is dropped iteratively.
-fn explode(d: Droppable, out: &mut Vec<Droppable>) {
-    match d {
-        Droppable::Value(mut v) => {
-            match &mut v {
-                Value::List(l) => {
-                    if let Some(items) = Rc::get_mut(l) {
-                        for item in items.iter_mut() {
-                            out.push(Droppable::Value(std::mem::replace(item, Value::Null)));
-                        }
-                    }
-                }
-                Value::Attrs(a) => {
-                    if let Some(attrs) = Rc::get_mut(a) {
-                        for at in attrs.entries.iter_mut() {
-                            out.push(Droppable::Value(std::mem::replace(
-                                &mut at.value,
-                                Value::Null,
-                            )));
-                        }
-                    }
-                }
-                Value::Thunk(t) => {
-                    if let Some(t) = Rc::get_mut(t) {
-                        match std::mem::replace(t.0.get_mut(), ThunkState::Blackhole) {
-                            ThunkState::Done(v) => out.push(Droppable::Value(v)),
-                            ThunkState::Pending(_, env) => out.push(Droppable::Env(env)),
-                            ThunkState::Apply(f, a) => {
-                                out.push(Droppable::Value(f));
-                                out.push(Droppable::Value(a));
-                            }
-                            ThunkState::Blackhole => {}
-                        }
-                    }
-                }
-                Value::Lambda(c) => {
-                    if let Some(c) = Rc::get_mut(c) {
-                        let env = std::mem::replace(&mut c.env, Env::new(None, Vec::new()));
-                        out.push(Droppable::Env(env));
-                    }
-                }
-                Value::PrimOp(p) => {
-                    if let Some(p) = Rc::get_mut(p) {
-                        out.extend(p.args.drain(..).map(Droppable::Value));
-                    }
-                }
-                _ => {}
-            }
-            // `v`'s children were moved out; dropping it no longer recurses.
-            let mut leaf = std::mem::replace(&mut v, Value::Null);
-            drop_leaf(&mut leaf);
-        }
-        Droppable::Env(mut env) => {
-            if let Some(e) = Rc::get_mut(&mut env) {
-                out.extend(e.slots.get_mut().drain(..).map(Droppable::Value));
-                if let Some(w) = e.with.take() {
-                    out.push(Droppable::Value(w));
-                }
-                if let Some(p) = e.parent.take() {
-                    out.push(Droppable::Env(p));
-                }
-            }
-        }
-    }
-}
-
-thread_local! {
-    /// Set while dropping a container whose children were moved out: its drop cannot
-    /// recurse, so it must not be queued again.
-    static LEAF_DROP: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Drops a value whose children were already moved out.
-fn drop_leaf(v: &mut Value) {
-    LEAF_DROP.with(|f| f.set(true));
-    let _ = std::mem::replace(v, Value::Null);
-    LEAF_DROP.with(|f| f.set(false));
-}
+/// Stack space below which dropping a value continues on a new stack segment.
+const DROP_RED_ZONE: usize = 64 * 1024;
+/// Size of each stack segment used for dropping.
+const DROP_STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
 impl Drop for Value {
-    /// Drops nested values iteratively: dropping a 100 000-deep list or thunk chain must
-    /// not overflow the native stack.
+    /// Dropping the last reference to a 100 000-deep list or thunk chain recurses as
+    /// deep: when the native stack runs low, the rest continues on a heap-allocated
+    /// stack segment instead of overflowing.
+    #[inline]
     fn drop(&mut self) {
-        let shared = match self {
-            Value::List(l) => Rc::strong_count(l) > 1 || l.is_empty(),
-            Value::Attrs(a) => Rc::strong_count(a) > 1 || a.entries.is_empty(),
-            Value::Thunk(t) => Rc::strong_count(t) > 1,
-            Value::Lambda(c) => Rc::strong_count(c) > 1,
-            Value::PrimOp(p) => Rc::strong_count(p) > 1 || p.args.is_empty(),
-            _ => true,
+        let last = match self {
+            Value::List(l) => Rc::strong_count(l) == 1 && !l.is_empty(),
+            Value::Attrs(a) => Rc::strong_count(a) == 1,
+            Value::Thunk(t) => Rc::strong_count(t) == 1,
+            Value::Lambda(c) => Rc::strong_count(c) == 1,
+            Value::PrimOp(p) => Rc::strong_count(p) == 1 && !p.args.is_empty(),
+            _ => false,
         };
-        if shared || LEAF_DROP.with(|f| f.get()) {
-            return;
+        if last && stacker::remaining_stack().is_some_and(|left| left < DROP_RED_ZONE) {
+            let v = std::mem::replace(self, Value::Null);
+            stacker::grow(DROP_STACK_SEGMENT, move || drop(v));
         }
-        let v = std::mem::replace(self, Value::Null);
-        let queued = DROP_QUEUE.with(|q| match q.try_borrow_mut() {
-            Ok(mut q) => match q.as_mut() {
-                Some(queue) => {
-                    queue.push(Droppable::Value(v));
-                    None
-                }
-                None => {
-                    *q = Some(Vec::new());
-                    Some(v)
-                }
-            },
-            Err(_) => Some(v),
-        });
-        let Some(v) = queued else { return };
-        let mut work = vec![Droppable::Value(v)];
-        loop {
-            while let Some(d) = work.pop() {
-                explode(d, &mut work);
-            }
-            let more = DROP_QUEUE.with(|q| match q.try_borrow_mut() {
-                Ok(mut q) => q.as_mut().map(std::mem::take).unwrap_or_default(),
-                Err(_) => Vec::new(),
-            });
-            if more.is_empty() {
-                break;
-            }
-            work = more;
-        }
-        DROP_QUEUE.with(|q| {
-            if let Ok(mut q) = q.try_borrow_mut() {
-                *q = None;
-            }
-        });
     }
 }

@@ -8,12 +8,14 @@
 pub mod cache;
 mod download;
 pub mod hash;
+pub mod mirror;
 pub mod oci;
 pub mod policy;
 pub mod progress;
 
 pub use cache::Cache;
 pub use download::Decoder;
+pub use mirror::Mirror;
 pub use progress::{Progress, ProgressMode};
 
 use cache::UrlEntry;
@@ -166,6 +168,8 @@ pub struct Options {
     pub base_dir: PathBuf,
     /// Registry credentials by host (`user`, `password`), for basic auth and tokens.
     pub registry_auth: BTreeMap<String, (String, String)>,
+    /// Where to fetch from instead (URL and OCI reference prefixes); see [`mirror`].
+    pub mirrors: Vec<Mirror>,
     /// Progress display.
     pub progress: ProgressMode,
 }
@@ -183,6 +187,7 @@ impl Default for Options {
             refresh: false,
             base_dir: PathBuf::from("."),
             registry_auth: BTreeMap::new(),
+            mirrors: Vec::new(),
             progress: ProgressMode::Auto,
         }
     }
@@ -371,6 +376,23 @@ impl Fetcher {
         &self.cache
     }
 
+    /// The options it was made with.
+    pub fn options(&self) -> &Options {
+        &self.opts
+    }
+
+    /// Where to fetch `url` from (after [`Options::mirrors`]) and how to name it in
+    /// messages: the URL itself, or the mirror's URL followed by the recipe's.
+    fn source_of(&self, url: &str) -> (String, String) {
+        let source = mirror::source(&self.opts.mirrors, url);
+        let shown = if source == url {
+            url.to_string()
+        } else {
+            format!("{source} (mirror of {url})")
+        };
+        (source, shown)
+    }
+
     /// Fetches everything `recipe` needs (base, `url` files, OCI images) concurrently
     /// and returns where each piece is in the cache.
     pub async fn fetch_recipe(&self, recipe: &Recipe) -> Result<Fetched, FetchError> {
@@ -478,14 +500,23 @@ impl Fetcher {
 
     /// [`Fetcher::fetch_recipe`] on a private runtime, for synchronous callers.
     pub fn fetch_recipe_blocking(&self, recipe: &Recipe) -> Result<Fetched, FetchError> {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .enable_all()
-            .build()
-            .map_err(|e| FetchError::Io {
-                path: PathBuf::from("<tokio runtime>"),
-                source: e,
-            })?;
-        rt.block_on(self.fetch_recipe(recipe))
+        block_on(self.fetch_recipe(recipe))
+    }
+
+    /// Pulls one OCI image (or takes it from the cache) and returns its deterministic
+    /// archive: what [`Fetcher::fetch_recipe`] gives for the same reference.
+    pub async fn fetch_oci(&self, ident: &str) -> Result<OciArchive, FetchError> {
+        self.cache.begin_batch();
+        let index = self.cache.read_index()?;
+        let pulled = oci::pull(self, ident, &index).await;
+        self.progress.finish();
+        self.cache.flush()?;
+        pulled
+    }
+
+    /// [`Fetcher::fetch_oci`] on a private runtime, for synchronous callers.
+    pub fn fetch_oci_blocking(&self, ident: &str) -> Result<OciArchive, FetchError> {
+        block_on(self.fetch_oci(ident))
     }
 
     async fn fetch_digest_file(&self, url: &str, algo: HashAlgo) -> Result<String, FetchError> {
@@ -499,7 +530,8 @@ impl Fetcher {
                 what: url.to_string(),
             });
         }
-        let body = match location(url, &self.opts.base_dir) {
+        let (source, shown) = self.source_of(url);
+        let body = match location(&source, &self.opts.base_dir) {
             Location::Local(p) => {
                 std::fs::read(&p).map_err(|e| FetchError::Io { path: p, source: e })?
             }
@@ -517,7 +549,7 @@ impl Fetcher {
                         }
                         Ok(r) => {
                             return Err(FetchError::Status {
-                                url: url.to_string(),
+                                url: shown,
                                 status: r.status().as_u16(),
                                 message: r.status().canonical_reason().unwrap_or("").into(),
                             })
@@ -527,7 +559,7 @@ impl Fetcher {
                     tokio::time::sleep(self.opts.retry_base * (1 << attempt.min(10))).await;
                 }
                 got.ok_or_else(|| FetchError::Http {
-                    url: url.to_string(),
+                    url: shown,
                     message: last.unwrap_or_default(),
                 })?
                 .to_vec()
@@ -662,7 +694,8 @@ impl Fetcher {
             self.cache.touch(&c.sha256, c.size, Kind::File, &item.url)?;
             return Ok(c);
         }
-        let is_remote = matches!(location(&item.url, &self.opts.base_dir), Location::Http(_));
+        let (source, _) = self.source_of(&item.url);
+        let is_remote = matches!(location(&source, &self.opts.base_dir), Location::Http(_));
         if self.opts.offline && is_remote {
             return Err(FetchError::Offline {
                 what: item.url.clone(),
@@ -680,9 +713,14 @@ impl Fetcher {
         extra: Option<(HashAlgo, String)>,
         index_url: Option<&str>,
     ) -> Result<LocalContent, FetchError> {
+        // Content decompressed from the cache (`index_url`) is already local: no mirror.
+        let (source, shown) = match index_url {
+            Some(_) => (item.url.clone(), item.url.clone()),
+            None => self.source_of(&item.url),
+        };
         let spec = Spec {
-            url: item.url.clone(),
-            location: location(&item.url, &self.opts.base_dir),
+            url: shown,
+            location: location(&source, &self.opts.base_dir),
             sha256: item.sha256.clone(),
             checksum: extra,
             size: item.size,
@@ -753,4 +791,18 @@ impl Fetcher {
             source_size: done.raw_size,
         })
     }
+}
+
+/// Runs `work` to completion on a private multi-threaded runtime.
+fn block_on<T>(
+    work: impl std::future::Future<Output = Result<T, FetchError>>,
+) -> Result<T, FetchError> {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| FetchError::Io {
+            path: PathBuf::from("<tokio runtime>"),
+            source: e,
+        })?;
+    rt.block_on(work)
 }

@@ -169,6 +169,8 @@ pub fn parse_challenge(h: &str) -> (String, Vec<(String, String)>) {
 struct Session<'a> {
     f: &'a Fetcher,
     r: &'a OciRef,
+    /// Where the image is pulled from: `r`, or its mirror (see [`crate::mirror`]).
+    src: &'a OciRef,
     ident: &'a str,
     base: String,
     auth: Mutex<Option<HeaderValue>>,
@@ -194,7 +196,7 @@ impl Session<'_> {
     }
 
     fn creds(&self) -> Option<&(String, String)> {
-        self.f.opts.registry_auth.get(&self.r.registry)
+        self.f.opts.registry_auth.get(&self.src.registry)
     }
 
     fn auth_header(&self) -> Option<HeaderValue> {
@@ -214,7 +216,7 @@ impl Session<'_> {
                 let (u, p) = self.creds().ok_or_else(|| {
                     self.err(format!(
                         "registry {} needs a user name and password",
-                        self.r.registry
+                        self.src.registry
                     ))
                 })?;
                 basic(u, p)
@@ -230,7 +232,7 @@ impl Session<'_> {
                 query.push((
                     "scope",
                     get("scope")
-                        .unwrap_or_else(|| format!("repository:{}:pull", self.r.repository)),
+                        .unwrap_or_else(|| format!("repository:{}:pull", self.src.repository)),
                 ));
                 req = req.query(&query);
                 if let Some((u, p)) = self.creds() {
@@ -275,7 +277,7 @@ impl Session<'_> {
 
     /// GET with authentication, retries on 5xx/429/network errors.
     async fn get(&self, path: &str, accept: &str) -> Result<reqwest::Response, FetchError> {
-        let url = format!("{}/v2/{}/{path}", self.base, self.r.repository);
+        let url = format!("{}/v2/{}/{path}", self.base, self.src.repository);
         let mut authed = false;
         let mut failures = 0u32;
         loop {
@@ -388,7 +390,10 @@ impl Session<'_> {
         if let Some(p) = self.f.cache.lookup(hex) {
             return Ok(p);
         }
-        let url = format!("{}/v2/{}/blobs/{}", self.base, self.r.repository, d.digest);
+        let url = format!(
+            "{}/v2/{}/blobs/{}",
+            self.base, self.src.repository, d.digest
+        );
         let mut headers = HeaderMap::new();
         if let Some(a) = self.auth_header() {
             headers.insert(AUTHORIZATION, a);
@@ -505,14 +510,25 @@ pub(crate) async fn pull(
             what: ident.to_string(),
         });
     }
+    // A mirror changes where the image comes from, never its name (archive path, tags).
+    let source = crate::mirror::source(&f.opts.mirrors, ident);
+    let src = if source == ident {
+        r.clone()
+    } else {
+        OciRef::parse(&source).map_err(|e| FetchError::Oci {
+            reference: ident.to_string(),
+            message: format!("mirrored to {source}: {e}"),
+        })?
+    };
     let s = Session {
         f,
         r: &r,
+        src: &src,
         ident,
-        base: registry_base(&r.registry),
+        base: registry_base(&src.registry),
         auth: Mutex::new(None),
     };
-    let (mut digest, mut body) = s.manifest(r.reference()).await?;
+    let (mut digest, mut body) = s.manifest(src.reference()).await?;
     let m: AnyManifest =
         serde_json::from_slice(&body).map_err(|e| s.err(format!("bad manifest: {e}")))?;
     let is_index = m.manifests.is_some()

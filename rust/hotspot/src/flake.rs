@@ -1,11 +1,13 @@
 //! Flake references (`path#name`): the recipe of `hotspots.<name>` from a flake's
 //! `outputs`, evaluated without Nix's flake machinery. The inputs are stand-ins: `self`
-//! is the outputs themselves (with `outPath` = the flake directory) and every other
-//! input throws when used — `hotspots` is pure, so nothing else is needed.
+//! is the outputs themselves (with `outPath` = the flake directory); an input named
+//! `nixspot` (as in the flake template) is nixspot's pure outputs (`lib`,
+//! `hotspotModules`) from the modules in use; every other input throws when used —
+//! `hotspots` is pure, so nothing else is needed.
 
 use std::path::{Path, PathBuf};
 
-use crate::{eval_json, nix_path, parse, Engine, Error};
+use crate::{eval_json, nix_path, parse, Engine, Error, ModulesDir};
 
 /// A parsed `path#name` reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,14 +33,25 @@ impl FlakeRef {
 }
 
 /// The Nix expression for the recipe of `hotspots.<name>` of the flake in `dir` (an
-/// absolute path).
-pub fn recipe_expr(dir: &Path, name: &str) -> String {
+/// absolute path), with nixspot's modules from `modules` for a `nixspot` input.
+pub fn recipe_expr(dir: &Path, name: &str, modules: &ModulesDir) -> String {
     let name = serde_json::Value::String(name.to_string()).to_string();
     format!(
         r#"let
   flake = import ({dir} + "/flake.nix");
   stub = input: throw "nixspot: the flake input '${{input}}' is not available when evaluating hotspots without Nix";
-  inputs = builtins.mapAttrs (input: _: stub input) (builtins.functionArgs flake.outputs);
+  # The pure part of nixspot's own flake outputs (as flake.nix defines them).
+  modules = import {modules};
+  nixspot = {{
+    lib = {{
+      inherit (modules) evalHotspot lib;
+      mkHotspotImage = import ({modules} + "/image.nix") {{ inherit (modules) evalHotspot; }};
+    }};
+    inherit (modules) hotspotModules;
+  }};
+  inputs = builtins.mapAttrs
+    (input: _: if input == "nixspot" then nixspot else stub input)
+    (builtins.functionArgs flake.outputs);
   self = flake.outputs (inputs // {{ self = self // {{ outPath = {dir}; }}; }});
   hotspots = self.hotspots or (throw "nixspot: the flake has no `hotspots` output");
   name = {name};
@@ -46,17 +59,25 @@ in
   if hotspots ? ${{name}} then hotspots.${{name}}.recipe or hotspots.${{name}}.config.build.recipe
   else throw "nixspot: the flake has no hotspots.${{name}} (it has: ${{builtins.concatStringsSep ", " (builtins.attrNames hotspots)}})""#,
         dir = nix_path(dir),
+        modules = nix_path(modules.path()),
     )
 }
 
-/// Evaluates the recipe of `reference` with `engine`.
+/// Evaluates the recipe of `reference` with `engine` (a `nixspot` input gets the
+/// modules [`ModulesDir::locate`] finds).
 pub fn manifest(engine: Engine, reference: &FlakeRef) -> Result<serde_json::Value, Error> {
     let dir = reference.dir.canonicalize().map_err(|error| Error::Io {
         path: reference.dir.clone(),
         error,
     })?;
+    let modules = ModulesDir::locate(None)?;
     let what = format!("{}#{}", dir.display(), reference.name);
-    let text = eval_json(engine, &recipe_expr(&dir, &reference.name), &dir, &what)?;
+    let text = eval_json(
+        engine,
+        &recipe_expr(&dir, &reference.name, &modules),
+        &dir,
+        &what,
+    )?;
     parse(&what, &text)
 }
 
@@ -82,5 +103,32 @@ mod tests {
             Some(PathBuf::from("/src"))
         );
         assert_eq!(FlakeRef::parse("images/x.nix"), None);
+    }
+
+    /// The flake template's `nixspot` input is served by nixspot's own modules, with
+    /// the same recipe under nixspot-eval and real Nix.
+    #[test]
+    fn the_template_evaluates_with_a_stand_in_nixspot_input() -> Result<(), Error> {
+        let template = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates/default");
+        let reference = FlakeRef {
+            dir: template,
+            name: "my-hotspot".into(),
+        };
+        let builtin = manifest(Engine::Builtin, &reference)?;
+        assert!(builtin.to_string().contains("welcome.txt"), "{builtin:#}");
+        assert_eq!(builtin, manifest(Engine::Nix, &reference)?);
+        let missing = FlakeRef {
+            name: "no-such-hotspot".into(),
+            ..reference
+        };
+        let error = manifest(Engine::Builtin, &missing)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(
+            error.contains("no-such-hotspot") && error.contains("my-hotspot"),
+            "{error}"
+        );
+        Ok(())
     }
 }

@@ -19,6 +19,8 @@ const SIZE_ALIGN: u64 = 4 << 20;
 /// Headroom added to the data partition's minimum when `output.size` is `auto`, like
 /// image-creator's 10 %.
 const AUTO_MARGIN_PERCENT: u32 = 10;
+/// One inode per this many bytes of the data partition (mke2fs's default).
+const DATA_BYTES_PER_INODE: u64 = 16384;
 
 /// How to assemble.
 #[derive(Debug, Clone)]
@@ -190,6 +192,10 @@ pub fn plan(
             label
         },
         timestamp: opts.timestamp,
+        // Content is added on the device (ZIM manager, uploads) after the partition
+        // grows to the card: inodes as dense as mke2fs makes them, since an ext4 keeps
+        // its inodes per group when it grows.
+        bytes_per_inode: Some(DATA_BYTES_PER_INODE),
         ..Ext4Options::default()
     };
     let entries = tree.into_entries();
@@ -271,15 +277,9 @@ impl Plan {
         let needed = self.base.data.start + self.summary.data_bytes;
         output::check_free_space(&opts.output, needed)?;
         let partial = PartialOutput::create(&opts.output, opts.overwrite, opts.keep)?;
-        let result = self.write_into(partial.path());
-        match result {
-            Ok(mut summary) => {
-                summary.sha256 = output::sha256_file(partial.path())?;
-                partial.commit()?;
-                Ok(summary)
-            }
-            Err(e) => Err(e),
-        }
+        let summary = self.write_into(partial.path())?;
+        partial.commit()?;
+        Ok(summary)
     }
 
     fn write_into(self, path: &Path) -> Result<Summary, AssembleError> {
@@ -301,8 +301,6 @@ impl Plan {
             .write(true)
             .open(path)
             .map_err(AssembleError::io(path))?;
-        let plan = self.writer.plan()?;
-        plan.write(&out, self.base.data.start)?;
         if let Some(yaml) = &self.offspot_yaml {
             fat::replace_file(
                 &out,
@@ -313,7 +311,17 @@ impl Plan {
                 self.opts.timestamp,
             )?;
         }
+        // Everything before the data partition is final now (the data partition is
+        // written only after it): hash it on the other core while the data partition is
+        // written, then hash that while the image is flushed to disk.
+        let hasher = output::BackgroundHasher::start(path)?;
+        hasher.final_up_to(self.base.data.start);
+        let plan = self.writer.plan()?;
+        plan.write(&out, self.base.data.start)?;
+        hasher.final_up_to(self.summary.image_size);
         out.sync_all().map_err(AssembleError::io(path))?;
-        Ok(self.summary)
+        let mut summary = self.summary;
+        summary.sha256 = hasher.finish()?;
+        Ok(summary)
     }
 }

@@ -43,6 +43,10 @@ pub enum AssembleError {
     /// A recipe archive could not be expanded (exit 1).
     #[error(transparent)]
     Archive(#[from] crate::archive::ArchiveError),
+    /// nixspot's own base image (`nixspot:base`) could not be built: exit 4 when its
+    /// packages cannot be downloaded, 2 when the device programs are missing, else 1.
+    #[error("nixspot:base: {0}")]
+    NixspotBase(#[from] nixspot_base::Error),
     /// The filesystem writers failed (exit 1).
     #[error(transparent)]
     Fs(#[from] nixspot_fs::Error),
@@ -64,7 +68,10 @@ impl AssembleError {
             AssembleError::Recipe(_)
             | AssembleError::Output { .. }
             | AssembleError::Base { .. } => 3,
-            AssembleError::Fetch(_) => 4,
+            AssembleError::Fetch(_)
+            | AssembleError::NixspotBase(nixspot_base::Error::Download { .. })
+            | AssembleError::NixspotBase(nixspot_base::Error::Fetch(_)) => 4,
+            AssembleError::NixspotBase(nixspot_base::Error::DevicePrograms(_)) => 2,
             _ => 1,
         }
     }

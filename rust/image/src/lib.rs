@@ -12,7 +12,7 @@ pub mod error;
 pub mod inspect;
 pub mod output;
 pub mod pipeline;
-pub mod stand_in_base;
+pub mod stamp;
 
 pub use assemble::{plan, AssembleOptions, Plan, Summary};
 pub use error::AssembleError;

@@ -3,11 +3,13 @@
 //! [`remove_partial_outputs`]) the partial file is removed.
 
 use crate::error::AssembleError;
+use nixspot_fs::sparse;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{mpsc, Mutex};
 
 /// Partial outputs alive in this process, removed by [`remove_partial_outputs`].
 static PARTIAL: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
@@ -146,23 +148,149 @@ pub fn check_free_space(target: &Path, needed: u64) -> Result<(), AssembleError>
     Ok(())
 }
 
-/// sha256 of a file, read sequentially.
-pub fn sha256_file(path: &Path) -> Result<String, AssembleError> {
-    let mut file = File::open(path).map_err(AssembleError::io(path))?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 20];
-    loop {
-        let n = file.read(&mut buf).map_err(AssembleError::io(path))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
+/// Hashes an image on another thread while it is being written: the writer announces,
+/// in increasing order, offsets up to which the file is final, and the thread hashes
+/// each newly final range (holes from memory, data read back from the page cache). The
+/// sha256 is that of the whole file, as if read sequentially once it is complete, but
+/// its cost overlaps the writing and the final flush instead of following them.
+pub struct BackgroundHasher {
+    path: PathBuf,
+    ready: Option<mpsc::Sender<u64>>,
+    worker: std::thread::JoinHandle<io::Result<String>>,
+}
+
+impl BackgroundHasher {
+    /// Starts hashing `path` (nothing is read before [`BackgroundHasher::final_up_to`]).
+    pub fn start(path: &Path) -> Result<Self, AssembleError> {
+        let file = File::open(path).map_err(AssembleError::io(path))?;
+        let (ready, announced) = mpsc::channel::<u64>();
+        let worker = std::thread::spawn(move || -> io::Result<String> {
+            let mut hasher = Sha256::new();
+            let mut buf = vec![0u8; HASH_CHUNK];
+            let mut done = 0u64;
+            for end in announced {
+                hash_range(&file, done, end, &mut hasher, &mut buf)?;
+                done = done.max(end);
+            }
+            Ok(hasher
+                .finalize()
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect())
+        });
+        Ok(BackgroundHasher {
+            path: path.to_path_buf(),
+            ready: Some(ready),
+            worker,
+        })
     }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+
+    /// Declares bytes `[0, end)` final: nothing will write them again.
+    pub fn final_up_to(&self, end: u64) {
+        if let Some(ready) = &self.ready {
+            // A send fails only when the thread stopped on an error, which `finish` reports.
+            let _ = ready.send(end);
+        }
+    }
+
+    /// Waits for the hash of everything declared final.
+    pub fn finish(mut self) -> Result<String, AssembleError> {
+        drop(self.ready.take());
+        match self.worker.join() {
+            Ok(result) => result.map_err(AssembleError::io(&self.path)),
+            Err(_) => Err(AssembleError::io(&self.path)(io::Error::other(
+                "the hashing thread panicked",
+            ))),
+        }
+    }
+}
+
+/// Read size of [`BackgroundHasher`].
+const HASH_CHUNK: usize = 4 << 20;
+
+/// Feeds `[start, end)` of `file` to `hasher`: holes as zeros without reading them.
+fn hash_range(
+    file: &File,
+    start: u64,
+    end: u64,
+    hasher: &mut Sha256,
+    buf: &mut [u8],
+) -> io::Result<()> {
+    static ZEROS: [u8; 64 << 10] = [0; 64 << 10];
+    let zeros = |mut n: u64, hasher: &mut Sha256| {
+        while n > 0 {
+            let k = n.min(ZEROS.len() as u64) as usize;
+            hasher.update(&ZEROS[..k]);
+            n -= k as u64;
+        }
+    };
+    let mut pos = start;
+    for range in sparse::data_ranges(file, start, end)? {
+        zeros(range.offset - pos, hasher);
+        let stop = range.offset + range.len;
+        pos = range.offset;
+        while pos < stop {
+            let window = (stop - pos).min(HASH_WINDOW);
+            if !hash_mapped(file, pos, window, hasher) {
+                let k = window.min(buf.len() as u64) as usize;
+                file.read_exact_at(&mut buf[..k], pos)?;
+                hasher.update(&buf[..k]);
+                pos += k as u64;
+                continue;
+            }
+            pos += window;
+        }
+    }
+    zeros(end.saturating_sub(pos), hasher);
+    Ok(())
+}
+
+/// Bytes mapped at once by [`hash_mapped`].
+const HASH_WINDOW: u64 = 16 << 20;
+
+/// Feeds `[offset, offset+len)` of `file` to `hasher` through a read-only mapping, so
+/// the page cache is hashed in place instead of being copied out first. Returns false
+/// (nothing hashed) when the range cannot be mapped; the caller then reads it.
+fn hash_mapped(file: &File, offset: u64, len: u64, hasher: &mut Sha256) -> bool {
+    use std::os::unix::io::AsRawFd;
+    // SAFETY: sysconf has no memory effects.
+    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        p if p > 0 => p as u64,
+        _ => return false,
+    };
+    let map_start = offset / page * page;
+    let skip = (offset - map_start) as usize;
+    let (Ok(map_len), Ok(map_offset)) = (
+        usize::try_from(len + skip as u64),
+        libc::off_t::try_from(map_start),
+    ) else {
+        return false;
+    };
+    if map_len == 0 {
+        return true;
+    }
+    // SAFETY: a fresh read-only shared mapping of a range of our own file descriptor;
+    // the kernel picks the address. The file is the partial image only this process
+    // writes, and nothing writes or truncates this (already final) range while mapped.
+    let ptr = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            map_len,
+            libc::PROT_READ,
+            libc::MAP_SHARED | libc::MAP_POPULATE,
+            file.as_raw_fd(),
+            map_offset,
+        )
+    };
+    if ptr == libc::MAP_FAILED {
+        return false;
+    }
+    // SAFETY: mmap succeeded, so `ptr` points to `map_len` readable bytes until munmap.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, map_len) };
+    hasher.update(&bytes[skip..]);
+    // SAFETY: unmaps exactly the mapping made above; `bytes` is not used afterwards.
+    unsafe { libc::munmap(ptr, map_len) };
+    true
 }
 
 /// Compression of the output image.
@@ -230,6 +358,28 @@ pub fn compress(image: &Path, how: Compression, overwrite: bool) -> Result<PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn background_hash_equals_the_hash_of_the_finished_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("sparse.img");
+        let file = File::create(&path).expect("create");
+        file.set_len(40 << 20).expect("set_len");
+        file.write_all_at(b"head", 0).expect("write");
+        let hasher = BackgroundHasher::start(&path).expect("start");
+        hasher.final_up_to(8 << 20);
+        // Written after the first part was declared final, across a hole, to the end.
+        let pattern: Vec<u8> = (0..(9 << 20)).map(|i| (i % 251) as u8).collect();
+        file.write_all_at(&pattern, 20 << 20).expect("write");
+        file.write_all_at(b"tail", (40 << 20) - 4).expect("write");
+        // An announcement in the middle of a page: the next range starts unaligned.
+        hasher.final_up_to((20 << 20) + 12_345);
+        hasher.final_up_to(40 << 20);
+        let got = hasher.finish().expect("finish");
+        let (want, len) = nixspot_fetch::hash::sha256_file(&path).expect("sha256");
+        assert_eq!(len, 40 << 20);
+        assert_eq!(got, want);
+    }
 
     #[test]
     fn free_space_is_checked_with_numbers_in_the_error() {

@@ -4,7 +4,8 @@
 use crate::assemble::{plan, AssembleOptions, Summary};
 use crate::error::AssembleError;
 use crate::output::{compress, Compression};
-use crate::stand_in_base;
+use crate::stamp::{self, BuildKey, KeyInputs};
+use nixspot_base::on_demand;
 use nixspot_fetch::Fetcher;
 use nixspot_recipe::{Checksum, Recipe};
 use std::path::{Path, PathBuf};
@@ -32,27 +33,52 @@ pub struct Outcome {
     pub summary: Summary,
     /// The compressed image, if asked for.
     pub compressed: Option<PathBuf>,
+    /// The output was already built from the same inputs and was kept as it was.
+    pub reused: bool,
 }
 
-/// The recipe the fetcher sees: `nixspot:base` replaced by the generated base image in
-/// the cache, pinned by its sha256 (it is built locally, never downloaded or locked).
-pub fn resolve_base(recipe: &Recipe, cache_root: &Path) -> Result<Recipe, AssembleError> {
+/// The recipe the fetcher sees: `nixspot:base` replaced by nixspot's own base image,
+/// built on demand into the cache (from the `.deb`s the binary's embedded lock pins)
+/// and pinned by its sha256; it is built locally, never downloaded or locked.
+pub fn resolve_base(recipe: &Recipe, fetcher: &Fetcher) -> Result<Recipe, AssembleError> {
     let mut resolved = recipe.clone();
-    if recipe.base.source == stand_in_base::SOURCE {
-        let path = stand_in_base::ensure_in(&cache_root.join("base"))?;
+    if recipe.base.source == on_demand::SOURCE {
+        let how = on_demand::OnDemand {
+            device_binaries: None,
+            offline: fetcher.options().offline,
+        };
+        let built = on_demand::ensure(fetcher.cache().root(), &how)?;
         // Absolute: the fetcher resolves relative paths against the recipe's directory.
-        let path = std::path::absolute(&path).map_err(AssembleError::io(&path))?;
-        let sha256 = crate::output::sha256_file(&path)?;
+        let path = std::path::absolute(&built.path).map_err(AssembleError::io(&built.path))?;
         resolved.base.source = path.to_string_lossy().into_owned();
-        resolved.base.checksum = Some(Checksum::sha256(&sha256));
+        resolved.base.checksum = Some(Checksum::sha256(&built.sha256));
     }
     Ok(resolved)
 }
 
-/// Runs the job.
+/// Runs the job. With `--overwrite`, an output already built from the same inputs by
+/// this program is returned as it is (see [`crate::stamp`] for the rule).
 pub fn run(job: Job<'_>) -> Result<Outcome, AssembleError> {
-    let resolved = resolve_base(job.recipe, job.fetcher.cache().root())?;
+    let resolved = resolve_base(job.recipe, job.fetcher)?;
     let fetched = job.fetcher.fetch_recipe_blocking(&resolved)?;
+    let key = BuildKey::new(&KeyInputs {
+        recipe: job.recipe,
+        recipe_text: job.recipe_text,
+        fetched: &fetched,
+        timestamp: job.options.timestamp,
+        max_size: job.options.max_size,
+        compress: job.compress,
+    });
+    let output = job.options.output.clone();
+    if !job.check_only && job.options.overwrite {
+        if let Some((summary, compressed)) = key.as_ref().and_then(|k| stamp::reuse(&output, k)) {
+            return Ok(Outcome {
+                summary,
+                compressed,
+                reused: true,
+            });
+        }
+    }
     let scratch_root =
         job.options
             .build_dir
@@ -74,16 +100,27 @@ pub fn run(job: Job<'_>) -> Result<Outcome, AssembleError> {
         return Ok(Outcome {
             summary: plan.summary().clone(),
             compressed: None,
+            reused: false,
         });
     }
+    // The output is about to be replaced: a stamp left from before must not outlive it.
+    stamp::forget(&output)?;
     let summary = plan.write(&job.options)?;
     let compressed = match job.compress {
-        Some(how) => Some(compress(&job.options.output, how, job.options.overwrite)?),
+        Some(how) => Some(compress(&output, how, job.options.overwrite)?),
         None => None,
     };
+    // Only `--overwrite` builds are stamped (only they can be reused): a plain build
+    // leaves nothing but the image, e.g. in a Nix output.
+    if let Some(key) = key.as_ref().filter(|_| job.options.overwrite) {
+        // The image is complete and in place: a stamp that cannot be written only costs
+        // the next no-op rebuild its shortcut, so it does not fail the build.
+        let _ = stamp::record(&output, compressed.as_deref(), key, &summary);
+    }
     Ok(Outcome {
         summary,
         compressed,
+        reused: false,
     })
 }
 

@@ -43,6 +43,7 @@
 
 pub mod ap;
 pub mod fsutil;
+pub mod grow;
 pub mod keys;
 pub mod services;
 pub mod value;
@@ -333,7 +334,15 @@ fn render(root: &Root, latest: &Mapping, report: &mut Report) {
         }
     }
     let mut run: Vec<(&str, String)> = vec![
-        ("hostapd", "exec hostapd /etc/hostapd/hostapd.conf\n".into()),
+        (
+            "hostapd",
+            // The radio appears only once its driver has loaded its firmware (and never
+            // in QEMU): wait quietly instead of failing every second.
+            format!(
+                "if [ ! -e /sys/class/net/{i}/phy80211 ]; then\n\texec sleep 10\nfi\nexec hostapd /etc/hostapd/hostapd.conf\n",
+                i = ap.interface
+            ),
+        ),
         (
             "dnsmasq",
             "exec dnsmasq --keep-in-foreground --conf-file=/etc/dnsmasq.conf\n".into(),

@@ -1,6 +1,7 @@
 //! `nixspot-runtime apply [--root DIR] [--reboot-command CMD] FILE`: applies offspot.yaml
 //! (see the library documentation for the contract). Exit status 0 when every key was
-//! applied, 1 otherwise, 2 on a usage error.
+//! applied, 1 otherwise, 2 on a usage error. `nixspot-runtime grow-data [MOUNT]`: grows
+//! the data partition on first boot (see `grow`).
 
 use clap::{Parser, Subcommand};
 use nixspot_runtime::{apply, Options, Outcome};
@@ -29,14 +30,40 @@ enum Command {
         #[arg(default_value = "/boot/firmware/offspot.yaml")]
         file: String,
     },
+    /// On a freshly flashed card (`<mount point>/master_fs` exists): grow the data
+    /// partition to the end of the card, resize its filesystem online, remove the marker.
+    GrowData {
+        /// Where the data partition is mounted.
+        #[arg(default_value = "/data")]
+        mount_point: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
-    let Command::Apply {
-        root,
-        reboot_command,
-        file,
-    } = Cli::parse().command;
+    let (root, reboot_command, file) = match Cli::parse().command {
+        Command::Apply {
+            root,
+            reboot_command,
+            file,
+        } => (root, reboot_command, file),
+        Command::GrowData { mount_point } => {
+            return match nixspot_runtime::grow::grow_data(&mount_point) {
+                Ok(nixspot_runtime::grow::Grown::AlreadyDone) => ExitCode::SUCCESS,
+                Ok(nixspot_runtime::grow::Grown::Grown {
+                    partition,
+                    from,
+                    to,
+                }) => {
+                    eprintln!("{partition}: grown from {from} to {to} bytes");
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: growing {}: {e}", mount_point.display());
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
     let opts = Options {
         root,
         config: file,

@@ -39,6 +39,8 @@ pub struct BootFiles {
     pub initrd: Option<BootFile>,
     /// The kernel command line (first line of `cmdline.txt`, trimmed; empty when absent).
     pub cmdline: String,
+    /// `offspot.yaml`, the runtime's configuration, when the partition holds one.
+    pub offspot_yaml: Option<String>,
 }
 
 /// The settings of `config.txt` that choose the files to boot (values as written).
@@ -292,6 +294,10 @@ fn boot_files_from(fat: &Fat<'_>, partition: u32, image: &Path) -> Result<BootFi
         }
         None => String::new(),
     };
+    let offspot_yaml = match listing.find("offspot.yaml")? {
+        Some(name) => Some(String::from_utf8_lossy(&listing.read(&name)?.data).into_owned()),
+        None => None,
+    };
 
     Ok(BootFiles {
         partition,
@@ -302,6 +308,7 @@ fn boot_files_from(fat: &Fat<'_>, partition: u32, image: &Path) -> Result<BootFi
             None => None,
         },
         cmdline,
+        offspot_yaml,
     })
 }
 

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener};
+use std::net::{Shutdown, SocketAddr, SocketAddrV4, TcpListener};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -68,6 +68,9 @@ pub struct MachineConfig {
     pub qemu: PathBuf,
     /// Guest TCP ports forwarded to random free ports on 127.0.0.1.
     pub guest_ports: Vec<u16>,
+    /// Further forwards to a given guest address (in QEMU's 10.0.2.0/24) and port, for
+    /// traffic the guest must see addressed elsewhere than its own 10.0.2.15.
+    pub address_forwards: Vec<SocketAddrV4>,
     /// Time allowed for everything, from QEMU's start to the last step.
     pub global_timeout: Duration,
     /// Time allowed for the console shell to answer after QEMU starts or reboots.
@@ -93,6 +96,7 @@ impl MachineConfig {
             image: image.into(),
             qemu: PathBuf::from("qemu-system-aarch64"),
             guest_ports: Vec::new(),
+            address_forwards: Vec::new(),
             global_timeout: Duration::from_secs(600),
             boot_timeout: Duration::from_secs(120),
             step_timeout: Duration::from_secs(60),
@@ -142,6 +146,7 @@ pub struct Machine {
     dir: tempfile::TempDir,
     serial_log: PathBuf,
     ports: BTreeMap<u16, u16>,
+    address_ports: BTreeMap<SocketAddrV4, u16>,
     append: String,
     started: Instant,
     deadline: Instant,
@@ -276,7 +281,7 @@ impl Machine {
 
         // a free port may be taken between probing and QEMU's bind: retry then
         let mut attempt = 0;
-        let (child, stream, ports, started) = loop {
+        let (child, stream, ports, address_ports, started) = loop {
             attempt += 1;
             let mut ports = BTreeMap::new();
             for &g in &config.guest_ports {
@@ -287,9 +292,16 @@ impl Machine {
             listener
                 .set_nonblocking(true)
                 .map_err(|e| Error::io(&sock, e))?;
+            let mut address_ports = BTreeMap::new();
+            for &g in &config.address_forwards {
+                address_ports.insert(g, free_port()?);
+            }
             let mut netdev = String::from("user,id=n0");
             for (g, h) in &ports {
                 netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{h}-:{g}"));
+            }
+            for (g, h) in &address_ports {
+                netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{h}-{g}"));
             }
             let mut cmd = Command::new(&config.qemu);
             cmd.args(["-M", "raspi3b", "-m", "1G", "-accel", "tcg,thread=single"])
@@ -347,7 +359,7 @@ impl Machine {
                 std::thread::sleep(Duration::from_millis(20));
             };
             match connected {
-                Ok(s) => break (child, s, ports, started),
+                Ok(s) => break (child, s, ports, address_ports, started),
                 Err(message) => {
                     let _ = child.kill();
                     let _ = child.wait();
@@ -405,6 +417,7 @@ impl Machine {
             dir,
             serial_log,
             ports,
+            address_ports,
             append,
             started,
             deadline: started + config.global_timeout,
@@ -819,8 +832,41 @@ impl Machine {
     /// `GET path` with `Host: host` on `guest_port` (through its 127.0.0.1 forward).
     pub fn http_get(&mut self, guest_port: u16, path: &str, host: &str) -> Result<HttpResponse> {
         let step = self.step_name(format!("http_get({guest_port}, `{path}`, `{host}`)"));
+        let addr = self.guest_addr(&step, guest_port);
+        self.http_get_through(step, addr, path, host)
+    }
+
+    /// `GET path` with `Host: host` sent to `guest` (one of
+    /// [`MachineConfig::address_forwards`]).
+    pub fn http_get_at(
+        &mut self,
+        guest: SocketAddrV4,
+        path: &str,
+        host: &str,
+    ) -> Result<HttpResponse> {
+        let step = self.step_name(format!("http_get_at({guest}, `{path}`, `{host}`)"));
+        let addr = match self.address_ports.get(&guest) {
+            Some(&h) => Ok(SocketAddr::from(([127, 0, 0, 1], h))),
+            None => Err(Error::Step {
+                step: step.clone(),
+                message: format!(
+                    "{guest} is not forwarded (forwarded: {:?})",
+                    self.address_ports.keys().collect::<Vec<_>>()
+                ),
+            }),
+        };
+        self.http_get_through(step, addr, path, host)
+    }
+
+    fn http_get_through(
+        &mut self,
+        step: String,
+        addr: Result<SocketAddr>,
+        path: &str,
+        host: &str,
+    ) -> Result<HttpResponse> {
         let (end, global) = self.end_of(self.step_timeout);
-        let r = self.guest_addr(&step, guest_port).and_then(|addr| {
+        let r = addr.and_then(|addr| {
             let left = end.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 return Err(self.timeout_error(&step, self.step_timeout, global, ""));

@@ -225,11 +225,20 @@ fn qemu_is_killed_on_drop_and_by_the_global_timeout() {
 }
 
 #[test]
-fn registered_checks_pass_on_the_test_image() {
+fn the_generic_checks_pass_on_the_test_image() {
+    // the hotspot checks need a hotspot image: refused before booting this one
+    let e = run_checks(
+        MachineConfig::new(common::test_image()),
+        &["portal".to_string()],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("captured-address"), "{e}");
+
     let report = Arc::new(Mutex::new(Vec::new()));
     let mut c = MachineConfig::new(common::test_image());
     c.report = Report::Buffer(report.clone());
-    let run = run_checks(c, &[]).unwrap();
+    let run = run_checks(c, &["boot".to_string(), "http".to_string()]).unwrap();
     let names: Vec<_> = run.outcomes.iter().map(|o| o.name).collect();
     assert_eq!(names, ["boot", "http"]);
     for o in &run.outcomes {

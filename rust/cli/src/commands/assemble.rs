@@ -1,7 +1,8 @@
 //! `nixspot assemble RECIPE OUTPUT`: image-creator's command line, rootless.
 
+use super::fetch::{open_fetcher, FetcherConfig};
 use anyhow::Context as _;
-use nixspot_fetch::{Cache, Fetcher, Options, ProgressMode};
+use nixspot_fetch::{Cache, Mirror};
 use nixspot_image::pipeline::{self, Job};
 use nixspot_image::{AssembleOptions, Compression};
 use nixspot_recipe::{Lock, Recipe};
@@ -48,7 +49,10 @@ pub struct BuildFlags {
     /// Keep a failed image (as OUTPUT.failed.img) instead of deleting it.
     #[arg(short = 'K', long)]
     pub keep: bool,
-    /// Replace OUTPUT if it exists.
+    /// Replace OUTPUT if it exists. An OUTPUT this same nixspot built with -X from the
+    /// same recipe and inputs, untouched since (the stamp `.OUTPUT.nixspot-stamp` that
+    /// -X builds write beside it records them), is kept as it is: a rebuild with nothing
+    /// changed writes nothing.
     #[arg(short = 'X', long)]
     pub overwrite: bool,
     /// Refuse to build an image larger than SIZE (bytes, or 8G, 512MiB, …).
@@ -92,6 +96,16 @@ pub struct FetchSettings {
     /// needs no download; the Nix flake passes its fixed-output downloads this way).
     #[arg(long = "import", value_name = "FILE")]
     pub imports: Vec<PathBuf>,
+    /// Fetch from a mirror: a URL (base image, files, checksum URLs) or an OCI image
+    /// reference starting with PREFIX is fetched from REPLACEMENT followed by the rest.
+    /// Repeatable; the longest matching PREFIX wins. Only where the bytes come from
+    /// changes: checksums stay as in the recipe, and cache entries, image paths and tags
+    /// keep the recipe's names. A base given as an offspot version is mapped through its
+    /// URL (https://drive.offspot.it/base/offspot-base-arm64-VERSION.img and `.md5`).
+    /// Example: --mirror https://drive.offspot.it/=http://127.0.0.1:8080/
+    ///          --mirror ghcr.io=127.0.0.1:5000
+    #[arg(long = "mirror", value_name = "PREFIX=REPLACEMENT", value_parser = parse_mirror, verbatim_doc_comment)]
+    pub mirrors: Vec<Mirror>,
 }
 
 impl FetchSettings {
@@ -101,32 +115,6 @@ impl FetchSettings {
             .clone()
             .unwrap_or_else(|| recipe.with_extension("lock.json"))
     }
-}
-
-fn fetcher_for(settings: &FetchSettings, recipe_path: &Path) -> anyhow::Result<Fetcher> {
-    let root = settings
-        .cache_dir
-        .clone()
-        .unwrap_or_else(Cache::default_root);
-    let cache = Cache::open(&root).with_context(|| format!("opening cache {}", root.display()))?;
-    let base_dir = recipe_path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
-    let opts = Options {
-        concurrency: settings.jobs.max(1),
-        retries: settings.retries,
-        locked: settings.locked,
-        offline: settings.offline,
-        base_dir,
-        progress: if settings.quiet {
-            ProgressMode::Quiet
-        } else {
-            ProgressMode::Auto
-        },
-        ..Options::default()
-    };
-    Ok(Fetcher::new(cache, opts)?)
 }
 
 fn print_cache_summary(cache: &Cache) -> anyhow::Result<()> {
@@ -144,6 +132,11 @@ fn print_cache_summary(cache: &Cache) -> anyhow::Result<()> {
         eprintln!("  {sha}  {:>12}  {}", entry.size, entry.source);
     }
     Ok(())
+}
+
+fn parse_mirror(text: &str) -> Result<Mirror, String> {
+    text.parse()
+        .map_err(|e: nixspot_fetch::mirror::MirrorError| e.to_string())
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -195,7 +188,19 @@ pub fn build_recipe(
     flags: &BuildFlags,
 ) -> anyhow::Result<ExitCode> {
     clean_up_on_signals();
-    let fetcher = fetcher_for(&flags.fetch, recipe_path)?;
+    let settings = &flags.fetch;
+    let fetcher = open_fetcher(FetcherConfig {
+        cache_dir: settings.cache_dir.as_deref(),
+        recipe: recipe_path,
+        jobs: settings.jobs,
+        retries: settings.retries,
+        timeout: None,
+        quiet: settings.quiet,
+        plain: false,
+        locked: settings.locked,
+        offline: settings.offline,
+        mirrors: settings.mirrors.clone(),
+    })?;
     for file in &flags.fetch.imports {
         fetcher
             .cache()
@@ -250,6 +255,11 @@ pub fn build_recipe(
                 );
                 if let Some(c) = &outcome.compressed {
                     eprintln!("  compressed: {}", c.display());
+                }
+                if outcome.reused {
+                    eprintln!(
+                        "  unchanged: already built from these inputs by this nixspot; kept as it was"
+                    );
                 }
             }
             Ok(ExitCode::SUCCESS)

@@ -12,7 +12,11 @@ use nixspot_deb::lock::Lock;
 ///
 /// Examples:
 ///   nixspot base lock                       # images/base.nix -> images/base.lock.json
+///   nixspot base fetch                      # download the locked .debs into the cache
 ///   nixspot base build -o base.img --device-binaries target/aarch64-unknown-linux-musl/release
+///
+/// Hotspots that say `base.source = "nixspot:base"` get this image built on demand
+/// (from the description and lock embedded in nixspot) and cached.
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -25,8 +29,23 @@ pub struct Args {
 pub enum BaseCommand {
     /// Resolve the package closure against the mirror and write the lock file.
     Lock(LockArgs),
+    /// Download the lock's `.deb`s into the cache (for building offline later).
+    Fetch(FetchArgs),
     /// Build the image from the description and its lock.
     Build(BuildArgs),
+}
+
+/// `nixspot base fetch`.
+#[derive(clap::Args, Debug)]
+pub struct FetchArgs {
+    /// The description (default: the one embedded in nixspot, as `nixspot:base` uses).
+    pub config: Option<PathBuf>,
+    /// The lock file (default: next to the description, `<name>.lock.json`).
+    #[arg(long)]
+    pub lock: Option<PathBuf>,
+    /// Download cache (default: $XDG_CACHE_HOME/nixspot).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// `nixspot base lock`.
@@ -59,6 +78,9 @@ pub struct BuildArgs {
     /// Download cache (default: $XDG_CACHE_HOME/nixspot).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// Never download: every `.deb` must already be in the cache.
+    #[arg(long)]
+    pub offline: bool,
 }
 
 fn lock_path(config: &Path, lock: &Option<PathBuf>) -> PathBuf {
@@ -92,6 +114,21 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 lock.total_size() / 1_000_000
             );
         }
+        BaseCommand::Fetch(a) => {
+            let lock = match &a.config {
+                Some(config) => Lock::read(&lock_path(config, &a.lock))?,
+                None => nixspot_base::on_demand::embedded_lock()?,
+            };
+            let cache_dir = a
+                .cache_dir
+                .unwrap_or_else(nixspot_fetch::Cache::default_root);
+            let (packages, bytes) = nixspot_base::fetch(&lock, &cache_dir)?;
+            eprintln!(
+                "{}: {packages} packages ({} MB of .debs) cached",
+                cache_dir.display(),
+                bytes / 1_000_000
+            );
+        }
         BaseCommand::Build(a) => {
             let config = BaseConfig::load(&a.config)?;
             let path = lock_path(&a.config, &a.lock);
@@ -114,6 +151,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                 device_binaries: a.device_binaries,
                 work_dir: work.path().to_path_buf(),
                 timestamp: source_date_epoch()?,
+                offline: a.offline,
             };
             let tmp_out = out_dir.join(format!(
                 ".{}.partial",

@@ -120,10 +120,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         strict: args.strict || args.json,
         output,
     };
-    match evaluator.eval_with(&source, &request) {
+    let result = evaluator.eval_with(&source, &request);
+    // The process ends right after printing: freeing every value the evaluation made
+    // would only cost time (like Nix, which never frees them either).
+    std::mem::forget(evaluator);
+    match result {
         Ok(text) => {
             let mut stdout = std::io::stdout().lock();
-            if output == OutputMode::Raw {
+            // `nix-instantiate --eval` 2.8 ends Nix-syntax output with a newline but
+            // prints `--json` output (and raw text) without one.
+            if matches!(output, OutputMode::Raw | OutputMode::Json) {
                 write!(stdout, "{text}").context("writing the result")?;
             } else {
                 writeln!(stdout, "{text}").context("writing the result")?;

@@ -78,32 +78,77 @@ pub fn lock_path(common: &Common) -> PathBuf {
         .unwrap_or_else(|| common.recipe.with_extension("lock.json"))
 }
 
-/// Opens the cache and builds a fetcher from the shared options.
-pub fn fetcher(common: &Common, locked: bool, offline: bool) -> anyhow::Result<Fetcher> {
-    let root = common.cache_dir.clone().unwrap_or_else(Cache::default_root);
+/// Everything a fetcher is made from; `fetch`, `lock`, `assemble` and `build` fill it
+/// from their own flags and open it with [`open_fetcher`].
+pub struct FetcherConfig<'a> {
+    /// `--cache-dir` (default: [`Cache::default_root`]).
+    pub cache_dir: Option<&'a Path>,
+    /// The recipe: relative local paths in it are resolved against its directory.
+    pub recipe: &'a Path,
+    /// Downloads at once.
+    pub jobs: usize,
+    /// Retries per download.
+    pub retries: u32,
+    /// Longest wait for a response or for more data (default: the fetcher's).
+    pub timeout: Option<std::time::Duration>,
+    /// No progress output.
+    pub quiet: bool,
+    /// Plain progress lines even on a terminal.
+    pub plain: bool,
+    /// Refuse anything unpinned.
+    pub locked: bool,
+    /// Never use the network.
+    pub offline: bool,
+    /// `--mirror` rules.
+    pub mirrors: Vec<nixspot_fetch::Mirror>,
+}
+
+/// Opens the cache and builds a fetcher.
+pub fn open_fetcher(config: FetcherConfig<'_>) -> anyhow::Result<Fetcher> {
+    let root = config
+        .cache_dir
+        .map_or_else(Cache::default_root, Path::to_path_buf);
     let cache = Cache::open(&root).with_context(|| format!("opening cache {}", root.display()))?;
-    let base_dir = common
+    let base_dir = config
         .recipe
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+    let defaults = Options::default();
     let opts = Options {
-        concurrency: common.jobs.max(1),
-        retries: common.retries,
-        read_timeout: std::time::Duration::from_secs(common.timeout.max(1)),
-        locked,
-        offline,
+        concurrency: config.jobs.max(1),
+        retries: config.retries,
+        read_timeout: config.timeout.unwrap_or(defaults.read_timeout),
+        locked: config.locked,
+        offline: config.offline,
         base_dir,
-        progress: if common.quiet {
+        mirrors: config.mirrors,
+        progress: if config.quiet {
             ProgressMode::Quiet
-        } else if common.plain {
+        } else if config.plain {
             ProgressMode::Plain
         } else {
             ProgressMode::Auto
         },
-        ..Options::default()
+        ..defaults
     };
     Ok(Fetcher::new(cache, opts)?)
+}
+
+/// Opens the cache and builds a fetcher from the shared options.
+pub fn fetcher(common: &Common, locked: bool, offline: bool) -> anyhow::Result<Fetcher> {
+    open_fetcher(FetcherConfig {
+        cache_dir: common.cache_dir.as_deref(),
+        recipe: &common.recipe,
+        jobs: common.jobs,
+        retries: common.retries,
+        timeout: Some(std::time::Duration::from_secs(common.timeout.max(1))),
+        quiet: common.quiet,
+        plain: common.plain,
+        locked,
+        offline,
+        mirrors: Vec::new(),
+    })
 }
 
 /// Runs `nixspot fetch`.
@@ -113,7 +158,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut recipe = written.clone();
     recipe.apply_lock(&lock);
     let fetcher = fetcher(&args.common, args.locked, args.offline)?;
-    let recipe = nixspot_image::pipeline::resolve_base(&recipe, fetcher.cache().root())?;
+    let recipe = nixspot_image::pipeline::resolve_base(&recipe, &fetcher)?;
     let fetched = fetcher.fetch_recipe_blocking(&recipe)?;
     // The archive is deterministic, so a pinned archive hash must be reproduced exactly.
     for (o, a) in written.oci_images.iter().zip(&fetched.oci) {

@@ -8,5 +8,6 @@ pub mod fetch;
 pub mod inspect;
 pub mod lock;
 pub mod manifest;
+pub mod oci;
 pub mod options;
 pub mod vm_test;

@@ -56,7 +56,11 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     for o in &report.outcomes {
         match &o.result {
-            Ok(()) => println!("ok    {} ({:.1} s)", o.name, o.duration.as_secs_f64()),
+            Ok(summary) => println!(
+                "ok    {} ({:.1} s): {summary}",
+                o.name,
+                o.duration.as_secs_f64()
+            ),
             Err(e) => println!("FAIL  {} ({:.1} s): {e}", o.name, o.duration.as_secs_f64()),
         }
     }

@@ -13,9 +13,101 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
-/// The `nixspot` binary under test.
+/// The `nixspot` binary under test, with the device programs `nixspot:base` needs.
 pub fn nixspot() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_nixspot"))
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nixspot"));
+    cmd.env("NIXSPOT_DEVICE_BINARIES", device_binaries());
+    cmd
+}
+
+/// Cargo's target directory (the binary under test is `<target>/<profile>/nixspot`).
+pub fn target_dir() -> PathBuf {
+    let exe = Path::new(env!("CARGO_BIN_EXE_nixspot"));
+    exe.parent()
+        .and_then(Path::parent)
+        .unwrap_or(Path::new("target"))
+        .to_path_buf()
+}
+
+/// nixspot's arm64 device programs for `nixspot:base`: the release builds `.ci/run`
+/// makes before the tests.
+pub fn device_binaries() -> PathBuf {
+    let dir = target_dir().join("aarch64-unknown-linux-musl/release");
+    for p in nixspot_base::DEVICE_PROGRAMS {
+        assert!(
+            dir.join(p).is_file(),
+            "{} is missing: run `cargo build --release --target aarch64-unknown-linux-musl \
+             -p nixspot-runtime -p nixspot-portal -p nixspot-dashboard` first (.ci/run does)",
+            dir.join(p).display()
+        );
+    }
+    dir
+}
+
+/// The `.deb`s of nixspot's base image (its embedded lock), downloaded once into a
+/// cache the tests share, so each test can import them and build offline.
+pub fn base_debs() -> &'static [PathBuf] {
+    static DEBS: std::sync::OnceLock<Vec<PathBuf>> = std::sync::OnceLock::new();
+    DEBS.get_or_init(|| {
+        let shared = target_dir().join("nixspot-test-cache/base-debs");
+        let out = run(Command::new(env!("CARGO_BIN_EXE_nixspot"))
+            .args(["base", "fetch", "--cache-dir"])
+            .arg(&shared));
+        assert!(
+            out.status.success(),
+            "cannot download the base image's packages:\n{}",
+            text(&out)
+        );
+        // nixspot's base image itself, built once here: tests hard-link it into their
+        // caches instead of each building (and storing) their own
+        let recipe = shared.join("nixspot-base-only.yaml");
+        std::fs::write(
+            &recipe,
+            "base:\n  source: nixspot:base\n  rootfs_size: 1073741824\noutput:\n  size: auto\n\
+             oci_images: []\nfiles: []\nwrite_config: false\noffspot: {}\n",
+        )
+        .expect("writing a recipe");
+        let out = run(nixspot()
+            .arg("fetch")
+            .arg(&recipe)
+            .arg("--cache-dir")
+            .arg(&shared)
+            .args(["--offline", "--quiet"]));
+        assert!(
+            out.status.success(),
+            "cannot build nixspot's base image:\n{}",
+            text(&out)
+        );
+        let lock = nixspot_base::on_demand::embedded_lock().expect("the embedded lock");
+        lock.packages
+            .values()
+            .map(|p| {
+                shared
+                    .join("content")
+                    .join(p.sha256.get(..2).unwrap_or("xx"))
+                    .join(&p.sha256)
+            })
+            .collect()
+    })
+}
+
+/// Imports the base image's `.deb`s into the cache at `cache`, and hard-links the base
+/// image built from them (so the test does not build another).
+pub fn seed_base_debs(cache: &Path) {
+    let out = run(nixspot()
+        .args(["cache", "add", "--cache-dir"])
+        .arg(cache)
+        .args(base_debs()));
+    assert!(out.status.success(), "cache add failed:\n{}", text(&out));
+    let built = target_dir().join("nixspot-test-cache/base-debs/base");
+    let into = cache.join("base");
+    std::fs::create_dir_all(&into).expect("mkdir");
+    for entry in std::fs::read_dir(&built).expect("the shared base images") {
+        let path = entry.expect("listing").path();
+        if let Some(name) = path.file_name() {
+            std::fs::hard_link(&path, into.join(name)).expect("hard-linking a base image");
+        }
+    }
 }
 
 /// Runs a command, returning its output; panics with context if it cannot start.
@@ -263,5 +355,75 @@ impl HttpServer {
             }
         });
         HttpServer { base, requests }
+    }
+}
+
+/// Debian's `docker-registry` (distribution 2.8) on 127.0.0.1, stopped when dropped.
+pub struct Registry {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`.
+    pub addr: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Registry {
+    /// Starts a registry with an empty store and waits until it answers.
+    pub fn start() -> Registry {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\n\
+                 http:\n  addr: {addr}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .expect("registry config");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("docker-registry must be installed (.ci/install-deps)");
+        let registry = Registry {
+            child,
+            addr,
+            _dir: dir,
+        };
+        for _ in 0..600 {
+            if registry.answers() {
+                return registry;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("docker-registry did not start on {}", registry.addr);
+    }
+
+    /// Whether `GET /v2/` answers 200.
+    pub fn answers(&self) -> bool {
+        use std::io::{Read, Write};
+        let Ok(mut stream) = std::net::TcpStream::connect(&self.addr) else {
+            return false;
+        };
+        let request = format!("GET /v2/ HTTP/1.0\r\nHost: {}\r\n\r\n", self.addr);
+        let mut answer = String::new();
+        stream.write_all(request.as_bytes()).is_ok()
+            && stream.read_to_string(&mut answer).is_ok()
+            && answer.starts_with("HTTP/1.")
+            && answer.get(8..13) == Some(" 200 ")
     }
 }

@@ -12,7 +12,7 @@ use std::rc::Rc;
 pub(super) fn attr_names(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let a = ev.force_attrs(&args[0], pos)?;
     Ok(list(
-        a.entries
+        a.entries()
             .iter()
             .map(|e| Value::string(e.name.as_str()))
             .collect(),
@@ -21,7 +21,7 @@ pub(super) fn attr_names(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 pub(super) fn attr_values(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let a = ev.force_attrs(&args[0], pos)?;
-    Ok(list(a.entries.iter().map(|e| e.value.clone()).collect()))
+    Ok(list(a.entries().iter().map(|e| e.value.clone()).collect()))
 }
 
 fn name_of(ev: &mut Eval, v: &Value, pos: Pos) -> R<Symbol> {
@@ -64,7 +64,7 @@ pub(super) fn remove_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> 
         remove.push(name_of(ev, n, pos)?);
     }
     let entries: Vec<Attr> = a
-        .entries
+        .entries()
         .iter()
         .filter(|e| !remove.contains(&e.name))
         .cloned()
@@ -106,7 +106,7 @@ pub(super) fn intersect_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
     let a = ev.force_attrs(&args[0], pos)?;
     let b = ev.force_attrs(&args[1], pos)?;
     let entries: Vec<Attr> = b
-        .entries
+        .entries()
         .iter()
         .filter(|e| a.get(e.name).is_some())
         .cloned()
@@ -131,7 +131,7 @@ pub(super) fn map_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let a = ev.force_attrs(&args[1], pos)?;
     let f = args[0].clone();
     let entries = a
-        .entries
+        .entries()
         .iter()
         .map(|e| Attr {
             name: e.name,
@@ -150,7 +150,7 @@ pub(super) fn zip_attrs_with(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
     let mut groups: HashMap<Symbol, Vec<Value>> = HashMap::new();
     for item in l.iter() {
         let a = ev.force_attrs(item, pos)?;
-        for e in a.entries.iter() {
+        for e in a.entries().iter() {
             groups.entry(e.name).or_default().push(e.value.clone());
         }
     }

@@ -83,7 +83,7 @@ pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
     let s = ev.force_str(&args[0], pos)?;
     let a = ev.force_attrs(&args[1], pos)?;
     let mut ctx = s.ctx.clone();
-    for e in a.entries.iter() {
+    for e in a.entries().iter() {
         let path = e.name.as_str();
         if !path.starts_with("/nix/store/") {
             return Err(err(

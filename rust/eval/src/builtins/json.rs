@@ -314,7 +314,7 @@ struct Xml {
 }
 
 fn xml_attrs(ev: &mut Eval, a: &Attrs, depth: usize, x: &mut Xml, pos: Pos) -> R<()> {
-    for at in a.entries.iter() {
+    for at in a.entries().iter() {
         indent(&mut x.out, depth);
         x.out.push_str("<attr name=\"");
         xml_escape(&mut x.out, at.name.as_str());

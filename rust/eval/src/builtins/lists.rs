@@ -52,9 +52,7 @@ pub(super) fn map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let l = ev.force_list(&args[1], pos)?;
     let f = args[0].clone();
     Ok(list(
-        l.iter()
-            .map(|x| Value::apply_lazy(f.clone(), x.clone()))
-            .collect(),
+        l.iter().map(|x| ev.apply_lazy(&f, x.clone())).collect(),
     ))
 }
 
@@ -124,8 +122,7 @@ pub(super) fn foldl(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let l = ev.force_list(&args[2], pos)?;
     let mut acc = ev.force(&args[1])?;
     for x in l.iter() {
-        let g = ev.call(f.clone(), acc, pos)?;
-        acc = ev.call(g, x.clone(), pos)?;
+        acc = ev.call_n(&f, &[acc, x.clone()], pos)?;
         acc = ev.force(&acc)?;
     }
     Ok(acc)
@@ -138,9 +135,7 @@ pub(super) fn gen_list(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     }
     let f = args[0].clone();
     Ok(list(
-        (0..n)
-            .map(|i| Value::apply_lazy(f.clone(), Value::Int(i)))
-            .collect(),
+        (0..n).map(|i| ev.apply_lazy(&f, Value::Int(i))).collect(),
     ))
 }
 
@@ -192,8 +187,7 @@ pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let l = ev.force_list(&args[1], pos)?;
     let mut items: Vec<Value> = l.to_vec();
     let less = |ev: &mut Eval, a: &Value, b: &Value| -> R<bool> {
-        let g = ev.call(f.clone(), a.clone(), pos)?;
-        let r = ev.call(g, b.clone(), pos)?;
+        let r = ev.call_n(&f, &[a.clone(), b.clone()], pos)?;
         ev.force_bool(&r, pos)
     };
     // Insertion sort for short runs, then bottom-up merges; both stable.

@@ -207,7 +207,7 @@ pub fn install(ev: &mut Eval) {
     entries.push(attr(intern("derivation"), Value::Thunk(drv_ref.clone())));
     let builtins = Rc::new(Attrs::from_unsorted(entries));
     *self_ref.0.borrow_mut() = ThunkState::Done(Value::Attrs(builtins.clone()));
-    for a in &builtins.entries {
+    for a in builtins.entries() {
         let name = a.name.as_str();
         if name == "builtins" || name == "derivation" {
             continue;
@@ -229,7 +229,7 @@ pub fn install(ev: &mut Eval) {
             "<nix/derivation.nix>".to_string(),
             "/",
         )
-        .and_then(|e| ev.eval(&e, &crate::value::Env::new(None, Vec::new())));
+        .and_then(|e| ev.eval(&e, &crate::value::Env::empty(None)));
     let drv = match drv {
         Ok(v) => v,
         Err(e) => Value::string(format!("internal error: {}", e.msg)),

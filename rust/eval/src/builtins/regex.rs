@@ -1,10 +1,17 @@
 //! `match` and `split`: POSIX extended regular expressions, as Nix uses them,
 //! translated to the `regex` crate's syntax.
 //!
-//! Known difference: POSIX specifies leftmost-longest matching while `regex` is
-//! leftmost-first; for `match` (always anchored on both ends) the overall match is the
-//! same, only which alternative fills a capture group can differ for ambiguous
-//! patterns. `split` may pick a shorter alternative (`a|ab`) than Nix.
+//! Nix 2.8 runs libstdc++'s `std::regex` (extended grammar), a backtracking matcher:
+//! at an alternation it tries both sides and keeps the path reaching the longer match
+//! end (the first one on a tie); a greedy repetition tries more iterations first and
+//! stops at the first match found. Without alternation that is `regex`'s
+//! leftmost-first matching. `match` is anchored on both ends, so it is leftmost-first
+//! too. A `split` pattern with alternation (`split "a|ab" "xabx"` splits around
+//! `ab`): the match starts where the leftmost-first one does and ends at the longest
+//! possible end; the groups are those of the first path in priority order ending
+//! there. Patterns mixing alternation with repetitions whose greedy choice leads to a
+//! shorter match can still differ, as can a `$` or word boundary right at that end
+//! (judged without the text after it).
 
 use super::list;
 use crate::error::{err, R};
@@ -12,11 +19,109 @@ use crate::eval::Eval;
 use crate::ir::Pos;
 use crate::value::Value;
 use regex::bytes::Regex;
+use regex_automata::{meta, util::syntax, Anchored, Input, MatchKind};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 thread_local! {
     static CACHE: RefCell<HashMap<(String, bool), Regex>> = RefCell::new(HashMap::new());
+    static SEARCH_CACHE: RefCell<HashMap<String, Rc<Searcher>>> = RefCell::new(HashMap::new());
+}
+
+/// What `split` needs to search like `std::regex_search`.
+struct Searcher {
+    /// Finds where the leftmost match starts.
+    first: Regex,
+    /// For patterns whose matches can have several lengths from one start: finds the
+    /// longest end (all match states, anchored at the start).
+    longest: Option<meta::Regex>,
+    /// The pattern followed by an end-of-text anchor: the groups of the first path
+    /// ending at a given end, searched on the text cut there.
+    ending: Option<meta::Regex>,
+}
+
+/// Compiles `body` (already translated) with `regex_automata`, bytes-oriented like
+/// [`compile`].
+fn build_meta(body: &str, kind: MatchKind) -> Result<meta::Regex, String> {
+    let build = |flags: &str, utf8: bool| {
+        meta::Regex::builder()
+            .syntax(syntax::Config::new().utf8(utf8))
+            .configure(meta::Regex::config().match_kind(kind).utf8_empty(false))
+            .build(&format!("{flags}{body}"))
+            .map_err(|e| e.to_string())
+    };
+    build("(?s-u)", false).or_else(|_| build("(?s)", true))
+}
+
+fn compile_search(pos: Pos, re: &str) -> R<Rc<Searcher>> {
+    if let Some(s) = SEARCH_CACHE.with(|c| c.borrow().get(re).cloned()) {
+        return Ok(s);
+    }
+    let first = compile(pos, re, false)?;
+    let translated = translate(re);
+    // libstdc++ tries both sides of every alternation and keeps the longer match, but
+    // takes the first match a greedy repetition leads to. Without alternation that is
+    // leftmost-first.
+    let (longest, ending) = if !translated.contains('|') {
+        (None, None)
+    } else {
+        let invalid = |e: String| err(format!("invalid regular expression '{re}': {e}"), pos);
+        (
+            Some(build_meta(&translated, MatchKind::All).map_err(invalid)?),
+            Some(
+                build_meta(&format!("(?:{translated})\\z"), MatchKind::LeftmostFirst)
+                    .map_err(invalid)?,
+            ),
+        )
+    };
+    let searcher = Rc::new(Searcher {
+        first,
+        longest,
+        ending,
+    });
+    SEARCH_CACHE.with(|c| c.borrow_mut().insert(re.to_string(), searcher.clone()));
+    Ok(searcher)
+}
+
+/// A match: start, end, and the spans of its groups.
+type Found = (usize, usize, Vec<Option<(usize, usize)>>);
+
+/// The next match at or after `at` like `std::regex_search`.
+fn search(r: &Searcher, text: &[u8], at: usize) -> Option<Found> {
+    let caps = r.first.captures_at(text, at)?;
+    let m = caps.get(0)?;
+    let groups = |caps: &regex::bytes::Captures| -> Vec<Option<(usize, usize)>> {
+        caps.iter()
+            .skip(1)
+            .map(|g| g.map(|g| (g.start(), g.end())))
+            .collect()
+    };
+    let (Some(longest), Some(ending)) = (&r.longest, &r.ending) else {
+        return Some((m.start(), m.end(), groups(&caps)));
+    };
+    let start = m.start();
+    let end = longest
+        .search_half(&Input::new(text).range(start..).anchored(Anchored::Yes))
+        .map(|h| h.offset())
+        .unwrap_or(m.end());
+    if end == m.end() {
+        return Some((start, end, groups(&caps)));
+    }
+    let cut = text.get(..end)?;
+    let mut tail = ending.create_captures();
+    ending.search_captures(
+        &Input::new(cut).range(start..).anchored(Anchored::Yes),
+        &mut tail,
+    );
+    if !tail.is_match() {
+        return Some((m.start(), m.end(), groups(&caps)));
+    }
+    let n = tail.group_len();
+    let found = (1..n)
+        .map(|i| tail.get_group(i).map(|s| (s.start, s.end)))
+        .collect();
+    Some((start, end, found))
 }
 
 /// Translates a POSIX ERE into `regex` syntax.
@@ -146,34 +251,33 @@ pub(super) fn match_(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn split(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let re = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
-    let r = compile(pos, &re.s, false)?;
+    let r = compile_search(pos, &re.s)?;
     let mut out = Vec::new();
     let mut last = 0;
     let mut at = 0;
     let text = s.s.as_bytes();
+    let piece =
+        |a: usize, b: usize| Value::string(String::from_utf8_lossy(text.get(a..b).unwrap_or(&[])));
     // Like std::regex_iterator: an empty match may directly follow a non-empty one;
     // after an empty match the search resumes one character later.
     while at <= text.len() {
-        let Some(caps) = r.captures_at(text, at) else {
+        let Some((start, end, groups)) = search(&r, text, at) else {
             break;
         };
-        let Some(m) = caps.get(0) else { break };
-        at = if m.is_empty() { m.end() + 1 } else { m.end() };
-        let piece = text.get(last..m.start()).unwrap_or(&[]);
-        out.push(Value::string(String::from_utf8_lossy(piece)));
+        at = if start == end { end + 1 } else { end };
+        out.push(piece(last, start));
         out.push(list(
-            caps.iter()
-                .skip(1)
+            groups
+                .into_iter()
                 .map(|g| match g {
-                    Some(g) => Value::string(String::from_utf8_lossy(g.as_bytes())),
+                    Some((a, b)) => piece(a, b),
                     None => Value::Null,
                 })
                 .collect(),
         ));
-        last = m.end();
+        last = end;
     }
-    let rest = text.get(last..).unwrap_or(&[]);
-    out.push(Value::string(String::from_utf8_lossy(rest)));
+    out.push(piece(last, text.len()));
     Ok(list(out))
 }
 
