@@ -20,31 +20,7 @@ let
           description = "Sub-domain (and compose service name) of the app: `<domain>.<fqdn>`.";
           example = "resources";
         } // optionalAttrs (c ? domain) { default = c.domain; };
-        title = mkOption {
-          type = types.str;
-          description = "Title shown on the dashboard card.";
-          example = "File Manager";
-        } // optionalAttrs (c ? title) { default = c.title; };
-        description = mkOption {
-          type = types.str;
-          default = c.description or "";
-          description = "Description shown on the dashboard card.";
-        };
-        languages = mkOption {
-          type = types.listOf (types.strMatching "[a-z]{3}");
-          default = c.languages or [ ];
-          description = "ISO 639-3 language codes.";
-        };
-        tags = mkOption {
-          type = types.listOf types.str;
-          default = c.tags or [ ];
-          description = "Dashboard tags.";
-        };
-        icon = mkOption {
-          type = types.str;
-          default = "";
-          description = "Base64 PNG icon for the dashboard card; empty for none.";
-        };
+      } // import ./package-info.nix lib c // {
         image = mkOption {
           type = types.str;
           description = "OCI image reference of the app.";

@@ -27,36 +27,7 @@ let
     };
   };
 
-  packageInfoOptions = name: c: {
-    title = mkOption {
-      type = types.str;
-      description = "Title shown on the dashboard card.";
-      example = "Wikipedia";
-    } // optionalAttrs (c ? title) { default = c.title; };
-    description = mkOption {
-      type = types.str;
-      default = c.description or "";
-      description = "Description shown on the dashboard card.";
-    };
-    languages = mkOption {
-      type = types.listOf (types.strMatching "[a-z]{3}");
-      default = c.languages or [ ];
-      example = [ "eng" ];
-      description = "ISO 639-3 language codes.";
-    };
-    tags = mkOption {
-      type = types.listOf types.str;
-      default = c.tags or [ ];
-      example = [ "wikipedia" "_category:wikipedia" ];
-      description = "Dashboard tags; `_category:X` sets the category, other `_…` tags are hidden.";
-    };
-    icon = mkOption {
-      type = types.str;
-      default = "";
-      example = "iVBORw0KGgo…";
-      description = "Base64 PNG icon (48×48) for the dashboard card; empty for none. (offspot's builder downloads icons at build time; nixspot keeps builds offline.)";
-    };
-  };
+  packageInfoOptions = import ./package-info.nix lib;
 
   zimModule = { name, config, ... }: {
     options = {
@@ -89,7 +60,7 @@ let
         defaultText = literalExpression ''"<publisher>_<name>_<flavour>.zim"'';
         description = "File name under `/data/contents/zims/`.";
       };
-    } // downloadOptions // packageInfoOptions name { title = name; };
+    } // downloadOptions // packageInfoOptions { title = name; };
   };
 
   fileModule = { name, ... }: {
@@ -166,7 +137,7 @@ let
         checksum = downloadOptions.checksum // {
           default = if c ? downloadChecksum then { kind = "digest"; } // c.downloadChecksum else null;
         };
-      } // packageInfoOptions name c;
+      } // packageInfoOptions c;
     };
 in
 {
