@@ -2,7 +2,7 @@
 
 use crate::error::{err, err_kind, ErrorKind, EvalError, R};
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
-use crate::symbol::{intern, FxBuild, Symbol};
+use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
 use crate::value::{
     Attr, Attrs, Closure, Context, Env, NixStr, PrimOpApp, Slots, Thunk, ThunkState, Value,
 };
@@ -405,11 +405,11 @@ impl Eval {
                 self.force(&v).map_err(|e| e.at(*pos))
             }
             Expr::Str(parts, _) => {
-                let mut s = String::new();
+                let mut s = Vec::new();
                 let mut ctx = Context::new();
                 for p in parts {
                     match p {
-                        StrPart::Lit(l) => s.push_str(l),
+                        StrPart::Lit(l) => s.extend_from_slice(l.as_bytes()),
                         StrPart::Interp(e, pos) => {
                             // `"…${toString x}…"`: written straight into the result,
                             // without the intermediate string.
@@ -443,11 +443,11 @@ impl Eval {
                 Ok(Value::string_ctx(s, ctx))
             }
             Expr::InterpPath(parts, dir, pos) => {
-                let mut s = String::new();
+                let mut s = Vec::new();
                 let mut ctx = Context::new();
                 for p in parts {
                     match p {
-                        StrPart::Lit(l) => s.push_str(l),
+                        StrPart::Lit(l) => s.extend_from_slice(l.as_bytes()),
                         StrPart::Interp(e, ipos) => {
                             let v = self.eval(e, env)?;
                             self.coerce_into(
@@ -463,6 +463,7 @@ impl Eval {
                         }
                     }
                 }
+                let s = String::from_utf8_lossy(&s);
                 if !ctx.is_empty() {
                     return Err(err(
                         format!("a string that refers to a store path cannot be appended to a path ('{s}')"),
@@ -708,7 +709,7 @@ impl Eval {
                 let v = self.eval(e, env)?;
                 match &v {
                     Value::Null => Ok(None),
-                    Value::String(s) => Ok(Some(intern(&s.s))),
+                    Value::String(s) => Ok(Some(intern_bytes(&s.s))),
                     other => Err(type_err(other, "a string", pos)),
                 }
             }
@@ -798,13 +799,13 @@ impl Eval {
                             return Err(err(
                                 format!(
                                     "the string '{}' is not allowed to refer to a store path (such as '{}')",
-                                    s.s,
+                                    s.lossy(),
                                     c.trim_start_matches('=')
                                 ),
                                 *pos,
                             ));
                         }
-                        intern(&s.s)
+                        intern_bytes(&s.s)
                     }
                     other => return Err(type_err(other, "a string", *pos)),
                 };
@@ -1172,7 +1173,7 @@ impl Eval {
     fn concat_strings(&mut self, a: Value, b: Value, pos: Pos) -> R<Value> {
         match &a {
             Value::Path(p) => {
-                let mut s = p.to_string();
+                let mut s = p.as_bytes().to_vec();
                 let mut ctx = Context::new();
                 self.coerce_into(
                     &b,
@@ -1184,6 +1185,7 @@ impl Eval {
                     &mut s,
                     &mut ctx,
                 )?;
+                let s = String::from_utf8_lossy(&s);
                 if !ctx.is_empty() {
                     return Err(err(
                         format!("a string that refers to a store path cannot be appended to a path ('{s}')"),
@@ -1210,7 +1212,7 @@ impl Eval {
             other => {
                 // Like Nix's string concatenation: the first operand decides the type;
                 // a set coerces through `__toString`/`outPath`, later paths stay text.
-                let mut s = String::new();
+                let mut s = Vec::new();
                 let mut ctx = Context::new();
                 let how = Coerce {
                     more: false,
@@ -1296,7 +1298,7 @@ impl Eval {
         match a.get(self.syms.type_) {
             Some(t) => {
                 let v = self.force(&t.value.clone())?;
-                Ok(matches!(&v, Value::String(s) if s.s == "derivation"))
+                Ok(matches!(&v, Value::String(s) if s.s == b"derivation"))
             }
             None => Ok(false),
         }
@@ -1318,7 +1320,7 @@ impl Eval {
                 let (x, y) = (as_f64(&a), as_f64(&b));
                 Ok(x.partial_cmp(&y).unwrap_or(Ordering::Equal))
             }
-            (Value::String(x), Value::String(y)) => Ok(x.s.as_bytes().cmp(y.s.as_bytes())),
+            (Value::String(x), Value::String(y)) => Ok(x.s.cmp(&y.s)),
             (Value::Path(x), Value::Path(y)) => Ok(x.as_bytes().cmp(y.as_bytes())),
             (Value::List(x), Value::List(y)) => {
                 let (x, y) = (x.clone(), y.clone());
@@ -1345,23 +1347,23 @@ impl Eval {
         v: &Value,
         pos: Pos,
         how: Coerce,
-        out: &mut String,
+        out: &mut Vec<u8>,
         ctx: &mut Context,
     ) -> R<()> {
         let v = self.force(v)?;
         match &v {
             Value::String(s) => {
-                out.push_str(&s.s);
+                out.extend_from_slice(&s.s);
                 ctx.extend(s.ctx.iter().cloned());
                 Ok(())
             }
             Value::Path(p) => {
                 if how.copy {
                     let sp = self.copy_to_store(p, pos)?;
-                    out.push_str(&sp);
+                    out.extend_from_slice(sp.as_bytes());
                     ctx.insert(Rc::from(sp.as_str()));
                 } else {
-                    out.push_str(p);
+                    out.extend_from_slice(p.as_bytes());
                 }
                 Ok(())
             }
@@ -1380,16 +1382,15 @@ impl Eval {
             _ if how.more => match &v {
                 Value::Null | Value::Bool(false) => Ok(()),
                 Value::Bool(true) => {
-                    out.push('1');
+                    out.push(b'1');
                     Ok(())
                 }
                 Value::Int(i) => {
-                    use std::fmt::Write as _;
-                    let _ = write!(out, "{i}");
+                    out.extend_from_slice(i.to_string().as_bytes());
                     Ok(())
                 }
                 Value::Float(f) => {
-                    out.push_str(&format!("{f:.6}"));
+                    out.extend_from_slice(format!("{f:.6}").as_bytes());
                     Ok(())
                 }
                 Value::List(l) => {
@@ -1399,7 +1400,7 @@ impl Eval {
                         if i + 1 < l.len() {
                             let item = self.force(item)?;
                             if !matches!(&item, Value::List(x) if x.is_empty()) {
-                                out.push(' ');
+                                out.push(b' ');
                             }
                         }
                     }
@@ -1418,8 +1419,8 @@ impl Eval {
     }
 
     /// Coerces a value to a string with its context.
-    pub fn coerce(&mut self, v: &Value, pos: Pos, how: Coerce) -> R<(String, Context)> {
-        let mut s = String::new();
+    pub fn coerce(&mut self, v: &Value, pos: Pos, how: Coerce) -> R<(Vec<u8>, Context)> {
+        let mut s = Vec::new();
         let mut ctx = Context::new();
         self.coerce_into(v, pos, how, &mut s, &mut ctx)?;
         Ok((s, ctx))
@@ -1435,6 +1436,7 @@ impl Eval {
                 copy: false,
             },
         )?;
+        let s = String::from_utf8_lossy(&s).into_owned();
         if !s.starts_with('/') {
             return Err(err(
                 format!("string '{s}' doesn't represent an absolute path"),

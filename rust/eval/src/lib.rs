@@ -165,26 +165,33 @@ impl Evaluator {
     }
 
     /// Evaluates `source` deeply and renders it as JSON like
-    /// `nix-instantiate --eval --strict --json`.
+    /// `nix-instantiate --eval --strict --json`. Nix strings are bytes: any that are not
+    /// UTF-8 (only made by cutting a string inside a character) are replaced by U+FFFD
+    /// here; [`Evaluator::eval_with`] gives the exact bytes.
     pub fn eval_to_json(&mut self, source: &Source) -> Result<String, Error> {
-        self.eval_with(
+        let bytes = self.eval_with(
             source,
             &Request {
                 attr_path: None,
                 strict: true,
                 output: OutputMode::Json,
             },
-        )
+        )?;
+        Ok(match String::from_utf8(bytes) {
+            Ok(text) => text,
+            Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
+        })
     }
 
     /// Evaluates `source`, auto-calls a top-level function with the auto arguments,
-    /// selects `-A` and renders the result in the requested mode.
-    pub fn eval_with(&mut self, source: &Source, req: &Request) -> Result<String, Error> {
+    /// selects `-A` and renders the result in the requested mode, as the exact bytes
+    /// `nix-instantiate --eval` prints (without its final newline).
+    pub fn eval_with(&mut self, source: &Source, req: &Request) -> Result<Vec<u8>, Error> {
         let result = self.eval_inner(source, req);
         result.map_err(|e| render(&self.ev, &e))
     }
 
-    fn eval_inner(&mut self, source: &Source, req: &Request) -> error::R<String> {
+    fn eval_inner(&mut self, source: &Source, req: &Request) -> error::R<Vec<u8>> {
         self.ev.speculate = req.strict || req.output == OutputMode::Json;
         let root = match source {
             Source::File(path) => {
@@ -237,7 +244,7 @@ impl Evaluator {
         let v = self.ev.force(&v)?;
         match req.output {
             OutputMode::Json => {
-                let mut out = String::new();
+                let mut out = Vec::new();
                 let mut ctx = value::Context::new();
                 self.ev.write_json(&v, Pos::NONE, &mut out, &mut ctx)?;
                 Ok(out)
@@ -246,7 +253,7 @@ impl Evaluator {
                 if req.strict {
                     self.ev.deep_force(&v)?;
                 }
-                let mut out = String::new();
+                let mut out = Vec::new();
                 self.ev.write_nix(&v, req.strict, &mut out)?;
                 Ok(out)
             }

@@ -6,7 +6,7 @@
 
 use crate::error::{err, err_kind, ErrorKind, R};
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
-use crate::symbol::{intern, FxBuild, Symbol};
+use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
 use crate::value::{Attr, Value};
 use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
 use rnix::SyntaxKind;
@@ -714,7 +714,7 @@ impl<'a> Lowerer<'a> {
             ast::Attr::Str(s) => {
                 let pos = self.pos_of(s.syntax());
                 match self.string(s, pos)? {
-                    Expr::Const(Value::String(ref st)) => AttrKey::Static(intern(&st.s)),
+                    Expr::Const(Value::String(ref st)) => AttrKey::Static(intern_bytes(&st.s)),
                     other => AttrKey::Dynamic(Rc::new(other)),
                 }
             }
@@ -725,7 +725,7 @@ impl<'a> Lowerer<'a> {
                     None => return Err(self.syntax_err("syntax error", pos)),
                 };
                 match self.expr_inner(&inner, None)? {
-                    Expr::Const(Value::String(ref st)) => AttrKey::Static(intern(&st.s)),
+                    Expr::Const(Value::String(ref st)) => AttrKey::Static(intern_bytes(&st.s)),
                     other => AttrKey::Dynamic(Rc::new(other)),
                 }
             }

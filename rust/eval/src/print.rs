@@ -6,7 +6,7 @@ use crate::eval::{with_stack, Coerce, Eval};
 use crate::ir::Pos;
 use crate::value::{Context, ThunkState, Value};
 use std::collections::HashSet;
-use std::fmt::Write;
+use std::io::Write;
 use std::rc::Rc;
 
 /// Formats a float like C++'s `ostream << double` (`%g` with 6 significant digits),
@@ -44,49 +44,50 @@ fn trim_zeros(s: &str) -> String {
     }
 }
 
-/// Appends `s` as a JSON string literal, escaping like Nix.
-pub fn json_string(out: &mut String, s: &str) {
-    out.push('"');
+/// Appends `s` as a JSON string literal, escaping like Nix: quotes, backslashes and
+/// control characters; every other byte as is (so bytes that are not UTF-8 stay).
+pub fn json_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
     // Copies the runs between characters that need escaping in one go.
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0..=0x1f => "",
+    for (i, &b) in s.iter().enumerate() {
+        let esc: &[u8] = match b {
+            b'"' => b"\\\"",
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0..=0x1f => b"",
             _ => continue,
         };
-        out.push_str(s.get(start..i).unwrap_or(""));
+        out.extend_from_slice(s.get(start..i).unwrap_or_default());
         if esc.is_empty() {
             let _ = write!(out, "\\u{:04x}", b);
         } else {
-            out.push_str(esc);
+            out.extend_from_slice(esc);
         }
         start = i + 1;
     }
-    out.push_str(s.get(start..).unwrap_or(""));
-    out.push('"');
+    out.extend_from_slice(s.get(start..).unwrap_or_default());
+    out.push(b'"');
 }
 
 /// Appends `s` as a Nix string literal.
-pub fn nix_string(out: &mut String, s: &str) {
-    out.push('"');
-    let mut chars = s.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            '$' if chars.peek() == Some(&'{') => out.push_str("\\$"),
-            c => out.push(c),
+pub fn nix_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.push(b'"');
+    let mut bytes = s.iter().peekable();
+    while let Some(&b) = bytes.next() {
+        match b {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            b'$' if bytes.peek() == Some(&&b'{') => out.extend_from_slice(b"\\$"),
+            b => out.push(b),
         }
     }
-    out.push('"');
+    out.push(b'"');
 }
 
 /// Whether an attribute name prints without quotes.
@@ -105,7 +106,7 @@ impl Eval {
         &mut self,
         v: &Value,
         pos: Pos,
-        out: &mut String,
+        out: &mut Vec<u8>,
         ctx: &mut Context,
     ) -> R<()> {
         with_stack(|| self.write_json_inner(v, pos, out, ctx))
@@ -115,35 +116,35 @@ impl Eval {
         &mut self,
         v: &Value,
         pos: Pos,
-        out: &mut String,
+        out: &mut Vec<u8>,
         ctx: &mut Context,
     ) -> R<()> {
         let v = self.force(v)?;
         match &v {
-            Value::Null => out.push_str("null"),
-            Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+            Value::Null => out.extend_from_slice("null".as_bytes()),
+            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
             Value::Int(i) => {
                 let _ = write!(out, "{i}");
             }
-            Value::Float(f) => out.push_str(&fmt_g(*f)),
+            Value::Float(f) => out.extend_from_slice(fmt_g(*f).as_bytes()),
             Value::String(s) => {
                 json_string(out, &s.s);
                 ctx.extend(s.ctx.iter().cloned());
             }
             Value::Path(p) => {
                 let sp = self.copy_to_store(p, pos)?;
-                json_string(out, &sp);
+                json_string(out, sp.as_bytes());
                 ctx.insert(Rc::from(sp.as_str()));
             }
             Value::List(l) => {
-                out.push('[');
+                out.push(b'[');
                 for (i, item) in l.iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
                     self.write_json(item, pos, out, ctx)?;
                 }
-                out.push(']');
+                out.push(b']');
             }
             Value::Attrs(a) => {
                 if a.get(self.syms.to_string).is_some() {
@@ -163,20 +164,20 @@ impl Eval {
                     let o = o.value.clone();
                     return self.write_json(&o, pos, out, ctx);
                 }
-                out.push('{');
+                out.push(b'{');
                 for (i, at) in a.entries().iter().enumerate() {
                     if i > 0 {
-                        out.push(',');
+                        out.push(b',');
                     }
-                    json_string(out, at.name.as_str());
-                    out.push(':');
+                    json_string(out, at.name.as_str().as_bytes());
+                    out.push(b':');
                     self.write_json(&at.value, at.pos, out, ctx).map_err(|e| {
                         e.frame(at.pos, || {
                             format!("while evaluating the attribute '{}'", at.name)
                         })
                     })?;
                 }
-                out.push('}');
+                out.push(b'}');
             }
             Value::Lambda(_) | Value::PrimOp(_) => {
                 return Err(err("cannot convert a function to JSON", pos))
@@ -188,7 +189,7 @@ impl Eval {
 
     /// Renders a value in Nix syntax. With `strict`, everything is forced; otherwise
     /// unevaluated parts print as `<CODE>`.
-    pub fn write_nix(&mut self, v: &Value, strict: bool, out: &mut String) -> R<()> {
+    pub fn write_nix(&mut self, v: &Value, strict: bool, out: &mut Vec<u8>) -> R<()> {
         let mut seen = HashSet::new();
         self.write_nix_inner(v, strict, out, &mut seen, true)
     }
@@ -197,7 +198,7 @@ impl Eval {
         &mut self,
         v: &Value,
         strict: bool,
-        out: &mut String,
+        out: &mut Vec<u8>,
         seen: &mut HashSet<usize>,
         top: bool,
     ) -> R<()> {
@@ -211,7 +212,7 @@ impl Eval {
                     match done {
                         Some(v) => v,
                         None => {
-                            out.push_str("<CODE>");
+                            out.extend_from_slice("<CODE>".as_bytes());
                             return Ok(());
                         }
                     }
@@ -219,52 +220,52 @@ impl Eval {
                 v => self.force(v)?,
             };
             match &v {
-                Value::Null => out.push_str("null"),
-                Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+                Value::Null => out.extend_from_slice("null".as_bytes()),
+                Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
                 Value::Int(i) => {
                     let _ = write!(out, "{i}");
                 }
-                Value::Float(f) => out.push_str(&fmt_g(*f)),
+                Value::Float(f) => out.extend_from_slice(fmt_g(*f).as_bytes()),
                 Value::String(s) => nix_string(out, &s.s),
-                Value::Path(p) => out.push_str(p),
+                Value::Path(p) => out.extend_from_slice(p.as_bytes()),
                 Value::List(l) => {
                     if !l.is_empty() && !seen.insert(Rc::as_ptr(l) as *const u8 as usize) {
-                        out.push_str("«repeated»");
+                        out.extend_from_slice("«repeated»".as_bytes());
                         return Ok(());
                     }
-                    out.push('[');
+                    out.push(b'[');
                     for item in l.iter() {
-                        out.push(' ');
+                        out.push(b' ');
                         self.write_nix_inner(item, strict, out, seen, false)?;
                     }
-                    out.push_str(" ]");
+                    out.extend_from_slice(" ]".as_bytes());
                 }
                 Value::Attrs(a) => {
                     if !seen.insert(Rc::as_ptr(a) as *const u8 as usize) {
-                        out.push_str("«repeated»");
+                        out.extend_from_slice("«repeated»".as_bytes());
                         return Ok(());
                     }
-                    out.push('{');
+                    out.push(b'{');
                     for at in a.entries().iter() {
-                        out.push(' ');
+                        out.push(b' ');
                         if is_ident(at.name.as_str()) {
-                            out.push_str(at.name.as_str());
+                            out.extend_from_slice(at.name.as_str().as_bytes());
                         } else {
-                            nix_string(out, at.name.as_str());
+                            nix_string(out, at.name.as_str().as_bytes());
                         }
-                        out.push_str(" = ");
+                        out.extend_from_slice(" = ".as_bytes());
                         self.write_nix_inner(&at.value, strict, out, seen, false)?;
-                        out.push(';');
+                        out.push(b';');
                     }
-                    out.push_str(" }");
+                    out.extend_from_slice(" }".as_bytes());
                 }
-                Value::Lambda(_) => out.push_str("<LAMBDA>"),
-                Value::PrimOp(p) => out.push_str(if p.args.is_empty() {
-                    "<PRIMOP>"
+                Value::Lambda(_) => out.extend_from_slice("<LAMBDA>".as_bytes()),
+                Value::PrimOp(p) => out.extend_from_slice(if p.args.is_empty() {
+                    b"<PRIMOP>"
                 } else {
-                    "<PRIMOP-APP>"
+                    b"<PRIMOP-APP>"
                 }),
-                Value::Thunk(_) => out.push_str("<CODE>"),
+                Value::Thunk(_) => out.extend_from_slice("<CODE>".as_bytes()),
             }
             Ok(())
         })
@@ -291,8 +292,11 @@ mod tests {
 
     #[test]
     fn json_escapes_control_characters() {
-        let mut s = String::new();
-        json_string(&mut s, "é\t\u{1}\u{7f}\"");
-        assert_eq!(s, "\"é\\t\\u0001\u{7f}\\\"\"");
+        let mut s = Vec::new();
+        json_string(&mut s, "é\t\u{1}\u{7f}\"".as_bytes());
+        assert_eq!(s, "\"é\\t\\u0001\u{7f}\\\"\"".as_bytes());
+        let mut s = Vec::new();
+        json_string(&mut s, b"\xc3");
+        assert_eq!(s, b"\"\xc3\"", "a cut character stays bytes, like Nix");
     }
 }

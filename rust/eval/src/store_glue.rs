@@ -135,7 +135,12 @@ fn io_reason(e: &std::io::Error) -> String {
 }
 
 /// `builtins.toFile`: a text path whose references are the context's plain paths.
-pub fn to_file(ev: &mut Eval, name: &str, contents: &str, ctx: &Context) -> Result<String, String> {
+pub fn to_file(
+    ev: &mut Eval,
+    name: &str,
+    contents: &[u8],
+    ctx: &Context,
+) -> Result<String, String> {
     let mut refs = BTreeSet::new();
     for c in ctx {
         if !c.starts_with('/') {
@@ -145,7 +150,7 @@ pub fn to_file(ev: &mut Eval, name: &str, contents: &str, ctx: &Context) -> Resu
         }
         refs.insert(c.to_string());
     }
-    let p = paths::text_path(name, contents.as_bytes(), &refs).map_err(|e| e.to_string())?;
+    let p = paths::text_path(name, contents, &refs).map_err(|e| e.to_string())?;
     ev.store.refs.insert(p.clone(), refs);
     Ok(p)
 }
@@ -179,7 +184,7 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
         Some(a) => a.value.clone(),
         None => return Err(err("required attribute 'name' missing", pos)),
     };
-    let drv_name = ev.force_str(&name_v, pos)?.s.clone();
+    let drv_name = ev.force_str(&name_v, pos)?.lossy().into_owned();
     let get_bool = |ev: &mut Eval, n: &str| -> R<bool> {
         match attrs.get(intern(n)) {
             Some(a) => ev.force_bool(&a.value.clone(), pos),
@@ -195,7 +200,7 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
     let mut output_hash: Option<String> = None;
     let mut output_hash_algo: Option<String> = None;
     let mut recursive = false;
-    let mut json = String::from("{");
+    let mut json = b"{".to_vec();
     let mut json_first = true;
     let mut have_builder = false;
     let mut have_system = false;
@@ -235,38 +240,55 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
                 continue;
             }
             if !json_first {
-                json.push(',');
+                json.push(b',');
             }
             json_first = false;
-            crate::print::json_string(&mut json, key);
-            json.push(':');
+            crate::print::json_string(&mut json, key.as_bytes());
+            json.push(b':');
             ev.write_json(&a.value, a.pos, &mut json, &mut ctx)
                 .map_err(with_frame)?;
             match key {
                 "builder" => {
-                    drv.builder = ev.force_str(&a.value, pos).map_err(with_frame)?.s.clone();
+                    drv.builder = ev
+                        .force_str(&a.value, pos)
+                        .map_err(with_frame)?
+                        .lossy()
+                        .into_owned();
                     have_builder = true;
                 }
                 "system" => {
-                    drv.platform = ev.force_str(&a.value, pos).map_err(with_frame)?.s.clone();
+                    drv.platform = ev
+                        .force_str(&a.value, pos)
+                        .map_err(with_frame)?
+                        .lossy()
+                        .into_owned();
                     have_system = true;
                 }
                 "outputHash" => {
-                    output_hash = Some(ev.force_str(&a.value, pos).map_err(with_frame)?.s.clone())
+                    output_hash = Some(
+                        ev.force_str(&a.value, pos)
+                            .map_err(with_frame)?
+                            .lossy()
+                            .into_owned(),
+                    )
                 }
                 "outputHashAlgo" => {
-                    output_hash_algo =
-                        Some(ev.force_str(&a.value, pos).map_err(with_frame)?.s.clone())
+                    output_hash_algo = Some(
+                        ev.force_str(&a.value, pos)
+                            .map_err(with_frame)?
+                            .lossy()
+                            .into_owned(),
+                    )
                 }
                 "outputHashMode" => {
                     let m = ev.force_str(&a.value, pos).map_err(with_frame)?;
-                    recursive = hash_mode(&m.s, pos)?;
+                    recursive = hash_mode(&m.lossy(), pos)?;
                 }
                 "outputs" => {
                     let l = ev.force_list(&a.value, pos).map_err(with_frame)?;
                     let mut ss = Vec::new();
                     for x in l.iter() {
-                        ss.push(ev.force_str(x, pos)?.s.clone());
+                        ss.push(ev.force_str(x, pos)?.lossy().into_owned());
                     }
                     outputs = handle_outputs(ss, pos)?;
                 }
@@ -277,16 +299,17 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
         if key == "args" {
             let l = ev.force_list(&a.value, pos).map_err(with_frame)?;
             for x in l.iter() {
-                let mut s = String::new();
+                let mut s = Vec::new();
                 ev.coerce_into(x, pos, STRICT, &mut s, &mut ctx)
                     .map_err(with_frame)?;
-                drv.args.push(s);
+                drv.args.push(String::from_utf8_lossy(&s).into_owned());
             }
             continue;
         }
-        let mut s = String::new();
+        let mut s = Vec::new();
         ev.coerce_into(&a.value, pos, STRICT, &mut s, &mut ctx)
             .map_err(with_frame)?;
+        let s = String::from_utf8_lossy(&s).into_owned();
         match key {
             "builder" => {
                 drv.builder = s.clone();
@@ -307,8 +330,11 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
         drv.env.insert(key.to_string(), s);
     }
     if structured {
-        json.push('}');
-        drv.env.insert("__json".to_string(), json);
+        json.push(b'}');
+        drv.env.insert(
+            "__json".to_string(),
+            String::from_utf8_lossy(&json).into_owned(),
+        );
     }
 
     for c in &ctx {

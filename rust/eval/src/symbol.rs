@@ -73,6 +73,15 @@ pub fn intern(s: &str) -> Symbol {
     })
 }
 
+/// Interns a string's bytes as a name. Names are text here: bytes that are not UTF-8
+/// (only made by cutting a string inside a character) become U+FFFD.
+pub fn intern_bytes(b: &[u8]) -> Symbol {
+    match std::str::from_utf8(b) {
+        Ok(s) => intern(s),
+        Err(_) => intern(&String::from_utf8_lossy(b)),
+    }
+}
+
 impl Symbol {
     /// The name as text.
     pub fn as_str(self) -> &'static str {

@@ -12,12 +12,23 @@ use std::rc::Rc;
 pub type Context = BTreeSet<Rc<str>>;
 
 /// A Nix string with its context.
+///
+/// The text is bytes, as in Nix: `substring` and `stringLength` count bytes, a cut
+/// inside a UTF-8 sequence keeps the bytes, and regexes match bytes.
 #[derive(Debug)]
 pub struct NixStr {
-    /// The text.
-    pub s: String,
+    /// The text's bytes, usually but not necessarily UTF-8.
+    pub s: Vec<u8>,
     /// The context; empty for most strings.
     pub ctx: Context,
+}
+
+impl NixStr {
+    /// The text as UTF-8, invalid sequences replaced by U+FFFD. For places that need
+    /// text (names, messages, hash algorithms); values keep their bytes.
+    pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.s)
+    }
 }
 
 /// A Nix value. Cheap to clone: heap data is reference counted.
@@ -371,7 +382,7 @@ pub struct Thunk(pub RefCell<ThunkState>);
 
 impl Value {
     /// A string value without context.
-    pub fn string(s: impl Into<String>) -> Value {
+    pub fn string(s: impl Into<Vec<u8>>) -> Value {
         Value::String(Rc::new(NixStr {
             s: s.into(),
             ctx: Context::new(),
@@ -379,8 +390,8 @@ impl Value {
     }
 
     /// A string value with context.
-    pub fn string_ctx(s: String, ctx: Context) -> Value {
-        Value::String(Rc::new(NixStr { s, ctx }))
+    pub fn string_ctx(s: impl Into<Vec<u8>>, ctx: Context) -> Value {
+        Value::String(Rc::new(NixStr { s: s.into(), ctx }))
     }
 
     /// An attribute set value.

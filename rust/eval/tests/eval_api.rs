@@ -140,24 +140,17 @@ fn attribute_paths_and_output_modes() {
         output,
     };
     let src = expr("{ a.b = [ 1 \"x\\n\" ]; s = \"raw text\"; f = x: x; }");
+    let mut text = |attr, output, strict| {
+        let bytes = ev.eval_with(&src, &req(attr, output, strict));
+        String::from_utf8(bytes.expect("evaluates")).expect("UTF-8 output")
+    };
+    assert_eq!(text(Some("a.b.1"), OutputMode::Json, true), "\"x\\n\"");
+    assert_eq!(text(Some("s"), OutputMode::Raw, false), "raw text");
     assert_eq!(
-        ev.eval_with(&src, &req(Some("a.b.1"), OutputMode::Json, true))
-            .expect("select"),
-        "\"x\\n\""
-    );
-    assert_eq!(
-        ev.eval_with(&src, &req(Some("s"), OutputMode::Raw, false))
-            .expect("raw"),
-        "raw text"
-    );
-    assert_eq!(
-        ev.eval_with(&src, &req(None, OutputMode::Nix, true))
-            .expect("nix"),
+        text(None, OutputMode::Nix, true),
         "{ a = { b = [ 1 \"x\\n\" ]; }; f = <LAMBDA>; s = \"raw text\"; }"
     );
-    let lazy = ev
-        .eval_with(&src, &req(None, OutputMode::Nix, false))
-        .expect("lazy nix");
+    let lazy = text(None, OutputMode::Nix, false);
     assert!(lazy.contains("a = <CODE>;"), "{lazy}");
     let err = ev
         .eval_with(&src, &req(Some("nope"), OutputMode::Json, true))

@@ -125,14 +125,13 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // would only cost time (like Nix, which never frees them either).
     std::mem::forget(evaluator);
     match result {
-        Ok(text) => {
+        Ok(bytes) => {
             let mut stdout = std::io::stdout().lock();
+            stdout.write_all(&bytes).context("writing the result")?;
             // `nix-instantiate --eval` 2.8 ends Nix-syntax output with a newline but
             // prints `--json` output (and raw text) without one.
-            if matches!(output, OutputMode::Raw | OutputMode::Json) {
-                write!(stdout, "{text}").context("writing the result")?;
-            } else {
-                writeln!(stdout, "{text}").context("writing the result")?;
+            if output == OutputMode::Nix {
+                stdout.write_all(b"\n").context("writing the result")?;
             }
             stdout.flush().context("writing the result")?;
             Ok(ExitCode::SUCCESS)

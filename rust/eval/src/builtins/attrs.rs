@@ -4,7 +4,7 @@ use super::list;
 use crate::error::{err, R};
 use crate::eval::{attr, Eval};
 use crate::ir::Pos;
-use crate::symbol::{intern, Symbol};
+use crate::symbol::{intern_bytes, Symbol};
 use crate::value::{Attr, Attrs, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -25,7 +25,7 @@ pub(super) fn attr_values(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 }
 
 fn name_of(ev: &mut Eval, v: &Value, pos: Pos) -> R<Symbol> {
-    Ok(intern(&ev.force_str(v, pos)?.s))
+    Ok(intern_bytes(&ev.force_str(v, pos)?.s))
 }
 
 pub(super) fn get_attr(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {

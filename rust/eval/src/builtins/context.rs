@@ -112,7 +112,7 @@ pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
             let outs = ev.force_list(&p.value.clone(), pos)?;
             for o in outs.iter() {
                 let o = ev.force_str(o, pos)?;
-                ctx.insert(Rc::from(format!("!{}!{path}", o.s)));
+                ctx.insert(Rc::from(format!("!{}!{path}", o.lossy())));
             }
         }
     }
@@ -121,13 +121,13 @@ pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
 
 pub(super) fn placeholder(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let out = ev.force_str(&args[0], pos)?;
-    Ok(Value::string(crate::store_glue::placeholder(&out.s)))
+    Ok(Value::string(crate::store_glue::placeholder(&out.lossy())))
 }
 
 pub(super) fn to_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let name = ev.force_str(&args[0], pos)?;
     let contents = ev.force_str(&args[1], pos)?;
-    let path = crate::store_glue::to_file(ev, &name.s, &contents.s, &contents.ctx)
+    let path = crate::store_glue::to_file(ev, &name.lossy(), &contents.s, &contents.ctx)
         .map_err(|m| err(m, pos))?;
     let mut ctx = Context::new();
     ctx.insert(Rc::from(path.as_str()));

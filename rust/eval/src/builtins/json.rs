@@ -4,13 +4,13 @@ use super::list;
 use crate::error::{err, R};
 use crate::eval::{attr, with_stack, Eval};
 use crate::ir::{Param, Pos};
-use crate::symbol::intern;
+use crate::symbol::{intern, intern_bytes};
 use crate::value::{Attrs, Context, Value};
 use std::fmt::Write;
 use std::rc::Rc;
 
 pub(super) fn to_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
-    let mut out = String::new();
+    let mut out = Vec::new();
     let mut ctx = Context::new();
     ev.write_json(&args[0], pos, &mut out, &mut ctx)?;
     Ok(Value::string_ctx(out, ctx))
@@ -25,7 +25,8 @@ struct JsonParser<'a> {
 }
 
 impl JsonParser<'_> {
-    fn fail(&self, what: &str) -> String {
+    /// The 1-based line and column of the current byte.
+    fn line_column(&self) -> (usize, usize) {
         let before = self.s.get(..self.i).unwrap_or(&[]);
         let line = before.iter().filter(|&&c| c == b'\n').count() + 1;
         let col = self.i
@@ -35,11 +36,24 @@ impl JsonParser<'_> {
                 .map(|p| p + 1)
                 .unwrap_or(0)
             + 1;
+        (line, col)
+    }
+
+    fn fail(&self, what: &str) -> String {
+        let (line, col) = self.line_column();
         let got = match self.s.get(self.i) {
             None => "end of input".to_string(),
             Some(c) => format!("'{}'", *c as char),
         };
         format!("[json.exception.parse_error.101] parse error at line {line}, column {col}: syntax error while parsing {what} - unexpected {got}")
+    }
+
+    /// nlohmann::json's error for a string holding bytes that are not UTF-8.
+    fn ill_formed_utf8(&self) -> String {
+        let (line, col) = self.line_column();
+        // nlohmann counts the byte it stopped at as read.
+        let col = col + 1;
+        format!("[json.exception.parse_error.101] parse error at line {line}, column {col}: syntax error while parsing value - invalid string: ill-formed UTF-8 byte")
     }
 
     fn ws(&mut self) {
@@ -75,7 +89,7 @@ impl JsonParser<'_> {
                     }
                     self.i += 1;
                     let v = self.value()?;
-                    entries.push(attr(intern(&k), v));
+                    entries.push(attr(intern_bytes(&k), v));
                     self.ws();
                     match self.s.get(self.i) {
                         Some(b',') => self.i += 1,
@@ -189,7 +203,8 @@ impl JsonParser<'_> {
         Ok(v)
     }
 
-    fn string(&mut self) -> Result<String, String> {
+    /// A string's bytes: escapes decoded, other bytes kept as they are.
+    fn string(&mut self) -> Result<Vec<u8>, String> {
         self.i += 1;
         let mut out: Vec<u8> = Vec::new();
         loop {
@@ -231,22 +246,34 @@ impl JsonParser<'_> {
                     }
                 }
                 Some(&c) if c < 0x20 => return Err(self.fail("string")),
-                Some(&c) => {
+                Some(&c) if c < 0x80 => {
                     out.push(c);
                     self.i += 1;
                 }
+                Some(&c) => {
+                    // Like nlohmann::json: only well-formed UTF-8 (RFC 3629).
+                    let width = match c {
+                        0xc2..=0xdf => 2,
+                        0xe0..=0xef => 3,
+                        0xf0..=0xf4 => 4,
+                        _ => 1,
+                    };
+                    let seq = self.s.get(self.i..self.i + width).unwrap_or_default();
+                    if width == 1 || std::str::from_utf8(seq).is_err() {
+                        return Err(self.ill_formed_utf8());
+                    }
+                    out.extend_from_slice(seq);
+                    self.i += width;
+                }
             }
         }
-        Ok(String::from_utf8_lossy(&out).into_owned())
+        Ok(out)
     }
 }
 
 pub(super) fn from_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
-    let mut p = JsonParser {
-        s: s.s.as_bytes(),
-        i: 0,
-    };
+    let mut p = JsonParser { s: &s.s, i: 0 };
     let v = p.value().map_err(|m| err(m, pos))?;
     p.ws();
     if p.i < p.s.len() {
@@ -279,7 +306,16 @@ fn from_toml_value(v: toml::Value) -> Result<Value, String> {
 
 pub(super) fn from_toml(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
-    let table: toml::Table = s.s.parse().map_err(|e: toml::de::Error| {
+    let text = std::str::from_utf8(&s.s).map_err(|e| {
+        err(
+            format!(
+                "while parsing a TOML string: not UTF-8 at byte {}",
+                e.valid_up_to()
+            ),
+            pos,
+        )
+    })?;
+    let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
         err(format!("while parsing a TOML string: {}", e.message()), pos)
     })?;
     from_toml_value(toml::Value::Table(table))
@@ -352,7 +388,7 @@ fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R
                 let out = &mut x.out;
                 indent(out, depth);
                 out.push_str("<string value=\"");
-                xml_escape(out, &s.s);
+                xml_escape(out, &s.lossy());
                 out.push_str("\" />\n");
             }
             Value::Path(p) => {
@@ -381,10 +417,10 @@ fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R
                             if let Value::String(s) = &xv {
                                 let out = &mut x.out;
                                 let _ = write!(out, " {key}=\"");
-                                xml_escape(out, &s.s);
+                                xml_escape(out, &s.lossy());
                                 out.push('"');
                                 if key == "drvPath" {
-                                    drv_path = s.s.clone();
+                                    drv_path = s.lossy().into_owned();
                                 }
                             }
                         }

@@ -4,7 +4,7 @@ use super::{list, make_attrs};
 use crate::error::{err, R};
 use crate::eval::{attr, Eval};
 use crate::ir::Pos;
-use crate::symbol::intern;
+use crate::symbol::{intern, intern_bytes};
 use crate::value::{Attrs, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -164,7 +164,7 @@ pub(super) fn group_by(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let mut order = Vec::new();
     for x in l.iter() {
         let r = ev.call(f.clone(), x.clone(), pos)?;
-        let key = intern(&ev.force_str(&r, pos)?.s);
+        let key = intern_bytes(&ev.force_str(&r, pos)?.s);
         groups
             .entry(key)
             .or_insert_with(|| {

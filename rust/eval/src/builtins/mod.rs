@@ -269,6 +269,7 @@ pub(crate) fn list(items: Vec<Value>) -> Value {
 
 fn abort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let (s, _) = ev.coerce(&args[0], pos, TO_STRING)?;
+    let s = String::from_utf8_lossy(&s);
     Err(err_kind(
         ErrorKind::Abort,
         format!("evaluation aborted with the following error message: '{s}'"),
@@ -278,7 +279,11 @@ fn abort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 fn throw(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let (s, _) = ev.coerce(&args[0], pos, TO_STRING)?;
-    Err(err_kind(ErrorKind::Thrown, s, pos))
+    Err(err_kind(
+        ErrorKind::Thrown,
+        String::from_utf8_lossy(&s).into_owned(),
+        pos,
+    ))
 }
 
 fn fetcher(_: &mut Eval, _: &[Value], pos: Pos) -> R<Value> {
@@ -293,7 +298,7 @@ fn add_error_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         Ok(v) => Ok(v),
         Err(e) => {
             let msg = match ev.coerce(&args[0], pos, TO_STRING) {
-                Ok((s, _)) => s,
+                Ok((s, _)) => String::from_utf8_lossy(&s).into_owned(),
                 Err(_) => return Err(e),
             };
             Err(e.frame(Pos::NONE, || msg))
@@ -365,12 +370,14 @@ fn deep_seq(ev: &mut Eval, args: &[Value], _pos: Pos) -> R<Value> {
 
 fn trace(ev: &mut Eval, args: &[Value], _pos: Pos) -> R<Value> {
     let v = ev.force(&args[0])?;
-    let mut out = String::new();
+    let mut out = b"trace: ".to_vec();
     match &v {
-        Value::String(s) => out.push_str(&s.s),
+        Value::String(s) => out.extend_from_slice(&s.s),
         other => ev.write_nix(other, false, &mut out)?,
     }
-    eprintln!("trace: {out}");
+    out.push(b'\n');
+    // Bytes as they are, like Nix; a closed stderr is not the evaluation's problem.
+    let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), &out);
     ev.force(&args[1])
 }
 
@@ -450,7 +457,11 @@ fn to_string(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 fn get_env(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let name = ev.force_str(&args[0], pos)?;
-    Ok(Value::string(std::env::var(&name.s).unwrap_or_default()))
+    use std::os::unix::ffi::{OsStrExt, OsStringExt};
+    let value = std::env::var_os(std::ffi::OsStr::from_bytes(&name.s));
+    Ok(Value::string(
+        value.map(OsStringExt::into_vec).unwrap_or_default(),
+    ))
 }
 
 fn function_args(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {

@@ -30,16 +30,19 @@ fn io_err(what: &str, path: &str, e: &std::io::Error, pos: Pos) -> Box<crate::er
 pub(super) fn read_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let path = ev.coerce_to_path(&args[0], pos)?;
     let bytes = std::fs::read(&path).map_err(|e| io_err("opening file", &path, &e, pos))?;
-    Ok(Value::string(String::from_utf8_lossy(&bytes).into_owned()))
+    Ok(Value::string(bytes))
 }
 
 pub(super) fn hash_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let algo = ev.force_str(&args[0], pos)?;
     let path = ev.coerce_to_path(&args[1], pos)?;
     let bytes = std::fs::read(&path).map_err(|e| io_err("opening file", &path, &e, pos))?;
-    match super::strings::digest(&algo.s, &bytes) {
+    match super::strings::digest(&algo.lossy(), &bytes) {
         Some(d) => Ok(Value::string(super::strings::hex(&d))),
-        None => Err(err(format!("unknown hash algorithm '{}'", algo.s), pos)),
+        None => Err(err(
+            format!("unknown hash algorithm '{}'", algo.lossy()),
+            pos,
+        )),
     }
 }
 
@@ -84,26 +87,27 @@ pub(super) fn path_exists(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 pub(super) fn base_name_of(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let (s, ctx) = ev.coerce(&args[0], pos, NO_COPY)?;
-    let trimmed = s.strip_suffix('/').unwrap_or(&s);
-    let base = match trimmed.rfind('/') {
-        Some(i) => trimmed.get(i + 1..).unwrap_or(""),
+    let trimmed = s.strip_suffix(b"/").unwrap_or(&s);
+    let base = match trimmed.iter().rposition(|&b| b == b'/') {
+        Some(i) => trimmed.get(i + 1..).unwrap_or_default(),
         None => trimmed,
     };
-    Ok(Value::string_ctx(base.to_string(), ctx))
+    Ok(Value::string_ctx(base, ctx))
 }
 
-fn dir_name(s: &str) -> String {
-    match s.rfind('/') {
-        Some(0) => "/".to_string(),
-        Some(i) => s.get(..i).unwrap_or("").to_string(),
-        None => ".".to_string(),
+fn dir_name(s: &[u8]) -> &[u8] {
+    match s.iter().rposition(|&b| b == b'/') {
+        Some(0) => b"/",
+        Some(i) => s.get(..i).unwrap_or_default(),
+        None => b".",
     }
 }
 
 pub(super) fn dir_of(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let v = ev.force(&args[0])?;
     if let Value::Path(p) = &v {
-        return Ok(Value::Path(Rc::from(dir_name(p))));
+        let dir = String::from_utf8_lossy(dir_name(p.as_bytes())).into_owned();
+        return Ok(Value::Path(Rc::from(dir)));
     }
     let (s, ctx) = ev.coerce(&v, pos, NO_COPY)?;
     Ok(Value::string_ctx(dir_name(&s), ctx))
@@ -116,6 +120,7 @@ pub(super) fn to_path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 pub(super) fn store_path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let (s, _) = ev.coerce(&args[0], pos, INTERP)?;
+    let s = String::from_utf8_lossy(&s).into_owned();
     if !s.starts_with("/nix/store/") {
         return Err(err(format!("path '{s}' is not in the Nix store"), pos));
     }
@@ -138,7 +143,7 @@ pub(super) fn path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         None => return Err(err("attribute 'path' missing in call to 'path'", pos)),
     };
     let name = match get("name") {
-        Some(n) => Some(ev.force_str(&n, pos)?.s.clone()),
+        Some(n) => Some(ev.force_str(&n, pos)?.lossy().into_owned()),
         None => None,
     };
     let recursive = match get("recursive") {
@@ -146,7 +151,7 @@ pub(super) fn path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         None => true,
     };
     let sha256 = match get("sha256") {
-        Some(h) => Some(ev.force_str(&h, pos)?.s.clone()),
+        Some(h) => Some(ev.force_str(&h, pos)?.lossy().into_owned()),
         None => None,
     };
     let filter = get("filter");

@@ -233,14 +233,14 @@ fn compile(ev_pos: Pos, re: &str, anchored: bool) -> R<Regex> {
 pub(super) fn match_(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let re = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
-    let r = compile(pos, &re.s, true)?;
-    Ok(match r.captures(s.s.as_bytes()) {
+    let r = compile(pos, &re.lossy(), true)?;
+    Ok(match r.captures(&s.s) {
         None => Value::Null,
         Some(caps) => list(
             caps.iter()
                 .skip(1)
                 .map(|m| match m {
-                    Some(m) => Value::string(String::from_utf8_lossy(m.as_bytes())),
+                    Some(m) => Value::string(m.as_bytes()),
                     None => Value::Null,
                 })
                 .collect(),
@@ -251,13 +251,12 @@ pub(super) fn match_(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn split(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let re = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
-    let r = compile_search(pos, &re.s)?;
+    let r = compile_search(pos, &re.lossy())?;
     let mut out = Vec::new();
     let mut last = 0;
     let mut at = 0;
-    let text = s.s.as_bytes();
-    let piece =
-        |a: usize, b: usize| Value::string(String::from_utf8_lossy(text.get(a..b).unwrap_or(&[])));
+    let text = &s.s[..];
+    let piece = |a: usize, b: usize| Value::string(text.get(a..b).unwrap_or_default());
     // Like std::regex_iterator: an empty match may directly follow a non-empty one;
     // after an empty match the search resumes one character later.
     while at <= text.len() {

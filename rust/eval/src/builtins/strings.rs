@@ -13,42 +13,42 @@ pub(super) fn string_length(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value>
 }
 
 /// `substring start len s`, on bytes like Nix (a cut inside a UTF-8 sequence keeps
-/// the bytes; the result is then not valid UTF-8 and is repaired lossily).
+/// the bytes).
 pub(super) fn substring(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let start = ev.force_int(&args[0], pos)?;
     let len = ev.force_int(&args[1], pos)?;
-    let (s, ctx) = ev.coerce(&args[2], pos, INTERP)?;
+    let (mut s, ctx) = ev.coerce(&args[2], pos, INTERP)?;
     if start < 0 {
         return Err(err("negative start position in 'substring'", pos));
     }
-    let bytes = s.as_bytes();
-    let start = (start as usize).min(bytes.len());
+    let start = (start as usize).min(s.len());
     let end = if len < 0 {
-        bytes.len()
+        s.len()
     } else {
-        start.saturating_add(len as usize).min(bytes.len())
+        start.saturating_add(len as usize).min(s.len())
     };
-    let slice = bytes.get(start..end).unwrap_or(&[]);
-    Ok(Value::string_ctx(
-        String::from_utf8_lossy(slice).into_owned(),
-        ctx,
-    ))
+    s.truncate(end);
+    s.drain(..start);
+    Ok(Value::string_ctx(s, ctx))
 }
 
 pub(super) fn concat_strings_sep(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let sep = ev.force_str(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
-    let mut out = String::new();
+    let mut out = Vec::new();
     let mut ctx: Context = sep.ctx.clone();
     for (i, item) in l.iter().enumerate() {
         if i > 0 {
-            out.push_str(&sep.s);
+            out.extend_from_slice(&sep.s);
         }
         ev.coerce_into(item, pos, INTERP, &mut out, &mut ctx)?;
     }
     Ok(Value::string_ctx(out, ctx))
 }
 
+/// `replaceStrings from to s`: at each byte position the first pattern that matches
+/// is replaced; an empty pattern matches before every byte and at the end (as in Nix,
+/// so it splits multi-byte characters).
 pub(super) fn replace_strings(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let from = ev.force_list(&args[0], pos)?;
     let to = ev.force_list(&args[1], pos)?;
@@ -65,38 +65,29 @@ pub(super) fn replace_strings(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
     let s = ev.force_str(&args[2], pos)?;
     let mut ctx = s.ctx.clone();
     // Replacement strings are forced lazily and only once each.
-    let mut tos: Vec<Option<String>> = vec![None; to.len()];
-    let text = s.s.as_bytes();
-    let mut out = String::with_capacity(s.s.len());
+    let mut tos: Vec<Option<Vec<u8>>> = vec![None; to.len()];
+    let text = &s.s[..];
+    let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
-    // Copy runs of untouched text as whole slices (char boundaries are kept since
-    // patterns are valid UTF-8 and only match at positions where they start).
+    // Runs of untouched text are copied as whole slices.
     let mut run_start = 0;
     while i <= text.len() {
         let mut matched = false;
         for (k, f) in froms.iter().enumerate() {
-            let fb = f.s.as_bytes();
+            let fb = &f.s[..];
             if text.get(i..i + fb.len()) == Some(fb) {
-                out.push_str(s.s.get(run_start..i).unwrap_or(""));
+                out.extend_from_slice(text.get(run_start..i).unwrap_or_default());
                 if tos[k].is_none() {
                     let (r, c) = ev.coerce(&to[k], pos, INTERP)?;
                     ctx.extend(c);
                     tos[k] = Some(r);
                 }
-                out.push_str(tos[k].as_deref().unwrap_or(""));
+                out.extend_from_slice(tos[k].as_deref().unwrap_or_default());
                 if fb.is_empty() {
-                    // An empty pattern matches between every character.
-                    let ch_len =
-                        s.s.get(i..)
-                            .and_then(|r| r.chars().next())
-                            .map(char::len_utf8);
-                    match ch_len {
-                        Some(n) => {
-                            out.push_str(s.s.get(i..i + n).unwrap_or(""));
-                            i += n;
-                        }
-                        None => i += 1,
+                    if let Some(&b) = text.get(i) {
+                        out.push(b);
                     }
+                    i += 1;
                 } else {
                     i += fb.len();
                 }
@@ -109,20 +100,15 @@ pub(super) fn replace_strings(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
             if i >= text.len() {
                 break;
             }
-            i +=
-                s.s.get(i..)
-                    .and_then(|r| r.chars().next())
-                    .map(char::len_utf8)
-                    .unwrap_or(1);
+            i += 1;
         }
     }
-    out.push_str(s.s.get(run_start..).unwrap_or(""));
+    out.extend_from_slice(text.get(run_start..).unwrap_or_default());
     Ok(Value::string_ctx(out, ctx))
 }
 
 /// Splits a version string into components like Nix's `nextComponent`.
-pub(crate) fn version_components(v: &str) -> Vec<String> {
-    let b = v.as_bytes();
+pub(crate) fn version_components(b: &[u8]) -> Vec<&[u8]> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
@@ -142,20 +128,22 @@ pub(crate) fn version_components(v: &str) -> Vec<String> {
                 i += 1;
             }
         }
-        out.push(String::from_utf8_lossy(&b[start..i]).into_owned());
+        out.push(&b[start..i]);
     }
     out
 }
 
-fn component_less(a: &str, b: &str) -> bool {
-    let an = a
-        .parse::<u64>()
-        .ok()
-        .filter(|_| a.bytes().all(|c| c.is_ascii_digit()));
-    let bn = b
-        .parse::<u64>()
-        .ok()
-        .filter(|_| b.bytes().all(|c| c.is_ascii_digit()));
+/// A component's number, if it is all digits and fits.
+fn component_number(c: &[u8]) -> Option<u64> {
+    if c.is_empty() || !c.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(c).ok()?.parse().ok()
+}
+
+fn component_less(a: &[u8], b: &[u8]) -> bool {
+    let an = component_number(a);
+    let bn = component_number(b);
     match (an, bn) {
         (Some(x), Some(y)) => x < y,
         _ => {
@@ -163,9 +151,9 @@ fn component_less(a: &str, b: &str) -> bool {
                 true
             } else if b.is_empty() && an.is_some() {
                 false
-            } else if a == "pre" && b != "pre" {
+            } else if a == b"pre" && b != b"pre" {
                 true
-            } else if b == "pre" {
+            } else if b == b"pre" {
                 false
             } else if bn.is_some() {
                 true
@@ -179,13 +167,13 @@ fn component_less(a: &str, b: &str) -> bool {
 }
 
 /// Nix's `compareVersions`.
-pub(crate) fn compare_versions_str(a: &str, b: &str) -> Ordering {
+pub(crate) fn compare_versions_str(a: &[u8], b: &[u8]) -> Ordering {
     let ca = version_components(a);
     let cb = version_components(b);
     let n = ca.len().max(cb.len());
     for i in 0..n {
-        let x = ca.get(i).map(String::as_str).unwrap_or("");
-        let y = cb.get(i).map(String::as_str).unwrap_or("");
+        let x = ca.get(i).copied().unwrap_or_default();
+        let y = cb.get(i).copied().unwrap_or_default();
         if component_less(x, y) {
             return Ordering::Less;
         }
@@ -217,8 +205,7 @@ pub(super) fn split_version(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value>
 }
 
 pub(super) fn parse_drv_name(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
-    let (s, _) = ev.coerce(&args[0], pos, INTERP)?;
-    let b = s.as_bytes();
+    let (b, _) = ev.coerce(&args[0], pos, INTERP)?;
     let mut split = None;
     for i in 0..b.len() {
         if b[i] == b'-'
@@ -232,10 +219,10 @@ pub(super) fn parse_drv_name(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
     }
     let (name, version) = match split {
         Some(i) => (
-            s.get(..i).unwrap_or("").to_string(),
-            s.get(i + 1..).unwrap_or("").to_string(),
+            b.get(..i).unwrap_or_default().to_vec(),
+            b.get(i + 1..).unwrap_or_default().to_vec(),
         ),
-        None => (s.clone(), String::new()),
+        None => (b.clone(), Vec::new()),
     };
     Ok(make_attrs(vec![
         ("name", Value::string(name)),
@@ -268,9 +255,12 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub(super) fn hash_string(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let algo = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
-    match digest(&algo.s, s.s.as_bytes()) {
+    match digest(&algo.lossy(), &s.s) {
         Some(d) => Ok(Value::string(hex(&d))),
-        None => Err(err(format!("unknown hash algorithm '{}'", algo.s), pos)),
+        None => Err(err(
+            format!("unknown hash algorithm '{}'", algo.lossy()),
+            pos,
+        )),
     }
 }
 
@@ -280,14 +270,16 @@ mod tests {
 
     #[test]
     fn versions_compare_like_nix() {
-        assert_eq!(compare_versions_str("1.0", "2.3"), Ordering::Less);
-        assert_eq!(compare_versions_str("2.1", "2.3"), Ordering::Less);
-        assert_eq!(compare_versions_str("2.3", "2.3"), Ordering::Equal);
-        assert_eq!(compare_versions_str("2.5", "2.3"), Ordering::Greater);
-        assert_eq!(compare_versions_str("3.1", "2.3"), Ordering::Greater);
-        assert_eq!(compare_versions_str("2.3.1", "2.3"), Ordering::Greater);
-        assert_eq!(compare_versions_str("2.3pre1", "2.3"), Ordering::Less);
-        assert_eq!(compare_versions_str("2.3a", "2.3"), Ordering::Greater);
-        assert_eq!(version_components("2.3pre1"), vec!["2", "3", "pre", "1"]);
+        let cmp = |a: &str, b: &str| compare_versions_str(a.as_bytes(), b.as_bytes());
+        assert_eq!(cmp("1.0", "2.3"), Ordering::Less);
+        assert_eq!(cmp("2.1", "2.3"), Ordering::Less);
+        assert_eq!(cmp("2.3", "2.3"), Ordering::Equal);
+        assert_eq!(cmp("2.5", "2.3"), Ordering::Greater);
+        assert_eq!(cmp("3.1", "2.3"), Ordering::Greater);
+        assert_eq!(cmp("2.3.1", "2.3"), Ordering::Greater);
+        assert_eq!(cmp("2.3pre1", "2.3"), Ordering::Less);
+        assert_eq!(cmp("2.3a", "2.3"), Ordering::Greater);
+        let parts: Vec<&[u8]> = vec![b"2", b"3", b"pre", b"1"];
+        assert_eq!(version_components(b"2.3pre1"), parts);
     }
 }

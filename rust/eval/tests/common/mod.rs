@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use nixspot_eval::{EvalOptions, Evaluator, Source};
+use nixspot_eval::{EvalOptions, Evaluator, OutputMode, Request, Source};
 
 /// Environment variable naming the case a child process evaluates.
 const CHILD_CASE_VAR: &str = "NIXSPOT_CORPUS_CHILD_CASE";
@@ -101,9 +101,9 @@ fn corpus_cases_in(dir: &Path, prefix: &str, newer: bool) -> Result<Vec<Case>, S
         let path = dir.join(&file);
         let expect = if stem.starts_with("eval-okay-") {
             let exp = dir.join(format!("{stem}.json"));
-            let text = fs::read_to_string(&exp)
+            let bytes = fs::read(&exp)
                 .map_err(|e| format!("case {stem}: reading {}: {e}", exp.display()))?;
-            Expect::Json(strip_one_newline(&text).to_string())
+            Expect::Json(strip_one_newline(&shown(&bytes)).to_string())
         } else if stem.starts_with("eval-fail-") {
             let exp = dir.join(format!("{stem}.err"));
             let text = fs::read_to_string(&exp)
@@ -163,6 +163,20 @@ fn collect_nix_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
 
 fn strip_one_newline(s: &str) -> &str {
     s.strip_suffix('\n').unwrap_or(s)
+}
+
+/// Output bytes as comparable text: UTF-8 as it is, every other byte as `\x{NN}` (Nix
+/// strings are bytes, so an output may hold a character cut in two, and two different
+/// cut bytes must not compare equal).
+pub fn shown(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len());
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{{{b:02x}}}"));
+        }
+    }
+    out
 }
 
 /// Keeps only the cases whose name contains `NIXSPOT_CORPUS_FILTER`, when set.
@@ -270,9 +284,14 @@ pub fn run_child_if_requested() -> bool {
         search_path,
         ..EvalOptions::default()
     });
-    let text = match evaluator.eval_to_json(&Source::File(PathBuf::from(case))) {
-        Ok(json) => format!("value\n{json}"),
-        Err(e) => format!("error\n{e}"),
+    let request = Request {
+        attr_path: None,
+        strict: true,
+        output: OutputMode::Json,
+    };
+    let text = match evaluator.eval_with(&Source::File(PathBuf::from(case)), &request) {
+        Ok(json) => [b"value\n".as_slice(), &json].concat(),
+        Err(e) => format!("error\n{e}").into_bytes(),
     };
     if let Err(e) = fs::write(&out, text) {
         panic!("writing the child result to {out}: {e}");
@@ -308,7 +327,7 @@ pub fn run_nixspot(test_name: &str, case: &Case, scratch: &Path) -> Outcome {
     if let Some(msg) = run.timed_out {
         return Outcome::Crash(msg);
     }
-    match fs::read_to_string(&out) {
+    match fs::read(&out).map(|bytes| shown(&bytes)) {
         Ok(text) if run.status.success() => {
             let _ = fs::remove_file(&out);
             if let Some(v) = text.strip_prefix("value\n") {
@@ -375,8 +394,8 @@ pub fn run_with_timeout(mut cmd: Command, scratch: &Path, id: usize) -> Result<R
             Err(e) => return Err(e.to_string()),
         }
     };
-    let stdout = fs::read_to_string(&out_path).unwrap_or_default();
-    let stderr = fs::read_to_string(&err_path).unwrap_or_default();
+    let stdout = shown(&fs::read(&out_path).unwrap_or_default());
+    let stderr = shown(&fs::read(&err_path).unwrap_or_default());
     let _ = fs::remove_file(&out_path);
     let _ = fs::remove_file(&err_path);
     Ok(Run {
