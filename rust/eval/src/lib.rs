@@ -15,6 +15,7 @@ mod eval;
 mod ir;
 mod lower;
 mod print;
+pub mod regex;
 pub mod store;
 mod store_glue;
 mod symbol;

@@ -1,0 +1,28 @@
+//! Feeds arbitrary bytes to the regular expression engine of `builtins.match` and
+//! `builtins.split`: the first byte says where the pattern ends and the text starts.
+//! Any outcome is fine except a panic, an abort or a crash.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use nixspot_eval::regex::Regex;
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&cut, rest)) = data.split_first() else {
+        return;
+    };
+    let (pattern, text) = rest.split_at(usize::from(cut).min(rest.len()));
+    // Depth-first matching is exponential for some patterns (as in Nix); short texts
+    // keep every run fast without hiding any code path.
+    if pattern.len() > 64 || text.len() > 16 {
+        return;
+    }
+    if let Ok(regex) = Regex::new(pattern) {
+        let _ = regex.full_match(text);
+        for found in regex.split(text) {
+            assert!(found.start <= found.end && found.end <= text.len());
+            for (a, b) in found.groups.into_iter().flatten() {
+                assert!(a <= b && b <= text.len());
+            }
+        }
+    }
+});

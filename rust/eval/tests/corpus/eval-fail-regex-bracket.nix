@@ -1,0 +1,2 @@
+# libstdc++ (extended) rejects this pattern, so Nix does.
+builtins.match "[a" "x"
