@@ -15,6 +15,14 @@ pub enum ErrorKind {
     Eval,
     /// A syntax error.
     Parse,
+    /// Recursion too deep to continue; its trace would only repeat the same frames,
+    /// so it gets none (like Nix's).
+    StackOverflow,
+    /// Not a failure: `builtins.trace` was called while values were being computed
+    /// ahead of time ([`crate::eval::Eval::speculate`]). A trace shows which parts of
+    /// a value are still unevaluated, so the evaluation starts over without
+    /// speculating, and prints what Nix prints. Nothing catches it.
+    Restart,
 }
 
 /// An evaluation error with its trace, innermost frame first.
@@ -38,7 +46,7 @@ const MAX_TRACE: usize = 32;
 impl EvalError {
     /// Adds a trace frame (dropped once the trace is long).
     pub fn frame(mut self: Box<Self>, pos: Pos, msg: impl FnOnce() -> String) -> Box<Self> {
-        if self.trace.len() < MAX_TRACE {
+        if self.trace.len() < MAX_TRACE && self.kind != ErrorKind::StackOverflow {
             self.trace.push((pos, msg()));
         }
         self

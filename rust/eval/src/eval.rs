@@ -15,11 +15,52 @@ const RED_ZONE: usize = 128 * 1024;
 /// Size of each new stack segment.
 const STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
+/// The most stack segments in use at once (1 GiB of stack): deeper recursion is an
+/// error, like Nix's "stack overflow", instead of taking all memory.
+const MAX_STACK_SEGMENTS: usize = 256;
+
+thread_local! {
+    static STACK_SEGMENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// An error for recursion too deep to go on (an endless recursion, most likely).
+pub trait StackOverflow {
+    /// The error.
+    fn stack_overflow() -> Self;
+}
+
+impl StackOverflow for Box<crate::error::EvalError> {
+    fn stack_overflow() -> Self {
+        crate::error::err_kind(
+            crate::error::ErrorKind::StackOverflow,
+            "stack overflow (possible infinite recursion)",
+            Pos::NONE,
+        )
+    }
+}
+
+impl StackOverflow for String {
+    fn stack_overflow() -> Self {
+        "stack overflow (possible infinite recursion)".to_string()
+    }
+}
+
 /// Runs `f` with enough native stack, growing it on the heap when needed, so deep
-/// (non-tail) recursion in Nix code cannot overflow the process stack.
+/// (non-tail) recursion in Nix code cannot overflow the process stack; past
+/// [`MAX_STACK_SEGMENTS`] it fails instead.
 #[inline]
-pub fn with_stack<T>(f: impl FnOnce() -> T) -> T {
-    stacker::maybe_grow(RED_ZONE, STACK_SEGMENT, f)
+pub fn with_stack<T, E: StackOverflow>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    if stacker::remaining_stack().is_some_and(|left| left >= RED_ZONE) {
+        return f();
+    }
+    let in_use = STACK_SEGMENTS.with(|n| n.get());
+    if in_use >= MAX_STACK_SEGMENTS {
+        return Err(E::stack_overflow());
+    }
+    STACK_SEGMENTS.with(|n| n.set(in_use + 1));
+    let result = stacker::grow(STACK_SEGMENT, f);
+    STACK_SEGMENTS.with(|n| n.set(in_use));
+    result
 }
 
 /// A loaded source text.

@@ -188,12 +188,23 @@ impl Evaluator {
     /// selects `-A` and renders the result in the requested mode, as the exact bytes
     /// `nix-instantiate --eval` prints (without its final newline).
     pub fn eval_with(&mut self, source: &Source, req: &Request) -> Result<Vec<u8>, Error> {
-        let result = self.eval_inner(source, req);
+        let mut result = self.eval_inner(source, req, true);
+        if matches!(&result, Err(e) if e.kind == error::ErrorKind::Restart) {
+            self.ev = Eval::new(self.options.search_path.clone());
+            result = self.eval_inner(source, req, false);
+        }
         result.map_err(|e| render(&self.ev, &e))
     }
 
-    fn eval_inner(&mut self, source: &Source, req: &Request) -> error::R<Vec<u8>> {
-        self.ev.speculate = req.strict || req.output == OutputMode::Json;
+    fn eval_inner(
+        &mut self,
+        source: &Source,
+        req: &Request,
+        may_speculate: bool,
+    ) -> error::R<Vec<u8>> {
+        // Computing values ahead of time is invisible when the result is printed deeply
+        // forced, until a trace shows laziness (see `ErrorKind::Restart`).
+        self.ev.speculate = may_speculate && (req.strict || req.output == OutputMode::Json);
         let root = match source {
             Source::File(path) => {
                 let abs = absolute(path);

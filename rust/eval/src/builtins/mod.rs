@@ -299,6 +299,7 @@ fn add_error_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         Err(e) => {
             let msg = match ev.coerce(&args[0], pos, TO_STRING) {
                 Ok((s, _)) => String::from_utf8_lossy(&s).into_owned(),
+                Err(restart) if restart.kind == ErrorKind::Restart => return Err(restart),
                 Err(_) => return Err(e),
             };
             Err(e.frame(Pos::NONE, || msg))
@@ -368,7 +369,10 @@ fn deep_seq(ev: &mut Eval, args: &[Value], _pos: Pos) -> R<Value> {
     ev.force(&args[1])
 }
 
-fn trace(ev: &mut Eval, args: &[Value], _pos: Pos) -> R<Value> {
+fn trace(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    if ev.speculate {
+        return Err(err_kind(ErrorKind::Restart, "trace while speculating", pos));
+    }
     let v = ev.force(&args[0])?;
     let mut out = b"trace: ".to_vec();
     match &v {
