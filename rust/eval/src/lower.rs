@@ -804,7 +804,7 @@ impl<'a> Lowerer<'a> {
                         };
                         if let Some(&i) = p.index.get(&name) {
                             let prev = p.statics.get(i).map(|s| s.2).unwrap_or(Pos::NONE);
-                            return Err(self.dup_attr(name.as_str(), apos, prev));
+                            return Err(self.dup_attr(&name.as_str(), apos, prev));
                         }
                         p.index.insert(name, p.statics.len());
                         p.statics.push((name, v, apos));
@@ -823,7 +823,7 @@ impl<'a> Lowerer<'a> {
                     let shown: Vec<String> = path
                         .iter()
                         .map(|a| match self.static_name(a) {
-                            Some(n) => n.as_str().to_string(),
+                            Some(n) => n.as_str().into_owned(),
                             None => "\"${...}\"".to_string(),
                         })
                         .collect();
@@ -1003,7 +1003,7 @@ impl<'a> Lowerer<'a> {
         let mut dynamics = Vec::with_capacity(p.dynamics.len());
         for (key, v, pos) in p.dynamics {
             let k = match self.attr_key(&key)? {
-                AttrKey::Static(s) => Rc::new(Expr::Const(Value::string(s.as_str()))),
+                AttrKey::Static(s) => Rc::new(Expr::Const(Value::string(s.as_bytes()))),
                 AttrKey::Dynamic(e) => e,
             };
             let e = match v {

@@ -91,13 +91,13 @@ pub fn nix_string(out: &mut Vec<u8>, s: &[u8]) {
 }
 
 /// Whether an attribute name prints without quotes.
-fn is_ident(s: &str) -> bool {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) if c.is_ascii_alphabetic() || c == '_' => {}
-        _ => return false,
+fn is_ident(s: &[u8]) -> bool {
+    match s.split_first() {
+        Some((c, rest)) if c.is_ascii_alphabetic() || *c == b'_' => rest
+            .iter()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'\'' | b'-')),
+        _ => false,
     }
-    chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '\'' || c == '-')
 }
 
 impl Eval {
@@ -169,7 +169,7 @@ impl Eval {
                     if i > 0 {
                         out.push(b',');
                     }
-                    json_string(out, at.name.as_str().as_bytes());
+                    json_string(out, at.name.as_bytes());
                     out.push(b':');
                     self.write_json(&at.value, at.pos, out, ctx).map_err(|e| {
                         e.frame(at.pos, || {
@@ -248,10 +248,10 @@ impl Eval {
                     out.push(b'{');
                     for at in a.entries().iter() {
                         out.push(b' ');
-                        if is_ident(at.name.as_str()) {
-                            out.extend_from_slice(at.name.as_str().as_bytes());
+                        if is_ident(at.name.as_bytes()) {
+                            out.extend_from_slice(at.name.as_bytes());
                         } else {
-                            nix_string(out, at.name.as_str().as_bytes());
+                            nix_string(out, at.name.as_bytes());
                         }
                         out.extend_from_slice(" = ".as_bytes());
                         self.write_nix_inner(&at.value, strict, out, seen, false)?;

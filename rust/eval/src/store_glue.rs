@@ -224,6 +224,7 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
 
     for a in attrs.entries().iter() {
         let key = a.name.as_str();
+        let key: &str = &key;
         if key == "__ignoreNulls" {
             continue;
         }

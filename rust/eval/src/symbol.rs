@@ -2,7 +2,8 @@
 //!
 //! A [`Symbol`] is a pointer to a leaked, interned string: equality and hashing are
 //! pointer operations (fast attribute lookups), ordering is by the string itself
-//! (Nix orders attributes by name). The set of distinct names in one process is small
+//! (Nix orders attributes by name). Names are bytes, like Nix strings: almost always
+//! UTF-8, but a name made from a string cut inside a character is kept exactly. The set of distinct names in one process is small
 //! compared with the values built from them, so leaking the interned text is cheap.
 
 use std::cell::RefCell;
@@ -11,7 +12,7 @@ use std::fmt;
 
 /// An interned name.
 #[derive(Clone, Copy)]
-pub struct Symbol(&'static str);
+pub struct Symbol(&'static [u8]);
 
 /// A fast non-cryptographic hasher (FxHash, as in rustc) for the evaluator's own
 /// tables: keys are names and pointers, never attacker-chosen in a way that matters
@@ -57,35 +58,37 @@ impl std::hash::Hasher for FxHasher {
 pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 thread_local! {
-    static INTERNER: RefCell<HashSet<&'static str, FxBuild>> = RefCell::new(HashSet::default());
+    static INTERNER: RefCell<HashSet<&'static [u8], FxBuild>> = RefCell::new(HashSet::default());
 }
 
 /// Interns `s`, returning its unique [`Symbol`].
 pub fn intern(s: &str) -> Symbol {
+    intern_bytes(s.as_bytes())
+}
+
+/// Interns a name given as bytes (a Nix string's), returning its unique [`Symbol`].
+pub fn intern_bytes(b: &[u8]) -> Symbol {
     INTERNER.with(|set| {
         let mut set = set.borrow_mut();
-        if let Some(existing) = set.get(s) {
+        if let Some(existing) = set.get(b) {
             return Symbol(existing);
         }
-        let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+        let leaked: &'static [u8] = Box::leak(b.to_vec().into_boxed_slice());
         set.insert(leaked);
         Symbol(leaked)
     })
 }
 
-/// Interns a string's bytes as a name. Names are text here: bytes that are not UTF-8
-/// (only made by cutting a string inside a character) become U+FFFD.
-pub fn intern_bytes(b: &[u8]) -> Symbol {
-    match std::str::from_utf8(b) {
-        Ok(s) => intern(s),
-        Err(_) => intern(&String::from_utf8_lossy(b)),
-    }
-}
-
 impl Symbol {
-    /// The name as text.
-    pub fn as_str(self) -> &'static str {
+    /// The name's exact bytes.
+    pub fn as_bytes(self) -> &'static [u8] {
         self.0
+    }
+
+    /// The name as text, for messages and comparisons with known names (bytes that are
+    /// not UTF-8 shown as U+FFFD).
+    pub fn as_str(self) -> std::borrow::Cow<'static, str> {
+        String::from_utf8_lossy(self.0)
     }
 }
 
@@ -121,13 +124,13 @@ impl Ord for Symbol {
 
 impl fmt::Debug for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{:?}", self.0)
+        write!(f, "{:?}", self.as_str())
     }
 }
 
 impl fmt::Display for Symbol {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0)
+        f.write_str(&self.as_str())
     }
 }
 

@@ -14,7 +14,7 @@ pub(super) fn attr_names(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     Ok(list(
         a.entries()
             .iter()
-            .map(|e| Value::string(e.name.as_str()))
+            .map(|e| Value::string(e.name.as_bytes()))
             .collect(),
     ))
 }
@@ -136,7 +136,7 @@ pub(super) fn map_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         .map(|e| Attr {
             name: e.name,
             value: Value::apply_lazy(
-                Value::apply_lazy(f.clone(), Value::string(e.name.as_str())),
+                Value::apply_lazy(f.clone(), Value::string(e.name.as_bytes())),
                 e.value.clone(),
             ),
             pos: e.pos,
@@ -161,7 +161,7 @@ pub(super) fn zip_attrs_with(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
             attr(
                 name,
                 Value::apply_lazy(
-                    Value::apply_lazy(f.clone(), Value::string(name.as_str())),
+                    Value::apply_lazy(f.clone(), Value::string(name.as_bytes())),
                     list(vals),
                 ),
             )

@@ -85,6 +85,7 @@ pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
     let mut ctx = s.ctx.clone();
     for e in a.entries().iter() {
         let path = e.name.as_str();
+        let path: &str = &path;
         if !path.starts_with("/nix/store/") {
             return Err(err(
                 format!("context key '{path}' is not a store path"),

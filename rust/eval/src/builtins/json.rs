@@ -353,7 +353,7 @@ fn xml_attrs(ev: &mut Eval, a: &Attrs, depth: usize, x: &mut Xml, pos: Pos) -> R
     for at in a.entries().iter() {
         indent(&mut x.out, depth);
         x.out.push_str("<attr name=\"");
-        xml_escape(&mut x.out, at.name.as_str());
+        xml_escape(&mut x.out, &at.name.as_str());
         x.out.push_str("\">\n");
         xml_value(ev, &at.value, depth + 1, x, pos)?;
         indent(&mut x.out, depth);
@@ -449,7 +449,7 @@ fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R
                         out.push_str("<function>\n");
                         indent(out, depth + 1);
                         out.push_str("<varpat name=\"");
-                        xml_escape(out, n.as_str());
+                        xml_escape(out, &n.as_str());
                         out.push_str("\" />\n");
                     }
                     Param::Pattern {
@@ -465,7 +465,7 @@ fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R
                         }
                         if let Some(b) = bind {
                             out.push_str(" name=\"");
-                            xml_escape(out, b.as_str());
+                            xml_escape(out, &b.as_str());
                             out.push('"');
                         }
                         out.push_str(">\n");
@@ -474,7 +474,7 @@ fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R
                         for n in names {
                             indent(out, depth + 2);
                             out.push_str("<attr name=\"");
-                            xml_escape(out, n.as_str());
+                            xml_escape(out, &n.as_str());
                             out.push_str("\" />\n");
                         }
                         indent(out, depth + 1);

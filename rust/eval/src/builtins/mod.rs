@@ -209,6 +209,7 @@ pub fn install(ev: &mut Eval) {
     *self_ref.0.borrow_mut() = ThunkState::Done(Value::Attrs(builtins.clone()));
     for a in builtins.entries() {
         let name = a.name.as_str();
+        let name: &str = &name;
         if name == "builtins" || name == "derivation" {
             continue;
         }

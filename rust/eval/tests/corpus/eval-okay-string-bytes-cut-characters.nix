@@ -24,4 +24,10 @@ in
   (builtins.splitVersion "1${c}2")
   (builtins.stringLength (builtins.toFile "cut" c))
   "${c}${builtins.toString [ c c ]}"
+  # Attribute names are bytes too.
+  (builtins.attrNames { ${c} = 1; ${builtins.substring 1 1 s} = 2; "é" = 3; z = 4; })
+  (builtins.toJSON { ${c} = c; })
+  (builtins.hasAttr c (builtins.listToAttrs [ { name = c; value = null; } ]))
+  (builtins.hasAttr "é" { ${c} = 1; })
+  (builtins.mapAttrs (n: v: n + v) { ${c} = builtins.substring 1 1 s; })
 ]
