@@ -42,6 +42,16 @@ let
   parts = builtins.split ", " s;
 in [ (builtins.stringLength s) (builtins.stringLength replaced) (builtins.length parts) ]
 NIX
+cat > "$work/regex.nix" <<'NIX'
+# builtins.match and builtins.split with alternation, groups and repetition (nixspot's
+# own engine against libstdc++'s std::regex): 50,000 version strings, a 400 kB split.
+let
+  names = builtins.genList (i: "pkg${toString (i / 7)}-${toString i}.${toString (i * 7)}-rc${toString (i / 3)}") 50000;
+  parsed = map (s: builtins.match "([a-z]+[0-9]*)-([0-9]+(\\.[0-9]+)*)(-(alpha|beta|rc)[0-9]*)?" s) names;
+  text = builtins.concatStringsSep "" (builtins.genList (i: "key${toString i} = value; # note\n") 16000);
+  parts = builtins.split "(;|#)[ ]*|\n" text;
+in [ (builtins.length (builtins.filter (m: m != null) parsed)) (builtins.length parts) ]
+NIX
 cat > "$work/modules.nix" <<'NIX'
 # A module-system-like fixed point: 2,000 options declared, defined by several modules
 # with priorities, merged with zipAttrsWith, ordered with sort, some values depending
@@ -94,7 +104,7 @@ cat > "$work/hotspot-wikipedia.nix" <<NIX
 ((import $PWD/modules).evalHotspot { modules = [ $PWD/images/hotspot-wikipedia.nix ]; }).config.build.recipe
 NIX
 
-for w in fib foldl-sum attrs-merge tojson strings modules hotspot-wikipedia; do
+for w in fib foldl-sum attrs-merge tojson strings regex modules hotspot-wikipedia; do
   file="$work/$w.nix"
   read -r nt nm <<< "$(measure nix "$file")"
   read -r st sm <<< "$(measure nixspot "$file")"

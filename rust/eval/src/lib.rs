@@ -2,12 +2,15 @@
 //!
 //! Contract used by the rest of the workspace (the implementation may grow, but these
 //! names stay): [`Evaluator::new`] with [`EvalOptions`], then
-//! [`Evaluator::eval_to_json`] on a [`Source`], which returns exactly the bytes
-//! `nix-instantiate --eval --strict --json` prints (without the trailing newline).
+//! [`Evaluator::eval_to_json`] on a [`Source`], which returns what
+//! `nix-instantiate --eval --strict --json` prints (without the trailing newline);
+//! [`Evaluator::eval_with`] gives the exact bytes in every output mode.
 //!
 //! Pipeline: `rnix` parses, [`lower`] turns the syntax tree into the IR of [`ir`] with
 //! resolved scopes, [`eval`] evaluates lazily with thunks, [`builtins`] holds the
-//! builtin functions and [`print`] renders results.
+//! builtin functions and [`print`] renders results. Strings and attribute names are
+//! bytes, as in Nix; [`regex`] is `builtins.match`/`split`'s engine (libstdc++'s
+//! semantics, which no regex crate has).
 
 mod builtins;
 mod error;
