@@ -21,6 +21,7 @@ const UNMATCHED: Sub = Sub {
 };
 
 /// Work left on the stack.
+#[derive(Debug)]
 enum Task {
     /// Continue from a state at a position.
     Explore(usize, usize),
@@ -34,6 +35,14 @@ enum Task {
     UncountRep(usize),
     /// After a repetition's body: leave the loop unless a match was found.
     LeaveRepeat(usize, usize),
+    /// Leave a loop over one character at each position from the highest down to the
+    /// lowest, while no match was found: what the nested iterations of a loop like
+    /// `[a-z]*` leave behind, without a task per character.
+    LeaveRepeatDown {
+        next: usize,
+        low: usize,
+        high: usize,
+    },
     /// After an alternation's left side: try the right side too.
     AltRight(usize, usize),
     /// After both sides: either found a match.
@@ -51,6 +60,28 @@ struct Flags {
     continuous: bool,
 }
 
+/// The executor's buffers, reusable from one run to the next: every run leaves the
+/// repetition counters as it found them and resets the rest.
+#[derive(Debug)]
+pub(super) struct Scratch {
+    /// Per repetition state: where its body was last entered, and how often there.
+    reps: Vec<(usize, u8)>,
+    cur: Vec<Sub>,
+    results: Vec<Sub>,
+    tasks: Vec<Task>,
+}
+
+impl Scratch {
+    pub(super) fn for_program(prog: &Program) -> Scratch {
+        Scratch {
+            reps: vec![(0, 0); prog.nodes.len()],
+            cur: vec![UNMATCHED; prog.groups],
+            results: vec![UNMATCHED; prog.groups],
+            tasks: Vec::new(),
+        }
+    }
+}
+
 pub(super) struct Executor<'a> {
     prog: &'a Program,
     text: &'a [u8],
@@ -58,29 +89,29 @@ pub(super) struct Executor<'a> {
     begin: usize,
     exact: bool,
     flags: Flags,
-    /// Per repetition state: where its body was last entered, and how often there.
-    reps: Vec<(usize, u8)>,
-    cur: Vec<Sub>,
-    results: Vec<Sub>,
+    reps: &'a mut Vec<(usize, u8)>,
+    cur: &'a mut Vec<Sub>,
+    results: &'a mut Vec<Sub>,
     has_sol: bool,
     sol_pos: Option<usize>,
-    tasks: Vec<Task>,
+    tasks: &'a mut Vec<Task>,
 }
 
 impl<'a> Executor<'a> {
-    pub(super) fn new(prog: &'a Program, text: &'a [u8]) -> Self {
+    pub(super) fn new(prog: &'a Program, text: &'a [u8], scratch: &'a mut Scratch) -> Self {
+        scratch.results.fill(UNMATCHED);
         Executor {
             prog,
             text,
             begin: 0,
             exact: false,
             flags: Flags::default(),
-            reps: vec![(0, 0); prog.nodes.len()],
-            cur: vec![UNMATCHED; prog.groups],
-            results: vec![UNMATCHED; prog.groups],
+            reps: &mut scratch.reps,
+            cur: &mut scratch.cur,
+            results: &mut scratch.results,
             has_sol: false,
             sol_pos: None,
-            tasks: Vec::new(),
+            tasks: &mut scratch.tasks,
         }
     }
 
@@ -168,7 +199,7 @@ impl<'a> Executor<'a> {
         self.begin = at;
         self.has_sol = false;
         self.sol_pos = None;
-        self.cur.clone_from(&self.results);
+        self.cur.clone_from(self.results);
         self.tasks.clear();
         self.tasks.push(Task::Explore(self.prog.start, at));
         while let Some(task) = self.tasks.pop() {
@@ -205,6 +236,18 @@ impl<'a> Executor<'a> {
                     self.tasks.push(Task::Explore(next, pos));
                 }
             }
+            Task::LeaveRepeatDown { next, low, high } => {
+                if !self.has_sol {
+                    if high > low {
+                        self.tasks.push(Task::LeaveRepeatDown {
+                            next,
+                            low,
+                            high: high - 1,
+                        });
+                    }
+                    self.tasks.push(Task::Explore(next, high));
+                }
+            }
             Task::AltRight(next, pos) => {
                 let left = self.has_sol;
                 self.has_sol = false;
@@ -232,6 +275,16 @@ impl<'a> Executor<'a> {
                 }
             }
             Kind::Repeat => {
+                if let Some(run) = self.single_byte_loop(id, alt, pos) {
+                    // Each iteration consumes one byte and touches no group, so the
+                    // iterations' bookkeeping cannot matter: take them all at once.
+                    self.tasks.push(Task::LeaveRepeatDown {
+                        next,
+                        low: pos,
+                        high: pos + run,
+                    });
+                    return;
+                }
                 self.tasks.push(Task::LeaveRepeat(next, pos));
                 let Some(rep) = self.reps.get_mut(id) else {
                     return;
@@ -282,6 +335,22 @@ impl<'a> Executor<'a> {
         }
     }
 
+    /// For a loop whose body is one byte matcher leading straight back to the loop:
+    /// how many bytes from `pos` it can consume.
+    fn single_byte_loop(&self, repeat: usize, body: usize, pos: usize) -> Option<usize> {
+        let node = self.prog.nodes.get(body)?;
+        if node.next != repeat {
+            return None;
+        }
+        let rest = self.text.get(pos..)?;
+        let run = match &node.kind {
+            Kind::Byte(b) => rest.iter().take_while(|&c| c == b).count(),
+            Kind::Set(set) => rest.iter().take_while(|&&c| set.contains(c)).count(),
+            _ => return None,
+        };
+        Some(run)
+    }
+
     /// `_M_handle_accept`, POSIX: keep the longest match, the first found on a tie.
     fn accept(&mut self, pos: usize) {
         self.has_sol = if self.exact {
@@ -294,7 +363,7 @@ impl<'a> Executor<'a> {
         }
         if self.has_sol && self.sol_pos.is_none_or(|best| best < pos) {
             self.sol_pos = Some(pos);
-            self.results.clone_from(&self.cur);
+            self.results.clone_from(self.cur);
         }
     }
 }

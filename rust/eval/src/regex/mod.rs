@@ -191,22 +191,31 @@ pub enum RegexError {
 
 /// A compiled POSIX extended regular expression with Nix's semantics.
 #[derive(Debug)]
-pub struct Regex(Program);
+pub struct Regex {
+    program: Program,
+    /// The executor's buffers, kept between runs (a pattern is usually applied to
+    /// many strings).
+    scratch: std::cell::RefCell<exec::Scratch>,
+}
 
 impl Regex {
     /// Compiles `pattern`; the error says what libstdc++ would reject it for.
     pub fn new(pattern: &[u8]) -> Result<Regex, RegexError> {
-        compile::compile(pattern).map(Regex)
+        let program = compile::compile(pattern)?;
+        let scratch = std::cell::RefCell::new(exec::Scratch::for_program(&program));
+        Ok(Regex { program, scratch })
     }
 
     /// `builtins.match`: the groups if the whole text matches (`std::regex_match`).
     pub fn full_match(&self, text: &[u8]) -> Option<Vec<Span>> {
-        exec::Executor::new(&self.0, text).full_match()
+        let mut scratch = self.scratch.borrow_mut();
+        exec::Executor::new(&self.program, text, &mut scratch).full_match()
     }
 
     /// `builtins.split`: every match in order, as `std::sregex_iterator` finds them.
     pub fn split(&self, text: &[u8]) -> Vec<Found> {
-        exec::Executor::new(&self.0, text).all_matches()
+        let mut scratch = self.scratch.borrow_mut();
+        exec::Executor::new(&self.program, text, &mut scratch).all_matches()
     }
 }
 
