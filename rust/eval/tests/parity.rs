@@ -1,8 +1,9 @@
 //! Parity with real Nix: every case goes through `nix-instantiate --eval --strict --json`
 //! (Debian's Nix 2.8) and through nixspot-eval, and both must agree.
 //!
-//! For corpus cases this also proves the corpus honest: Nix must still print exactly the
-//! `.json` file, or fail with an error containing the `.err` text. Cases under
+//! This also proves the corpus honest: Nix must still print exactly the `.json` file, or
+//! fail with an error containing the `.err` text. (The modules, images and fixtures are
+//! compared with Nix by `rust/hotspot/tests/parity.rs`.) Cases under
 //! `corpus/new/` need a Nix newer than 2.8 and are checked against their `.json` only.
 //! The test fails (never skips) when `nix-instantiate` is missing.
 //!
@@ -17,35 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{
     apply_filter, check, corpus_cases, known_failures, run_child_if_requested, run_nixspot,
-    run_parallel, run_with_timeout, tree_cases, workspace_root, Case, Expect, Outcome, Report,
-    TEST_ENV_VAR,
+    run_parallel, run_with_timeout, Case, Outcome, Report, TEST_ENV_VAR,
 };
-
-/// The suites compared with Nix. Adding a directory of cases is one line here.
-enum Suite {
-    /// `rust/eval/tests/corpus`: cases with `.json` / `.err` expectations.
-    Corpus,
-    /// Every `.nix` file under this directory (relative to the workspace root),
-    /// evaluated as it is; nixspot must print what Nix prints, or fail where Nix fails.
-    #[allow(dead_code)] // used as soon as a tree of modules is listed in SUITES
-    Tree(&'static str),
-}
-
-const SUITES: &[Suite] = &[
-    Suite::Corpus,
-    // Suite::Tree("modules"),  -- one line per directory, e.g. modules/, images/, checks/
-];
-
-fn suite_cases(suite: &Suite) -> Vec<Case> {
-    let cases = match suite {
-        Suite::Corpus => corpus_cases(),
-        Suite::Tree(dir) => tree_cases(&workspace_root().join(dir)),
-    };
-    match cases {
-        Ok(c) => c,
-        Err(e) => panic!("reading the cases: {e}"),
-    }
-}
 
 /// What real Nix did with a case.
 fn run_nix(case: &Case, scratch: &Path, ids: &AtomicUsize) -> Result<Outcome, String> {
@@ -90,36 +64,10 @@ fn parity_case(
         return Ok(check(&case.expect, &nixspot));
     }
     let nix = run_nix(case, scratch, ids)?;
-    match (&case.expect, &nix) {
-        (Expect::SameAsNix, Outcome::Value(_)) if nixspot == nix => Ok(Ok(())),
-        (Expect::SameAsNix, Outcome::Error(_)) if matches!(nixspot, Outcome::Error(_)) => {
-            Ok(Ok(()))
-        }
-        (Expect::SameAsNix, _) => Ok(Err(format!(
-            "nix-instantiate: {}\n  nixspot:         {nixspot}",
-            nix_summary(&nix)
-        ))),
-        (expect, _) => {
-            check(expect, &nix).map_err(|why| {
-                format!(
-                    "the expectation file disagrees with real Nix 2.8 (fix the corpus):\n  {why}"
-                )
-            })?;
-            Ok(check(expect, &nixspot))
-        }
-    }
-}
-
-fn nix_summary(nix: &Outcome) -> String {
-    match nix {
-        Outcome::Error(e) => format!(
-            "error {}",
-            e.lines()
-                .find(|l| l.contains("error"))
-                .unwrap_or(e.as_str())
-        ),
-        other => other.to_string(),
-    }
+    check(&case.expect, &nix).map_err(|why| {
+        format!("the expectation file disagrees with real Nix 2.8 (fix the corpus):\n  {why}")
+    })?;
+    Ok(check(&case.expect, &nixspot))
 }
 
 #[test]
@@ -134,7 +82,10 @@ fn parity() {
             "nix-instantiate is required by the parity test (apt-get install nix-bin; see .ci/install-deps): {e}"
         ),
     }
-    let cases: Vec<Case> = apply_filter(SUITES.iter().flat_map(suite_cases).collect());
+    let cases = match corpus_cases() {
+        Ok(c) => apply_filter(c),
+        Err(e) => panic!("reading the cases: {e}"),
+    };
     let known = match known_failures() {
         Ok(k) => k,
         Err(e) => panic!("{e}"),

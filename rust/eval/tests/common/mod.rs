@@ -54,8 +54,6 @@ pub enum Expect {
     Json(String),
     /// `eval-fail-*.nix`: an error whose text contains this (the `.err` file).
     ErrorContaining(String),
-    /// A file of a tree suite: whatever real Nix says (parity only).
-    SameAsNix,
 }
 
 /// One case.
@@ -125,40 +123,6 @@ fn corpus_cases_in(dir: &Path, prefix: &str, newer: bool) -> Result<Vec<Case>, S
         });
     }
     Ok(cases)
-}
-
-/// Every `.nix` file under `root` (recursively, sorted), as cases compared with real Nix.
-pub fn tree_cases(root: &Path) -> Result<Vec<Case>, String> {
-    let mut files = Vec::new();
-    collect_nix_files(root, &mut files)?;
-    files.sort();
-    Ok(files
-        .into_iter()
-        .map(|path| {
-            let rel = path.strip_prefix(workspace_root()).unwrap_or(&path);
-            Case {
-                name: rel.with_extension("").to_string_lossy().into_owned(),
-                path,
-                expect: Expect::SameAsNix,
-                newer_than_nix: false,
-                search_path: Vec::new(),
-            }
-        })
-        .collect())
-}
-
-fn collect_nix_files(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), String> {
-    let entries = fs::read_dir(dir).map_err(|e| format!("reading {}: {e}", dir.display()))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| format!("reading {}: {e}", dir.display()))?;
-        let path = entry.path();
-        if path.is_dir() {
-            collect_nix_files(&path, out)?;
-        } else if path.extension().is_some_and(|e| e == "nix") {
-            out.push(path);
-        }
-    }
-    Ok(())
 }
 
 fn strip_one_newline(s: &str) -> &str {
@@ -246,7 +210,6 @@ pub fn check(expect: &Expect, outcome: &Outcome) -> Result<(), String> {
         (Expect::ErrorContaining(needle), got) => Err(format!(
             "expected: an error containing {needle:?}\n  actual:   {got}"
         )),
-        (Expect::SameAsNix, _) => Err("internal: no fixed expectation for this case".into()),
     }
 }
 
