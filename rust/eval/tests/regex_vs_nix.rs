@@ -10,19 +10,12 @@ use std::time::{Duration, Instant};
 
 use nixspot_eval::{EvalOptions, Evaluator, OutputMode, Request, Source};
 
-/// A small deterministic generator (xorshift64*), so every run checks the same cases.
-struct Rng(u64);
+/// A seeded generator, so every run checks the same cases.
+struct Rng(fastrand::Rng);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
     fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
+        self.0.usize(..n)
     }
 
     fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
@@ -82,7 +75,7 @@ fn nix_string(s: &str) -> String {
 
 /// The test file: `[ [ pattern text (match) (split) ] … ]`.
 fn cases(count: usize) -> String {
-    let mut r = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut r = Rng(fastrand::Rng::with_seed(0x9e37_79b9_7f4a_7c15));
     let mut out = String::from("[\n");
     for _ in 0..count {
         let pattern = nix_string(&alternation(&mut r, false));
