@@ -546,66 +546,6 @@ fn an_interrupted_build_leaves_no_partial_image() {
     assert!(!image.exists(), "no output");
 }
 
-/// A file server on 127.0.0.1 for a directory: GET and HEAD, 404 for anything missing.
-struct DirServer {
-    base: String,
-}
-
-impl DirServer {
-    fn start(root: &Path) -> DirServer {
-        use std::io::{BufRead, BufReader};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1");
-        let base = format!("http://{}", listener.local_addr().expect("local addr"));
-        let root = root.to_path_buf();
-        std::thread::spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut stream) = stream else { continue };
-                let root = root.clone();
-                std::thread::spawn(move || {
-                    let mut reader = BufReader::new(stream.try_clone().expect("clone"));
-                    let mut request = String::new();
-                    if reader.read_line(&mut request).is_err() {
-                        return;
-                    }
-                    loop {
-                        let mut line = String::new();
-                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                            break;
-                        }
-                    }
-                    let mut parts = request.split_whitespace();
-                    let method = parts.next().unwrap_or("");
-                    let path = parts.next().unwrap_or("/");
-                    let file = root.join(path.trim_start_matches('/'));
-                    let body = if path.contains("..") {
-                        None
-                    } else {
-                        std::fs::read(&file).ok()
-                    };
-                    let (status, body) = match body {
-                        Some(b) => ("200 OK", b),
-                        None => ("404 Not Found", b"not found".to_vec()),
-                    };
-                    let head = format!(
-                        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                        body.len()
-                    );
-                    let _ = stream.write_all(head.as_bytes());
-                    if method != "HEAD" {
-                        let _ = stream.write_all(&body);
-                    }
-                });
-            }
-        });
-        DirServer { base }
-    }
-
-    /// Host and port, without the scheme.
-    fn host(&self) -> &str {
-        self.base.trim_start_matches("http://")
-    }
-}
-
 const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
@@ -812,7 +752,7 @@ fn oci_images_from_a_local_registry_become_deterministic_archives() {
         format!("{}  offspot-base-arm64-1.4.2.img\n", md5(&base_bytes)),
     )
     .expect("served md5");
-    let server = DirServer::start(&served);
+    let server = HttpServer::serve_dir(&served);
     let direct_ident = format!("{}/offspot/hello:1.0", registry.addr);
     let recipe = format!(
         "base: {{source: 1.4.2, rootfs_size: 100000000}}\noutput: {{size: auto}}\n\
@@ -945,7 +885,7 @@ fn a_recipe_made_by_offspot_config_assembles_unchanged_through_mirrors() {
         served.join("drive/base/offspot-base-arm64-1.4.2.img"),
     )
     .expect("served base");
-    let server = DirServer::start(&served);
+    let server = HttpServer::serve_dir(&served);
     let mirrors = [
         format!("https://drive.offspot.it/={}/drive/", server.base),
         format!("https://github.com/={}/github/", server.base),
@@ -963,7 +903,7 @@ fn a_recipe_made_by_offspot_config_assembles_unchanged_through_mirrors() {
     let image = fx.path("demo.img");
     let out = fx.assemble(Path::new(DEMO_RECIPE), &image, &args);
     assert!(out.status.success(), "assemble failed:\n{}", text(&out));
-    assert!(server.host().starts_with("127.0.0.1:"));
+    assert!(server.base.starts_with("http://127.0.0.1:"));
 
     let parts = sfdisk_partitions(&image);
     assert_eq!(parts.len(), 3);

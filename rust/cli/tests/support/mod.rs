@@ -302,8 +302,8 @@ pub fn sha256_file(path: &Path) -> String {
         .collect()
 }
 
-/// A minimal HTTP/1.1 server on 127.0.0.1 serving fixed bodies; 404 for anything else.
-/// Counts requests so tests can assert what went over the network.
+/// A minimal HTTP/1.1 server on 127.0.0.1 (GET and HEAD; 404 for anything it does not
+/// have). Counts requests so tests can assert what went over the network.
 pub struct HttpServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
@@ -314,14 +314,31 @@ pub struct HttpServer {
 impl HttpServer {
     /// Starts a server for `routes` (path → body) on a random port.
     pub fn start(routes: BTreeMap<String, Vec<u8>>) -> HttpServer {
+        Self::serve(move |path| routes.get(path).cloned())
+    }
+
+    /// Starts a server for the files under `root` on a random port.
+    pub fn serve_dir(root: &Path) -> HttpServer {
+        let root = root.to_path_buf();
+        Self::serve(move |path| {
+            if path.contains("..") {
+                return None;
+            }
+            std::fs::read(root.join(path.trim_start_matches('/'))).ok()
+        })
+    }
+
+    /// Starts a server answering each request path with `body_for`.
+    fn serve(body_for: impl Fn(&str) -> Option<Vec<u8>> + Send + Sync + 'static) -> HttpServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1");
         let base = format!("http://{}", listener.local_addr().expect("local addr"));
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
+        let body_for = Arc::new(body_for);
         std::thread::spawn(move || {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
-                let routes = routes.clone();
+                let body_for = body_for.clone();
                 let seen = seen.clone();
                 std::thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().expect("clone"));
@@ -339,8 +356,8 @@ impl HttpServer {
                     let method = parts.next().unwrap_or("").to_string();
                     let path = parts.next().unwrap_or("").to_string();
                     seen.lock().expect("lock").push(path.clone());
-                    let (status, body) = match routes.get(&path) {
-                        Some(body) => ("200 OK", body.clone()),
+                    let (status, body) = match body_for(&path) {
+                        Some(body) => ("200 OK", body),
                         None => ("404 Not Found", b"not found".to_vec()),
                     };
                     let head = format!(
