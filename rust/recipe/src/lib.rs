@@ -10,7 +10,9 @@ mod lock;
 mod oci_ref;
 mod size;
 
-pub use lock::{Lock, LockError, LockedFile, LockedOci, LOCK_VERSION};
+pub use lock::{
+    is_language_code, Lock, LockError, LockedFile, LockedOci, LockedPackage, LOCK_VERSION,
+};
 pub use oci_ref::{is_sha256_digest, is_sha256_hex, OciRef, OciRefError};
 pub use size::{parse_size, FileSize, OutputSize, Size};
 

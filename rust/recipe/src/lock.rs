@@ -2,7 +2,9 @@
 //!
 //! Format (version 1), JSON with sorted keys, 2-space indentation and a trailing newline:
 //! `{"files": {"<url>": {"sha256", "size"}}, "oci": {"<ident as written>": {"archiveSha256",
-//! "digest", "filesize", "fullsize"}}, "version": 1}`.
+//! "digest", "filesize", "fullsize"}}, "packages": {"<ident as written>": {…}}, "version": 1}`.
+//! `packages` (catalog content, see [`LockedPackage`]) is left out when empty, so locks
+//! without catalog content keep their bytes.
 
 use crate::oci_ref::{is_sha256_digest, is_sha256_hex};
 use serde::{Deserialize, Serialize};
@@ -22,6 +24,10 @@ pub struct Lock {
     /// Pinned OCI images, by `ident` as written in the recipe.
     #[serde(default)]
     pub oci: BTreeMap<String, LockedOci>,
+    /// Catalog packages (`hotspot.zims.<name>.package`), by the ident as the module
+    /// writes it: the module looks its entry up by that string, so evaluation stays pure.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub packages: BTreeMap<String, LockedPackage>,
     /// Always [`LOCK_VERSION`].
     pub version: u32,
 }
@@ -31,6 +37,7 @@ impl Default for Lock {
         Lock {
             files: BTreeMap::new(),
             oci: BTreeMap::new(),
+            packages: BTreeMap::new(),
             version: LOCK_VERSION,
         }
     }
@@ -59,6 +66,44 @@ pub struct LockedOci {
     pub filesize: u64,
     /// Sum of the archive's member sizes (image-creator's `fullsize`).
     pub fullsize: u64,
+}
+
+/// A catalog package as the catalog described it when `nixspot lock` resolved it, with
+/// the size and sha256 the MirrorBrain checksum files beside the download gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LockedPackage {
+    /// URL of the catalog that answered (e.g. `https://library.kiwix.org`).
+    pub catalog: String,
+    /// Content date, `YYYY-MM-DD` (the catalog's `updated`).
+    pub date: String,
+    /// The entry's summary.
+    pub description: String,
+    /// The entry's flavour (empty when none).
+    pub flavour: String,
+    /// Base64 PNG (48×48) of the entry's illustration; empty when it has none.
+    pub icon: String,
+    /// The catalog entry id (the ZIM's UUID).
+    pub id: String,
+    /// ISO 639-3 codes.
+    pub languages: Vec<String>,
+    /// The book name (`wikipedia_en_climate_change`).
+    pub name: String,
+    /// The entry's publisher (empty when none).
+    pub publisher: String,
+    /// Lowercase hex sha256 of the file (from `.sha256` or `.meta4`).
+    pub sha256: String,
+    /// Exact size in bytes (from `.meta4`, else `Content-Length`).
+    pub size: u64,
+    /// The entry's tags, as the catalog lists them.
+    pub tags: Vec<String>,
+    /// The entry's title.
+    pub title: String,
+    /// Download URL of the ZIM (the acquisition link without `.meta4`).
+    pub url: String,
+    /// The version the module asked for (`hotspot.zims.<name>.version`); null for the
+    /// latest at lock time.
+    pub version: Option<String>,
 }
 
 /// A lock file that cannot be read or used.
@@ -158,6 +203,33 @@ impl Lock {
                 ));
             }
         }
+        for (ident, p) in &lock.packages {
+            let key = |field: &str| format!("packages[{ident:?}].{field}");
+            if !is_sha256_hex(&p.sha256) {
+                return Err(invalid(
+                    key("sha256"),
+                    format!("expected 64 lowercase hex digits, found {:?}", p.sha256),
+                ));
+            }
+            if !(p.url.starts_with("https://") || p.url.starts_with("http://")) {
+                return Err(invalid(
+                    key("url"),
+                    format!("expected an http(s) URL, found {:?}", p.url),
+                ));
+            }
+            if let Some(bad) = p.languages.iter().find(|l| !is_language_code(l)) {
+                return Err(invalid(
+                    key("languages"),
+                    format!("expected ISO 639-3 codes (3 lowercase letters), found {bad:?}"),
+                ));
+            }
+            if !is_date(&p.date) {
+                return Err(invalid(
+                    key("date"),
+                    format!("expected YYYY-MM-DD, found {:?}", p.date),
+                ));
+            }
+        }
         Ok(lock)
     }
 
@@ -186,6 +258,21 @@ impl Lock {
             let _ = std::fs::remove_file(&tmp);
         })
     }
+}
+
+/// Three lowercase ASCII letters, as the module's `languages` option requires.
+pub fn is_language_code(s: &str) -> bool {
+    s.len() == 3 && s.bytes().all(|b| b.is_ascii_lowercase())
+}
+
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
 }
 
 #[cfg(test)]
@@ -246,5 +333,61 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("files[\"u\"].sha256"), "{err}");
+    }
+
+    fn package() -> LockedPackage {
+        LockedPackage {
+            catalog: "http://127.0.0.1:1".into(),
+            date: "2024-06-01".into(),
+            description: "d".into(),
+            flavour: "nopic".into(),
+            icon: String::new(),
+            id: "c7c060fc-336a-3558-26bc-e3a44bae57e9".into(),
+            languages: vec!["eng".into()],
+            name: "wikipedia_en_climate_change".into(),
+            publisher: "openZIM".into(),
+            sha256: "e".repeat(64),
+            size: 42,
+            tags: vec!["wikipedia".into()],
+            title: "t".into(),
+            url: "https://download.kiwix.org/zim/w.zim".into(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn packages_round_trip_and_are_omitted_when_empty() {
+        // A lock without packages keeps the bytes older nixspot wrote.
+        assert!(!Lock::default().to_json_string().contains("packages"));
+        let mut lock = Lock::default();
+        lock.packages
+            .insert("wikipedia_en_climate_change:nopic".into(), package());
+        let text = lock.to_json_string();
+        assert!(text.find("\"oci\"").unwrap() < text.find("\"packages\"").unwrap());
+        assert!(text.find("\"packages\"").unwrap() < text.find("\"version\": 1").unwrap());
+        assert!(text.contains("\"version\": null"), "{text}");
+        assert_eq!(Lock::parse(&text, Path::new("x")).unwrap(), lock);
+    }
+
+    #[test]
+    fn invalid_package_fields_are_named() {
+        let cases: [(&str, fn(&mut LockedPackage)); 4] = [
+            ("sha256", |p| p.sha256 = "abc".into()),
+            ("url", |p| p.url = "file:///etc/passwd".into()),
+            ("languages", |p| p.languages = vec!["fra,eng".into()]),
+            ("date", |p| p.date = "2024-6-1".into()),
+        ];
+        for (field, spoil) in cases {
+            let mut lock = Lock::default();
+            let mut p = package();
+            spoil(&mut p);
+            lock.packages.insert("x:nopic".into(), p);
+            let err = Lock::parse(&lock.to_json_string(), Path::new("l.json")).unwrap_err();
+            assert!(
+                err.to_string()
+                    .contains(&format!("packages[\"x:nopic\"].{field}")),
+                "{field}: {err}"
+            );
+        }
     }
 }
