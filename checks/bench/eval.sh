@@ -1,23 +1,46 @@
 #!/usr/bin/env bash
-# Evaluator benchmark: the same expressions through `nixspot eval --strict --json` and
-# `nix-instantiate --eval --strict --json`, whole-process wall time and peak RSS
-# (GNU time), median of RUNS runs (default 5). Prints a Markdown table with ratios.
-# Run on demand (not in CI):  bash checks/bench/eval.sh [RUNS]
-# (NIXSPOT_BIN=path measures an already built binary instead of building one.)
-# Needs: nix-instantiate (apt: nix-bin), GNU time at /usr/bin/time (apt: time), cargo.
+# Evaluator benchmark: the same expressions through nixspot's evaluator and
+# `nix-instantiate --eval --strict --json`, whole process. Paired runs: each pair runs
+# both commands back to back (alternating which goes first), so machine drift hits both
+# alike; the time ratio is the median of the per-pair ratios. Wall time from bash's
+# EPOCHREALTIME (GNU time's %e has 0.01 s resolution), peak RSS from GNU time (%M,
+# median). Callgrind instruction counts per workload (repeatable on a loaded machine).
+# Prints a Markdown table; ratios are Nix / nixspot, so > 1 means nixspot is better.
+#
+# Run on demand (not in CI):  bash checks/bench/eval.sh [PAIRS]   (default 5 pairs)
+#   NIXSPOT_BIN=path  measures `path eval --strict --json FILE` instead of building
+#   EVAL_JSON=1  measures the evaluator's `eval-json` example instead of `nixspot`
+#   WORKLOADS="fib tojson"  runs only those workloads
+#   CALLGRIND=nixspot (default) | both | none   which side gets instruction counts
+#     (Nix under callgrind takes minutes per workload: `both` is for a patient run)
+# If `nixspot` does not build (another crate mid-change), the script measures the
+# evaluator's `eval-json` example instead (the same library call, without the CLI).
+# Needs: nix-instantiate (apt: nix-bin), GNU time at /usr/bin/time (apt: time),
+# valgrind unless CALLGRIND=none (apt: valgrind), awk, cargo.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-runs="${1:-5}"
+pairs="${1:-5}"
+callgrind="${CALLGRIND:-nixspot}"
 [[ -x /usr/bin/time ]] || { echo "GNU time is needed at /usr/bin/time (apt-get install time)" >&2; exit 1; }
 command -v nix-instantiate >/dev/null || { echo "nix-instantiate is needed (apt-get install nix-bin)" >&2; exit 1; }
+[[ "$callgrind" == none ]] || command -v valgrind >/dev/null ||
+  { echo "valgrind is needed for instruction counts (apt-get install valgrind, or CALLGRIND=none)" >&2; exit 1; }
 
-# NIXSPOT_BIN=/path/to/nixspot skips the build and measures that binary.
-if [[ -z "${NIXSPOT_BIN:-}" ]]; then
-  cargo build --release -q -p nixspot
+if [[ -n "${NIXSPOT_BIN:-}" ]]; then
+  nixspot=("$NIXSPOT_BIN" eval --strict --json)
+elif [[ -z "${EVAL_JSON:-}" ]] && cargo build --release -q -p nixspot 2>/dev/null; then
+  nixspot=("$PWD/target/release/nixspot" eval --strict --json)
+else
+  echo "(nixspot does not build now: measuring the eval-json example)" >&2
+  cargo build --release -q -p nixspot-eval --example eval-json
+  nixspot=("$PWD/target/release/examples/eval-json")
 fi
-nixspot="${NIXSPOT_BIN:-$PWD/target/release/nixspot}"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
+# Nix 2.8 warns on every run when /etc/nix/nix.conf names a missing build group; a
+# minimal explicit configuration keeps the runs independent of the machine's.
+export NIX_CONFIG="build-users-group =
+experimental-features ="
 
 cat > "$work/fib.nix" <<'NIX'
 let fib = n: if n < 2 then n else fib (n - 1) + fib (n - 2); in fib 27
@@ -76,44 +99,139 @@ let
 in builtins.foldl' (acc: name: acc + config.${name}) 0 names
 NIX
 
-median() { sort -n | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-
-# measure TOOL FILE -> "median_seconds median_kib"; a run is cut after 300 s. The last
-# run's output stays in $work/out.{nix,nixspot} for the comparison.
-measure() {
-  local tool="$1" file="$2" times=() rss=()
-  for _ in $(seq "$runs"); do
-    if [[ "$tool" == nix ]]; then
-      /usr/bin/time -f '%e %M' -o "$work/time" timeout 300 nix-instantiate --eval --strict --json "$file" > "$work/out.nix" 2>/dev/null || true
-    else
-      /usr/bin/time -f '%e %M' -o "$work/time" timeout 300 "$nixspot" eval --strict --json "$file" > "$work/out.nixspot" 2>/dev/null || true
-    fi
-    read -r t m < <(tail -n 1 "$work/time")
-    times+=("$t"); rss+=("$m")
-  done
-  echo "$(printf '%s\n' "${times[@]}" | median) $(printf '%s\n' "${rss[@]}" | median)"
-}
-
-echo "Evaluator benchmark: median of $runs runs, whole process; ratio = Nix / nixspot (> 1: nixspot better)"
-echo "nix-instantiate: $(nix-instantiate --version); nixspot: $("$nixspot" --version); $(nproc) cores"
-echo
-echo "| workload | Nix time (s) | nixspot time (s) | time ratio | Nix peak RSS (MiB) | nixspot peak RSS (MiB) | RSS ratio | same output |"
-echo "|---|---:|---:|---:|---:|---:|---:|---|"
+cat > "$work/foldl-attrs.nix" <<'NIX'
+# foldl' with attribute-set accumulators: running statistics (fields forced with seq,
+# as strict folds in nixpkgs do) and a 100-bucket histogram grown with `//`.
+let
+  xs = builtins.genList (i: i * 7 - i / 13 * 91) 200000;
+  stats = builtins.foldl'
+    (acc: x:
+      let sum = acc.sum + x; n = acc.n + 1; max = if x > acc.max then x else acc.max; in
+      builtins.seq sum (builtins.seq n (builtins.seq max { inherit sum n max; })))
+    { sum = 0; n = 0; max = 0; } xs;
+  hist = builtins.foldl'
+    (acc: x: let k = "b${toString (x - x / 100 * 100)}"; in acc // { ${k} = (acc.${k} or 0) + 1; })
+    { } (builtins.genList (i: i * 37) 100000);
+in { inherit (stats) sum n max; buckets = builtins.length (builtins.attrNames hist); b42 = hist.b42; }
+NIX
+cat > "$work/map-filter-sort.nix" <<'NIX'
+# map + filter + sort over 1e5 elements: pseudo-random records, filtered, sorted by a
+# field with a Nix comparator, and a list of integers sorted with lessThan.
+let
+  n = 100000;
+  rand = i: let x = i * 1103515245 + 12345; in x - x / 1000003 * 1000003;
+  records = map (i: { id = i; key = rand i; }) (builtins.genList (i: i) n);
+  kept = builtins.filter (r: r.key / 3 * 3 != r.key) records;
+  sorted = builtins.sort (a: b: a.key < b.key) kept;
+  ints = builtins.sort builtins.lessThan (map (r: r.key * 2 + 1) kept);
+in [ (builtins.length sorted) (builtins.head sorted).id (builtins.elemAt sorted 30000).key (builtins.elemAt ints 40000) ]
+NIX
+# A 20 MB JSON document: 140,000 records with integers, floats, escaped strings, lists
+# and nested objects (awk, so that it is the same on every machine).
+awk 'BEGIN {
+  printf "{\"version\":1,\"items\":[";
+  for (i = 0; i < 140000; i++) {
+    if (i) printf ",";
+    printf "{\"id\":%d,\"name\":\"item-%d\",\"tags\":[\"a\",\"b\\u00e9\",\"c\\n\"],\"score\":%d.%d,\"ok\":%s,\"meta\":{\"x\":null,\"y\":\"text %d\",\"z\":[%d,%d]}}",
+      i, i, i % 1000, i % 7, (i % 2 ? "true" : "false"), i * 3, i, -i;
+  }
+  printf "]}\n"
+}' > "$work/doc.json"
+cat > "$work/fromjson.nix" <<'NIX'
+# builtins.fromJSON of a 20 MB document, then a few records looked at.
+let
+  doc = builtins.fromJSON (builtins.readFile ./doc.json);
+in [ (builtins.length doc.items) (builtins.elemAt doc.items 123456) doc.version ]
+NIX
+cat > "$work/evalmodules.nix" <<NIX
+# lib.evalModules of the repository's module system (modules/lib) with 10,000 options:
+# typed declarations with defaults, definitions from several modules with mkDefault,
+# mkForce and plain priorities, some depending on other options through config.
+let
+  lib = import $PWD/modules/lib;
+NIX
+cat >> "$work/evalmodules.nix" <<'NIX'
+  inherit (lib) mkOption mkDefault mkForce types;
+  n = 10000;
+  name = i: "opt${toString i}";
+  declarations = {
+    options.opts = builtins.listToAttrs (builtins.genList (i: {
+      name = name i;
+      value = mkOption { type = if i / 2 * 2 == i then types.int else types.str; default = if i / 2 * 2 == i then 0 else "none"; };
+    }) n);
+  };
+  defaults = {
+    config.opts = builtins.listToAttrs (builtins.genList (i: { name = name (i * 4); value = mkDefault i; }) (n / 4));
+  };
+  plain = { config, ... }: {
+    config.opts = builtins.listToAttrs (builtins.genList (i: { name = name (i * 6); value = config.opts.opt4 + i; }) (n / 6));
+  };
+  forced = {
+    config.opts = { opt4 = mkForce 7; opt3 = mkForce "forced"; };
+  };
+  result = lib.evalModules { modules = [ declarations defaults plain forced ]; };
+  values = builtins.attrValues result.config.opts;
+in [
+  (builtins.foldl' (acc: v: if builtins.isInt v then acc + v else acc + builtins.stringLength v) 0 values)
+  result.config.opts.opt3
+  result.config.opts.opt12
+]
+NIX
+cat > "$work/tojson-nested.nix" <<'NIX'
+# toJSON of nested attribute sets: two 3-way trees of depth 10 (2 × 88,573 sets) with
+# strings, lists, Booleans and null.
+let
+  mk = d: if d == 0 then { leaf = true; n = 1; s = "leaf"; v = null; }
+    else { a = mk (d - 1); b = mk (d - 1); c = [ (mk (d - 1)) d "x" ]; name = "level ${toString d}"; ok = d / 2 * 2 == d; };
+in builtins.stringLength (builtins.toJSON [ (mk 10) (mk 10) ])
+NIX
 # The real thing: the module evaluation of images/hotspot-wikipedia.nix down to its recipe.
 cat > "$work/hotspot-wikipedia.nix" <<NIX
 ((import $PWD/modules).evalHotspot { modules = [ $PWD/images/hotspot-wikipedia.nix ]; }).config.build.recipe
 NIX
 
-for w in fib foldl-sum attrs-merge tojson strings regex modules hotspot-wikipedia; do
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# run SIDE FILE: one timed run (cut after 300 s); appends "seconds kib" to $work/SIDE.runs
+# and leaves the output in $work/out.SIDE.
+run() {
+  local side="$1" file="$2" start end cmd
+  if [[ "$side" == nix ]]; then cmd=(nix-instantiate --eval --strict --json "$file"); else cmd=("${nixspot[@]}" "$file"); fi
+  start=$EPOCHREALTIME
+  /usr/bin/time -f '%M' -o "$work/time" timeout 300 "${cmd[@]}" > "$work/out.$side" 2>/dev/null || true
+  end=$EPOCHREALTIME
+  echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f", e - s }') $(tail -n 1 "$work/time")" >> "$work/$side.runs"
+}
+
+# instructions SIDE FILE: callgrind's instruction count of one run ("-" when skipped).
+instructions() {
+  local side="$1" file="$2" cmd
+  if [[ "$callgrind" != both && "$callgrind" != "$side" ]]; then echo "-"; return; fi
+  if [[ "$side" == nix ]]; then cmd=(nix-instantiate --eval --strict --json "$file"); else cmd=("${nixspot[@]}" "$file"); fi
+  { valgrind --tool=callgrind --callgrind-out-file=/dev/null "${cmd[@]}" 2>&1 >/dev/null || true; } |
+    awk '/Collected :/ { n = $NF } END { if (n == "") print "-"; else printf "%.1f\n", n / 1e6 }'
+}
+
+echo "Evaluator benchmark: $pairs paired runs per workload, whole process; ratio = Nix / nixspot (> 1: nixspot better)"
+echo "nix-instantiate: $(nix-instantiate --version); nixspot: ${nixspot[*]}; $(nproc) cores; load:$(uptime | sed 's/.*load average://')"
+echo
+echo "| workload | Nix time (s) | nixspot time (s) | time ratio (median of pairs) | Nix peak RSS (MiB) | nixspot peak RSS (MiB) | RSS ratio | Nix Minstr | nixspot Minstr | same output |"
+echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+for w in ${WORKLOADS:-fib foldl-sum foldl-attrs attrs-merge map-filter-sort fromjson tojson tojson-nested strings regex modules evalmodules hotspot-wikipedia}; do
   file="$work/$w.nix"
-  read -r nt nm <<< "$(measure nix "$file")"
-  read -r st sm <<< "$(measure nixspot "$file")"
+  rm -f "$work/nix.runs" "$work/nixspot.runs"
+  for i in $(seq "$pairs"); do
+    if (( i % 2 )); then run nix "$file"; run nixspot "$file"; else run nixspot "$file"; run nix "$file"; fi
+  done
   # Byte for byte, trailing newline included (neither prints one after --json).
   same=yes
   cmp -s "$work/out.nix" "$work/out.nixspot" || same="NO ($(head -c 60 "$work/out.nixspot"))"
-  awk -v w="$w" -v nt="$nt" -v st="$st" -v nm="$nm" -v sm="$sm" -v same="$same" 'BEGIN {
-    tr = (st > 0) ? sprintf("%.2f", nt / st) : "n/a";
+  ratio=$(paste -d ' ' "$work/nix.runs" "$work/nixspot.runs" | awk '{ print $1 / $3 }' | median)
+  nt=$(awk '{ print $1 }' "$work/nix.runs" | median); st=$(awk '{ print $1 }' "$work/nixspot.runs" | median)
+  nm=$(awk '{ print $2 }' "$work/nix.runs" | median); sm=$(awk '{ print $2 }' "$work/nixspot.runs" | median)
+  ni=$(instructions nix "$file"); si=$(instructions nixspot "$file")
+  awk -v w="$w" -v nt="$nt" -v st="$st" -v r="$ratio" -v nm="$nm" -v sm="$sm" -v ni="$ni" -v si="$si" -v same="$same" 'BEGIN {
     mr = (sm > 0) ? sprintf("%.2f", nm / sm) : "n/a";
-    printf "| %s | %.2f | %.2f | %s | %.1f | %.1f | %s | %s |\n", w, nt, st, tr, nm / 1024, sm / 1024, mr, same
+    printf "| %s | %.3f | %.3f | %.2f | %.1f | %.1f | %s | %s | %s | %s |\n", w, nt, st, r, nm / 1024, sm / 1024, mr, ni, si, same
   }'
 done
