@@ -9,12 +9,14 @@
 mod lock;
 mod oci_ref;
 mod size;
+pub mod sizing;
 
 pub use lock::{
     is_language_code, Lock, LockError, LockedFile, LockedOci, LockedPackage, LOCK_VERSION,
 };
 pub use oci_ref::{is_sha256_digest, is_sha256_hex, OciRef, OciRefError};
 pub use size::{parse_size, FileSize, OutputSize, Size};
+pub use sizing::{SdCard, SizeEstimate, SD_CARDS};
 
 use base64::Engine;
 use serde::{Deserialize, Serialize, Serializer};
