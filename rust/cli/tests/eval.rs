@@ -10,10 +10,9 @@ fn run(cmd: &mut Command) -> Output {
 
 /// Runs both evaluators with the same arguments after `--eval` / `eval`.
 fn both(args: &[&str]) -> (Output, Output) {
-    let nix = run(Command::new("nix-instantiate")
+    let nix = run(nixspot_testkit::nix("nix-instantiate")
         .arg("--eval")
-        .args(args)
-        .env("NIX_PATH", ""));
+        .args(args));
     let ours = run(Command::new(env!("CARGO_BIN_EXE_nixspot"))
         .arg("eval")
         .args(args));

@@ -37,7 +37,7 @@ fn outputs_expr() -> String {
 }
 
 fn nix_eval(expr: &str) -> String {
-    let out = run(Command::new("nix-instantiate")
+    let out = run(nixspot_testkit::nix("nix-instantiate")
         .args(["--eval", "--strict", "--json", "-E", expr])
         .current_dir(repo()));
     assert!(
@@ -256,7 +256,7 @@ fn base_deb_url_map() -> String {
 fn forget(result: &Path) {
     let path = std::fs::read_link(result).expect("the result is a symlink");
     std::fs::remove_file(result).expect("removing the result link");
-    let out = run(Command::new("nix-store").arg("--delete").arg(&path));
+    let out = run(nixspot_testkit::nix("nix-store").arg("--delete").arg(&path));
     assert!(
         out.status.success(),
         "nix-store --delete failed:\n{}",
@@ -264,18 +264,11 @@ fn forget(result: &Path) {
     );
 }
 
-/// `nix-build --option sandbox false -o RESULT -E EXPR`, asserting success.
+/// `nix-build -o RESULT -E EXPR` (no sandbox, no substituters: the test configuration
+/// of `nixspot_testkit::nix`), asserting success.
 fn nix_build(expr: &str, result: &Path) {
-    let out = run(Command::new("nix-build")
-        .args([
-            "--option",
-            "sandbox",
-            "false",
-            "--option",
-            "substituters",
-            "",
-            "-o",
-        ])
+    let out = run(nixspot_testkit::nix("nix-build")
+        .arg("-o")
         .arg(result)
         .args(["-E", expr]));
     assert!(out.status.success(), "nix-build failed:\n{}", text(&out));
@@ -366,7 +359,7 @@ fn the_flake_image_derivation_gives_the_bytes_of_nixspot_build() {
         outputs = outputs_expr(),
         repo = repo().display(),
     );
-    let out = run(Command::new("nix-instantiate").args(["-E", &unpinned]));
+    let out = run(nixspot_testkit::nix("nix-instantiate").args(["-E", &unpinned]));
     assert!(!out.status.success());
     assert!(text(&out).contains("nixspot lock"), "{}", text(&out));
 
@@ -379,7 +372,7 @@ fn the_flake_image_derivation_gives_the_bytes_of_nixspot_build() {
         outputs = outputs_expr(),
         repo = repo().display(),
     );
-    let out = run(Command::new("nix-instantiate").args(["-E", &no_device]));
+    let out = run(nixspot_testkit::nix("nix-instantiate").args(["-E", &no_device]));
     assert!(!out.status.success());
     assert!(text(&out).contains("deviceBinaries"), "{}", text(&out));
 }
@@ -451,10 +444,10 @@ fn nix_flake_show_lists_every_output_offline() {
     std::fs::create_dir_all(&standin).expect("mkdir");
     std::fs::write(standin.join("flake.nix"), NIXPKGS_STANDIN).expect("write stand-in");
 
-    let out = run(Command::new("nix")
+    // Flake inputs are copied through Nix's fetcher cache: a fresh one per run.
+    let out = run(nixspot_testkit::nix("nix")
+        .env("XDG_CACHE_HOME", dir.path().join("cache"))
         .args([
-            "--extra-experimental-features",
-            "nix-command flakes",
             "flake",
             "show",
             "--json",
@@ -625,7 +618,7 @@ fn oci_images_are_fixed_output_pulls_and_the_image_matches_nixspot_build() {
     );
 
     // Not locked yet: evaluating the image derivation tells the user to lock.
-    let out = run(Command::new("nix-instantiate").args(["-E", &image_expr]));
+    let out = run(nixspot_testkit::nix("nix-instantiate").args(["-E", &image_expr]));
     assert!(!out.status.success(), "{}", text(&out));
     assert!(
         text(&out).contains("nixspot lock") && text(&out).contains(&reference),

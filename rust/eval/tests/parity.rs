@@ -13,7 +13,6 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{
@@ -23,7 +22,7 @@ use common::{
 
 /// What real Nix did with a case.
 fn run_nix(case: &Case, scratch: &Path, ids: &AtomicUsize) -> Result<Outcome, String> {
-    let mut cmd = Command::new("nix-instantiate");
+    let mut cmd = nixspot_testkit::nix("nix-instantiate");
     cmd.args(["--eval", "--strict", "--json"]);
     for (prefix, dir) in &case.search_path {
         cmd.arg("-I");
@@ -33,9 +32,7 @@ fn run_nix(case: &Case, scratch: &Path, ids: &AtomicUsize) -> Result<Outcome, St
             cmd.arg(format!("{prefix}={}", dir.display()));
         }
     }
-    cmd.arg(&case.path)
-        .env("NIX_PATH", "")
-        .env(TEST_ENV_VAR.0, TEST_ENV_VAR.1);
+    cmd.arg(&case.path).env(TEST_ENV_VAR.0, TEST_ENV_VAR.1);
     let id = 1_000_000 + ids.fetch_add(1, Ordering::Relaxed);
     let run = run_with_timeout(cmd, scratch, id)?;
     if let Some(msg) = run.timed_out {
@@ -75,7 +72,7 @@ fn parity() {
     if run_child_if_requested() {
         return;
     }
-    match Command::new("nix-instantiate").arg("--version").output() {
+    match nixspot_testkit::nix("nix-instantiate").arg("--version").output() {
         Ok(out) if out.status.success() => {}
         Ok(out) => panic!("`nix-instantiate --version` failed: {}", out.status),
         Err(e) => panic!(

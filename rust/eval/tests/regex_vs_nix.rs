@@ -5,7 +5,7 @@
 //! libstdc++'s exponential backtracking stays fast. Fails (never skips) without Nix.
 
 use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use nixspot_eval::{EvalOptions, Evaluator, OutputMode, Request, Source};
@@ -100,10 +100,9 @@ fn generated_patterns_match_and_split_like_nix() {
     // Output to files, not pipes: a full pipe would block Nix while we wait for it.
     let (out_path, err_path) = (dir.path().join("nix.out"), dir.path().join("nix.err"));
     let file_for = |p: &std::path::Path| std::fs::File::create(p).expect("output file");
-    let mut child = Command::new("nix-instantiate")
+    let mut child = nixspot_testkit::nix("nix-instantiate")
         .args(["--eval", "--strict", "--json"])
         .arg(&file)
-        .env("NIX_PATH", "")
         .stdout(Stdio::from(file_for(&out_path)))
         .stderr(Stdio::from(file_for(&err_path)))
         .spawn()

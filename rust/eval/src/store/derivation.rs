@@ -225,14 +225,12 @@ fn push_list<'a>(s: &mut String, items: impl Iterator<Item = &'a str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
 
     fn nix_eval(expr: &str) -> String {
         let dir = tempfile::tempdir().unwrap();
-        let out = Command::new("nix-instantiate")
+        let out = nixspot_testkit::nix("nix-instantiate")
             .args(["--eval", "--strict", "--json", "-E", expr])
             .current_dir(dir.path())
-            .env("NIX_PATH", "")
             .output()
             .expect("nix-instantiate (Debian package nix-bin) is required by this test");
         assert!(

@@ -195,7 +195,6 @@ pub fn nar_hash(path: &Path, algo: HashAlgo) -> Result<Hash, DumpError<std::conv
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::process::Command;
 
     /// A tree with every kind of node NAR knows, and names that sort differently as
     /// bytes than as text might.
@@ -222,7 +221,7 @@ mod tests {
     }
 
     fn nix_store_dump(path: &Path) -> Vec<u8> {
-        let out = Command::new("nix-store")
+        let out = nixspot_testkit::nix("nix-store")
             .arg("--dump")
             .arg(path)
             .output()
@@ -232,7 +231,7 @@ mod tests {
     }
 
     fn nix_hash(path: &Path, args: &[&str]) -> String {
-        let out = Command::new("nix-hash")
+        let out = nixspot_testkit::nix("nix-hash")
             .args(args)
             .arg(path)
             .output()

@@ -180,13 +180,11 @@ pub fn store_path_name(store_path: &str) -> Option<&str> {
 mod tests {
     use super::*;
     use std::fs;
-    use std::process::Command;
 
     fn nix_eval(expr: &str, dir: &Path) -> String {
-        let out = Command::new("nix-instantiate")
+        let out = nixspot_testkit::nix("nix-instantiate")
             .args(["--eval", "--strict", "--json", "-E", expr])
             .current_dir(dir)
-            .env("NIX_PATH", "")
             .output()
             .expect("nix-instantiate (Debian package nix-bin) is required by this test");
         assert!(

@@ -112,7 +112,7 @@ pub fn images() -> Vec<(String, PathBuf)> {
 /// Runs the real `nix-instantiate --eval --strict --json FILE`: Ok(stdout) or
 /// Err(stderr). Panics if Nix is not installed: these tests must not skip.
 pub fn nix_instantiate(file: &Path) -> Result<String, String> {
-    let output = Command::new("nix-instantiate")
+    let output = nixspot_testkit::nix("nix-instantiate")
         .args(["--eval", "--strict", "--json"])
         .arg(file)
         .output()
