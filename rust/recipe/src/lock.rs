@@ -371,7 +371,8 @@ mod tests {
 
     #[test]
     fn invalid_package_fields_are_named() {
-        let cases: [(&str, fn(&mut LockedPackage)); 4] = [
+        type Spoil = fn(&mut LockedPackage);
+        let cases: [(&str, Spoil); 4] = [
             ("sha256", |p| p.sha256 = "abc".into()),
             ("url", |p| p.url = "file:///etc/passwd".into()),
             ("languages", |p| p.languages = vec!["fra,eng".into()]),
