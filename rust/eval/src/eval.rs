@@ -1026,6 +1026,28 @@ impl Eval {
                     }
                 }
             }
+            // A builtin given all its missing arguments at once (`foldl' op`,
+            // `sort lessThan`) runs without the partial applications in between.
+            if let Value::PrimOp(p) = &fv {
+                let have = p.args.len();
+                let want = p.op.arity.saturating_sub(have);
+                if want > 1 && i + want <= n && p.op.arity <= 3 {
+                    let p = p.clone();
+                    let mut all: [Value; 3] = [Value::Null, Value::Null, Value::Null];
+                    for (k, slot) in all.iter_mut().enumerate().take(p.op.arity) {
+                        *slot = match p.args.get(k) {
+                            Some(v) => v.clone(),
+                            None => {
+                                let v = arg(self, i)?;
+                                i += 1;
+                                v
+                            }
+                        };
+                    }
+                    fv = (p.op.func)(self, &all[..p.op.arity], pos)?;
+                    continue;
+                }
+            }
             let a = arg(self, i)?;
             fv = self.call(fv, a, pos)?;
             i += 1;

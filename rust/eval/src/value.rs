@@ -409,6 +409,20 @@ impl Value {
         Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Pending(expr, env)))))
     }
 
+    /// This value with an evaluated thunk replaced by its result, so that later uses
+    /// skip the indirection (builtins that copy list elements into a new list).
+    #[inline]
+    pub fn settled(&self) -> Value {
+        if let Value::Thunk(t) = self {
+            if let Ok(state) = t.0.try_borrow() {
+                if let ThunkState::Done(v) = &*state {
+                    return v.clone();
+                }
+            }
+        }
+        self.clone()
+    }
+
     /// The type name used by `builtins.typeOf`.
     pub fn type_of(&self) -> &'static str {
         match self {

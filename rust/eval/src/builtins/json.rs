@@ -5,7 +5,7 @@ use crate::error::{err, R};
 use crate::eval::{attr, with_stack, Eval};
 use crate::ir::{Param, Pos};
 use crate::symbol::{intern, intern_bytes};
-use crate::value::{Attrs, Context, Value};
+use crate::value::{Attr, Attrs, Context, Value};
 use std::fmt::Write;
 use std::rc::Rc;
 
@@ -22,6 +22,13 @@ pub(super) fn to_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 struct JsonParser<'a> {
     s: &'a [u8],
     i: usize,
+    /// Elements of the arrays being parsed, innermost last: each array takes its
+    /// elements from the end when it closes, in one allocation of the right size.
+    items: Vec<Value>,
+    /// Attributes of the objects being parsed, likewise.
+    entries: Vec<Attr>,
+    /// The bytes of the object key being read (no allocation per key).
+    key: Vec<u8>,
 }
 
 impl JsonParser<'_> {
@@ -71,25 +78,29 @@ impl JsonParser<'_> {
         match self.s.get(self.i) {
             Some(b'{') => {
                 self.i += 1;
-                let mut entries = Vec::new();
                 self.ws();
                 if self.s.get(self.i) == Some(&b'}') {
                     self.i += 1;
-                    return Ok(Value::attrs(entries));
+                    return Ok(Value::attrs(Vec::new()));
                 }
+                let start = self.entries.len();
                 loop {
                     self.ws();
                     if self.s.get(self.i) != Some(&b'"') {
                         return Err(self.fail("object key"));
                     }
-                    let k = self.string()?;
+                    let mut key = std::mem::take(&mut self.key);
+                    key.clear();
+                    let read = self.string_into(&mut key).map(|()| intern_bytes(&key));
+                    self.key = key;
+                    let name = read?;
                     self.ws();
                     if self.s.get(self.i) != Some(&b':') {
                         return Err(self.fail("object separator"));
                     }
                     self.i += 1;
                     let v = self.value()?;
-                    entries.push(attr(intern_bytes(&k), v));
+                    self.entries.push(attr(name, v));
                     self.ws();
                     match self.s.get(self.i) {
                         Some(b',') => self.i += 1,
@@ -100,18 +111,20 @@ impl JsonParser<'_> {
                         _ => return Err(self.fail("object")),
                     }
                 }
+                let entries: Vec<Attr> = self.entries.drain(start..).collect();
                 Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
             }
             Some(b'[') => {
                 self.i += 1;
-                let mut items = Vec::new();
                 self.ws();
                 if self.s.get(self.i) == Some(&b']') {
                     self.i += 1;
-                    return Ok(list(items));
+                    return Ok(list(Vec::new()));
                 }
+                let start = self.items.len();
                 loop {
-                    items.push(self.value()?);
+                    let v = self.value()?;
+                    self.items.push(v);
                     self.ws();
                     match self.s.get(self.i) {
                         Some(b',') => self.i += 1,
@@ -122,9 +135,13 @@ impl JsonParser<'_> {
                         _ => return Err(self.fail("array")),
                     }
                 }
-                Ok(list(items))
+                Ok(Value::List(self.items.drain(start..).collect()))
             }
-            Some(b'"') => Ok(Value::string(self.string()?)),
+            Some(b'"') => {
+                let mut out = Vec::new();
+                self.string_into(&mut out)?;
+                Ok(Value::string(out))
+            }
             Some(b't') if self.s.get(self.i..self.i + 4) == Some(b"true") => {
                 self.i += 4;
                 Ok(Value::Bool(true))
@@ -203,11 +220,18 @@ impl JsonParser<'_> {
         Ok(v)
     }
 
-    /// A string's bytes: escapes decoded, other bytes kept as they are.
-    fn string(&mut self) -> Result<Vec<u8>, String> {
+    /// Appends a string's bytes to `out`: escapes decoded, other bytes kept as they are.
+    fn string_into(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         self.i += 1;
-        let mut out: Vec<u8> = Vec::new();
         loop {
+            // Plain ASCII is copied a run at a time.
+            let rest = self.s.get(self.i..).unwrap_or_default();
+            let run = rest
+                .iter()
+                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
+                .unwrap_or(rest.len());
+            out.extend_from_slice(rest.get(..run).unwrap_or_default());
+            self.i += run;
             match self.s.get(self.i) {
                 None => return Err(self.fail("string")),
                 Some(b'"') => {
@@ -267,13 +291,19 @@ impl JsonParser<'_> {
                 }
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 
 pub(super) fn from_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
-    let mut p = JsonParser { s: &s.s, i: 0 };
+    let mut p = JsonParser {
+        s: &s.s,
+        i: 0,
+        items: Vec::new(),
+        entries: Vec::new(),
+        key: Vec::new(),
+    };
     let v = p.value().map_err(|m| err(m, pos))?;
     p.ws();
     if p.i < p.s.len() {

@@ -63,7 +63,7 @@ pub(super) fn filter(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     for x in l.iter() {
         let r = ev.call(f.clone(), x.clone(), pos)?;
         if ev.force_bool(&r, pos)? {
-            out.push(x.clone());
+            out.push(x.settled());
         }
     }
     if out.len() == l.len() {
@@ -185,8 +185,15 @@ pub(super) fn group_by(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
-    let mut items: Vec<Value> = l.to_vec();
+    // Elements the comparator already forced are compared (and returned) as their
+    // values, without the thunk around them.
+    let mut items: Vec<Value> = l.iter().map(Value::settled).collect();
+    // `sort lessThan`: the comparison itself, without a call per pair.
+    let primitive = matches!(&f, Value::PrimOp(p) if p.args.is_empty() && p.op.name == "lessThan");
     let less = |ev: &mut Eval, a: &Value, b: &Value| -> R<bool> {
+        if primitive {
+            return ev.less_than(a, b, pos);
+        }
         let r = ev.call_n(&f, &[a.clone(), b.clone()], pos)?;
         ev.force_bool(&r, pos)
     };
@@ -199,8 +206,7 @@ pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         for i in start + 1..end {
             let mut j = i;
             while j > start {
-                let (a, b) = (items[j].clone(), items[j - 1].clone());
-                if less(ev, &a, &b)? {
+                if less(ev, &items[j], &items[j - 1])? {
                     items.swap(j, j - 1);
                     j -= 1;
                 } else {
@@ -220,16 +226,16 @@ pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
             let hi = (lo + 2 * width).min(n);
             let (mut i, mut j) = (lo, mid);
             while i < mid && j < hi {
-                if less(ev, &items[j].clone(), &items[i].clone())? {
-                    buf.push(items[j].clone());
+                if less(ev, &items[j], &items[i])? {
+                    buf.push(items[j].settled());
                     j += 1;
                 } else {
-                    buf.push(items[i].clone());
+                    buf.push(items[i].settled());
                     i += 1;
                 }
             }
-            buf.extend(items[i..mid].iter().cloned());
-            buf.extend(items[j..hi].iter().cloned());
+            buf.extend(items[i..mid].iter().map(Value::settled));
+            buf.extend(items[j..hi].iter().map(Value::settled));
             lo = hi;
         }
         std::mem::swap(&mut items, &mut buf);
