@@ -75,6 +75,23 @@ pub enum Error {
         /// What is missing or wrong.
         message: String,
     },
+    /// A Release file's OpenPGP signature is missing, malformed, or not by a valid
+    /// pinned key.
+    #[error("{source_name}: {message}")]
+    Signature {
+        /// URL of the InRelease file.
+        source_name: String,
+        /// What each signature was and why none is accepted.
+        message: String,
+    },
+    /// The pinned public keys cannot be used.
+    #[error("{source_name}: {message}")]
+    Keyring {
+        /// The key file.
+        source_name: String,
+        /// What is wrong.
+        message: String,
+    },
     /// Decompression failed.
     #[error("decompressing {what}: {message}")]
     Decompress {

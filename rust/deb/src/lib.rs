@@ -9,8 +9,11 @@
 //! - [`tree`] (with usr-merge), [`accounts`], [`alternatives`], [`depmod`], [`status`]:
 //!   what maintainer scripts and dpkg would have written, as pure functions.
 //!
-//! OpenPGP signatures of InRelease files are not verified: the lock file pins the
-//! index digests, and every `.deb` is checked against the pinned sha256.
+//! - [`signature`]: OpenPGP verification of `InRelease` against pinned archive keys.
+//!
+//! Locking trusts a mirror's metadata only through a chain that starts at the pinned
+//! keys: the `InRelease` signature, then each `Packages` index by the digest `Release`
+//! lists, then each `.deb` by the digest its `Packages` stanza lists (kept in the lock).
 
 pub mod accounts;
 pub mod alternatives;
@@ -24,6 +27,7 @@ pub mod install;
 pub mod lock;
 pub mod relation;
 pub mod resolve;
+pub mod signature;
 pub mod status;
 pub mod tree;
 pub mod version;
