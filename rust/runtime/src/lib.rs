@@ -152,10 +152,11 @@ pub fn apply(opts: &Options) -> Report {
         }
     };
 
-    let text = match root.read(&opts.config) {
+    // Bounded read: the file comes from whoever had the SD card in hand.
+    let text = match yamlfile::read(&root.path(&opts.config)) {
         Ok(t) => t,
         Err(e) => {
-            report.errors.push(file_err(e));
+            report.errors.push(format!("{}: {e}", opts.config));
             None
         }
     };

@@ -516,3 +516,39 @@ fn any_value_of_any_type_is_handled_without_panic() {
         }
     }
 }
+
+/// Finding 13: 100,000 nested brackets took the YAML parser 36 s on the device, and
+/// block nesting (`- - - …`) or a huge file are the same attack. They are refused
+/// before parsing, with the limit in the message; the access point still starts.
+#[test]
+fn hostile_nesting_and_size_are_refused_before_parsing() {
+    let deep_flow = format!("ap: {}{}\n", "[".repeat(100_000), "]".repeat(100_000));
+    let deep_block = format!("hostname:\n{}x\n", "- ".repeat(50_000));
+    let deep_indent: String = (0..1_000)
+        .map(|i| format!("{}k{i}:\n", " ".repeat(i)))
+        .collect();
+    let huge = format!("hostname: x\n#{}\n", "x".repeat(2 << 20));
+    for (name, text, expected) in [
+        ("flow", deep_flow, "nested deeper than 64 levels"),
+        ("block", deep_block, "nested deeper than 64 levels"),
+        ("indent", deep_indent, "nested deeper than 64 levels"),
+        ("huge", huge, "larger than 1048576 bytes"),
+    ] {
+        let dev = device();
+        let r = dev.path();
+        write_config(r, &text);
+        let report = run(r, None);
+        assert!(!report.success(), "{name}");
+        assert!(report.keys.is_empty(), "{name}: {:?}", report.keys);
+        assert!(
+            report
+                .errors
+                .iter()
+                .any(|e| e.contains(CONFIG) && e.contains(expected)),
+            "{name}: {:?}",
+            report.errors
+        );
+        assert_eq!(read(r, CONFIG), text, "{name}: the file is kept");
+        assert!(read(r, "/etc/hostapd/hostapd.conf").contains("ssid=nixspot\n"));
+    }
+}
