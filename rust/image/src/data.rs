@@ -2,8 +2,8 @@
 //! recipe's files, OCI archives and `image.yaml`, later entries replacing earlier ones
 //! at the same path (as writing them over a mounted partition would).
 
-use crate::archive;
 use crate::error::AssembleError;
+use nixspot_archive::{self as archive, Format};
 use nixspot_fetch::Fetched;
 use nixspot_fs::ext4::{Entry, EntryKind, FileData, Meta};
 use nixspot_recipe::{Recipe, Via};
@@ -83,6 +83,18 @@ pub fn data_relative(to: &str) -> Option<PathBuf> {
     Some(rel)
 }
 
+/// The archive format of a `via`; `None` for content copied as is.
+fn archive_format(via: Via) -> Option<Format> {
+    match via {
+        Via::Direct | Via::Base64 => None,
+        Via::Tar => Some(Format::Tar),
+        Via::Gztar => Some(Format::Gztar),
+        Via::Bztar => Some(Format::Bztar),
+        Via::Xztar => Some(Format::Xztar),
+        Via::Zip => Some(Format::Zip),
+    }
+}
+
 /// Adds everything the recipe puts on the data partition.
 pub fn add_recipe_content(
     tree: &mut DataTree,
@@ -115,7 +127,7 @@ pub fn add_recipe_content(
             ))
         })?;
         let local = fetched.files.get(index).and_then(|f| f.as_ref());
-        if file.via.is_archive() {
+        if let Some(format) = archive_format(file.via) {
             let source = match (local, file.inline_bytes()) {
                 (Some(content), _) => content.path.clone(),
                 (None, Some(bytes)) => {
@@ -125,7 +137,7 @@ pub fn add_recipe_content(
                 }
                 (None, None) => continue,
             };
-            let expanded = archive::expand(&source, file.via, &rel, scratch_dir)?;
+            let expanded = archive::expand(&source, format, &rel, scratch_dir)?;
             tree.recipe_bytes += expanded.content_size;
             for mut entry in expanded.entries {
                 if entry.meta.mtime == 0 {

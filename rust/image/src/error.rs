@@ -42,7 +42,7 @@ pub enum AssembleError {
     },
     /// A recipe archive could not be expanded (exit 1).
     #[error(transparent)]
-    Archive(#[from] crate::archive::ArchiveError),
+    Archive(#[from] nixspot_archive::ArchiveError),
     /// nixspot's own base image (`nixspot:base`) could not be built: exit 4 when its
     /// packages cannot be downloaded, 2 when the device programs are missing, else 1.
     #[error("nixspot:base: {0}")]

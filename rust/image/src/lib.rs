@@ -5,7 +5,6 @@
 //! follow image-creator's rules, computed from the real partition table);
 //! [`assemble::Plan::write`] writes the image through a temporary file.
 
-pub mod archive;
 pub mod assemble;
 pub mod data;
 pub mod error;
