@@ -523,7 +523,7 @@ impl Eval {
             }
             Expr::Attrs(lit) => self.eval_attrs(lit, env).map(|(v, _)| v),
             Expr::Let(lit, body) => {
-                let (_, new_env) = self.eval_attrs(lit, env)?;
+                let new_env = self.let_env(lit, env)?;
                 self.eval(body, &new_env)
             }
             Expr::Select(base, path, default, pos) => {
@@ -798,6 +798,18 @@ impl Eval {
     }
 
     /// Builds an attribute set literal; for `rec`/`let` also returns the new frame.
+    /// The frame of a `let` (its bindings are a `rec` set's statics; no set is made).
+    fn let_env(&mut self, lit: &AttrsLit, env: &Rc<Env>) -> R<Rc<Env>> {
+        let new_env = Env::unfilled(Some(env.clone()));
+        let mut vals = Vec::with_capacity(lit.statics.len());
+        for (_, e, _) in &lit.statics {
+            vals.push(self.thunk_in_new_frame(e, &new_env)?);
+        }
+        self.track_bound(&vals);
+        new_env.fill(vals);
+        Ok(new_env)
+    }
+
     fn eval_attrs(&mut self, lit: &AttrsLit, env: &Rc<Env>) -> R<(Value, Rc<Env>)> {
         let scope = if lit.rec {
             let new_env = Env::unfilled(Some(env.clone()));
@@ -967,6 +979,44 @@ impl Eval {
             e.frame(lam.pos, || desc)
                 .frame(pos, || "from call site".to_string())
         })
+    }
+
+    /// `foldl'`'s loop: `acc = f acc x` for each `x`, `acc` forced each step. For a
+    /// function literal `acc: x: …` the frame holding `acc` is made once and refilled
+    /// while nothing kept it, instead of a two-argument call per element.
+    pub fn fold_strict(
+        &mut self,
+        f: &Value,
+        mut acc: Value,
+        items: &[Value],
+        pos: Pos,
+    ) -> R<Value> {
+        if let Value::Lambda(c) = f {
+            if let (Param::Ident(_), Expr::Lambda(inner)) = (&c.lambda.param, &*c.lambda.body) {
+                let mut frame: Option<Rc<Env>> = None;
+                for x in items {
+                    let env = match frame.take() {
+                        Some(mut env) => match Rc::get_mut(&mut env) {
+                            Some(outer) => {
+                                outer.slots = Slots::One(acc);
+                                env
+                            }
+                            None => Env::one(Some(c.env.clone()), acc),
+                        },
+                        None => Env::one(Some(c.env.clone()), acc),
+                    };
+                    let r = self.call_lam(inner, &env, x.clone(), pos)?;
+                    acc = self.force(&r)?;
+                    frame = Some(env);
+                }
+                return Ok(acc);
+            }
+        }
+        for x in items {
+            let r = self.call_n(f, &[acc, x.clone()], pos)?;
+            acc = self.force(&r)?;
+        }
+        Ok(acc)
     }
 
     /// Keeps a one-argument call frame that nothing captured for the next call, which

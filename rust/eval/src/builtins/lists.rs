@@ -120,12 +120,8 @@ pub(super) fn concat_map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn foldl(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[2], pos)?;
-    let mut acc = ev.force(&args[1])?;
-    for x in l.iter() {
-        acc = ev.call_n(&f, &[acc, x.clone()], pos)?;
-        acc = ev.force(&acc)?;
-    }
-    Ok(acc)
+    let acc = ev.force(&args[1])?;
+    ev.fold_strict(&f, acc, &l, pos)
 }
 
 pub(super) fn gen_list(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
