@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
-use nixspot_deb::accounts::Accounts;
+use nixspot_deb::accounts::{Accounts, Group, User};
 use nixspot_deb::depmod::{self, Module};
 use nixspot_deb::lock::Lock;
 use nixspot_deb::status::{self, InstalledPackage};
@@ -169,6 +169,40 @@ fn node(kind: NodeKind<Blob>, mode: u32, uid: u64, gid: u64, mtime: u64) -> Node
     }
 }
 
+/// The system users nixspot's services run as (nixspot-runtime's `run-as` finds them by
+/// name), `(name, uid = gid, description)`: ids fixed after the packages' own
+/// ([`Accounts::hotspot`], up to 103) so every image has the same files. No home and no
+/// login: they own nothing in the root filesystem.
+pub const SERVICE_USERS: [(&str, u32, &str); 3] = [
+    ("kiwix", 104, "kiwix-serve"),
+    ("nixspot-portal", 105, "nixspot captive portal"),
+    ("nixspot-dashboard", 106, "nixspot dashboard generator"),
+];
+
+/// The image's users and groups: the packages' ([`Accounts::hotspot`]) and
+/// [`SERVICE_USERS`], each in a group of its own.
+pub fn accounts() -> Accounts {
+    let mut a = Accounts::hotspot();
+    for (name, id, gecos) in SERVICE_USERS {
+        a.groups.push(Group {
+            name: name.to_string(),
+            gid: id,
+            members: Vec::new(),
+        });
+        a.users.push(User {
+            name: name.to_string(),
+            uid: id,
+            gid: id,
+            gecos: gecos.to_string(),
+            home: "/nonexistent".to_string(),
+            shell: "/usr/sbin/nologin".to_string(),
+            password: "*".to_string(),
+            create_home: false,
+        });
+    }
+    a
+}
+
 /// Checks that `lock` was made for this description.
 pub fn check_lock(config: &BaseConfig, lock: &Lock) -> Result<()> {
     let sorted = |v: &[String]| -> Vec<String> {
@@ -266,7 +300,7 @@ pub fn build(
     let t = epoch.max(0) as u64;
 
     // What dpkg and the maintainer scripts would have written.
-    let accounts = Accounts::hotspot();
+    let accounts = accounts();
     accounts.validate()?;
     let shadow_gid = accounts.gid_of("shadow").unwrap_or(0) as u64;
     let mut files: Vec<(&str, Vec<u8>, u32, u64)> = vec![

@@ -2,7 +2,7 @@
 //! the content changes, to spare the SD card.
 
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// A file operation that failed; `path` is the path on the device.
@@ -49,10 +49,25 @@ impl Root {
     /// Writes `contents` to `abs` with permissions `mode`, atomically; returns whether
     /// anything changed.
     pub fn write(&self, abs: &str, contents: &str, mode: u32) -> Result<bool, FileError> {
+        self.write_owned(abs, contents, mode, None)
+    }
+
+    /// [`Root::write`], owned by `owner` (uid, gid) when given (else by the caller): the
+    /// file gets its owner before it replaces the old one.
+    pub fn write_owned(
+        &self,
+        abs: &str,
+        contents: &str,
+        mode: u32,
+        owner: Option<(u32, u32)>,
+    ) -> Result<bool, FileError> {
         let path = self.path(abs);
         let err = Self::err(abs);
         if let (Ok(old), Ok(meta)) = (std::fs::read(&path), std::fs::symlink_metadata(&path)) {
-            if old == contents.as_bytes() && meta.permissions().mode() & 0o7777 == mode {
+            if old == contents.as_bytes()
+                && meta.permissions().mode() & 0o7777 == mode
+                && owner.is_none_or(|o| o == (meta.uid(), meta.gid()))
+            {
                 return Ok(false);
             }
         }
@@ -67,6 +82,9 @@ impl Root {
         f.write_all(contents.as_bytes()).map_err(&err)?;
         // FAT (the boot partition) has no Unix permissions: not an error there.
         let _ = f.set_permissions(std::fs::Permissions::from_mode(mode));
+        if let Some((uid, gid)) = owner {
+            std::os::unix::fs::fchown(&f, Some(uid), Some(gid)).map_err(&err)?;
+        }
         f.sync_all().map_err(&err)?;
         drop(f);
         std::fs::rename(&tmp, &path).map_err(&err)?;
@@ -104,6 +122,49 @@ impl Root {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(Self::err(abs)(e)),
         }
+    }
+
+    /// Makes `abs` a folder owned by `owner` (uid, gid) with permissions `mode`, and
+    /// gives it everything inside (its service writes there). Missing parents are made
+    /// as the caller's. Symbolic links are never followed: `abs` being one is an error,
+    /// links inside change owner themselves. Returns whether anything changed.
+    pub fn own_dir(&self, abs: &str, mode: u32, owner: (u32, u32)) -> Result<bool, FileError> {
+        let path = self.path(abs);
+        let err = Self::err(abs);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(&err)?;
+        }
+        match std::fs::create_dir(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(err(e)),
+            _ => {}
+        }
+        let meta = std::fs::symlink_metadata(&path).map_err(&err)?;
+        if !meta.is_dir() {
+            return Err(err(std::io::Error::other(
+                "expected a folder (not a symbolic link or a file)",
+            )));
+        }
+        let mut changed = false;
+        if meta.permissions().mode() & 0o7777 != mode {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).map_err(&err)?;
+            changed = true;
+        }
+        // Depth-first without following links; a deep tree is bounded by PATH_MAX.
+        let mut todo = vec![(path, meta)];
+        while let Some((p, m)) = todo.pop() {
+            if (m.uid(), m.gid()) != owner {
+                std::os::unix::fs::lchown(&p, Some(owner.0), Some(owner.1)).map_err(&err)?;
+                changed = true;
+            }
+            if m.is_dir() {
+                for entry in std::fs::read_dir(&p).map_err(&err)? {
+                    let entry = entry.map_err(&err)?;
+                    let m = std::fs::symlink_metadata(entry.path()).map_err(&err)?;
+                    todo.push((entry.path(), m));
+                }
+            }
+        }
+        Ok(changed)
     }
 
     /// Whether `abs` exists (following symlinks).

@@ -31,7 +31,8 @@
 //! | `/etc/dnsmasq.conf`, `/etc/dnsmasq-spoof.conf` (+ `/etc/nixspot/dnsmasq-spoof.{online,offline}.conf` for `spoof: auto`) | `ap` | the `dnsmasq` service; an Internet check may copy a variant over the spoof file |
 //! | `/etc/sysctl.d/offspot-ip-forward.conf` | `ap.as-gateway` | init: `sysctl -p` |
 //! | `/etc/nixspot/nftables.nft` (flush, masquerade and forwarding when `as-gateway`, captive-portal chains) | `ap`, `services.portal` | init: `nft -f` before the services start |
-//! | `/etc/caddy/Caddyfile` | `services.proxy` | the `caddy` service |
+//! | `/etc/caddy/Caddyfile` (0640, group caddy) | `services.proxy` | the `caddy` service |
+//! | the dashboard's `www` and the folder of the portal's `state`, owned by their service's user | `services` | those services |
 //! | `/etc/nixspot/portal.env` | `services.portal` | the `nixspot-portal` service |
 //! | `/etc/sv/<name>/run`, `/etc/service/<name>` → `/etc/sv/<name>` | `ap`, `services` | runit's `runsvdir /etc/service` |
 //! | `/etc/offspot/latest.yaml` | every applied key | the next boots |
@@ -45,6 +46,7 @@ pub mod ap;
 pub mod fsutil;
 pub mod grow;
 pub mod keys;
+pub mod privilege;
 pub mod services;
 pub mod value;
 pub mod yamlfile;
@@ -351,9 +353,25 @@ fn render(root: &Root, latest: &Mapping, report: &mut Report) {
     ];
     if let Some(s) = &services {
         if let Some(proxy) = &s.proxy {
-            match proxy.caddyfile() {
-                Ok(text) => files.push(("/etc/caddy/Caddyfile".into(), text, 0o644)),
-                Err(e) => report.errors.push(format!("/etc/caddy/Caddyfile: {e}")),
+            // Caddy runs as its own user and the file may hold basic-auth hashes:
+            // readable by root and Caddy's group only.
+            let written = proxy
+                .caddyfile()
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    let (_, gid) = service_owner(root, services::CADDY_USER)?;
+                    root.write_owned("/etc/caddy/Caddyfile", &text, 0o640, Some((0, gid)))
+                        .map_err(file_err)
+                });
+            if let Err(e) = written {
+                report.errors.push(format!("/etc/caddy/Caddyfile: {e}"));
+            }
+        }
+        for (dir, user, mode) in s.owned_dirs() {
+            let owned = service_owner(root, user)
+                .and_then(|owner| root.own_dir(&dir, mode, owner).map_err(file_err));
+            if let Err(e) = owned {
+                report.errors.push(e);
             }
         }
         if let Some(env) = s.portal_env(&ap) {
@@ -384,6 +402,13 @@ fn render(root: &Root, latest: &Mapping, report: &mut Report) {
             report.errors.push(file_err(e));
         }
     }
+}
+
+/// The (uid, gid) of a service's user, from the root's `/etc/passwd`.
+fn service_owner(root: &Root, user: &str) -> Result<(u32, u32), String> {
+    privilege::account(&root.path("/etc/passwd"), user)
+        .map(|a| (a.uid, a.gid))
+        .map_err(|e| e.to_string())
 }
 
 /// `/etc/network/interfaces` for busybox `ifup`.

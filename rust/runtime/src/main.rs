@@ -1,10 +1,13 @@
 //! `nixspot-runtime apply [--root DIR] [--reboot-command CMD] FILE`: applies offspot.yaml
 //! (see the library documentation for the contract). Exit status 0 when every key was
 //! applied, 1 otherwise, 2 on a usage error. `nixspot-runtime grow-data [MOUNT]`: grows
-//! the data partition on first boot (see `grow`).
+//! the data partition on first boot (see `grow`). `nixspot-runtime run-as USER [--cap
+//! NAME]… -- PROGRAM ARGS…`: runs a service as USER with only those capabilities (see
+//! `privilege`); exit status 111 when that fails (runit's "cannot run").
 
 use clap::{Parser, Subcommand};
 use nixspot_runtime::{apply, Options, Outcome};
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,10 +40,44 @@ enum Command {
         #[arg(default_value = "/data")]
         mount_point: PathBuf,
     },
+    /// Run PROGRAM as USER (from /etc/passwd) with only the given capabilities, kept
+    /// across exec as ambient capabilities, and no_new_privs set. Needs root.
+    RunAs {
+        /// The system user (its primary group, no other group).
+        user: String,
+        /// A capability to keep: net_bind_service or net_admin (repeatable).
+        #[arg(long = "cap")]
+        caps: Vec<String>,
+        /// The passwd file USER is looked up in.
+        #[arg(long, default_value = "/etc/passwd")]
+        passwd: PathBuf,
+        /// The program (looked up in PATH).
+        program: OsString,
+        /// Its arguments.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
 }
 
 fn main() -> ExitCode {
     let (root, reboot_command, file) = match Cli::parse().command {
+        Command::RunAs {
+            user,
+            caps,
+            passwd,
+            program,
+            args,
+        } => {
+            use nixspot_runtime::privilege;
+            let err = privilege::parse_caps(&caps)
+                .and_then(|caps| {
+                    let who = privilege::account(&passwd, &user)?;
+                    Ok(privilege::exec_as(&who, caps, &program, &args))
+                })
+                .unwrap_or_else(|e| e);
+            eprintln!("nixspot-runtime run-as {user}: {err}");
+            return ExitCode::from(111);
+        }
         Command::Apply {
             root,
             reboot_command,

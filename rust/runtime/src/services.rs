@@ -17,7 +17,7 @@
 //!     port: 2080
 //!     https-port: 2443
 //!     footer-note: null
-//!     state: /data/portal-users.json
+//!     state: /data/portal/users.json    # in a folder of its own below /data
 //!     branding: /data/branding
 //!     filter: nft                           # or dummy (no firewall)
 //!   proxy:                      # Caddy reverse proxy
@@ -33,6 +33,22 @@
 //! ```
 //! Each service may also be `true` (defaults) or `false`/absent (not run). The FQDN and
 //! welcome name come from the `ap` key (applied now or at an earlier boot).
+//!
+//! # Privileges
+//! Every service runs as its own system user (declared with fixed ids by nixspot's base
+//! image) through `nixspot-runtime run-as` ([`crate::privilege`]), with `no_new_privs`
+//! and only the capabilities it needs, kept as ambient capabilities:
+//!
+//! | service | user | capabilities | writes |
+//! |---|---|---|---|
+//! | kiwix-serve | [`KIWIX_USER`] | `net_bind_service` only for a port below 1024 | nothing |
+//! | nixspot-dashboard | [`DASHBOARD_USER`] | none | `www` (home.yaml is read, never rewritten) |
+//! | caddy | [`CADDY_USER`] | `net_bind_service` for ports below 1024 | its home, `/var/lib/caddy` |
+//! | nixspot-portal | [`PORTAL_USER`] | `net_admin` with the `nft` filter (for its `nft` runs), `net_bind_service` for a port below 1024 | the folder of `state` |
+//!
+//! Content (`/data/contents`) stays root's and is only read. The runtime gives each
+//! service the folder it writes ([`Services::owned_dirs`]); that is why such a folder must
+//! lie below `/data`, outside `/data/contents`, and belong to one service only.
 
 use crate::ap::Ap;
 use crate::fsutil::shell_quote;
@@ -45,6 +61,17 @@ use serde_yaml::Value;
 pub const ZIM_DIR: &str = "/data/contents/zims";
 /// Default generated dashboard.
 pub const DASHBOARD_WWW: &str = "/data/www/dashboard";
+/// Default registrations file of the portal.
+pub const PORTAL_STATE: &str = "/data/portal/users.json";
+
+/// The user kiwix-serve runs as.
+pub const KIWIX_USER: &str = "kiwix";
+/// The user the dashboard generator runs as.
+pub const DASHBOARD_USER: &str = "nixspot-dashboard";
+/// The user Caddy runs as (Debian's caddy package's).
+pub const CADDY_USER: &str = "caddy";
+/// The user the captive portal runs as.
+pub const PORTAL_USER: &str = "nixspot-portal";
 
 /// kiwix-serve.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -138,6 +165,49 @@ fn path(sec: &Section, key: &str, default: &str) -> Result<String, Invalid> {
     }
 }
 
+/// Why `dir` cannot be given to a service, if it cannot: it must lie below `/data`
+/// (never `/data` itself), outside the read-only content, written without `.`/`..`.
+fn unownable(dir: &str) -> Option<&'static str> {
+    let rest = dir.strip_prefix("/data/")?;
+    if rest
+        .split('/')
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
+        return Some("a plain path (no empty, `.` or `..` component)");
+    }
+    if rest == "contents" || rest.starts_with("contents/") {
+        return Some("a folder outside /data/contents (content is read-only for services)");
+    }
+    None
+}
+
+/// Checks that the folder `dir` (from option `key`) may be owned by a service.
+fn ownable(sec: &Section, key: &str, dir: &str) -> Result<(), Invalid> {
+    let why = if dir.starts_with("/data/") {
+        unownable(dir)
+    } else {
+        Some("a folder below /data")
+    };
+    match why {
+        None => Ok(()),
+        Some(expected) => Err(invalid(
+            sec.option(key),
+            format!("the service owns this folder, so it must be {expected}, got {dir:?}"),
+        )),
+    }
+}
+
+/// The folder holding file `path`.
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("/", |(d, _)| d)
+}
+
+/// Whether one of the folders is the other or inside it.
+fn nested(a: &str, b: &str) -> bool {
+    let inside = |x: &str, y: &str| x == y || x.starts_with(&format!("{y}/"));
+    inside(a, b) || inside(b, a)
+}
+
 fn port(sec: &Section, key: &str, default: u16) -> Result<u16, Invalid> {
     match sec.integer(key)? {
         None => Ok(default),
@@ -180,9 +250,11 @@ impl Services {
                     &["home", "www", "zim-dir", "refresh"],
                 )?;
                 unknown.extend(s.unknown.iter().cloned());
+                let www = path(&s, "www", DASHBOARD_WWW)?;
+                ownable(&s, "www", &www)?;
                 Some(Dashboard {
                     home: path(&s, "home", "/data/contents/dashboard.yaml")?,
-                    www: path(&s, "www", DASHBOARD_WWW)?,
+                    www,
                     zim_dir: path(&s, "zim-dir", ZIM_DIR)?,
                     refresh: s.integer("refresh")?.unwrap_or(3600),
                 })
@@ -244,6 +316,19 @@ impl Services {
                         ))
                     }
                 };
+                let state = path(&s, "state", PORTAL_STATE)?;
+                ownable(&s, "state", parent(&state))?;
+                if let Some(d) = &dashboard {
+                    if nested(parent(&state), &d.www) {
+                        return Err(invalid(
+                            s.option("state"),
+                            format!(
+                                "the portal owns the folder of its state, which must not hold or be inside the dashboard's www {:?}, got {state:?}",
+                                d.www
+                            ),
+                        ));
+                    }
+                }
                 Some(Portal {
                     name: text("name")?.unwrap_or_else(|| ap.ssid.clone()),
                     timeout: s.integer("timeout")?.unwrap_or(60),
@@ -251,7 +336,7 @@ impl Services {
                     port: port(&s, "port", 2080)?,
                     https_port: port(&s, "https-port", 2443)?,
                     footer_note: text("footer-note")?,
-                    state: path(&s, "state", "/data/portal-users.json")?,
+                    state,
                     branding: path(&s, "branding", "/data/branding")?,
                     nft,
                 })
@@ -395,6 +480,21 @@ impl Services {
         Some(out)
     }
 
+    /// The folders the services write, `(folder, user, mode)`: the runtime makes each
+    /// and gives it, with what it holds, to its service's user.
+    pub fn owned_dirs(&self) -> Vec<(String, &'static str, u32)> {
+        let mut out = Vec::new();
+        if let Some(d) = &self.dashboard {
+            // Caddy serves it: readable by all.
+            out.push((d.www.clone(), DASHBOARD_USER, 0o755));
+        }
+        if let Some(p) = &self.portal {
+            // Registrations (client addresses) are the portal's alone.
+            out.push((parent(&p.state).to_string(), PORTAL_USER, 0o700));
+        }
+        out
+    }
+
     /// `(name, run script)` of every service to enable besides hostapd and dnsmasq.
     pub fn run_scripts(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
@@ -403,9 +503,10 @@ impl Services {
                 "kiwix-serve",
                 format!(
                     "set -- {dir}/*.zim\nif [ ! -e \"$1\" ]; then\n\techo \"kiwix-serve: no ZIM file in {dir}\" >&2\n\texec sleep 60\nfi\n\
-                     exec kiwix-serve --blockexternal --nodatealiases --address 127.0.0.1 --port {port} \"$@\"\n",
+                     exec {run_as} -- kiwix-serve --blockexternal --nodatealiases --address 127.0.0.1 --port {port} \"$@\"\n",
                     dir = shell_quote(&k.zim_dir),
-                    port = k.port
+                    port = k.port,
+                    run_as = run_as(KIWIX_USER, &[low_port(k.port)]),
                 ),
             ));
         }
@@ -418,32 +519,56 @@ impl Services {
             out.push((
                 "nixspot-dashboard",
                 format!(
-                    "export PACKAGES_PATH={home} DEST_DIR={www} ZIM_DIR={zims}\n\
+                    "export PACKAGES_PATH={home} DEST_DIR={www} ZIM_DIR={zims} DONT_UPDATE_PACKAGES=1\n\
                      export KIWIX_READER_LINK_TPL='//browse.{{fqdn}}/viewer#{{zim_name}}'\n\
                      export KIWIX_DOWNLOAD_LINK_TPL='//zim-download.{{fqdn}}/{{zim_filename}}'\n\
-                     nixspot-dashboard generate || echo 'nixspot-dashboard: generation failed' >&2\n\
-                     exec sleep {sleep}\n",
+                     # Content is read-only here: discovery alone lists the ZIMs without home.yaml.\n\
+                     [ -e \"$PACKAGES_PATH\" ] || PACKAGES_PATH=/dev/null\n\
+                     exec {run_as} -- sh -c 'nixspot-dashboard generate || echo \"nixspot-dashboard: generation failed\" >&2; exec sleep {sleep}'\n",
                     home = shell_quote(&d.home),
                     www = shell_quote(&d.www),
                     zims = shell_quote(&d.zim_dir),
+                    run_as = run_as(DASHBOARD_USER, &[]),
                 ),
             ));
         }
-        if self.proxy.is_some() {
+        if let Some(p) = &self.proxy {
+            let ports = [Some(p.http_port), p.https.then_some(p.https_port)];
+            let bind = ports.iter().flatten().find_map(|port| low_port(*port));
             out.push((
                 "caddy",
-                "export HOME=/var/lib/caddy XDG_DATA_HOME=/var/lib/caddy/data XDG_CONFIG_HOME=/var/lib/caddy/config\n\
-                 mkdir -p /var/lib/caddy\n\
-                 exec caddy run --config /etc/caddy/Caddyfile --adapter caddyfile\n"
-                    .to_string(),
+                format!(
+                    "export XDG_DATA_HOME=/var/lib/caddy/data XDG_CONFIG_HOME=/var/lib/caddy/config\n\
+                     exec {} -- caddy run --config /etc/caddy/Caddyfile --adapter caddyfile\n",
+                    run_as(CADDY_USER, &[bind])
+                ),
             ));
         }
-        if self.portal.is_some() {
+        if let Some(p) = &self.portal {
+            let caps = [p.nft.then_some("net_admin"), low_port(p.port)];
             out.push((
                 "nixspot-portal",
-                "set -a\n. /etc/nixspot/portal.env\nset +a\nexec nixspot-portal\n".to_string(),
+                format!(
+                    "set -a\n. /etc/nixspot/portal.env\nset +a\nexec {} -- nixspot-portal\n",
+                    run_as(PORTAL_USER, &caps)
+                ),
             ));
         }
         out
     }
+}
+
+/// `net_bind_service` when `port` is privileged.
+fn low_port(port: u16) -> Option<&'static str> {
+    (port < 1024).then_some("net_bind_service")
+}
+
+/// The `nixspot-runtime run-as` command line for `user` with `caps`.
+fn run_as(user: &str, caps: &[Option<&str>]) -> String {
+    let mut s = format!("nixspot-runtime run-as {user}");
+    for c in caps.iter().flatten() {
+        s.push_str(" --cap ");
+        s.push_str(c);
+    }
+    s
 }

@@ -18,6 +18,15 @@ fn device() -> tempfile::TempDir {
         std::fs::write(p, "TZif2").unwrap();
     }
     std::fs::create_dir_all(r.join("etc")).unwrap();
+    // The service users of nixspot's base image (the runtime gives them their files).
+    std::fs::write(
+        r.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\ncaddy:x:101:101::/var/lib/caddy:/usr/sbin/nologin\n\
+         kiwix:x:104:104::/nonexistent:/usr/sbin/nologin\n\
+         nixspot-portal:x:105:105::/nonexistent:/usr/sbin/nologin\n\
+         nixspot-dashboard:x:106:106::/nonexistent:/usr/sbin/nologin\n",
+    )
+    .unwrap();
     std::fs::write(
         r.join("etc/hosts"),
         "127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\nff02::1\t\tip6-allnodes\n127.0.1.1\tbase-image\n",
