@@ -362,3 +362,73 @@ fn serve(stream: TcpStream, handler: &Handler, log: &Mutex<Vec<Request>>) {
     }
     let _ = stream.flush();
 }
+
+/// One `<entry>` in kiwix-serve's shape (libkiwix `catalog_v2_entry.xml`).
+pub fn entry_xml(
+    id: &str,
+    name: &str,
+    flavour: &str,
+    date: &str,
+    length: &str,
+    href: &str,
+) -> String {
+    format!(
+        r#"  <entry>
+    <id>urn:uuid:{id}</id>
+    <title>Title of {name}</title>
+    <updated>{date}T00:00:00Z</updated>
+    <summary>Summary of {name}</summary>
+    <language>eng</language>
+    <name>{name}</name>
+    <flavour>{flavour}</flavour>
+    <category>wikipedia</category>
+    <tags>wikipedia;_category:wikipedia;_pictures:yes;_videos:yes;_details:yes;_ftindex:no</tags>
+    <articleCount>12</articleCount>
+    <mediaCount>3</mediaCount>
+    <link rel="http://opds-spec.org/image/thumbnail"
+          href="/catalog/v2/illustration/{id}/?size=48"
+          type="image/png;width=48;height=48;scale=1"/>
+    <link type="text/html" href="/content/{name}" />
+    <author>
+      <name>Wikipedia</name>
+    </author>
+    <publisher>
+      <name>openZIM</name>
+    </publisher>
+    <dc:issued>{date}T00:00:00Z</dc:issued>
+    <link rel="http://opds-spec.org/acquisition/open-access" type="application/x-zim" href="{href}" length="{length}" />
+  </entry>
+"#
+    )
+}
+
+/// A feed around `entries`, with `<totalResults>` when given.
+pub fn feed_xml(entries: &str, total: Option<usize>) -> String {
+    let total = total
+        .map(|t| format!("  <totalResults>{t}</totalResults>\n"))
+        .unwrap_or_default();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"
+      xmlns:dc="http://purl.org/dc/terms/"
+      xmlns:opds="https://specs.opds.io/opds-1.2"
+      xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/">
+  <id>6a56082d-d928-ee42-92ad-bca8aba908c6</id>
+  <title>Filtered Entries (count=-1)</title>
+  <updated>2026-12-04T18:30:19Z</updated>
+{total}{entries}</feed>
+"#
+    )
+}
+
+/// A simple valid entry named `name`.
+pub fn simple_entry(n: usize, name: &str) -> String {
+    entry_xml(
+        &format!("00000000-0000-4000-8000-{n:012}"),
+        name,
+        "nopic",
+        "2024-05-12",
+        "61440",
+        &format!("https://download.kiwix.org/zim/wikipedia/{name}_nopic_2024-05.zim.meta4"),
+    )
+}
