@@ -11,7 +11,9 @@
 //! - `<sub>.<fqdn>` per files mapping: a folder, browsable;
 //! - `<app>.<fqdn>` per app: a reverse proxy to the app's address;
 //! - protected services: HTTP basic auth with a bcrypt hash whose salt is derived from
-//!   the input, so the same configuration always gives the same bytes;
+//!   the hotspot's seed, FQDN, service and user name (never from the password: a salt
+//!   made from it would let a fast hash of each guess find the password without
+//!   bcrypt), so the same configuration always gives the same bytes;
 //! - any other host: 404.
 //!
 //! The output targets Caddy 2.6 (Debian bookworm) and later: `basicauth` (still accepted
@@ -57,6 +59,9 @@ pub struct ProxyConfig {
     pub files: Vec<Files>,
     /// Services behind basic auth.
     pub protected: Vec<Protection>,
+    /// Seeds the bcrypt salts with the FQDN, service and user name (empty by default):
+    /// public like any salt, but different per hotspot when the builder gives one.
+    pub salt_seed: Vec<u8>,
 }
 
 /// A reverse-proxied application.
@@ -163,6 +168,7 @@ impl ProxyConfig {
             apps: Vec::new(),
             files: Vec::new(),
             protected: Vec::new(),
+            salt_seed: Vec::new(),
         }
     }
 
@@ -274,7 +280,7 @@ impl ProxyConfig {
     ) -> Result<(), Error> {
         let mut auth = String::new();
         for p in self.protected.iter().filter(|p| p.service == sub) {
-            let _ = writeln!(auth, "\t\t\t{} {}", p.username, basic_auth_hash(p)?);
+            let _ = writeln!(auth, "\t\t\t{} {}", p.username, self.basic_auth_hash(p)?);
         }
         let host = format!("{sub}.{}", self.fqdn);
         self.site(out, &host, |b| {
@@ -284,6 +290,30 @@ impl ProxyConfig {
             body(b);
         });
         Ok(())
+    }
+
+    /// The base64-encoded bcrypt hash of `p`'s password that Caddy's `basicauth` reads.
+    /// Its salt is reproducible and made of public inputs only (see `salt_seed`).
+    pub fn basic_auth_hash(&self, p: &Protection) -> Result<String, Error> {
+        let mut h = Sha256::new();
+        for part in [
+            b"nixspot-proxy basicauth salt".as_slice(),
+            &self.salt_seed,
+            self.fqdn.as_bytes(),
+            p.service.as_bytes(),
+            p.username.as_bytes(),
+        ] {
+            // Length-prefixed: no two different inputs give the same stream.
+            h.update((part.len() as u64).to_le_bytes());
+            h.update(part);
+        }
+        let digest = h.finalize();
+        let mut salt = [0u8; 16];
+        salt.copy_from_slice(&digest[..16]);
+        let hash = bcrypt::hash_with_salt(p.password.as_bytes(), BCRYPT_COST, salt)
+            .map_err(|e| Error::Bcrypt(e.to_string()))?
+            .format_for_version(bcrypt::Version::TwoA);
+        Ok(base64::engine::general_purpose::STANDARD.encode(hash))
     }
 
     fn validate(&self) -> Result<(), Error> {
@@ -332,28 +362,6 @@ impl ProxyConfig {
         }
         Ok(())
     }
-}
-
-/// The base64-encoded bcrypt hash Caddy's `basicauth` reads, salted from the input so
-/// that it is reproducible.
-pub fn basic_auth_hash(p: &Protection) -> Result<String, Error> {
-    let mut h = Sha256::new();
-    for part in [
-        "nixspot-proxy basicauth",
-        &p.service,
-        &p.username,
-        &p.password,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    let digest = h.finalize();
-    let mut salt = [0u8; 16];
-    salt.copy_from_slice(&digest[..16]);
-    let hash = bcrypt::hash_with_salt(p.password.as_bytes(), BCRYPT_COST, salt)
-        .map_err(|e| Error::Bcrypt(e.to_string()))?
-        .format_for_version(bcrypt::Version::TwoA);
-    Ok(base64::engine::general_purpose::STANDARD.encode(hash))
 }
 
 /// Characters that would change the meaning of a Caddyfile token.
@@ -468,7 +476,8 @@ mod tests {
             username: "u".into(),
             password: "pw".into(),
         };
-        let encoded = basic_auth_hash(&p).unwrap();
+        let c = full();
+        let encoded = c.basic_auth_hash(&p).unwrap();
         let raw = base64::engine::general_purpose::STANDARD
             .decode(&encoded)
             .unwrap();
@@ -480,7 +489,20 @@ mod tests {
             username: "v".into(),
             ..p.clone()
         };
-        assert_ne!(basic_auth_hash(&other).unwrap(), encoded);
+        assert_ne!(c.basic_auth_hash(&other).unwrap(), encoded);
+        let mut seeded = full();
+        seeded.salt_seed = b"recipe seed".to_vec();
+        assert_ne!(seeded.basic_auth_hash(&p).unwrap(), encoded);
+        // The salt is the same whatever the password.
+        let salt = |e: &str| {
+            let raw = base64::engine::general_purpose::STANDARD.decode(e).unwrap();
+            raw[7..29].to_vec()
+        };
+        let other_pw = Protection {
+            password: "another".into(),
+            ..p.clone()
+        };
+        assert_eq!(salt(&c.basic_auth_hash(&other_pw).unwrap()), salt(&encoded));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The generated Caddyfile checked by Debian's real `caddy`: `validate`, `adapt` (routes
 //! in the JSON config) and `run` (real HTTP requests on loopback).
 
-use nixspot_proxy::{basic_auth_hash, App, Files, Protection, ProxyConfig};
+use nixspot_proxy::{App, Files, Protection, ProxyConfig};
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -176,7 +176,7 @@ fn caddy_adapt_has_the_expected_routes() {
     assert_eq!(account["username"], "admin");
     assert_eq!(
         account["password"],
-        basic_auth_hash(&c.protected[0]).unwrap().as_str()
+        c.basic_auth_hash(&c.protected[0]).unwrap().as_str()
     );
     assert!(nomad
         .iter()
@@ -313,4 +313,41 @@ fn caddy_run_serves_the_sites() {
     assert_eq!((status, body.as_str()), (200, "nomad doc"));
     let (status, _, _) = get(port, "elsewhere.example", "/", None);
     assert_eq!(status, 404);
+}
+
+/// The bcrypt salt of the `admin` account in a rendered Caddyfile.
+fn salt_in(caddyfile: &str) -> String {
+    use base64::Engine;
+    let line = caddyfile
+        .lines()
+        // "JDJh" is base64 for "$2a".
+        .find(|l| l.trim_start().starts_with("admin JDJh"))
+        .expect("an account line");
+    let encoded = line.split_whitespace().nth(1).unwrap();
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    // `$2a$10$` then 22 characters of salt, then the hash.
+    String::from_utf8(raw).unwrap()[7..29].to_string()
+}
+
+/// Finding 9: the salt was SHA-256 of the password (and public names), so one fast hash
+/// per guess found the password without running bcrypt. Now the salt comes from the
+/// hotspot's seed and names only: changing the password leaves it as it is.
+#[test]
+fn bcrypt_salt_does_not_depend_on_the_password() {
+    let mut a = config("/www", "/zims", "/files");
+    let mut b = a.clone();
+    b.protected[0].password = "another password".into();
+    let (sa, sb) = (
+        salt_in(&a.caddyfile().unwrap()),
+        salt_in(&b.caddyfile().unwrap()),
+    );
+    assert_eq!(sa, sb, "the salt follows the password");
+    a.fqdn = "school.offspot".into();
+    assert_ne!(
+        salt_in(&a.caddyfile().unwrap()),
+        sa,
+        "same salt on every hotspot"
+    );
 }
