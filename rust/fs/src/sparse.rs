@@ -1,6 +1,9 @@
-//! Sparse-aware copying between files: data ranges are found with `SEEK_DATA`/`SEEK_HOLE`
-//! and copied with `copy_file_range` (which clones on reflink-capable filesystems), falling
+//! Sparse-aware copying between files: data ranges are found with `SEEK_DATA`/`SEEK_HOLE`,
+//! cloned with `FICLONERANGE` where the filesystem shares blocks between files (btrfs,
+//! xfs), otherwise copied with `copy_file_range` (which also clones where it can), falling
 //! back to plain positioned read/write when the kernel refuses (e.g. across filesystems).
+//! Copies into a destination that already reads as zeros skip the source's all-zero
+//! blocks, so they stay holes.
 
 use std::fs::File;
 use std::io;
@@ -113,13 +116,202 @@ pub fn copy_range(src: &File, src_off: u64, dst: &File, dst_off: u64, len: u64) 
     Ok(())
 }
 
-/// Copies `[src_off, src_off+len)` of `src` to `dst_off` in `dst`, leaving holes as holes
-/// (the destination range must read as zeros beforehand, e.g. after [`zero_range`]).
+/// Copies `[src_off, src_off+len)` of `src` to `dst_off` in `dst`, leaving holes and
+/// all-zero blocks as holes (the destination range must read as zeros beforehand, e.g.
+/// after [`zero_range`] or in a new file).
 pub fn copy_sparse(src: &File, src_off: u64, dst: &File, dst_off: u64, len: u64) -> io::Result<()> {
+    copy_sparse_in_order(src, src_off, dst, dst_off, len, &mut |_| {})
+}
+
+/// [`copy_sparse`], front to back, calling `on_final(end)` each time the destination is
+/// complete up to byte `end` (every few MiB, and `dst_off + len` at the end), so that a
+/// reader can follow right behind the copy.
+pub fn copy_sparse_in_order(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+    on_final: &mut dyn FnMut(u64),
+) -> io::Result<()> {
     for r in data_ranges(src, src_off, src_off + len)? {
-        copy_range(src, r.offset, dst, dst_off + (r.offset - src_off), r.len)?;
+        let at = dst_off + (r.offset - src_off);
+        let mut n = 0;
+        while n < r.len {
+            let k = (r.len - n).min(SCAN_WINDOW);
+            copy_nonzero(src, r.offset + n, dst, at + n, k)?;
+            n += k;
+            on_final(at + n);
+        }
+    }
+    on_final(dst_off + len);
+    Ok(())
+}
+
+/// Bytes of the source examined at once by [`copy_nonzero`].
+const SCAN_WINDOW: u64 = 8 << 20;
+
+/// Block size at which zeros become holes (the page size, and the block size of the usual
+/// host filesystems).
+pub const HOLE_BLOCK: u64 = 4096;
+
+/// Smallest copy worth an attempt to clone (a refused attempt costs a system call).
+const CLONE_MIN: u64 = 1 << 20;
+
+/// Copies `len` bytes from `src` at `src_off` to `dst` at `dst_off`, where the
+/// destination already reads as zeros: the range is cloned where the filesystem allows
+/// (the blocks are shared, nothing is read); otherwise the source is examined through a
+/// read-only mapping of its page cache and only its runs of non-zero bytes are copied, so
+/// every destination block that would only receive zeros stays a hole.
+pub fn copy_nonzero(
+    src: &File,
+    src_off: u64,
+    dst: &File,
+    dst_off: u64,
+    len: u64,
+) -> io::Result<()> {
+    if clone_range(src, src_off, dst, dst_off, len) {
+        return Ok(());
+    }
+    let mut pos = 0;
+    while pos < len {
+        let n = (len - pos).min(SCAN_WINDOW);
+        let size = src.metadata()?.len();
+        if src_off + pos + n > size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("source ended at byte {size} (expected {})", src_off + len),
+            ));
+        }
+        match Mapping::new(src, src_off + pos, n) {
+            Some(map) => {
+                for r in nonzero_runs(map.bytes(), dst_off + pos) {
+                    copy_range(
+                        src,
+                        src_off + pos + r.offset,
+                        dst,
+                        dst_off + pos + r.offset,
+                        r.len,
+                    )?;
+                }
+            }
+            None => copy_range(src, src_off + pos, dst, dst_off + pos, n)?,
+        }
+        pos += n;
     }
     Ok(())
+}
+
+/// The runs of `bytes` (which go to byte `at` of the destination) holding a non-zero byte,
+/// in pieces of the destination's [`HOLE_BLOCK`] grid, as offsets into `bytes`.
+fn nonzero_runs(bytes: &[u8], at: u64) -> Vec<DataRange> {
+    let mut runs: Vec<DataRange> = Vec::new();
+    let mut i = 0usize;
+    while i < bytes.len() {
+        let to_grid = (HOLE_BLOCK - (at + i as u64) % HOLE_BLOCK) as usize;
+        let end = (i + to_grid).min(bytes.len());
+        if !is_zero(&bytes[i..end]) {
+            match runs.last_mut() {
+                Some(r) if r.offset + r.len == i as u64 => r.len += (end - i) as u64,
+                _ => runs.push(DataRange {
+                    offset: i as u64,
+                    len: (end - i) as u64,
+                }),
+            }
+        }
+        i = end;
+    }
+    runs
+}
+
+/// Whether every byte is zero; stops at the first non-zero 64-byte piece, so data costs
+/// almost nothing to rule out.
+pub fn is_zero(bytes: &[u8]) -> bool {
+    let mut chunks = bytes.chunks_exact(64);
+    chunks.all(|c| c.iter().fold(0u8, |a, &b| a | b) == 0)
+        && chunks.remainder().iter().all(|&b| b == 0)
+}
+
+/// A read-only shared mapping of part of a file (its page cache, not a copy).
+struct Mapping {
+    ptr: *mut libc::c_void,
+    len: usize,
+    skip: usize,
+}
+
+impl Mapping {
+    /// Maps `[offset, offset+len)` of `file`, which must lie within the file (a mapping
+    /// past the end faults when read); `None` when the kernel refuses.
+    fn new(file: &File, offset: u64, len: u64) -> Option<Mapping> {
+        let page = HOLE_BLOCK;
+        let start = offset / page * page;
+        let skip = (offset - start) as usize;
+        let map_len = usize::try_from(len).ok()?.checked_add(skip)?;
+        let map_off = libc::off_t::try_from(start).ok()?;
+        if len == 0 {
+            return None;
+        }
+        // SAFETY: a fresh read-only mapping of our own descriptor at a kernel-chosen
+        // address; the range lies within the file (checked by the caller just before).
+        let ptr = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                map_len,
+                libc::PROT_READ,
+                libc::MAP_SHARED | libc::MAP_POPULATE,
+                file.as_raw_fd(),
+                map_off,
+            )
+        };
+        if ptr == libc::MAP_FAILED {
+            return None;
+        }
+        Some(Mapping {
+            ptr,
+            len: map_len,
+            skip,
+        })
+    }
+
+    fn bytes(&self) -> &[u8] {
+        // SAFETY: the mapping holds `len` readable bytes until it is dropped.
+        let all = unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) };
+        &all[self.skip..]
+    }
+}
+
+impl Drop for Mapping {
+    fn drop(&mut self) {
+        // SAFETY: unmaps exactly the mapping made in `new`, once.
+        unsafe { libc::munmap(self.ptr, self.len) };
+    }
+}
+
+/// Shares `[src_off, src_off+len)` of `src` with `dst` at `dst_off` (`FICLONERANGE`:
+/// btrfs, xfs and other reflink filesystems) when both offsets and the length are whole
+/// blocks; false when the filesystem refuses or the range does not qualify.
+fn clone_range(src: &File, src_off: u64, dst: &File, dst_off: u64, len: u64) -> bool {
+    if len < CLONE_MIN || (src_off | dst_off | len) % HOLE_BLOCK != 0 {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let arg = libc::file_clone_range {
+            src_fd: i64::from(src.as_raw_fd()),
+            src_offset: src_off,
+            src_length: len,
+            dest_offset: dst_off,
+        };
+        // SAFETY: FICLONERANGE reads the argument structure, which lives on the stack for
+        // the call, and acts on two valid descriptors.
+        let r = unsafe { libc::ioctl(dst.as_raw_fd(), libc::FICLONERANGE, &arg) };
+        r == 0
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = (src, dst);
+        false
+    }
 }
 
 /// Makes `[off, off+len)` of `file` read as zeros, growing the file if needed: punches a

@@ -682,35 +682,46 @@ pub struct Ext4Summary {
     pub uuid: String,
 }
 
-/// Coalesces small, mostly contiguous block writes into large positioned writes.
-struct Sink<'f> {
-    file: &'f File,
-    base: u64,
-    start: u64,
-    buf: Vec<u8>,
+/// One region of the filesystem's bytes, at a byte offset from the partition's start.
+#[derive(Debug)]
+enum Piece {
+    /// Bytes computed in memory (metadata, small files).
+    Mem { at: u64, bytes: Vec<u8> },
+    /// `len` bytes of inode `inode`'s source (index into the plan's inodes) from
+    /// `source_offset`.
+    Copy {
+        at: u64,
+        inode: usize,
+        source_offset: u64,
+        len: u64,
+    },
 }
 
-impl<'f> Sink<'f> {
-    fn block(&mut self, blk: u64, data: &[u8]) -> Result<()> {
-        let at = blk * BLOCK_SIZE;
-        if self.buf.is_empty()
-            || at != self.start + self.buf.len() as u64
-            || self.buf.len() >= 4 << 20
-        {
-            self.flush()?;
-            self.start = at;
+impl Piece {
+    fn at(&self) -> u64 {
+        match self {
+            Piece::Mem { at, .. } | Piece::Copy { at, .. } => *at,
         }
-        self.buf.extend_from_slice(data);
-        Ok(())
     }
 
-    fn flush(&mut self) -> Result<()> {
-        if !self.buf.is_empty() {
-            self.file.write_all_at(&self.buf, self.base + self.start)?;
-            self.buf.clear();
+    fn end(&self) -> u64 {
+        match self {
+            Piece::Mem { at, bytes } => at + bytes.len() as u64,
+            Piece::Copy { at, len, .. } => at + len,
         }
-        Ok(())
     }
+}
+
+/// Largest positioned write of coalesced metadata, and the step in which file data is
+/// copied and announced final (small enough that a follower hashing behind the writer
+/// stays close, large enough that the calls cost nothing).
+const WRITE_CHUNK: u64 = 8 << 20;
+
+/// The source file open for the current inode.
+struct OpenSource {
+    inode: usize,
+    file: File,
+    path: PathBuf,
 }
 
 impl Ext4Plan {
@@ -738,28 +749,157 @@ impl Ext4Plan {
     /// Writes the filesystem into `image` at byte `offset` (the file grows if needed).
     /// The range is first made to read as zeros, so whatever it held does not leak in.
     pub fn write(&self, image: &File, offset: u64) -> Result<Ext4Summary> {
-        let geo = &self.geo;
-        let opts = &self.writer.opts;
+        self.write_in_order(image, offset, &mut |_| {})
+    }
+
+    /// Like [`Ext4Plan::write`], and every byte is written once, in increasing offset
+    /// order: all metadata is computed in memory first (the plan fixes every block), then
+    /// the regions are written front to back, file data with `copy_file_range`. After each
+    /// region (file data in steps of a few MiB) `on_final(end)` is called with the absolute
+    /// offset in `image` below which the filesystem's bytes are final, ending with
+    /// `offset + size_bytes()`: a reader such as a hasher can follow right behind the
+    /// writer instead of re-reading the partition after it.
+    pub fn write_in_order(
+        &self,
+        image: &File,
+        offset: u64,
+        on_final: &mut dyn FnMut(u64),
+    ) -> Result<Ext4Summary> {
         let uuid = *self.uuid().as_bytes();
         let fs_seed = csum::fs_seed(&uuid);
+        let (mut pieces, used_dirs) = self.inode_pieces(&uuid, fs_seed)?;
+        let summary = self.group_metadata(&mut pieces, &uuid, fs_seed, &used_dirs)?;
+        // Stable: pieces never overlap, so the order only matters for the check below.
+        pieces.sort_by_key(Piece::at);
         sparse::zero_range(image, offset, self.size_bytes())?;
-        let mut sink = Sink {
-            file: image,
-            base: offset,
-            start: 0,
-            buf: Vec::new(),
+        let mut buf: Vec<u8> = Vec::new();
+        let mut buf_at = 0u64;
+        let mut source: Option<OpenSource> = None;
+        let mut done = 0u64;
+        for piece in &pieces {
+            if piece.at() < done {
+                return Err(Error::corrupt(
+                    "ext4 plan",
+                    format!("regions overlap at byte {}", piece.at()),
+                ));
+            }
+            match piece {
+                Piece::Mem { at, bytes } => {
+                    if !buf.is_empty()
+                        && (*at != buf_at + buf.len() as u64 || buf.len() as u64 >= WRITE_CHUNK)
+                    {
+                        image.write_all_at(&buf, offset + buf_at)?;
+                        on_final(offset + buf_at + buf.len() as u64);
+                        buf.clear();
+                    }
+                    if buf.is_empty() {
+                        buf_at = *at;
+                    }
+                    buf.extend_from_slice(bytes);
+                }
+                Piece::Copy {
+                    at,
+                    inode,
+                    source_offset,
+                    len,
+                } => {
+                    if !buf.is_empty() {
+                        image.write_all_at(&buf, offset + buf_at)?;
+                        on_final(offset + buf_at + buf.len() as u64);
+                        buf.clear();
+                    }
+                    if source.as_ref().map(|s| s.inode) != Some(*inode) {
+                        source = Some(self.open_source(*inode)?);
+                    }
+                    let Some(src) = source.as_ref() else {
+                        continue;
+                    };
+                    let mut n = 0;
+                    while n < *len {
+                        let k = (*len - n).min(WRITE_CHUNK);
+                        sparse::copy_nonzero(
+                            &src.file,
+                            source_offset + n,
+                            image,
+                            offset + at + n,
+                            k,
+                        )
+                        .map_err(|e| Error::io(&src.path, e))?;
+                        n += k;
+                        on_final(offset + at + n);
+                    }
+                }
+            }
+            done = piece.end();
+        }
+        if !buf.is_empty() {
+            image.write_all_at(&buf, offset + buf_at)?;
+        }
+        on_final(offset + self.size_bytes());
+        Ok(summary)
+    }
+
+    /// Opens the source of a host or ranges file, checking that a host file still has
+    /// its planned size.
+    fn open_source(&self, inode: usize) -> Result<OpenSource> {
+        let p = &self.inodes[inode];
+        let path = match &self.writer.nodes[p.node as usize].kind {
+            Kind::File(FileData::Host(path))
+            | Kind::File(FileData::Ranges { source: path, .. }) => path,
+            _ => {
+                return Err(Error::corrupt(
+                    "ext4 plan",
+                    "a copy from a file without a source",
+                ))
+            }
+        };
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        if let Kind::File(FileData::Host(_)) = &self.writer.nodes[p.node as usize].kind {
+            let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+            if len != p.size {
+                return Err(Error::io(
+                    path,
+                    std::io::Error::other(format!(
+                        "size changed while writing: planned {}, now {len}",
+                        p.size
+                    )),
+                ));
+            }
+        }
+        Ok(OpenSource {
+            inode,
+            file,
+            path: path.clone(),
+        })
+    }
+
+    /// Every inode's blocks (directories, symlinks, extent trees, xattr blocks, file data
+    /// to copy), the journal and the inode tables, as pieces; and the directories per group.
+    fn inode_pieces(&self, uuid: &[u8; 16], fs_seed: u32) -> Result<(Vec<Piece>, Vec<u32>)> {
+        let geo = &self.geo;
+        let opts = &self.writer.opts;
+        let mut pieces = Vec::new();
+        let block = |pieces: &mut Vec<Piece>, b: u64, bytes: Vec<u8>| {
+            pieces.push(Piece::Mem {
+                at: b * BLOCK_SIZE,
+                bytes,
+            })
         };
         // journal
         let j = &self.journal;
         if let Some(first) = j.extents.first() {
-            sink.block(first.physical, &journal::superblock(j.blocks, &uuid))?;
+            block(
+                &mut pieces,
+                first.physical,
+                journal::superblock(j.blocks, uuid),
+            );
         }
         let jseed = csum::inode_seed(fs_seed, JOURNAL_INO, 0);
         let (jroot, jtree) = extent::build(&j.extents, &j.tree, jseed);
-        for (b, data) in &jtree {
-            sink.block(*b, data)?;
+        for (b, data) in jtree {
+            block(&mut pieces, b, data);
         }
-        let mut table = GroupTable::new(geo, j.meta.inode_tables.clone());
+        let mut table = InodeTables::new(geo);
         // reserved inodes
         for ino in 1..FIRST_INO {
             let mut raw = [0u8; INODE_SIZE as usize];
@@ -783,12 +923,13 @@ impl Ext4Plan {
                 continue;
             }
             inode::seal(&mut raw, csum::inode_seed(fs_seed, ino, 0));
-            table.put(image, offset, ino, &raw)?;
+            table.put(ino, &raw);
         }
         let mut used_dirs = vec![0u32; geo.groups as usize];
-        let mut sorted: Vec<&PInode> = self.inodes.iter().collect();
-        sorted.sort_by_key(|p| p.ino);
-        for p in sorted {
+        let mut sorted: Vec<usize> = (0..self.inodes.len()).collect();
+        sorted.sort_by_key(|&i| self.inodes[i].ino);
+        for index in sorted {
+            let p = &self.inodes[index];
             let node = &self.writer.nodes[p.node as usize];
             let iseed = csum::inode_seed(fs_seed, p.ino, 0);
             let mut ino = Inode {
@@ -814,7 +955,11 @@ impl Ext4Plan {
                     let mut i = 0usize;
                     for e in &p.extents {
                         for k in 0..u64::from(e.len) {
-                            sink.block(e.physical + k, &l.render(i, p.ino, parent, iseed))?;
+                            block(
+                                &mut pieces,
+                                e.physical + k,
+                                l.render(i, p.ino, parent, iseed),
+                            );
                             i += 1;
                         }
                     }
@@ -824,8 +969,7 @@ impl Ext4Plan {
                 }
                 Kind::File(d) => {
                     ino.mode = mode::REG | perm;
-                    sink.flush()?;
-                    self.copy_data(image, offset, d, p)?;
+                    self.data_pieces(index, d, &mut pieces)?;
                 }
                 Kind::Symlink(t) => {
                     ino.mode = mode::LNK | 0o777;
@@ -835,7 +979,7 @@ impl Ext4Plan {
                     } else if let Some(e) = p.extents.first() {
                         let mut b = vec![0u8; BLOCK_SIZE as usize];
                         b[..t.len()].copy_from_slice(t);
-                        sink.block(e.physical, &b)?;
+                        block(&mut pieces, e.physical, b);
                     }
                 }
                 Kind::Chr(ma, mi) | Kind::Blk(ma, mi) => {
@@ -866,8 +1010,8 @@ impl Ext4Plan {
                 ino.flags |= FL_EXTENTS;
                 let (root, tree) = extent::build(&p.extents, &p.tree, iseed);
                 ino.block = root;
-                for (b, data) in &tree {
-                    sink.block(*b, data)?;
+                for (b, data) in tree {
+                    block(&mut pieces, b, data);
                 }
             }
             let mut raw = [0u8; INODE_SIZE as usize];
@@ -877,7 +1021,7 @@ impl Ext4Plan {
                 if xattr::fits_in_inode(&attrs) {
                     xattr::write_ibody(&mut raw, &attrs);
                 } else if let Some(b) = p.xattr_block {
-                    sink.block(b, &xattr::block(&attrs, b, fs_seed))?;
+                    block(&mut pieces, b, xattr::block(&attrs, b, fs_seed));
                     ino.file_acl = b;
                     meta_blocks += 1;
                 }
@@ -885,34 +1029,15 @@ impl Ext4Plan {
             ino.blocks_512 = (data_blocks + meta_blocks) * (BLOCK_SIZE / 512);
             ino.encode(&mut raw);
             inode::seal(&mut raw, iseed);
-            table.put(image, offset, p.ino, &raw)?;
+            table.put(p.ino, &raw);
         }
-        sink.flush()?;
-        table.flush(image, offset)?;
-        self.write_group_metadata(image, offset, &uuid, fs_seed, &used_dirs)
+        table.into_pieces(&j.meta.inode_tables, &mut pieces);
+        Ok((pieces, used_dirs))
     }
 
-    fn copy_data(&self, image: &File, offset: u64, d: &FileData, p: &PInode) -> Result<()> {
-        let src_file;
-        let (src, path): (Option<&File>, &Path) = match d {
-            FileData::Bytes(_) => (None, Path::new("")),
-            FileData::Host(path) | FileData::Ranges { source: path, .. } => {
-                src_file = File::open(path).map_err(|e| Error::io(path, e))?;
-                if let FileData::Host(_) = d {
-                    let len = src_file.metadata().map_err(|e| Error::io(path, e))?.len();
-                    if len != p.size {
-                        return Err(Error::io(
-                            path,
-                            std::io::Error::other(format!(
-                                "size changed while writing: planned {}, now {len}",
-                                p.size
-                            )),
-                        ));
-                    }
-                }
-                (Some(&src_file), path.as_path())
-            }
-        };
+    /// The pieces of one file's data: where each source range lands, extent by extent.
+    fn data_pieces(&self, index: usize, d: &FileData, pieces: &mut Vec<Piece>) -> Result<()> {
+        let p = &self.inodes[index];
         let mut ei = 0;
         for c in &p.copies {
             let (mut fo, end) = (c.file_offset, c.file_offset + c.len);
@@ -933,16 +1058,22 @@ impl Ext4Plan {
                 let ext_start = u64::from(e.logical) * BLOCK_SIZE;
                 let ext_end = ext_start + u64::from(e.len) * BLOCK_SIZE;
                 let n = end.min(ext_end) - fo;
-                let dst = offset + e.physical * BLOCK_SIZE + (fo - ext_start);
+                let at = e.physical * BLOCK_SIZE + (fo - ext_start);
                 let so = c.source_offset + (fo - c.file_offset);
-                match (src, d) {
-                    (Some(s), _) => sparse::copy_range(s, so, image, dst, n)
-                        .map_err(|err| Error::io(path, err))?,
-                    (None, FileData::Bytes(b)) => {
+                match d {
+                    FileData::Bytes(b) => {
                         let slice = b.get(so as usize..(so + n) as usize).unwrap_or(&[]);
-                        image.write_all_at(slice, dst)?;
+                        pieces.push(Piece::Mem {
+                            at,
+                            bytes: slice.to_vec(),
+                        });
                     }
-                    _ => {}
+                    FileData::Host(_) | FileData::Ranges { .. } => pieces.push(Piece::Copy {
+                        at,
+                        inode: index,
+                        source_offset: so,
+                        len: n,
+                    }),
                 }
                 fo += n;
             }
@@ -950,10 +1081,11 @@ impl Ext4Plan {
         Ok(())
     }
 
-    fn write_group_metadata(
+    /// Block and inode bitmaps, and the superblock with the group descriptors at the
+    /// start of every group that keeps a copy, as pieces; returns the summary.
+    fn group_metadata(
         &self,
-        image: &File,
-        offset: u64,
+        pieces: &mut Vec<Piece>,
         uuid: &[u8; 16],
         fs_seed: u32,
         used_dirs: &[u32],
@@ -962,6 +1094,15 @@ impl Ext4Plan {
         let opts = &self.writer.opts;
         let ipg = geo.inodes_per_group;
         let m = &self.journal.meta;
+        let mut label = [0u8; 16];
+        let lb = opts.label.as_bytes();
+        if lb.len() > 16 {
+            return Err(Error::Spec(format!(
+                "ext4 label {:?} is longer than 16 bytes",
+                opts.label
+            )));
+        }
+        label[..lb.len()].copy_from_slice(lb);
         let mut descs = Vec::with_capacity(geo.groups as usize);
         let mut free_blocks_total = 0u64;
         let mut bitmaps = Vec::with_capacity((geo.groups * BLOCK_SIZE) as usize);
@@ -1008,18 +1149,15 @@ impl Ext4Plan {
             bitmaps.extend_from_slice(&bm);
             ibitmaps.extend_from_slice(&ib);
         }
-        image.write_all_at(&bitmaps, offset + m.block_bitmaps * BLOCK_SIZE)?;
-        image.write_all_at(&ibitmaps, offset + m.inode_bitmaps * BLOCK_SIZE)?;
+        pieces.push(Piece::Mem {
+            at: m.block_bitmaps * BLOCK_SIZE,
+            bytes: bitmaps,
+        });
+        pieces.push(Piece::Mem {
+            at: m.inode_bitmaps * BLOCK_SIZE,
+            bytes: ibitmaps,
+        });
         descs.resize((geo.gdt_blocks * BLOCK_SIZE) as usize, 0);
-        let mut label = [0u8; 16];
-        let lb = opts.label.as_bytes();
-        if lb.len() > 16 {
-            return Err(Error::Spec(format!(
-                "ext4 label {:?} is longer than 16 bytes",
-                opts.label
-            )));
-        }
-        label[..lb.len()].copy_from_slice(lb);
         let (jroot, _) = extent::build(&self.journal.extents, &self.journal.tree, 0);
         let mut jnl = [0u32; 17];
         for (i, w) in jnl.iter_mut().take(15).enumerate() {
@@ -1071,12 +1209,14 @@ impl Ext4Plan {
         };
         for g in (0..geo.groups).filter(|&g| layout::has_super(g)) {
             s.block_group_nr = g as u16;
-            let at = offset + geo.group_start(g) * BLOCK_SIZE;
             let mut first = vec![0u8; BLOCK_SIZE as usize];
             let sbo = if g == 0 { 1024 } else { 0 };
             first[sbo..sbo + 1024].copy_from_slice(&s.encode());
-            image.write_all_at(&first, at)?;
-            image.write_all_at(&descs, at + BLOCK_SIZE)?;
+            first.extend_from_slice(&descs);
+            pieces.push(Piece::Mem {
+                at: geo.group_start(g) * BLOCK_SIZE,
+                bytes: first,
+            });
         }
         Ok(Ext4Summary {
             size_bytes: self.size_bytes(),
@@ -1088,45 +1228,40 @@ impl Ext4Plan {
     }
 }
 
-/// Buffers one group's inode table at a time (inodes are written in increasing order).
-struct GroupTable {
+/// The used part of every group's inode table, filled in any order.
+struct InodeTables {
     ipg: u32,
-    group: Option<u64>,
-    tables: Vec<u64>,
-    buf: Vec<u8>,
+    groups: Vec<Vec<u8>>,
 }
 
-impl GroupTable {
-    fn new(geo: &Geometry, tables: Vec<u64>) -> Self {
-        GroupTable {
+impl InodeTables {
+    fn new(geo: &Geometry) -> Self {
+        InodeTables {
             ipg: geo.inodes_per_group,
-            group: None,
-            tables,
-            buf: Vec::new(),
+            groups: vec![Vec::new(); geo.groups as usize],
         }
     }
 
-    fn put(&mut self, image: &File, offset: u64, ino: u32, raw: &[u8]) -> Result<()> {
-        let g = u64::from((ino - 1) / self.ipg);
-        if self.group != Some(g) {
-            self.flush(image, offset)?;
-            self.group = Some(g);
-        }
+    fn put(&mut self, ino: u32, raw: &[u8]) {
+        let g = ((ino - 1) / self.ipg) as usize;
         let idx = ((ino - 1) % self.ipg) as usize * INODE_SIZE as usize;
-        if self.buf.len() < idx + raw.len() {
-            self.buf.resize(idx + raw.len(), 0);
+        if let Some(buf) = self.groups.get_mut(g) {
+            if buf.len() < idx + raw.len() {
+                buf.resize(idx + raw.len(), 0);
+            }
+            buf[idx..idx + raw.len()].copy_from_slice(raw);
         }
-        self.buf[idx..idx + raw.len()].copy_from_slice(raw);
-        Ok(())
     }
 
-    fn flush(&mut self, image: &File, offset: u64) -> Result<()> {
-        if let (Some(g), false) = (self.group, self.buf.is_empty()) {
-            let t = self.tables.get(g as usize).copied().unwrap_or(0);
-            image.write_all_at(&self.buf, offset + t * BLOCK_SIZE)?;
+    fn into_pieces(self, tables: &[u64], pieces: &mut Vec<Piece>) {
+        for (g, bytes) in self.groups.into_iter().enumerate() {
+            if let (false, Some(t)) = (bytes.is_empty(), tables.get(g)) {
+                pieces.push(Piece::Mem {
+                    at: t * BLOCK_SIZE,
+                    bytes,
+                });
+            }
         }
-        self.buf.clear();
-        Ok(())
     }
 }
 
