@@ -1,7 +1,7 @@
 //! The VM checks (checks/vm/): the test hotspot `checks/vm/hotspot.nix` built by
 //! `nixspot build` on nixspot's own base image (byte-reproducible: built twice from
 //! separate caches), then booted in QEMU's raspi3b by `nixspot vm-test`, which runs
-//! every check — boot, http, runtime, storage, portal, content, persistence — and prints the
+//! every check — boot, http, runtime, storage, portal, content, privileges, persistence — and prints the
 //! serial log of a failing step.
 
 mod support;
@@ -64,6 +64,7 @@ fn the_test_hotspot_is_reproducible_and_passes_every_vm_check() {
         "storage",
         "portal",
         "content",
+        "privileges",
         "persistence",
     ] {
         assert!(

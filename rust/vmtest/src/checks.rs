@@ -83,6 +83,13 @@ pub const CHECKS: &[Check] = &[
         run: check_content,
     },
     Check {
+        name: "privileges",
+        description: "kiwix-serve, the dashboard, Caddy and the portal run as their own users with only the capabilities they need and no_new_privs; content is read-only to them; /data is nodev,nosuid and the boot partition root-only",
+        guest_ports: &[],
+        uses_captured_address: false,
+        run: check_privileges,
+    },
+    Check {
         name: "persistence",
         description: "after a reboot the runtime applies nothing new and /data is intact",
         guest_ports: &[],
@@ -607,13 +614,221 @@ fn check_content(m: &mut Machine, h: &Hotspot) -> Result<String> {
     Ok(format!("listed and served: {}", seen.join("; ")))
 }
 
+/// `CAP_NET_BIND_SERVICE` in `/proc/<pid>/status` masks.
+const CAP_NET_BIND_SERVICE: u64 = 1 << 10;
+/// `CAP_NET_ADMIN`.
+const CAP_NET_ADMIN: u64 = 1 << 12;
+
+/// `services.<name>.<key>` as a port, with the runtime's default.
+fn service_port(h: &Hotspot, name: &str, key: &str, default: u64) -> u64 {
+    h.get(&["services", name, key])
+        .and_then(Value::as_u64)
+        .unwrap_or(default)
+}
+
+/// `(run directory, user, process names once it runs, capabilities)` of each service
+/// the image's `services` key starts, as the runtime configures them.
+fn expected_services(
+    h: &Hotspot,
+) -> Vec<(&'static str, &'static str, &'static [&'static str], u64)> {
+    let low = |port: u64| if port < 1024 { CAP_NET_BIND_SERVICE } else { 0 };
+    let on = |name: &str| {
+        h.get(&["services", name])
+            .is_some_and(|v| !matches!(v, Value::Null | Value::Bool(false)))
+    };
+    let mut out = Vec::new();
+    if on("kiwix") {
+        out.push((
+            "kiwix-serve",
+            "kiwix",
+            &["kiwix-serve"][..],
+            low(service_port(h, "kiwix", "port", 8001)),
+        ));
+    }
+    if on("dashboard") {
+        // the generator, or the shell that runs it and then sleeps until the next refresh
+        out.push((
+            "nixspot-dashboard",
+            "nixspot-dashboard",
+            &["sh", "sleep", "nixspot-dashboa"][..],
+            0,
+        ));
+    }
+    if on("proxy") {
+        let https = h.get(&["services", "proxy", "https"]) == Some(&Value::Bool(true));
+        let mut caps = low(service_port(h, "proxy", "http-port", 80));
+        if https {
+            caps |= low(service_port(h, "proxy", "https-port", 443));
+        }
+        out.push(("caddy", "caddy", &["caddy"][..], caps));
+    }
+    if on("portal") {
+        let nft = h.string(&["services", "portal", "filter"]).as_deref() != Some("dummy");
+        let caps =
+            if nft { CAP_NET_ADMIN } else { 0 } | low(service_port(h, "portal", "port", 2080));
+        out.push((
+            "nixspot-portal",
+            "nixspot-portal",
+            &["nixspot-portal"][..],
+            caps,
+        ));
+    }
+    out
+}
+
+/// The fields of `/proc/<pid>/status` named `keys`, values with single spaces.
+fn status_fields(text: &str, keys: &[&str]) -> Vec<String> {
+    keys.iter()
+        .map(|k| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}:")))
+                .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn check_privileges(m: &mut Machine, h: &Hotspot) -> Result<String> {
+    wait_for_runtime(m)?;
+    let services = expected_services(h);
+    if services.is_empty() {
+        return Err(m.failure(
+            "the image's offspot.yaml starts none of kiwix, dashboard, proxy, portal: build the test hotspot (checks/vm/hotspot.nix)",
+        ));
+    }
+    let mut seen = Vec::new();
+    for (name, user, comms, caps) in services {
+        let ids = m.succeed(&format!("id -u {user} && id -g {user}"))?;
+        let ids = numbers(m, &format!("ids of {user}"), &ids)?;
+        let [uid, gid] = ids[..] else {
+            return Err(m.failure(format!("`id {user}` answered {ids:?}")));
+        };
+        if uid == 0 || gid == 0 {
+            return Err(m.failure(format!("{user} is uid {uid}, gid {gid}: a root account")));
+        }
+        // runsv's pid file names the run script's process, which becomes the service
+        let names = comms.join(" ");
+        let pid = m.wait_until_succeeds(
+            &format!(
+                "p=$(cat /etc/service/{name}/supervise/pid) && c=$(cat /proc/$p/comm) && \
+                 case ' {names} ' in *\" $c \"*) echo $p ;; *) false ;; esac"
+            ),
+            Duration::from_secs(240),
+        )?;
+        let pid = pid.trim();
+        let status = m.succeed(&format!("cat /proc/{pid}/status"))?;
+        let f = status_fields(
+            &status,
+            &[
+                "Name",
+                "Uid",
+                "Gid",
+                "Groups",
+                "CapEff",
+                "CapPrm",
+                "CapAmb",
+                "CapBnd",
+                "NoNewPrivs",
+            ],
+        );
+        let want_caps = format!("{caps:016x}");
+        let expected = [
+            format!("{uid} {uid} {uid} {uid}"),
+            format!("{gid} {gid} {gid} {gid}"),
+            gid.to_string(),
+            want_caps.clone(),
+            want_caps.clone(),
+            want_caps.clone(),
+            want_caps.clone(),
+            "1".to_string(),
+        ];
+        let labels = [
+            "Uid",
+            "Gid",
+            "Groups",
+            "CapEff",
+            "CapPrm",
+            "CapAmb",
+            "CapBnd",
+            "NoNewPrivs",
+        ];
+        for ((label, want), got) in labels.iter().zip(&expected).zip(f.iter().skip(1)) {
+            if got != want {
+                return Err(m.failure(format!(
+                    "{name} (pid {pid}, {}) has {label} {got:?}, expected {want:?} (user {user}):\n{status}",
+                    f[0]
+                )));
+            }
+        }
+        seen.push(format!("{name} as {user} (caps {want_caps})"));
+    }
+
+    // content is root's; a service user cannot change it
+    let owner = m.succeed("stat -c '%u' /data/contents")?;
+    if owner.trim() != "0" {
+        return Err(m.failure(format!(
+            "/data/contents belongs to uid {}, not root",
+            owner.trim()
+        )));
+    }
+    for user in ["kiwix", "nixspot-dashboard"] {
+        let r = m.succeed(&format!(
+            "nixspot-runtime run-as {user} -- sh -c 'touch /data/contents/written-by-{user} 2>/dev/null && echo wrote || echo refused'"
+        ))?;
+        if r.trim() != "refused" {
+            return Err(m.failure(format!("{user} could write into /data/contents ({r:?})")));
+        }
+    }
+    let caddyfile = m.succeed("stat -c '%a %U %G' /etc/caddy/Caddyfile")?;
+    if caddyfile.trim() != "640 root caddy" {
+        return Err(m.failure(format!(
+            "/etc/caddy/Caddyfile is {:?}, expected \"640 root caddy\"",
+            caddyfile.trim()
+        )));
+    }
+
+    // mount options
+    let mounts = m.succeed("cat /proc/mounts")?;
+    let options = |point: &str| -> Option<Vec<String>> {
+        mounts.lines().find_map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f.get(1) == Some(&point)).then(|| {
+                f.get(3)
+                    .map(|o| o.split(',').map(str::to_string).collect())
+                    .unwrap_or_default()
+            })
+        })
+    };
+    for (point, required) in [
+        ("/data", &["nodev", "nosuid"][..]),
+        (
+            "/boot/firmware",
+            &["nodev", "nosuid", "noexec", "fmask=0177", "dmask=0077"][..],
+        ),
+    ] {
+        let Some(opts) = options(point) else {
+            return Err(m.failure(format!("{point} is not mounted:\n{mounts}")));
+        };
+        for r in required {
+            if !opts.iter().any(|o| o == r) {
+                return Err(m.failure(format!(
+                    "{point} is mounted with {}, without {r}",
+                    opts.join(",")
+                )));
+            }
+        }
+    }
+    Ok(format!(
+        "{}; /data nodev,nosuid; /boot/firmware root-only, noexec",
+        seen.join(", ")
+    ))
+}
+
 /// A file written to /data before the reboot.
 const MARKER: &str = "/data/nixspot-vmtest-persistence";
 
 fn data_digest(m: &mut Machine) -> Result<String> {
-    m.succeed(
-        "cd /data && find . -xdev -type f ! -path ./portal-users.json | sort | xargs -r sha256sum",
-    )
+    m.succeed("cd /data && find . -xdev -type f ! -path './portal/*' | sort | xargs -r sha256sum")
 }
 
 fn check_persistence(m: &mut Machine, _: &Hotspot) -> Result<String> {
