@@ -25,6 +25,20 @@
   # partitions before the data partition. An upper bound until that image is built.
   nixspotBase = { rootfsSize = 1073741824; };
 
+  # Common SD card sizes and the bytes such a card really holds: the Kiwix Imager
+  # Service's media table (manager/manager/fixtures/media.json), smallest first.
+  sdCards = [
+    { name = "8GB"; usable = 7760000000; }
+    { name = "16GB"; usable = 15520000000; }
+    { name = "32GB"; usable = 30720000000; }
+    { name = "64GB"; usable = 61440000000; }
+    { name = "128GB"; usable = 122880000000; }
+    { name = "200GB"; usable = 192000000000; }
+    { name = "256GB"; usable = 245760000000; }
+    { name = "512GB"; usable = 496000000000; }
+    { name = "1TB"; usable = 993000000000; }
+  ];
+
   # catalog.json: apps (`kind = "app"`) and files packages (`kind = "files"`), by ident.
   packages = {
     "contentfilter.offspot.kiwix.org" = {

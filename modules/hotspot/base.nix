@@ -10,6 +10,8 @@ let
     if src == "nixspot:base" then { rootfsSize = catalog.nixspotBase.rootfsSize; }
     else if catalog.baseImages ? ${src} then catalog.baseImages.${src}
     else lib.findFirst (b: b.url == src) null (builtins.attrValues catalog.baseImages);
+  sdCard = config.hotspot.output.sdCard;
+  card = if sdCard == null then null else lib.findFirst (c: c.name == sdCard) null catalog.sdCards;
 in
 {
   options.hotspot = {
@@ -61,9 +63,21 @@ in
     output = {
       size = mkOption {
         type = types.either (types.enum [ "auto" ]) htypes.size;
-        default = "auto";
+        default = if card != null then card.usable else "auto";
+        defaultText = literalExpression ''"auto", or the usable bytes of `hotspot.output.sdCard`'';
         example = "8G";
         description = "Size of the image: `\"auto\"` (the smallest that fits: rootfs + content + 10 %), bytes, or a size string like `\"8G\"`.";
+      };
+      sdCard = mkOption {
+        type = types.nullOr (types.enum (map (c: c.name) catalog.sdCards));
+        default = null;
+        example = "32GB";
+        description = ''
+          Make the image for this SD card: `output.size` becomes the card's usable capacity
+          (${builtins.concatStringsSep ", " (map (c: "${c.name}: ${toString c.usable} bytes") catalog.sdCards)};
+          the Kiwix Imager Service's table), and evaluation fails when the hotspot's
+          estimated size (`nixspot size`) is larger.
+        '';
       };
       compress = mkOption {
         type = types.bool;

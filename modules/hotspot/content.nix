@@ -1,9 +1,16 @@
 # Content: ZIM files, plain files, files packages and extra OCI images.
 { config, lib, ... }:
 let
-  inherit (lib) mkOption types literalExpression optionalAttrs;
+  inherit (lib) mkOption mkIf mkDefault types literalExpression optionalAttrs;
   htypes = import ./types.nix lib;
   catalog = import ../catalog.nix;
+
+  # What `nixspot lock` wrote about catalog packages: evaluation reads the lock, never
+  # the catalog, so it stays pure and both evaluators agree.
+  lockFile = config.hotspot.lockFile;
+  lockPackages =
+    if lockFile == null then { }
+    else (builtins.fromJSON (builtins.readFile lockFile)).packages or { };
 
   # Options every downloadable item shares.
   downloadOptions = {
@@ -29,8 +36,41 @@ let
 
   packageInfoOptions = import ./package-info.nix lib;
 
-  zimModule = { name, config, ... }: {
+  zimModule = { name, config, options, ... }:
+    let
+      # The lock's entry answers this ZIM only for the version the module asks for.
+      locked = if config.package == null then null else lockPackages.${config.package} or null;
+      p = if locked != null && (locked.version or null) == config.version then locked else null;
+      # Hash and size describe the package's own file: an explicit url of another file
+      # takes neither.
+      samePackageFile = p != null && config.url == p.url;
+      unresolved = builtins.throw (
+        "hotspot.zims.${lib.showOptionPart name}.package = ${builtins.toJSON config.package} (defined in ${lib.showFiles options.package.files})"
+        + lib.optionalString (config.version != null) " (version ${builtins.toJSON config.version})"
+        + " is not resolved in the lock file "
+        + (if lockFile == null then "(hotspot.lockFile is not set)" else toString lockFile)
+        + ": run `nixspot lock` on this hotspot module.");
+    in
+    {
     options = {
+      package = mkOption {
+        type = types.nullOr (types.strMatching "[^:[:space:]]+(:[^:[:space:]]*|:[^:[:space:]]+:[^:[:space:]]*)?");
+        default = null;
+        example = "wikipedia_en_climate_change:nopic";
+        description = ''
+          The ZIM by its name in the Kiwix library (`NAME`, `NAME:FLAVOUR`, or offspot's
+          `PUBLISHER:NAME:FLAVOUR`), instead of a `url`. `nixspot lock` resolves it in the
+          catalog and writes what the catalog says into the lock file; the unset options
+          (`url`, `sha256`, `size`, `ident`, `title`, `description`, `languages`, `tags`,
+          `icon`) come from there. Explicitly set options win.
+        '';
+      };
+      version = mkOption {
+        type = types.nullOr (types.strMatching "[0-9]{4}-[0-9]{2}(-[0-9]{2})?");
+        default = null;
+        example = "2024-06";
+        description = "The catalog version (content date, `YYYY-MM` or `YYYY-MM-DD`) of `package`; null takes the latest when locking (`nixspot lock --update` moves to a newer one).";
+      };
       ident = mkOption {
         type = types.strMatching "[^:]+:[^:]+:[^:]*";
         default = "openZIM:${name}:";
@@ -41,7 +81,7 @@ let
       url = mkOption {
         type = types.str;
         example = "https://download.kiwix.org/zim/wikipedia/wikipedia_en_climate_change_nopic_2024-06.zim";
-        description = "Where to download the ZIM file (`https://…`, `file://…`).";
+        description = "Where to download the ZIM file (`https://…`, `file://…`); from the lock file when `package` is set.";
       };
       size = mkOption {
         type = types.nullOr types.ints.unsigned;
@@ -61,7 +101,20 @@ let
         description = "File name under `/data/contents/zims/`.";
       };
     } // downloadOptions // packageInfoOptions { title = name; };
-  };
+
+    # The package's lock entry, below the priority of anything the module sets.
+    config = mkIf (config.package != null) {
+      url = mkDefault (if p != null then p.url else unresolved);
+      ident = mkIf (p != null) (mkDefault "${if p.publisher == "" then "openZIM" else p.publisher}:${p.name}:${p.flavour}");
+      sha256 = mkIf (samePackageFile && config.checksum == null && config.checksumUrl == null) (mkDefault p.sha256);
+      size = mkIf samePackageFile (mkDefault p.size);
+      title = mkIf (p != null) (mkDefault p.title);
+      description = mkIf (p != null) (mkDefault p.description);
+      languages = mkIf (p != null) (mkDefault p.languages);
+      tags = mkIf (p != null) (mkDefault p.tags);
+      icon = mkIf (p != null) (mkDefault p.icon);
+    };
+    };
 
   fileModule = { name, ... }: {
     options = {

@@ -544,6 +544,31 @@ let
     offspot = offspotConfig;
   };
 
+  # ---- size: rust/recipe/src/sizing.rs computes the same numbers (`nixspot size`);
+  # keep them in step. An ext4 data partition of 4 KiB blocks holding the content, with
+  # the assembler's journal, inode tables, reserved blocks and 10 % headroom. ----
+  ceilDiv = a: b: (a + b - 1) / b;
+  journalBlocks = blocks:
+    if blocks < 32768 then 1024 else if blocks < 262144 then 4096
+    else if blocks < 524288 then 8192 else if blocks < 4194304 then 16384
+    else if blocks < 8388608 then 32768 else if blocks < 16777216 then 65536
+    else if blocks < 33554432 then 131072 else 262144;
+  sum = builtins.foldl' (a: b: a + b) 0;
+  knownSizes = builtins.filter (s: s >= 0) (map (e: e.size) entries);
+  imageSizes = concatMap (o: [ o.filesize o.fullsize ]) ociImages;
+  usedBlocks = sum (map (s: ceilDiv s 4096) (knownSizes ++ imageSizes));
+  dataBlocks = journal: ceilDiv ((usedBlocks + journal + 1024 + usedBlocks / 8192) * 704) 597;
+  sizeAlign = 4194304;
+  sizeEstimate = rec {
+    base = cfg.base.rootfsSize;
+    content = sum knownSizes;
+    images = sum imageSizes;
+    total = ceilDiv (base + 4096 * dataBlocks (journalBlocks (dataBlocks (journalBlocks usedBlocks)))) sizeAlign * sizeAlign;
+    slack = total - base - content - images;
+  };
+  sdCard = lib.findFirst (c: c.name == cfg.output.sdCard) null (import ../catalog.nix).sdCards;
+  fittingCard = lib.findFirst (c: c.usable >= sizeEstimate.total) null (import ../catalog.nix).sdCards;
+
   # ---- validation ----
   entries = map (f: f.entry) files;
   targets = map (e: e.to) entries;
@@ -685,6 +710,11 @@ in
       {
         assertion = duplicates (appDomains ++ map (p: p.domain) filesPackages) == [ ] && builtins.filter (d: builtins.elem d reserved) appDomains == [ ];
         message = "hotspot.apps / hotspot.filesPackages ${where options.hotspot.apps}: domains must be unique and not one of ${builtins.concatStringsSep ", " reserved} (got ${builtins.concatStringsSep ", " (appDomains ++ map (p: p.domain) filesPackages)}).";
+      }
+      {
+        assertion = sdCard == null || sizeEstimate.total <= sdCard.usable;
+        message = "hotspot.output.sdCard ${where options.hotspot.output.sdCard}: the image needs ${toString sizeEstimate.total} bytes (base ${toString sizeEstimate.base} + content ${toString sizeEstimate.content} + images ${toString sizeEstimate.images} + slack ${toString sizeEstimate.slack}), more than the ${sdCard.name or ""} card's ${toString (sdCard.usable or 0)} usable bytes; "
+          + (if fittingCard == null then "no common card is large enough." else "the smallest card it fits is ${fittingCard.name}.");
       }
       {
         assertion = clashingServices == [ ];

@@ -142,6 +142,33 @@ pub fn recipe_expr(modules: &ModulesDir, image: &Path) -> String {
     )
 }
 
+/// The Nix expression whose value is the recipe of `image` (an absolute path), with
+/// `lock` as the default of `hotspot.lockFile` (the module's own setting wins): how the
+/// CLI gives a module the lock file beside it.
+pub fn recipe_expr_with_lock(modules: &ModulesDir, image: &Path, lock: &Path) -> String {
+    let m = nix_path(modules.path());
+    format!(
+        "((import {m}).evalHotspot {{ modules = [ {} {{ hotspot.lockFile = (import {m}).lib.mkDefault {}; }} ]; }}).config.build.recipe",
+        nix_path(image),
+        nix_path(lock)
+    )
+}
+
+/// The Nix expression listing what `nixspot lock` needs before any catalog package is
+/// resolved: `{ lockFile; packages = [ { zim; package; version; } … ]; }` (the ZIMs
+/// that name a catalog package, sorted by name). It reads no option a package fills,
+/// so it evaluates with an empty or stale lock.
+pub fn packages_expr(modules: &ModulesDir, image: &Path) -> String {
+    format!(
+        "let h = ((import {}).evalHotspot {{ modules = [ {} ]; }}).config.hotspot; in {{ \
+         lockFile = if h.lockFile == null then null else toString h.lockFile; \
+         packages = builtins.filter (z: z.package != null) (map (n: {{ zim = n; \
+         package = h.zims.${{n}}.package; version = h.zims.${{n}}.version; }}) (builtins.attrNames h.zims)); }}",
+        nix_path(modules.path()),
+        nix_path(image)
+    )
+}
+
 /// The Nix expression whose value is the option reference (a list of records).
 pub fn options_expr(modules: &ModulesDir) -> String {
     format!("(import {}).optionsDoc", nix_path(modules.path()))
@@ -203,6 +230,76 @@ pub fn manifest(
     let base = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
     let text = eval_json(engine, &recipe_expr(modules, &absolute), &base, &what)?;
     parse(&what, &text)
+}
+
+/// Like [`manifest`], with `lock` (when the file exists) as the default of
+/// `hotspot.lockFile`, so catalog packages resolve from the lock beside the module.
+pub fn manifest_with_lock(
+    engine: Engine,
+    modules: &ModulesDir,
+    image: &Path,
+    lock: &Path,
+) -> Result<serde_json::Value, Error> {
+    if !lock.is_file() {
+        return manifest(engine, modules, image);
+    }
+    let absolute = absolute(image)?;
+    let lock = absolute_path(lock)?;
+    let what = absolute.display().to_string();
+    let base = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let expr = recipe_expr_with_lock(modules, &absolute, &lock);
+    let text = eval_json(engine, &expr, &base, &what)?;
+    parse(&what, &text)
+}
+
+/// A ZIM of a hotspot module that names a catalog package.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PackageRequest {
+    /// `hotspot.zims.<zim>`.
+    pub zim: String,
+    /// `hotspot.zims.<zim>.package`, as written.
+    pub package: String,
+    /// `hotspot.zims.<zim>.version`.
+    pub version: Option<String>,
+}
+
+/// What `nixspot lock` reads from a module before resolving its packages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct PackageRequests {
+    /// The module's own `hotspot.lockFile`, if it sets one.
+    #[serde(rename = "lockFile")]
+    pub lock_file: Option<PathBuf>,
+    /// The ZIMs naming catalog packages, by ZIM name.
+    pub packages: Vec<PackageRequest>,
+}
+
+/// Evaluates the catalog packages a hotspot module asks for (see [`packages_expr`]).
+pub fn package_requests(
+    engine: Engine,
+    modules: &ModulesDir,
+    image: &Path,
+) -> Result<PackageRequests, Error> {
+    let absolute = absolute(image)?;
+    let what = absolute.display().to_string();
+    let base = absolute.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let text = eval_json(engine, &packages_expr(modules, &absolute), &base, &what)?;
+    serde_json::from_str(&text).map_err(|error| Error::Json { what, error })
+}
+
+fn absolute(image: &Path) -> Result<PathBuf, Error> {
+    image.canonicalize().map_err(|error| Error::Io {
+        path: image.to_path_buf(),
+        error,
+    })
+}
+
+/// `path` made absolute without resolving links (the file may be a link the user
+/// chose; Nix reads it either way).
+fn absolute_path(path: &Path) -> Result<PathBuf, Error> {
+    std::path::absolute(path).map_err(|error| Error::Io {
+        path: path.to_path_buf(),
+        error,
+    })
 }
 
 /// Evaluates the option reference: a JSON list of `{name, type, description, default?,
