@@ -36,8 +36,8 @@ pub enum Error {
         zim: String,
         /// Its package ident.
         package: String,
-        /// What went wrong.
-        source: CatalogError,
+        /// What went wrong (boxed: catalog errors are large).
+        source: Box<CatalogError>,
     },
 }
 
@@ -65,7 +65,7 @@ pub fn resolve(
     let wrap = |source| Error::Catalog {
         zim: request.zim.clone(),
         package: request.package.clone(),
-        source,
+        source: Box::new(source),
     };
     let ident = PackageIdent::parse(&request.package).map_err(wrap)?;
     let entry = catalog
@@ -174,7 +174,7 @@ pub fn lock_packages(
             catalog = Some(load().map_err(|source| Error::Catalog {
                 zim: request.zim.clone(),
                 package: request.package.clone(),
-                source,
+                source: Box::new(source),
             })?);
         }
         let Some(catalog) = catalog.as_ref() else {
