@@ -196,9 +196,11 @@ fn deep_tree_long_and_unicode_names() {
     assert!(all.contains_key(&PathBuf::from(format!("{path}leaf"))));
     assert_eq!(read_bytes(&img, &format!("{uni}/{long}")), b"both");
     assert!(debugfs(&img, &format!("cat /{long}")).contains("long"));
-    // a 256-byte name is refused
+    // a 256-byte name is refused, and so is a NUL in a name (e2fsck calls it illegal)
     let mut w = Ext4Writer::new(opts());
     assert!(w.add(file(&"y".repeat(256), b"")).is_err());
+    assert!(w.add(file("bad\0name", b"")).is_err());
+    assert!(w.add(file("dir/bad\0", b"")).is_err());
 }
 
 #[test]

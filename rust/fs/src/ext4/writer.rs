@@ -63,6 +63,10 @@ fn components(path: &Path) -> Result<Vec<Vec<u8>>> {
                 if n.len() > 255 {
                     return Err(invalid(path, "a name is longer than 255 bytes"));
                 }
+                // `/` cannot reach here (it separates components); NUL can, from archives.
+                if n.contains(&0) {
+                    return Err(invalid(path, "a name contains a NUL byte"));
+                }
                 out.push(n.to_vec());
             }
             Component::ParentDir | Component::Prefix(_) => {
