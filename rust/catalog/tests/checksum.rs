@@ -38,6 +38,9 @@ fn meta4(size: &str, sha256: &str) -> String {
     )
 }
 
+/// Files a server holds: path → body.
+type Files<'a> = Vec<(&'a str, Vec<u8>)>;
+
 /// Serves `files` (path → body); anything else is 404. HEAD gets the Content-Length.
 fn serve(files: &[(&str, Vec<u8>)]) -> Server {
     let files: BTreeMap<String, Vec<u8>> = files
@@ -120,7 +123,7 @@ fn disagreeing_files_name_both_hashes() {
 
 #[test]
 fn hostile_or_missing_files_fail_without_echoing_them() {
-    let cases: Vec<(Vec<(&str, Vec<u8>)>, &str)> = vec![
+    let cases: Vec<(Files, &str)> = vec![
         (vec![], "neither"),
         (
             vec![("/zim/a.zim.sha256", vec![b'a'; 3000])],
