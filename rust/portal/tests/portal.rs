@@ -310,3 +310,82 @@ fn connections_beyond_the_limit_wait() {
         .unwrap();
     assert!(answered(&mut third));
 }
+
+/// The state file's inode: every save renames a new file over it.
+fn state_inode(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(dir.join("state/portal.json"))
+        .unwrap()
+        .ino()
+}
+
+/// Finding 12: every `/register-hotspot/` of a registered client ran `nft` and rewrote
+/// the state file (on the SD card), so one client could keep both busy. Registration is
+/// idempotent, and a renewal at most once per `RENEW_INTERVAL` only rewrites the state.
+/// `nft` is a script that logs each invocation.
+#[test]
+fn repeated_registration_runs_nft_once_and_renews_rarely() {
+    use nixspot_portal::firewall::{Captive, NftFirewall};
+    use nixspot_portal::server::RENEW_INTERVAL;
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("nft.log");
+    let nft = dir.path().join("nft");
+    std::fs::write(
+        &nft,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\ncat > /dev/null\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&nft, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let calls = || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .lines()
+            .map(String::from)
+            .collect::<Vec<_>>()
+    };
+    let fw = NftFirewall::new(
+        &nft,
+        Captive {
+            hotspot_ip: Ipv4Addr::new(192, 168, 144, 1),
+            captured_networks: Vec::new(),
+            captured_address: Ipv4Addr::new(198, 51, 100, 1),
+            http_port: 2080,
+            https_port: 2443,
+        },
+    );
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let portal = Arc::new(Portal::new(config(dir.path()), clock.clone(), Arc::new(fw)));
+    let srv = start(portal.clone());
+    assert_eq!(get(srv.port, A, "x", "/register-hotspot/").status, 302);
+    assert_eq!(
+        calls(),
+        vec![format!("add element ip nat CAPTIVE_CLIENTS {{ {A} }}")]
+    );
+    let inode = state_inode(dir.path());
+    for _ in 0..20 {
+        assert_eq!(get(srv.port, A, "x", "/register-hotspot/").status, 302);
+    }
+    clock.advance(RENEW_INTERVAL - 1);
+    assert_eq!(get(srv.port, A, "x", "/register-hotspot/").status, 302);
+    assert_eq!(calls().len(), 1, "nft ran again: {:?}", calls());
+    assert_eq!(state_inode(dir.path()), inode, "the state was rewritten");
+
+    // After the interval a request renews: the state once, still no nft.
+    clock.advance(1);
+    for _ in 0..5 {
+        assert_eq!(get(srv.port, A, "x", "/register-hotspot/").status, 302);
+    }
+    assert_eq!(calls().len(), 1, "nft ran again: {:?}", calls());
+    let renewed = state_inode(dir.path());
+    assert_ne!(renewed, inode, "the registration was not renewed");
+    // The renewal counts: 60 minutes after it the client is still registered.
+    clock.advance(60 * 60 - 1);
+    assert!(portal.is_registered(A.parse().unwrap()));
+    // Another client still registers (one more nft call).
+    assert_eq!(get(srv.port, B, "x", "/register-hotspot/").status, 302);
+    assert_eq!(calls().len(), 2, "{:?}", calls());
+}
