@@ -289,18 +289,23 @@ impl Plan {
             .open(path)
             .map_err(AssembleError::io(path))?;
         let base = File::open(&self.base.path).map_err(AssembleError::io(&self.base.path))?;
-        // Everything before the data partition: table, boot and root partitions, gaps.
-        sparse::copy_sparse(&base, 0, &out, 0, self.base.data.start)
-            .map_err(AssembleError::io(path))?;
+        let data_start = self.base.data.start;
+        // The image is written and hashed in one pass, front to back: the partition table
+        // and the boot partition are edited below, so they are copied first; then the rest
+        // of the base (the root partition) and the data partition are written in order,
+        // each range hashed on the other core right after it is written (from the page
+        // cache, holes from memory). The EBRs of logical partitions sit further on and
+        // change too: with those, everything before the data partition is copied first.
+        let boot_end = (self.base.boot.start + self.base.boot.size).min(data_start);
+        let split = if self.base.table.partitions.iter().all(|p| p.number <= 4) {
+            boot_end
+        } else {
+            data_start
+        };
+        sparse::copy_sparse(&base, 0, &out, 0, split).map_err(AssembleError::io(path))?;
         out.set_len(self.summary.image_size)
             .map_err(AssembleError::io(path))?;
-        drop(out);
         partition::grow_last_partition(path, self.summary.image_size)?;
-        let out = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .open(path)
-            .map_err(AssembleError::io(path))?;
         if let Some(yaml) = &self.offspot_yaml {
             fat::replace_file(
                 &out,
@@ -311,13 +316,14 @@ impl Plan {
                 self.opts.timestamp,
             )?;
         }
-        // Everything before the data partition is final now (the data partition is
-        // written only after it): hash it on the other core while the data partition is
-        // written, then hash that while the image is flushed to disk.
         let hasher = output::BackgroundHasher::start(path)?;
-        hasher.final_up_to(self.base.data.start);
+        hasher.final_up_to(split);
+        sparse::copy_sparse_in_order(&base, split, &out, split, data_start - split, &mut |end| {
+            hasher.final_up_to(end)
+        })
+        .map_err(AssembleError::io(path))?;
         let plan = self.writer.plan()?;
-        plan.write(&out, self.base.data.start)?;
+        plan.write_in_order(&out, data_start, &mut |end| hasher.final_up_to(end))?;
         hasher.final_up_to(self.summary.image_size);
         out.sync_all().map_err(AssembleError::io(path))?;
         let mut summary = self.summary;

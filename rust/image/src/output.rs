@@ -5,6 +5,7 @@
 use crate::error::AssembleError;
 use nixspot_fs::sparse;
 use sha2::{Digest, Sha256};
+use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -150,14 +151,22 @@ pub fn check_free_space(target: &Path, needed: u64) -> Result<(), AssembleError>
 
 /// Hashes an image on another thread while it is being written: the writer announces,
 /// in increasing order, offsets up to which the file is final, and the thread hashes
-/// each newly final range (holes from memory, data read back from the page cache). The
-/// sha256 is that of the whole file, as if read sequentially once it is complete, but
-/// its cost overlaps the writing and the final flush instead of following them.
+/// each newly final range (holes from memory, data from the page cache in place). The
+/// sha256 is that of the whole file, as if read sequentially once it is complete; when
+/// the writer writes front to back and announces as it goes, the hash follows right
+/// behind it and the file is read once, while its pages are still cached.
 pub struct BackgroundHasher {
     path: PathBuf,
     ready: Option<mpsc::Sender<u64>>,
+    /// The last offset sent to the thread, and the last one announced.
+    sent: Cell<u64>,
+    announced: Cell<u64>,
     worker: std::thread::JoinHandle<io::Result<String>>,
 }
+
+/// Announcements closer than this to the last one sent wait for the next: a writer of
+/// many small files announces often, and each wake-up of the thread costs system calls.
+const ANNOUNCE_STEP: u64 = 4 << 20;
 
 impl BackgroundHasher {
     /// Starts hashing `path` (nothing is read before [`BackgroundHasher::final_up_to`]).
@@ -168,9 +177,15 @@ impl BackgroundHasher {
             let mut hasher = Sha256::new();
             let mut buf = vec![0u8; HASH_CHUNK];
             let mut done = 0u64;
-            for end in announced {
-                hash_range(&file, done, end, &mut hasher, &mut buf)?;
-                done = done.max(end);
+            while let Ok(mut end) = announced.recv() {
+                // Behind the writer: take every announcement waiting, hash up to the last.
+                while let Ok(later) = announced.try_recv() {
+                    end = end.max(later);
+                }
+                if end > done {
+                    hash_range(&file, done, end, &mut hasher, &mut buf)?;
+                    done = end;
+                }
             }
             Ok(hasher
                 .finalize()
@@ -181,20 +196,33 @@ impl BackgroundHasher {
         Ok(BackgroundHasher {
             path: path.to_path_buf(),
             ready: Some(ready),
+            sent: Cell::new(0),
+            announced: Cell::new(0),
             worker,
         })
     }
 
     /// Declares bytes `[0, end)` final: nothing will write them again.
     pub fn final_up_to(&self, end: u64) {
+        self.announced.set(self.announced.get().max(end));
+        if end >= self.sent.get().saturating_add(ANNOUNCE_STEP) {
+            self.send(end);
+        }
+    }
+
+    fn send(&self, end: u64) {
         if let Some(ready) = &self.ready {
             // A send fails only when the thread stopped on an error, which `finish` reports.
             let _ = ready.send(end);
+            self.sent.set(end);
         }
     }
 
     /// Waits for the hash of everything declared final.
     pub fn finish(mut self) -> Result<String, AssembleError> {
+        if self.announced.get() > self.sent.get() {
+            self.send(self.announced.get());
+        }
         drop(self.ready.take());
         match self.worker.join() {
             Ok(result) => result.map_err(AssembleError::io(&self.path)),
