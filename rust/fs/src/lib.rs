@@ -3,7 +3,7 @@
 //! * [`partition`]: MBR and GPT tables (read, create from a spec, grow the last partition).
 //! * [`fat`]: FAT32 format, write, read, and in-place edits of a boot partition.
 //! * [`ext4`]: a from-scratch ext4 writer and a reader for carrying files over.
-//! * [`sparse`]: hole-preserving copies with `copy_file_range`.
+//! * [`sparse`]: hole-preserving copies (clones, `copy_file_range`; zero blocks stay holes).
 //! * [`image`]: a whole MBR + FAT32 + ext4 image from a declarative spec.
 //!
 //! Nothing here needs root, loop devices or mounts, and nothing reads the clock or a

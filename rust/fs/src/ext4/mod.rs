@@ -3,8 +3,10 @@
 //!
 //! The writer takes a stream of [`Entry`] values (files from host paths, byte buffers or
 //! ranges of another file, directories, symlinks, hard links, devices, FIFOs, sockets),
-//! plans the whole filesystem in memory (metadata only, never file contents), then writes
-//! file data once, sequentially, with `copy_file_range`, followed by the metadata.
+//! plans the whole filesystem in memory (metadata only, never file contents), computes
+//! every metadata block, then writes each region once, front to back: metadata from
+//! memory, file data cloned or copied with `copy_file_range`, zero blocks left as holes
+//! ([`Ext4Plan::write_in_order`] tells a follower, e.g. a hasher, how far it is final).
 
 mod bytes;
 mod csum;

@@ -1,5 +1,5 @@
 //! The ext4 writer: collects entries, plans inodes, blocks and directories in memory,
-//! then writes file data once, in block order, followed by the metadata.
+//! computes the metadata, then writes every region once, in block order.
 
 use std::collections::BTreeMap;
 use std::fs::File;
