@@ -503,6 +503,11 @@ impl<'a> Lowerer<'a> {
                     Some(d) => Some(self.expr(&d)?),
                     None => None,
                 };
+                // `builtins.seq` and the like: a constant set's evaluated attribute is
+                // the constant itself, found once here instead of at every evaluation.
+                if let Some(v) = const_select(&base, &path) {
+                    return Ok(Expr::Const(v));
+                }
                 Expr::Select(base, path, default, pos)
             }
             ast::Expr::HasAttr(h) => {
@@ -1193,4 +1198,28 @@ mod tests {
         assert_eq!(canon_path("/a/b/../c/./d//e"), "/a/c/d/e");
         assert_eq!(canon_path("/.."), "/");
     }
+}
+
+/// The value `base.path` selects when `base` is a constant set (`builtins`) and every
+/// step finds an evaluated attribute; `None` otherwise (then it is selected at run time,
+/// with its errors).
+fn const_select(base: &Expr, path: &[AttrKey]) -> Option<Value> {
+    let Expr::Const(Value::Attrs(set)) = base else {
+        return None;
+    };
+    let mut v = Value::Attrs(set.clone());
+    for key in path {
+        let AttrKey::Static(name) = key else {
+            return None;
+        };
+        let next = match &v {
+            Value::Attrs(a) => a.get(*name)?.value.clone(),
+            _ => return None,
+        };
+        if matches!(next, Value::Thunk(_)) {
+            return None;
+        }
+        v = next;
+    }
+    Some(v)
 }
