@@ -11,6 +11,14 @@ pub enum AssembleError {
     /// Content could not be fetched (exit code 4).
     #[error(transparent)]
     Fetch(#[from] nixspot_fetch::FetchError),
+    /// A recipe from an untrusted source names a local file (exit 3).
+    #[error("{field}: '{url}' is a local path; a recipe from an untrusted source may only name http:// and https:// URLs")]
+    LocalFile {
+        /// The recipe field (`files[2].url`).
+        field: String,
+        /// Its value.
+        url: String,
+    },
     /// The output exists and `--overwrite` was not given, or cannot be written (exit 3).
     #[error("{path}: {message}")]
     Output {
@@ -66,6 +74,7 @@ impl AssembleError {
     pub fn exit_code(&self) -> u8 {
         match self {
             AssembleError::Recipe(_)
+            | AssembleError::LocalFile { .. }
             | AssembleError::Output { .. }
             | AssembleError::Base { .. } => 3,
             AssembleError::Fetch(_)

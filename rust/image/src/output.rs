@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use std::cell::Cell;
 use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::FileExt;
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Mutex};
 
@@ -67,13 +67,16 @@ impl PartialOutput {
         let name = target
             .file_name()
             .ok_or_else(|| out_err("is not a file name".into()))?;
-        let temp = dir.join(format!(
-            ".{}.partial-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        File::create(&temp)
-            .map_err(|e| out_err(format!("cannot create {}: {e}", temp.display())))?;
+        // A fresh name, created exclusively: the output's directory may be shared, and a
+        // symlink planted at a predictable name would be followed.
+        let temp = tempfile::Builder::new()
+            .prefix(&format!(".{}.partial-", name.to_string_lossy()))
+            .permissions(std::fs::Permissions::from_mode(0o644))
+            .tempfile_in(&dir)
+            .map_err(|e| out_err(format!("cannot create a file in {}: {e}", dir.display())))?
+            .into_temp_path()
+            .keep()
+            .map_err(|e| out_err(format!("cannot keep {}: {e}", e.path.display())))?;
         register(&temp);
         Ok(PartialOutput {
             temp,
@@ -386,6 +389,28 @@ pub fn compress(image: &Path, how: Compression, overwrite: bool) -> Result<PathB
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_partial_output_is_a_new_file_never_a_planted_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").expect("victim");
+        // The name the partial file used to have, planted as a link to the victim.
+        let planted = dir
+            .path()
+            .join(format!(".out.img.partial-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
+        let target = dir.path().join("out.img");
+        let partial = PartialOutput::create(&target, false, false).expect("create");
+        assert_ne!(partial.path(), planted);
+        let meta = std::fs::symlink_metadata(partial.path()).expect("partial");
+        assert!(meta.is_file(), "a new regular file");
+        std::fs::write(partial.path(), b"image").expect("write");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"precious");
+        partial.commit().expect("commit");
+        assert_eq!(std::fs::read(&target).expect("output"), b"image");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"precious");
+    }
 
     #[test]
     fn background_hash_equals_the_hash_of_the_finished_file() {

@@ -23,6 +23,7 @@ use nixspot_fetch::Fetched;
 use nixspot_recipe::Recipe;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use std::io::Write;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -136,9 +137,17 @@ pub fn record(
         },
     });
     let path = stamp_path(output);
-    let temp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&temp, format!("{stamp:#}\n")).map_err(AssembleError::io(&temp))?;
-    std::fs::rename(&temp, &path).map_err(AssembleError::io(&path))
+    // Written to a fresh file created exclusively, never through a planted name.
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let mut temp = tempfile::NamedTempFile::new_in(dir).map_err(AssembleError::io(dir))?;
+    temp.write_all(format!("{stamp:#}\n").as_bytes())
+        .map_err(AssembleError::io(temp.path()))?;
+    temp.persist(&path)
+        .map(drop)
+        .map_err(|e| AssembleError::io(&path)(e.error))
 }
 
 /// The summary of the existing build of `output`, if the stamp says it was made with
@@ -173,4 +182,34 @@ pub fn reuse(output: &Path, key: &BuildKey) -> Option<(Summary, Option<PathBuf>)
         sha256: s["sha256"].as_str()?.to_string(),
     };
     Some((summary, files.get(1).cloned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stamp_is_written_through_a_new_file_never_a_planted_path() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let output = dir.path().join("out.img");
+        std::fs::write(&output, b"image").expect("output");
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").expect("victim");
+        // The name the stamp's temporary file used to have, planted as a link.
+        let planted = stamp_path(&output).with_extension(format!("tmp-{}", std::process::id()));
+        std::os::unix::fs::symlink(&victim, &planted).expect("symlink");
+        let summary = Summary {
+            image_size: 5,
+            min_size: 5,
+            partitions: Vec::new(),
+            recipe_bytes: 0,
+            data_bytes: 0,
+            data_free: 0,
+            sha256: String::new(),
+        };
+        record(&output, None, &BuildKey("k".into()), &summary).expect("record");
+        assert_eq!(std::fs::read(&victim).expect("victim"), b"precious");
+        let stamp = std::fs::read_to_string(stamp_path(&output)).expect("stamp");
+        assert!(stamp.contains("\"key\": \"k\""), "{stamp}");
+    }
 }
