@@ -55,6 +55,10 @@ pub struct BuildFlags {
     /// changed writes nothing.
     #[arg(short = 'X', long)]
     pub overwrite: bool,
+    /// Refuse local paths and file:// URLs in the recipe (base, files, checksum URLs), for
+    /// a recipe written by someone else; by default they are read, as image-creator does.
+    #[arg(long)]
+    pub refuse_local_files: bool,
     /// Refuse to build an image larger than SIZE (bytes, or 8G, 512MiB, …).
     #[arg(long, value_name = "SIZE", value_parser = parse_size)]
     pub max_size: Option<u64>,
@@ -224,6 +228,11 @@ pub fn build_recipe(
         },
         check_only: flags.check,
         compress: flags.compress,
+        local_files: if flags.refuse_local_files {
+            pipeline::LocalFiles::Refused
+        } else {
+            pipeline::LocalFiles::Allowed
+        },
     };
     match pipeline::run(job) {
         Ok(outcome) => {
