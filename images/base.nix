@@ -7,10 +7,13 @@
 
   mirror = {
     architecture = "arm64";
+    # InRelease files must be signed by Debian's bookworm archive keys (pinned in
+    # rust/deb/keys); `snapshot` is where each pinned .deb stays fetchable once the
+    # pool drops it (the lock records the URL; see SNAPSHOT_DELAY_SECS in rust/deb).
     sources = [
-      { url = "http://deb.debian.org/debian"; suite = "bookworm"; components = [ "main" "non-free-firmware" ]; }
-      { url = "http://deb.debian.org/debian"; suite = "bookworm-updates"; components = [ "main" "non-free-firmware" ]; }
-      { url = "http://deb.debian.org/debian-security"; suite = "bookworm-security"; components = [ "main" "non-free-firmware" ]; }
+      { url = "https://deb.debian.org/debian"; suite = "bookworm"; components = [ "main" "non-free-firmware" ]; snapshot = "https://snapshot.debian.org/archive/debian"; }
+      { url = "https://deb.debian.org/debian"; suite = "bookworm-updates"; components = [ "main" "non-free-firmware" ]; snapshot = "https://snapshot.debian.org/archive/debian"; }
+      { url = "https://deb.debian.org/debian-security"; suite = "bookworm-security"; components = [ "main" "non-free-firmware" ]; snapshot = "https://snapshot.debian.org/archive/debian-security"; }
     ];
     # Never installed: what only maintainer scripts, dpkg/apt, udev, systemd or
     # initramfs-tools need (nothing runs them here), and optional extras of the

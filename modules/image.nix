@@ -71,9 +71,16 @@ let
   # lock pins (the same lock the nixspot binary embeds), each a fixed-output download.
   nixspotBase = base.source == "nixspot:base";
   baseLock = builtins.fromJSON (builtins.readFile ../images/base.lock.json);
+  # `builtin:fetchurl` fetches one URL (its `url`; the `urls` list is not tried in
+  # turn), so each `.deb` is fetched from its snapshot.debian.org URL: Debian drops
+  # superseded packages from the mirror's pool within months, the snapshot archive
+  # never does, and the output path depends only on the name and sha256, not the URL.
+  # `urlMap` keyed by the pool URL (as `nixspot build` tries it first) still applies.
+  debUrl = p:
+    if urlMap ? ${p.url} then p.url else p.snapshot_url or p.url;
   baseDownloads =
     if nixspotBase then
-      map (p: fetch p.url p.sha256) (builtins.attrValues baseLock.packages)
+      map (p: fetch (debUrl p) p.sha256) (builtins.attrValues baseLock.packages)
     else
       let sha = sha256Of base; in
       if sha == null then unpinnedError "the base image ${base.source}"

@@ -213,7 +213,7 @@ pub fn check_lock(config: &BaseConfig, lock: &Lock) -> Result<()> {
     };
     let stale = |what: &str, expected: String, actual: String| {
         Error::Content(format!(
-            "the lock is out of date ({what}: the description says {expected}, the lock has {actual}); run `nixspot base lock`"
+            "the lock is out of date ({what}: the description says {expected}, the lock has {actual}); run `nixspot base lock --update`"
         ))
     };
     if sorted(&config.packages) != lock.requested {
@@ -270,7 +270,7 @@ pub fn build(
                 opts.cache_dir.display()
             )));
         }
-        let path = dl.ensure(&cache, &pinned.url, &pinned.sha256, pinned.size)?;
+        let path = dl.ensure_package(&cache, pinned)?;
         let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
         let what = format!("{name} ({})", pinned.url);
         let inst = nixspot_deb::install::install_deb(

@@ -34,18 +34,20 @@ pub fn fetch(lock: &Lock, cache_dir: &std::path::Path) -> Result<(usize, u64)> {
     let cache = nixspot_fetch::Cache::open(cache_dir)?;
     let dl = Downloader::new()?;
     for pinned in lock.packages.values() {
-        dl.ensure(&cache, &pinned.url, &pinned.sha256, pinned.size)?;
+        dl.ensure_package(&cache, pinned)?;
     }
     Ok((lock.packages.len(), lock.total_size()))
 }
 
-/// Resolves the description's package closure against its mirror and pins it.
-pub fn lock(config: &BaseConfig) -> Result<Lock> {
+/// Resolves the description's package closure against its mirror and pins it; the
+/// mirror's `InRelease` files must be signed by a key of `trust`.
+pub fn lock(config: &BaseConfig, trust: nixspot_deb::lock::Trust<'_>) -> Result<Lock> {
     let dl = Downloader::new()?;
     let mut fetch = |url: &str| dl.get(url);
     Ok(nixspot_deb::lock::lock(
         &config.mirror,
         &config.packages,
+        trust,
         &mut fetch,
     )?)
 }

@@ -201,6 +201,8 @@ pub struct Release {
     pub codename: String,
     /// `Date` ("" when absent).
     pub date: String,
+    /// `Valid-Until` ("" when absent): after it, the file is a replay of stale metadata.
+    pub valid_until: String,
     /// `Acquire-By-Hash: yes`: indexes can be fetched by their digest, which avoids
     /// racing a mirror update between InRelease and Packages.
     pub acquire_by_hash: bool,
@@ -208,7 +210,22 @@ pub struct Release {
     pub sha256: BTreeMap<String, ReleaseFile>,
 }
 
-/// Parses an InRelease (clear-signed; the signature is NOT verified) or Release file.
+/// Seconds since 1970 of a Release file date (`Sat, 11 Jul 2026 10:16:37 UTC`, RFC 2822
+/// with Debian's `UTC` zone name), or `None` when it is not one.
+pub fn parse_date(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let normalised = match text.strip_suffix(" UTC") {
+        Some(head) => format!("{head} +0000"),
+        None => text.to_string(),
+    };
+    chrono::DateTime::parse_from_rfc2822(&normalised)
+        .ok()
+        .map(|d| d.timestamp())
+}
+
+/// Parses a Release file, or the text of an InRelease file with its armour removed.
+/// The signature is not checked here: [`crate::signature::verify_clearsigned`] does
+/// that and gives the signed text to parse.
 pub fn parse_release(text: &str, source_name: &str) -> Result<Release> {
     let body = deb822::strip_clearsign(text, source_name)?;
     let stanzas = deb822::parse(&body, source_name)?;
@@ -260,6 +277,7 @@ pub fn parse_release(text: &str, source_name: &str) -> Result<Release> {
         suite: get("Suite"),
         codename: get("Codename"),
         date: get("Date"),
+        valid_until: get("Valid-Until"),
         acquire_by_hash: st
             .get("Acquire-By-Hash")
             .is_some_and(|v| v.eq_ignore_ascii_case("yes")),

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Gpg, GPG_NOW};
+use common::gpg::{Gpg, GPG_NOW};
 use nixspot_deb::signature::{verify_clearsigned, Keyring};
 use nixspot_deb::Error;
 

@@ -5,13 +5,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use nixspot_base::{BaseConfig, BuildOptions};
-use nixspot_deb::lock::Lock;
+use nixspot_deb::lock::{Lock, Trust};
+use nixspot_deb::signature::Keyring;
 
 /// Build nixspot's own Raspberry Pi base image from pinned Debian bookworm arm64
 /// packages.
 ///
 /// Examples:
-///   nixspot base lock                       # images/base.nix -> images/base.lock.json
+///   nixspot base lock --update              # images/base.nix -> images/base.lock.json
+///   nixspot base lock                       # same versions; refresh URLs, snapshot URLs
 ///   nixspot base fetch                      # download the locked .debs into the cache
 ///   nixspot base build -o base.img --device-binaries target/aarch64-unknown-linux-musl/release
 ///
@@ -27,7 +29,9 @@ pub struct Args {
 /// The `base` subcommands.
 #[derive(clap::Subcommand, Debug)]
 pub enum BaseCommand {
-    /// Resolve the package closure against the mirror and write the lock file.
+    /// Write the lock file: resolve the package closure against the mirror (signed
+    /// metadata only) when there is no lock yet or with --update; otherwise keep every
+    /// pinned version and only recompute URLs and snapshot.debian.org fallbacks.
     Lock(LockArgs),
     /// Download the lock's `.deb`s into the cache (for building offline later).
     Fetch(FetchArgs),
@@ -57,6 +61,13 @@ pub struct LockArgs {
     /// The lock file (default: next to the description, `<name>.lock.json`).
     #[arg(long)]
     pub lock: Option<PathBuf>,
+    /// Resolve again against the mirror, moving every package to its current version.
+    #[arg(long)]
+    pub update: bool,
+    /// Armoured OpenPGP public keys the mirror's InRelease files must be signed by
+    /// (default: Debian bookworm's archive keys, pinned in nixspot).
+    #[arg(long)]
+    pub keyring: Option<PathBuf>,
 }
 
 /// `nixspot base build`.
@@ -83,6 +94,31 @@ pub struct BuildArgs {
     pub offline: bool,
 }
 
+/// Writes `path` through a temporary file beside it, so a failure leaves the old file.
+fn write_atomically(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot create a temporary file", dir.display()))?;
+    let mut perms = tmp
+        .as_file()
+        .metadata()
+        .with_context(|| format!("{}: cannot stat a temporary file", dir.display()))?
+        .permissions();
+    // A lock file is for everyone to read, like the file it replaces.
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o644);
+    tmp.as_file()
+        .set_permissions(perms)
+        .with_context(|| format!("{}: cannot set permissions", path.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .with_context(|| format!("{}: cannot write the lock file", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot write the lock file", path.display()))?;
+    Ok(())
+}
+
 fn lock_path(config: &Path, lock: &Option<PathBuf>) -> PathBuf {
     lock.clone()
         .unwrap_or_else(|| config.with_extension("lock.json"))
@@ -103,15 +139,49 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         BaseCommand::Lock(a) => {
             let config = BaseConfig::load(&a.config)?;
-            let lock = nixspot_base::lock(&config)?;
             let path = lock_path(&a.config, &a.lock);
-            std::fs::write(&path, lock.to_json())
-                .with_context(|| format!("{}: cannot write the lock file", path.display()))?;
+            let (lock, how) = if !a.update && path.exists() {
+                let mut lock = Lock::read(&path)?;
+                nixspot_base::build::check_lock(&config, &lock)
+                    .with_context(|| format!("{}: cannot keep its versions", path.display()))?;
+                lock.set_snapshots(&config.mirror)
+                    .with_context(|| format!("{}", path.display()))?;
+                (lock, "versions kept (--update moves them)")
+            } else {
+                let keyring = match &a.keyring {
+                    Some(p) => {
+                        let text = std::fs::read_to_string(p)
+                            .with_context(|| format!("{}: cannot read the keyring", p.display()))?;
+                        Keyring::from_armor(&text, &p.display().to_string())?
+                    }
+                    None => Keyring::debian_bookworm()?,
+                };
+                // The clock only decides whether keys, signatures and Valid-Until
+                // still hold; nothing of it goes into the lock.
+                let now = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .context("the system clock is before 1970")?
+                    .as_secs();
+                let trust = Trust {
+                    keyring: &keyring,
+                    now,
+                };
+                (
+                    nixspot_base::lock(&config, trust)?,
+                    "resolved against signed metadata",
+                )
+            };
+            write_atomically(&path, lock.to_json().as_bytes())?;
             eprintln!(
-                "{}: {} packages, {} MB of .debs",
+                "{}: {} packages, {} MB of .debs, snapshot {}; {how}",
                 path.display(),
                 lock.packages.len(),
-                lock.total_size() / 1_000_000
+                lock.total_size() / 1_000_000,
+                if lock.snapshot.is_empty() {
+                    "none"
+                } else {
+                    &lock.snapshot
+                },
             );
         }
         BaseCommand::Fetch(a) => {

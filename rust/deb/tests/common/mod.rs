@@ -6,6 +6,8 @@ use std::io::Write;
 
 use sha2::{Digest, Sha256};
 
+pub mod gpg;
+
 /// A tar entry to write.
 pub enum T<'a> {
     Dir(&'a str, u32),
@@ -283,115 +285,4 @@ pub fn elf_module_with_symbols(
         }
     }
     out
-}
-
-/// A throw-away GnuPG home with signing keys, for real OpenPGP signatures made by
-/// `gpg` (the tool Debian's archive software signs with). Keys and signatures use a
-/// frozen clock (`--faked-system-time`), so tests verify at a fixed [`GPG_NOW`].
-pub struct Gpg {
-    home: tempfile::TempDir,
-}
-
-/// The time tests verify at: 2025-01-01, a year after the test keys were made.
-pub const GPG_NOW: u64 = 1_735_689_600;
-
-impl Gpg {
-    /// A new empty GnuPG home.
-    pub fn new() -> Gpg {
-        let home = tempfile::Builder::new()
-            .prefix("gpg")
-            .tempdir_in("/tmp")
-            .unwrap();
-        std::fs::set_permissions(
-            home.path(),
-            std::os::unix::fs::PermissionsExt::from_mode(0o700),
-        )
-        .unwrap();
-        Gpg { home }
-    }
-
-    fn run(&self, time: &str, args: &[&str], stdin: &[u8]) -> Vec<u8> {
-        use std::process::{Command, Stdio};
-        let mut child = Command::new("gpg")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--batch", "--yes", "--quiet", "--pinentry-mode", "loopback"])
-            .args(["--passphrase", "", "--faked-system-time", time])
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("gpg (apt install gnupg)");
-        child.stdin.take().unwrap().write_all(stdin).unwrap();
-        let out = child.wait_with_output().unwrap();
-        assert!(
-            out.status.success(),
-            "gpg {args:?} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out.stdout
-    }
-
-    /// Makes an ed25519 signing key on 2024-01-01 that expires after `expire`
-    /// (`never`, `1d`…), with a signing subkey when `subkey`; returns the fingerprint
-    /// of the key that signs (the subkey if any).
-    pub fn key(&self, uid: &str, expire: &str, subkey: bool) -> String {
-        let t = "20240101T000000!";
-        self.run(t, &["--quick-gen-key", uid, "ed25519", "sign", expire], b"");
-        let fprs = |gpg: &Gpg| -> Vec<String> {
-            let out = gpg.run(t, &["--with-colons", "--list-keys", uid], b"");
-            String::from_utf8(out)
-                .unwrap()
-                .lines()
-                .filter_map(|l| l.strip_prefix("fpr:::::::::"))
-                .map(|l| l.trim_end_matches(':').to_string())
-                .collect()
-        };
-        let primary = fprs(self)[0].clone();
-        if !subkey {
-            return primary;
-        }
-        self.run(
-            t,
-            &["--quick-add-key", &primary, "ed25519", "sign", expire],
-            b"",
-        );
-        fprs(self)[1].clone()
-    }
-
-    /// Clear-signs `text` with the (sub)key `fpr` on 2024-01-02.
-    pub fn clearsign(&self, fpr: &str, text: &str) -> String {
-        let user = format!("{fpr}!");
-        let out = self.run(
-            "20240102T000000!",
-            &[
-                "--digest-algo",
-                "SHA256",
-                "--local-user",
-                &user,
-                "--clearsign",
-            ],
-            text.as_bytes(),
-        );
-        String::from_utf8(out).unwrap()
-    }
-
-    /// The armoured public keys of this home (all of them, or those matching `who`).
-    pub fn export(&self, who: &[&str]) -> String {
-        let mut args = vec!["--armor", "--export"];
-        args.extend_from_slice(who);
-        String::from_utf8(self.run("20240101T000000!", &args, b"")).unwrap()
-    }
-}
-
-impl Drop for Gpg {
-    fn drop(&mut self) {
-        // gpg starts an agent for the home; stop it so no process outlives the test.
-        let _ = std::process::Command::new("gpgconf")
-            .arg("--homedir")
-            .arg(self.home.path())
-            .args(["--kill", "gpg-agent"])
-            .status();
-    }
 }
