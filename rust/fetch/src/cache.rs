@@ -1,10 +1,13 @@
 //! The content-addressed cache.
 //!
 //! Layout under the cache root:
-//! - `content/<aa>/<sha256>`: verified content, named by its sha256 (read-only);
+//! - `content/<aa>/<sha256>`: verified content, named by its sha256 (mode 0444 whatever
+//!   the source's: no setuid, nothing writable);
 //! - `tmp/`: downloads in progress (never looks complete: renamed only once verified);
 //! - `index.json`: URL → content, OCI reference → archive, compressed → decompressed,
-//!   and per-content metadata (kind, size, added, last used, uses, transient);
+//!   and per-content metadata (kind, size, added, last used, uses, transient, and the
+//!   integrity [`Stamp`] of the file when its hash was last checked: a hit whose file
+//!   no longer has that stamp is re-hashed before use);
 //! - `policy.yaml`: the optional policy ([`crate::policy`]);
 //! - `.index.lock`: held exclusively while the index is read-modified-written;
 //! - `.use.lock`: held shared by every process using the cache, exclusively by
@@ -17,6 +20,7 @@ use fs4::fs_std::FileExt;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -39,6 +43,40 @@ pub struct ContentEntry {
     /// Removed at the next `gc` whatever the limits (policy said not to keep it).
     #[serde(default)]
     pub transient: bool,
+    /// The file as it was when its content last hashed to its name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<Stamp>,
+}
+
+/// What a content file looked like when it last hashed right. Any write to the file
+/// changes its ctime (which no one can set back), so an equal stamp means the bytes
+/// checked are the bytes there; a different one means hashing again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Stamp {
+    /// Device of the file.
+    pub dev: u64,
+    /// Its inode.
+    pub ino: u64,
+    /// Its length.
+    pub size: u64,
+    /// Modification time (seconds, nanoseconds).
+    pub mtime: (i64, i64),
+    /// Status change time (seconds, nanoseconds).
+    pub ctime: (i64, i64),
+}
+
+impl Stamp {
+    /// The stamp of `meta`.
+    pub fn of(meta: &std::fs::Metadata) -> Stamp {
+        Stamp {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
 }
 
 /// What a URL served.
@@ -96,6 +134,8 @@ pub struct Cache {
     /// Index changes waiting for [`Cache::flush`] while batching (one index write per
     /// run instead of one per file: the index is rewritten whole each time).
     pending: std::sync::Mutex<Option<Vec<IndexOp>>>,
+    /// Stamps checked by this process (the index may not have them yet while batching).
+    checked: std::sync::Mutex<BTreeMap<String, Stamp>>,
 }
 
 impl std::fmt::Debug for Cache {
@@ -191,6 +231,7 @@ impl Cache {
             policy,
             use_lock: None,
             pending: std::sync::Mutex::new(None),
+            checked: std::sync::Mutex::new(BTreeMap::new()),
         })
     }
 
@@ -221,10 +262,54 @@ impl Cache {
         self.root.join("content").join(prefix).join(sha256)
     }
 
-    /// The path of content with this sha256 if it is present.
+    /// The path of content with this sha256 if it is present and intact: when the
+    /// file's [`Stamp`] is not the one recorded after its last check, it is hashed
+    /// again; content that no longer hashes to its name is removed (`None`: the caller
+    /// fetches it again).
     pub fn lookup(&self, sha256: &str) -> Option<PathBuf> {
         let p = self.content_path(sha256);
-        p.is_file().then_some(p)
+        // Not following links: content is only ever a regular file renamed in place.
+        let meta = std::fs::symlink_metadata(&p).ok().filter(|m| m.is_file())?;
+        let stamp = Stamp::of(&meta);
+        let checked = |s: &Stamp| {
+            self.checked
+                .lock()
+                .is_ok_and(|m| m.get(sha256) == Some(s))
+        };
+        if checked(&stamp) {
+            return Some(p);
+        }
+        let recorded = self
+            .read_index()
+            .ok()
+            .and_then(|ix| ix.content.get(sha256).and_then(|e| e.stamp.clone()));
+        if recorded.as_ref() == Some(&stamp) {
+            self.remember(sha256, stamp);
+            return Some(p);
+        }
+        let intact = matches!(sha256_file(&p), Ok((h, n)) if h == sha256 && n == stamp.size);
+        // Changed while being hashed: the result says nothing about the bytes now.
+        let unchanged = std::fs::symlink_metadata(&p).is_ok_and(|m| Stamp::of(&m) == stamp);
+        if !(intact && unchanged) {
+            if !intact {
+                let _ = self.remove_content(sha256);
+            }
+            return None;
+        }
+        self.remember(sha256, stamp.clone());
+        let sha = sha256.to_string();
+        let _ = self.record(move |ix| {
+            if let Some(e) = ix.content.get_mut(&sha) {
+                e.stamp = Some(stamp);
+            }
+        });
+        Some(p)
+    }
+
+    fn remember(&self, sha256: &str, stamp: Stamp) {
+        if let Ok(mut m) = self.checked.lock() {
+            m.insert(sha256.to_string(), stamp);
+        }
     }
 
     /// A fresh, unique temp path inside the cache (same filesystem as `content/`).
@@ -349,21 +434,43 @@ impl Cache {
         source: &str,
     ) -> Result<PathBuf, FetchError> {
         let dest = self.content_path(sha256);
-        if dest.is_file() {
+        if self.lookup(sha256).is_some() {
             let _ = std::fs::remove_file(tmp);
-        } else {
-            if let Some(d) = dest.parent() {
-                std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
-            }
-            // Read-only: content is immutable once named by its hash.
-            if let Ok(meta) = std::fs::metadata(tmp) {
-                let mut perm = meta.permissions();
-                perm.set_readonly(true);
-                let _ = std::fs::set_permissions(tmp, perm);
-            }
-            std::fs::rename(tmp, &dest).map_err(|e| io_err(&dest, e))?;
+            self.touch(sha256, size, kind, source)?;
+            return Ok(dest);
         }
+        if let Some(d) = dest.parent() {
+            std::fs::create_dir_all(d).map_err(|e| io_err(d, e))?;
+        }
+        // 0444 whatever the source's mode (a copied file keeps it): content is
+        // immutable once named by its hash, and never setuid or writable by others.
+        std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o444))
+            .map_err(|e| io_err(tmp, e))?;
+        // The caller hashed these bytes: their stamp is taken before they are renamed
+        // into place (a rename keeps inode, times and ctime's meaning: no write).
+        let stamp = std::fs::symlink_metadata(tmp)
+            .map(|m| Stamp::of(&m))
+            .map_err(|e| io_err(tmp, e))?;
+        std::fs::rename(tmp, &dest).map_err(|e| io_err(&dest, e))?;
+        // A rename updates the ctime on some filesystems: stamp what is there now, if
+        // nothing but that changed.
+        let stamp = match std::fs::symlink_metadata(&dest).map(|m| Stamp::of(&m)) {
+            Ok(now)
+                if (now.dev, now.ino, now.size, now.mtime)
+                    == (stamp.dev, stamp.ino, stamp.size, stamp.mtime) =>
+            {
+                now
+            }
+            _ => stamp,
+        };
+        self.remember(sha256, stamp.clone());
         self.touch(sha256, size, kind, source)?;
+        let sha = sha256.to_string();
+        self.record(move |ix| {
+            if let Some(e) = ix.content.get_mut(&sha) {
+                e.stamp = Some(stamp);
+            }
+        })?;
         Ok(dest)
     }
 
@@ -426,20 +533,38 @@ impl Cache {
         })
     }
 
-    /// `cache verify`: re-hashes every entry; corrupt or missing content is removed
-    /// together with the index records that point at it.
+    /// `cache verify`: re-hashes every entry (and records the stamps of intact ones);
+    /// corrupt or missing content is removed together with the index records that
+    /// point at it.
     pub fn verify(&self) -> Result<VerifyReport, FetchError> {
         let index = self.read_index()?;
         let mut report = VerifyReport::default();
         let mut bad = Vec::new();
+        let mut stamps = Vec::new();
         for (sha, e) in &index.content {
             let p = self.content_path(sha);
+            let before = std::fs::symlink_metadata(&p).map(|m| Stamp::of(&m));
             match sha256_file(&p) {
-                Ok((h, n)) if h == *sha && n == e.size => report.ok += 1,
+                Ok((h, n)) if h == *sha && n == e.size => {
+                    report.ok += 1;
+                    let after = std::fs::symlink_metadata(&p).map(|m| Stamp::of(&m));
+                    if let (Ok(b), Ok(a)) = (before, after) {
+                        if a == b {
+                            stamps.push((sha.clone(), a));
+                        }
+                    }
+                }
                 Ok((h, n)) => bad.push((sha.clone(), format!("content hashes to {h} ({n} bytes)"))),
                 Err(err) => bad.push((sha.clone(), format!("unreadable: {err}"))),
             }
         }
+        self.update_index(|ix| {
+            for (sha, stamp) in stamps {
+                if let Some(e) = ix.content.get_mut(&sha) {
+                    e.stamp = Some(stamp);
+                }
+            }
+        })?;
         for (sha, why) in bad {
             self.remove_content(&sha)?;
             report.removed.push((sha, why));
@@ -575,6 +700,7 @@ fn record_use(ix: &mut Index, sha: &str, size: u64, kind: Kind, source: &str, ke
             last_used: t,
             uses: 0,
             transient: !keep,
+            stamp: None,
         });
     e.last_used = t;
     e.uses += 1;

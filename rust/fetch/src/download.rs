@@ -540,9 +540,10 @@ async fn attempt(
             } else {
                 Attempt::Fatal(FetchError::Http {
                     url: spec.url.clone(),
-                    message: e.to_string(),
+                    // With its causes: a refused redirect says why only there.
+                    message: with_causes(&e),
                 })
-            })
+            });
         }
         Ok(Ok(r)) => r,
     };
@@ -698,6 +699,22 @@ fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
     let (range, total) = rest.split_once('/')?;
     let (start, _) = range.split_once('-')?;
     Some((start.trim().parse().ok()?, total.trim().parse().ok()))
+}
+
+/// `e` followed by each of its causes, `: `-separated.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        // reqwest repeats some causes in its own message.
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ pub mod mirror;
 pub mod oci;
 pub mod policy;
 pub mod progress;
+mod redirect;
 
 pub use cache::Cache;
 pub use download::Decoder;
@@ -350,7 +351,7 @@ impl Fetcher {
     pub fn new(cache: Cache, opts: Options) -> Result<Fetcher, FetchError> {
         let client = reqwest::Client::builder()
             .connect_timeout(opts.connect_timeout)
-            .redirect(reqwest::redirect::Policy::limited(10))
+            .redirect(redirect::policy())
             .user_agent(concat!("nixspot/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| FetchError::Http {

@@ -182,9 +182,30 @@ fn registry_base(registry: &str) -> String {
     } else {
         registry
     };
-    let local =
-        host.starts_with("localhost") || host.starts_with("127.") || host.starts_with("[::1]");
+    let local = is_loopback(host);
     format!("{}://{host}", if local { "http" } else { "https" })
+}
+
+/// Whether registry `host[:port]` is this machine, spoken to over plain HTTP: exactly
+/// `localhost`, an address in 127.0.0.0/8 or `[::1]`, never a name that only starts
+/// like one (`localhost.evil.example`, `127.evil.example`).
+fn is_loopback(registry: &str) -> bool {
+    let (host, port) = match registry.strip_prefix('[') {
+        Some(rest) => match rest.split_once(']') {
+            Some((h, tail)) => (h, tail.strip_prefix(':').or(tail.is_empty().then_some(""))),
+            None => return false,
+        },
+        None => match registry.split_once(':') {
+            Some((h, p)) => (h, Some(p)),
+            None => (registry, Some("")),
+        },
+    };
+    let port_ok = port.is_some_and(|p| p.is_empty() || p.parse::<u16>().is_ok());
+    port_ok
+        && (host.eq_ignore_ascii_case("localhost")
+            || host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|ip| ip.is_loopback()))
 }
 
 impl Session<'_> {
@@ -849,6 +870,36 @@ mod tests {
         let r = OciRef::parse("alpine:3").unwrap();
         assert_eq!(repo_tag(&r).unwrap(), "alpine:3");
         assert_eq!(registry_base("127.0.0.1:5000"), "http://127.0.0.1:5000");
+        // Finding 7: only exact loopback names and addresses are plain HTTP.
+        for local in [
+            "localhost",
+            "localhost:5000",
+            "LOCALHOST:1",
+            "127.0.0.1",
+            "127.8.9.1:80",
+            "[::1]",
+            "[::1]:5000",
+        ] {
+            assert!(registry_base(local).starts_with("http://"), "{local}");
+        }
+        for remote in [
+            "localhost.evil.example",
+            "localhost.evil.example:5000",
+            "localhostevil.example",
+            "127.evil.example",
+            "127.0.0.1.evil.example:5000",
+            "127.0.0.1:5000@evil.example",
+            "[::1].evil.example",
+            "[::1]x:5000",
+            "128.0.0.1:5000",
+            "[::2]:5000",
+        ] {
+            assert_eq!(
+                registry_base(remote),
+                format!("https://{remote}"),
+                "{remote}"
+            );
+        }
         assert_eq!(registry_base("docker.io"), "https://registry-1.docker.io");
     }
 }

@@ -943,3 +943,92 @@ async fn refresh_asks_again_for_unpinned_urls_only() {
     assert_eq!(srv.count("/latest.zim"), 2);
     env.assert_cache_clean();
 }
+
+/// Overwrites a cached file in place with other bytes of the same length, keeping its
+/// inode and putting its mtime back: only the ctime (which no one can set) and the
+/// bytes tell.
+fn tamper_in_place(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let meta = std::fs::metadata(path).unwrap();
+    let mtime = meta.modified().unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let len = meta.len() as usize;
+    let f = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+    use std::io::Write;
+    (&f).write_all(&vec![b'X'; len]).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    std::fs::set_permissions(path, meta.permissions()).unwrap();
+}
+
+/// Finding 6: a cache hit was trusted by name and size, so content altered in place
+/// went into images. Each entry's integrity stamp (inode, size, mtime, ctime, checked
+/// hash) is compared on every hit; a changed file is re-hashed, and when it no longer
+/// matches its name it is dropped and downloaded again.
+#[tokio::test]
+async fn cache_hit_altered_in_place_is_rehashed_and_refetched() {
+    let env = Env::new();
+    let body = bytes(50_000, 7);
+    let sha = sha256(&body);
+    let b = body.clone();
+    let srv = Server::start(move |_| Reply::ok(b.clone())).await;
+    let pinned = file_entry(
+        &srv.url("/pinned"),
+        &format!(", size: 50000, checksum: {{algo: sha-256, value: {sha}}}"),
+    );
+    let got = env.fetch(&pinned).await.unwrap();
+    let path = got.files[0].as_ref().unwrap().path.clone();
+    // Untouched: a hit without network.
+    env.fetch(&pinned).await.unwrap();
+    assert_eq!(srv.count("/pinned"), 1);
+
+    tamper_in_place(&path);
+    let got = env.fetch(&pinned).await.unwrap();
+    let f = got.files[0].as_ref().unwrap();
+    assert_eq!(
+        std::fs::read(&f.path).unwrap(),
+        body,
+        "altered content used"
+    );
+    assert_eq!(srv.count("/pinned"), 2);
+    env.assert_cache_clean();
+
+    // The same through the URL index (unpinned recipe) and for `cache add`ed content.
+    tamper_in_place(&path);
+    let got = env
+        .fetch(&file_entry(&srv.url("/pinned"), ""))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read(&got.files[0].as_ref().unwrap().path).unwrap(),
+        body
+    );
+    assert_eq!(srv.count("/pinned"), 3);
+    env.assert_cache_clean();
+}
+
+/// Finding 5 (the cache's part): content keeps no permission bit of its source. A
+/// setuid, world-writable file added with `cache add` is stored read-only for the cache
+/// user, and so is a download.
+#[tokio::test]
+async fn cached_content_keeps_no_permission_from_its_source() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let src = env.dir.path().join("loose.bin");
+    std::fs::write(&src, bytes(1000, 3)).unwrap();
+    std::fs::set_permissions(&src, std::fs::Permissions::from_mode(0o6777)).unwrap();
+    let cache = Cache::open(&env.cache_dir()).unwrap();
+    let imported = cache.import(&src).unwrap();
+    let stored = cache.lookup(&imported.sha256).unwrap();
+    let mode = std::fs::metadata(&stored).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o444, "imported content mode {mode:o}");
+    drop(cache);
+    let srv = Server::start(|_| Reply::ok(bytes(2000, 4))).await;
+    let got = env.fetch(&file_entry(&srv.url("/d"), "")).await.unwrap();
+    let mode = std::fs::metadata(&got.files[0].as_ref().unwrap().path)
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o7777;
+    assert_eq!(mode, 0o444, "downloaded content mode {mode:o}");
+}
