@@ -131,7 +131,7 @@ fn stderr(out: &std::process::Output) -> String {
 /// a keyring file holding that key.
 fn signed_release(dir: &Path) -> (String, PathBuf, Gpg) {
     let gpg = Gpg::new();
-    let key = gpg.key("Test Archive <archive@test>", "never", true);
+    let key = gpg.key("Test Archive <archive@test>", "never", Some("never"));
     let ring = dir.join("archive.asc");
     std::fs::write(&ring, gpg.export(&[])).unwrap();
     (gpg.clearsign(&key, &release_text()), ring, gpg)
@@ -279,7 +279,7 @@ fn lock_refuses_a_release_signed_by_another_key_and_keeps_the_old_lock() {
     let dir = tempfile::tempdir().unwrap();
     let (_, ring, _gpg) = signed_release(dir.path());
     let attacker = Gpg::new();
-    let key = attacker.key("Mirror in the middle <mitm@test>", "never", false);
+    let key = attacker.key("Mirror in the middle <mitm@test>", "never", None);
     let forged = attacker.clearsign(&key, &release_text());
     let server = HttpServer::start(routes(&forged, true, "x", deb_bytes));
     write_config(dir.path(), &server.base);

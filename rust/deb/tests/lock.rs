@@ -43,7 +43,7 @@ fn archive_key() -> &'static (Gpg, String) {
     static KEY: std::sync::OnceLock<(Gpg, String)> = std::sync::OnceLock::new();
     KEY.get_or_init(|| {
         let gpg = Gpg::new();
-        let fpr = gpg.key("Test Archive <archive@test>", "never", true);
+        let fpr = gpg.key("Test Archive <archive@test>", "never", Some("never"));
         (gpg, fpr)
     })
 }
@@ -345,7 +345,7 @@ fn an_inrelease_signed_by_another_key_is_refused() {
     let mut m = mirror(true);
     let body = signed_body(&m);
     let attacker = Gpg::new();
-    let key = attacker.key("Mirror in the middle <mitm@test>", "never", false);
+    let key = attacker.key("Mirror in the middle <mitm@test>", "never", None);
     put_release(&mut m, attacker.clearsign(&key, &body));
     let err = signature_error(&m);
     assert!(

@@ -80,7 +80,7 @@ fn real_debian_inrelease_after_the_keys_expire_is_refused() {
 #[test]
 fn a_good_signature_by_a_signing_subkey_verifies() {
     let gpg = Gpg::new();
-    let signer = gpg.key("Test Archive <archive@test>", "never", true);
+    let signer = gpg.key("Test Archive <archive@test>", "never", Some("never"));
     let ring = Keyring::from_armor(&gpg.export(&[]), "test.asc").unwrap();
     let signed = gpg.clearsign(&signer, BODY);
     let v = verify_clearsigned(&signed, &ring, GPG_NOW, "test").unwrap();
@@ -91,7 +91,7 @@ fn a_good_signature_by_a_signing_subkey_verifies() {
 #[test]
 fn a_good_signature_by_a_primary_key_verifies_and_dashes_are_unescaped() {
     let gpg = Gpg::new();
-    let signer = gpg.key("Test Archive <archive@test>", "never", false);
+    let signer = gpg.key("Test Archive <archive@test>", "never", None);
     let ring = Keyring::from_armor(&gpg.export(&[]), "test.asc").unwrap();
     let body = format!("{BODY}- dash line\n");
     let signed = gpg.clearsign(&signer, &body);
@@ -103,7 +103,7 @@ fn a_good_signature_by_a_primary_key_verifies_and_dashes_are_unescaped() {
 #[test]
 fn a_tampered_body_is_refused() {
     let gpg = Gpg::new();
-    let signer = gpg.key("Test Archive <archive@test>", "never", true);
+    let signer = gpg.key("Test Archive <archive@test>", "never", Some("never"));
     let ring = Keyring::from_armor(&gpg.export(&[]), "test.asc").unwrap();
     let signed = gpg.clearsign(&signer, BODY);
     let tampered = signed.replace("Codename: bookworm", "Codename: bookwork");
@@ -117,7 +117,7 @@ fn a_tampered_body_is_refused() {
 #[test]
 fn a_corrupted_signature_is_refused() {
     let gpg = Gpg::new();
-    let signer = gpg.key("Test Archive <archive@test>", "never", false);
+    let signer = gpg.key("Test Archive <archive@test>", "never", None);
     let ring = Keyring::from_armor(&gpg.export(&[]), "test.asc").unwrap();
     let signed = gpg.clearsign(&signer, BODY);
     // Flip bits inside the signature's base64 (the line before the CRC line).
@@ -138,10 +138,10 @@ fn a_corrupted_signature_is_refused() {
 #[test]
 fn a_signature_by_an_unknown_key_is_refused() {
     let gpg = Gpg::new();
-    let pinned = gpg.key("Pinned <pinned@test>", "never", false);
+    let pinned = gpg.key("Pinned <pinned@test>", "never", None);
     let ring = Keyring::from_armor(&gpg.export(&[&pinned]), "pinned.asc").unwrap();
     let attacker = Gpg::new();
-    let other = attacker.key("Attacker <evil@test>", "never", true);
+    let other = attacker.key("Attacker <evil@test>", "never", Some("never"));
     let signed = attacker.clearsign(&other, BODY);
     refused(
         verify_clearsigned(&signed, &ring, GPG_NOW, "test"),
@@ -153,7 +153,7 @@ fn a_signature_by_an_unknown_key_is_refused() {
 fn a_signature_by_an_expired_key_is_refused() {
     let gpg = Gpg::new();
     // Made 2024-01-01, expires a day later; the signature is made within that day.
-    let signer = gpg.key("Old Archive <old@test>", "2d", false);
+    let signer = gpg.key("Old Archive <old@test>", "2d", None);
     let ring = Keyring::from_armor(&gpg.export(&[]), "test.asc").unwrap();
     let signed = gpg.clearsign(&signer, BODY);
     refused(
@@ -167,13 +167,19 @@ fn a_signature_by_an_expired_key_is_refused() {
 #[test]
 fn a_signature_by_an_expired_subkey_is_refused() {
     let gpg = Gpg::new();
-    let signer = gpg.key("Old Archive <old@test>", "2d", true);
+    // The primary key never expires; its signing subkey does, after two days.
+    let signer = gpg.key("Old Archive <old@test>", "never", Some("2d"));
     let ring = Keyring::from_armor(&gpg.export(&[]), "test.asc").unwrap();
     let signed = gpg.clearsign(&signer, BODY);
     let err = verify_clearsigned(&signed, &ring, GPG_NOW, "test")
         .unwrap_err()
         .to_string();
-    assert!(err.contains("expired on 2024-01-03"), "{err}");
+    assert!(
+        err.contains(&format!(
+            "signature by {signer}: subkey {signer} expired on 2024-01-03"
+        )),
+        "{err}"
+    );
 }
 
 #[test]

@@ -66,9 +66,9 @@ impl Gpg {
     }
 
     /// Makes an ed25519 signing key on 2024-01-01 that expires after `expire`
-    /// (`never`, `1d`…), with a signing subkey when `subkey`; returns the fingerprint
-    /// of the key that signs (the subkey if any).
-    pub fn key(&self, uid: &str, expire: &str, subkey: bool) -> String {
+    /// (`never`, `2d`…), with a signing subkey expiring after `subkey` if given;
+    /// returns the fingerprint of the key that signs (the subkey if any).
+    pub fn key(&self, uid: &str, expire: &str, subkey: Option<&str>) -> String {
         let t = "20240101T000000!";
         self.run(t, &["--quick-gen-key", uid, "ed25519", "sign", expire], b"");
         let fprs = |gpg: &Gpg| -> Vec<String> {
@@ -81,12 +81,12 @@ impl Gpg {
                 .collect()
         };
         let primary = fprs(self)[0].clone();
-        if !subkey {
+        let Some(sub_expire) = subkey else {
             return primary;
-        }
+        };
         self.run(
             t,
-            &["--quick-add-key", &primary, "ed25519", "sign", expire],
+            &["--quick-add-key", &primary, "ed25519", "sign", sub_expire],
             b"",
         );
         fprs(self)[1].clone()
