@@ -578,9 +578,19 @@ impl Fetcher {
             .next()
             .unwrap_or("")
             .to_ascii_lowercase();
-        if digest.len() != algo.hex_len() || !digest.bytes().all(|b| b.is_ascii_hexdigit()) {
+        let hex = digest.bytes().all(|b| b.is_ascii_hexdigit());
+        if digest.len() != algo.hex_len() || !hex {
+            // The body may be any file (a local path): only a hash-shaped token is shown.
+            let shown = if hex && digest.len() <= 128 {
+                format!("{digest:?}")
+            } else {
+                format!(
+                    "({} characters, not all hex digits)",
+                    digest.chars().count()
+                )
+            };
             return Err(bad(format!(
-                "first word {digest:?} is not {} hex digits",
+                "first word {shown} is not {} hex digits",
                 algo.hex_len()
             )));
         }
