@@ -7,6 +7,7 @@
 //! `cargo build --target aarch64-unknown-linux-musl -p nixspot-runtime -p nixspot-portal
 //! -p nixspot-dashboard`; [`locate_device_binaries`] says where they are looked for.
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use nixspot_deb::lock::Lock;
@@ -174,6 +175,27 @@ fn sha256_of(path: &Path) -> Result<String> {
     Ok(hex::encode(h.finalize()))
 }
 
+/// A new partial image file and work directory in `dir` for the build of `key`. Fresh
+/// names, created exclusively: concurrent builds of the same base only duplicate work,
+/// and nothing planted in a shared cache (a symlink, a directory) is followed or reused.
+/// Both are removed when dropped, unless the image is persisted.
+fn scratch(dir: &Path, key: &str) -> Result<(tempfile::TempPath, tempfile::TempDir)> {
+    let prefix = format!(".{key}.");
+    let partial = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".partial")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(dir, e))?
+        .into_temp_path();
+    let work_dir = tempfile::Builder::new()
+        .prefix(&prefix)
+        .suffix(".work")
+        .tempdir_in(dir)
+        .map_err(|e| Error::io(dir, e))?;
+    Ok((partial, work_dir))
+}
+
 /// nixspot's base image in the cache at `cache_root`, building it first when needed
 /// (`.deb`s come from the same content-addressed cache).
 pub fn ensure(cache_root: &Path, how: &OnDemand) -> Result<Built> {
@@ -199,25 +221,22 @@ pub fn ensure(cache_root: &Path, how: &OnDemand) -> Result<Built> {
         }
     }
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    // Unique per process: concurrent builds of the same base only duplicate work.
-    let partial = dir.join(format!(".{}.{}.partial", &key[..32], std::process::id()));
-    let work_dir = dir.join(format!(".{}.{}.work", &key[..32], std::process::id()));
+    let (partial, work_dir) = scratch(&dir, &key[..32])?;
     let opts = BuildOptions {
         cache_dir: cache_root.to_path_buf(),
         device_binaries: Some(device_binaries),
-        work_dir: work_dir.clone(),
+        work_dir: work_dir.path().to_path_buf(),
         timestamp: None,
         offline: how.offline,
     };
-    let built = build(&config, &lock, &opts, &partial);
-    let _ = std::fs::remove_dir_all(&work_dir);
-    if let Err(e) = built {
-        let _ = std::fs::remove_file(&partial);
-        return Err(e);
-    }
+    // On failure both are removed when dropped.
+    build(&config, &lock, &opts, &partial)?;
+    drop(work_dir);
     let sha256 = sha256_of(&partial)?;
     std::fs::write(&sha_file, format!("{sha256}\n")).map_err(|e| Error::io(&sha_file, e))?;
-    std::fs::rename(&partial, &image).map_err(|e| Error::io(&image, e))?;
+    partial
+        .persist(&image)
+        .map_err(|e| Error::io(&image, e.error))?;
     prune(&dir, KEPT_IMAGES);
     Ok(Built {
         path: image,
@@ -228,6 +247,33 @@ pub fn ensure(cache_root: &Path, how: &OnDemand) -> Result<Built> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn build_scratch_is_new_and_never_a_planted_path() {
+        let cache = tempfile::tempdir().unwrap();
+        let victim = tempfile::tempdir().unwrap();
+        let victim_file = victim.path().join("file");
+        std::fs::write(&victim_file, b"precious").unwrap();
+        let key = "k".repeat(32);
+        // The names the build used to take, planted by someone sharing the cache.
+        let pid = std::process::id();
+        let planted_partial = cache.path().join(format!(".{key}.{pid}.partial"));
+        let planted_work = cache.path().join(format!(".{key}.{pid}.work"));
+        std::os::unix::fs::symlink(&victim_file, &planted_partial).unwrap();
+        std::os::unix::fs::symlink(victim.path(), &planted_work).unwrap();
+        let (partial, work) = scratch(cache.path(), &key).unwrap();
+        assert_ne!(&*partial, planted_partial.as_path());
+        assert_ne!(work.path(), planted_work.as_path());
+        assert!(std::fs::symlink_metadata(&partial).unwrap().is_file());
+        assert!(std::fs::symlink_metadata(work.path()).unwrap().is_dir());
+        std::fs::write(&partial, b"image").unwrap();
+        std::fs::write(work.path().join("spool"), b"x").unwrap();
+        assert_eq!(std::fs::read(&victim_file).unwrap(), b"precious");
+        assert_eq!(std::fs::read_dir(victim.path()).unwrap().count(), 1);
+        let (p, w) = (partial.to_path_buf(), work.path().to_path_buf());
+        drop((partial, work));
+        assert!(!p.exists() && !w.exists(), "removed when dropped");
+    }
 
     #[test]
     fn the_embedded_description_and_lock_agree() {
