@@ -30,6 +30,7 @@ enum Command {
     Manifest(commands::manifest::Args),
     Oci(commands::oci::Args),
     Options(commands::options::Args),
+    Size(commands::size::Args),
     VmTest(commands::vm_test::Args),
 }
 
@@ -48,6 +49,7 @@ fn main() -> ExitCode {
         Command::Manifest(args) => commands::manifest::run(args),
         Command::Oci(args) => commands::oci::run(args),
         Command::Options(args) => commands::options::run(args),
+        Command::Size(args) => commands::size::run(args),
         Command::VmTest(args) => commands::vm_test::run(args),
     };
     match result {

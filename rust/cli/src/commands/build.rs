@@ -90,8 +90,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         (None, Some("yaml" | "yml")) => Recipe::from_yaml_str(&read(&image)?, &name)?,
         (None, _) => {
             let modules = nixspot_hotspot::ModulesDir::locate(args.modules.as_deref())?;
-            let value =
-                nixspot_hotspot::manifest(nixspot_hotspot::Engine::Builtin, &modules, &image)?;
+            let value = nixspot_hotspot::manifest_with_lock(
+                nixspot_hotspot::Engine::Builtin,
+                &modules,
+                &image,
+                &args.build.fetch.lock_path(&image),
+            )?;
             Recipe::from_json_str(&value.to_string(), &name)?
         }
     };

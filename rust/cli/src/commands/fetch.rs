@@ -56,12 +56,18 @@ pub struct Args {
     pub offline: bool,
 }
 
-/// Reads a recipe: a hotspot module (`.nix`, evaluated with nixspot's evaluator) or an
+/// Reads a recipe: a hotspot module (`.nix`, evaluated with nixspot's evaluator, with
+/// `lock` as its default `hotspot.lockFile` so catalog packages resolve) or an
 /// image-creator recipe in YAML or JSON.
-pub fn load_recipe(path: &Path) -> anyhow::Result<Recipe> {
+pub fn load_recipe(path: &Path, lock: &Path) -> anyhow::Result<Recipe> {
     if path.extension().is_some_and(|e| e == "nix") {
         let modules = nixspot_hotspot::ModulesDir::locate(None)?;
-        let value = nixspot_hotspot::manifest(nixspot_hotspot::Engine::Builtin, &modules, path)?;
+        let value = nixspot_hotspot::manifest_with_lock(
+            nixspot_hotspot::Engine::Builtin,
+            &modules,
+            path,
+            lock,
+        )?;
         return Ok(Recipe::from_json_str(
             &value.to_string(),
             &path.display().to_string(),
@@ -153,8 +159,9 @@ pub fn fetcher(common: &Common, locked: bool, offline: bool) -> anyhow::Result<F
 
 /// Runs `nixspot fetch`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let written = load_recipe(&args.common.recipe)?;
-    let lock = Lock::load_or_default(&lock_path(&args.common))?;
+    let path = lock_path(&args.common);
+    let written = load_recipe(&args.common.recipe, &path)?;
+    let lock = Lock::load_or_default(&path)?;
     let mut recipe = written.clone();
     recipe.apply_lock(&lock);
     let fetcher = fetcher(&args.common, args.locked, args.offline)?;

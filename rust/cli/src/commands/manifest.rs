@@ -54,6 +54,10 @@ pub struct Args {
     /// The evaluator.
     #[arg(long, value_enum, default_value = "builtin")]
     pub evaluator: EngineArg,
+    /// The lock file catalog packages resolve from, unless the module sets
+    /// `hotspot.lockFile` [default: IMAGE with `.lock.json`, when it exists].
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
 }
 
 /// Writes `text` to `output` (via a temporary sibling, so no partial file is left) or
@@ -77,7 +81,12 @@ pub fn emit(text: &str, output: Option<&PathBuf>) -> anyhow::Result<()> {
 /// Runs `nixspot manifest`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let modules = ModulesDir::locate(args.modules.as_deref())?;
-    let recipe = nixspot_hotspot::manifest(args.evaluator.into(), &modules, &args.image)?;
+    let lock = args
+        .lock
+        .clone()
+        .unwrap_or_else(|| args.image.with_extension("lock.json"));
+    let recipe =
+        nixspot_hotspot::manifest_with_lock(args.evaluator.into(), &modules, &args.image, &lock)?;
     let text = if args.json {
         nixspot_hotspot::recipe_json(&recipe)
     } else {

@@ -10,4 +10,5 @@ pub mod lock;
 pub mod manifest;
 pub mod oci;
 pub mod options;
+pub mod size;
 pub mod vm_test;

@@ -1,0 +1,95 @@
+//! `nixspot size MODULE|RECIPE`: how big the image gets and which SD card it fits.
+
+use super::fetch::load_recipe;
+use nixspot_recipe::sizing::{smallest_card, SizeEstimate};
+use nixspot_recipe::{Lock, SD_CARDS};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// Print the image's size and the smallest common SD card it fits, without
+/// downloading anything.
+///
+/// The size is the base image's bytes before the data partition, plus the content
+/// (files, expanded archives), plus OCI images (archive and extracted image), plus the
+/// slack nixspot's assembler needs (ext4 metadata, journal, reserved blocks, 10 %
+/// headroom, 4 MiB alignment). Sizes come from the recipe and its lock; run `nixspot
+/// lock` first so that every download has one. Cards are compared by the bytes they
+/// really hold (the Kiwix Imager Service's table).
+///
+/// Exit codes: 1 when no common card is large enough.
+///
+/// Examples:
+///   nixspot size images/hotspot-wikipedia.nix
+///   nixspot size recipe.yaml --json
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// The hotspot module (`.nix`) or image-creator recipe (YAML or JSON).
+    pub recipe: PathBuf,
+    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`].
+    #[arg(long, value_name = "FILE")]
+    pub lock: Option<PathBuf>,
+    /// Print JSON: `{base, content, images, slack, total, unknown, card}`.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `nixspot size`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let lock_path = args
+        .lock
+        .clone()
+        .unwrap_or_else(|| args.recipe.with_extension("lock.json"));
+    let mut recipe = load_recipe(&args.recipe, &lock_path)?;
+    recipe.apply_lock(&Lock::load_or_default(&lock_path)?);
+    let estimate = SizeEstimate::of(&recipe);
+    let card = smallest_card(estimate.total);
+    if args.json {
+        let mut value = serde_json::to_value(&estimate)?;
+        value["card"] = serde_json::to_value(card)?;
+        println!("{}", serde_json::to_string_pretty(&value)?);
+    } else {
+        let row = |what: &str, bytes: u64| println!("{what:<8} {bytes:>16}  {}", human(bytes));
+        row("base", estimate.base);
+        row("content", estimate.content);
+        row("images", estimate.images);
+        row("slack", estimate.slack);
+        row("image", estimate.total);
+        match card {
+            Some(c) => println!(
+                "card     {:>16}  fits a {} card ({} usable bytes)",
+                c.name, c.name, c.usable
+            ),
+            None => println!(
+                "card     {:>16}  larger than the largest common card ({}, {} usable bytes)",
+                "-",
+                SD_CARDS[SD_CARDS.len() - 1].name,
+                SD_CARDS[SD_CARDS.len() - 1].usable
+            ),
+        }
+    }
+    for what in &estimate.unknown {
+        eprintln!("warning: {what}: size unknown, not counted (run `nixspot lock`)");
+    }
+    Ok(if card.is_some() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// `1.23 GB`: decimal units, as cards are sold.
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.2} {}", UNITS[unit])
+    }
+}
