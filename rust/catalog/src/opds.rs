@@ -138,8 +138,8 @@ pub fn parse<R: BufRead>(input: R, base_url: &str, limits: &Limits) -> Result<Fe
         max_bytes: limits.max_bytes,
     });
     let mut buf = Vec::new();
-    // Local names of the open elements; bounded by `max_depth`.
-    let mut path: Vec<Vec<u8>> = Vec::new();
+    // Positions of the open elements; bounded by `max_depth`.
+    let mut path: Vec<Node> = Vec::new();
     let mut text = String::new();
     let mut entry: Option<Partial> = None;
     let mut feed = Feed::default();
@@ -160,7 +160,7 @@ pub fn parse<R: BufRead>(input: R, base_url: &str, limits: &Limits) -> Result<Fe
             Event::Start(start) if !seen_root => {
                 check_root(&start).map_err(malformed)?;
                 seen_root = true;
-                path.push(b"feed".to_vec());
+                path.push(Node::Feed);
             }
             Event::Empty(start) if !seen_root => {
                 // `<feed/>`: a valid feed without entries.
@@ -174,16 +174,25 @@ pub fn parse<R: BufRead>(input: R, base_url: &str, limits: &Limits) -> Result<Fe
                         limits.max_depth
                     )));
                 }
-                let local = start.local_name().as_ref().to_vec();
-                open(&mut entry, &mut feed, &path, &local, &start, limits).map_err(malformed)?;
-                path.push(local);
+                let local = start.local_name();
+                open(&mut entry, &mut feed, &path, local.as_ref(), &start, limits)
+                    .map_err(malformed)?;
+                path.push(node(&path, local.as_ref()));
                 text.clear();
             }
             Event::Empty(start) => {
-                let local = start.local_name().as_ref().to_vec();
-                open(&mut entry, &mut feed, &path, &local, &start, limits).map_err(malformed)?;
-                close(&mut entry, &mut feed, &path, &local, "", base.as_ref())
+                let local = start.local_name();
+                open(&mut entry, &mut feed, &path, local.as_ref(), &start, limits)
                     .map_err(malformed)?;
+                close(
+                    &mut entry,
+                    &mut feed,
+                    &path,
+                    local.as_ref(),
+                    "",
+                    base.as_ref(),
+                )
+                .map_err(malformed)?;
             }
             Event::Text(t) => {
                 if collecting(&path) {
@@ -198,12 +207,21 @@ pub fn parse<R: BufRead>(input: R, base_url: &str, limits: &Limits) -> Result<Fe
                     push_capped(&mut text, t, limits.max_field).map_err(malformed)?;
                 }
             }
-            Event::End(_) => {
-                let Some(local) = path.pop() else {
+            Event::End(end) => {
+                if path.pop().is_none() {
                     return Err(malformed("unexpected closing tag".into()));
-                };
-                close(&mut entry, &mut feed, &path, &local, &text, base.as_ref())
-                    .map_err(malformed)?;
+                }
+                // quick-xml checks that end names match their start.
+                let local = end.local_name();
+                close(
+                    &mut entry,
+                    &mut feed,
+                    &path,
+                    local.as_ref(),
+                    &text,
+                    base.as_ref(),
+                )
+                .map_err(malformed)?;
                 text.clear();
                 if path.is_empty() {
                     break;
@@ -235,7 +253,7 @@ fn check_root(start: &BytesStart) -> Result<(), String> {
 }
 
 /// Text is kept only inside the feed (entry fields, `totalResults`).
-fn collecting(path: &[Vec<u8>]) -> bool {
+fn collecting(path: &[Node]) -> bool {
     path.len() >= 2
 }
 
@@ -247,25 +265,40 @@ fn push_capped(text: &mut String, more: &str, max: usize) -> Result<(), String> 
     Ok(())
 }
 
-fn is(path: &[Vec<u8>], names: &[&[u8]]) -> bool {
-    path.len() == names.len() && path.iter().zip(names).all(|(a, b)| a.as_slice() == *b)
+/// Where an element sits: only these positions matter, so no names are kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Node {
+    Feed,
+    Entry,
+    Author,
+    Publisher,
+    Other,
+}
+
+fn node(parent: &[Node], local: &[u8]) -> Node {
+    match (parent, local) {
+        ([Node::Feed], b"entry") => Node::Entry,
+        ([Node::Feed, Node::Entry], b"author") => Node::Author,
+        ([Node::Feed, Node::Entry], b"publisher") => Node::Publisher,
+        _ => Node::Other,
+    }
 }
 
 /// Handles an opening (or self-closing) tag whose parent elements are `path`.
 fn open(
     entry: &mut Option<Partial>,
     feed: &mut Feed,
-    path: &[Vec<u8>],
+    path: &[Node],
     local: &[u8],
     start: &BytesStart,
     limits: &Limits,
 ) -> Result<(), String> {
-    if is(path, &[b"feed"]) && local == b"entry" {
+    if matches!(path, [Node::Feed]) && local == b"entry" {
         if feed.entries.len() + feed.skipped >= limits.max_entries {
             return Err(format!("more than {} entries", limits.max_entries));
         }
         *entry = Some(Partial::default());
-    } else if is(path, &[b"feed", b"entry"]) && local == b"link" {
+    } else if matches!(path, [Node::Feed, Node::Entry]) && local == b"link" {
         if let Some(entry) = entry.as_mut() {
             link(entry, start, limits)?;
         }
@@ -317,12 +350,12 @@ fn link(entry: &mut Partial, start: &BytesStart, limits: &Limits) -> Result<(), 
 fn close(
     entry: &mut Option<Partial>,
     feed: &mut Feed,
-    path: &[Vec<u8>],
+    path: &[Node],
     local: &[u8],
     text: &str,
     base: Option<&url::Url>,
 ) -> Result<(), String> {
-    if is(path, &[b"feed"]) {
+    if matches!(path, [Node::Feed]) {
         match local {
             b"entry" => {
                 if let Some(partial) = entry.take() {
@@ -342,7 +375,7 @@ fn close(
     let Some(e) = entry.as_mut() else {
         return Ok(());
     };
-    let slot = if is(path, &[b"feed", b"entry"]) {
+    let slot = if matches!(path, [Node::Feed, Node::Entry]) {
         match local {
             b"id" => &mut e.id,
             b"name" => &mut e.name,
@@ -358,9 +391,9 @@ fn close(
             b"mediaCount" => &mut e.media_count,
             _ => return Ok(()),
         }
-    } else if is(path, &[b"feed", b"entry", b"author"]) && local == b"name" {
+    } else if matches!(path, [Node::Feed, Node::Entry, Node::Author]) && local == b"name" {
         &mut e.author
-    } else if is(path, &[b"feed", b"entry", b"publisher"]) && local == b"name" {
+    } else if matches!(path, [Node::Feed, Node::Entry, Node::Publisher]) && local == b"name" {
         &mut e.publisher
     } else {
         return Ok(());
