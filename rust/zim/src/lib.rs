@@ -90,6 +90,23 @@ pub enum Layout {
     ContentNamespace,
 }
 
+/// The largest metadata value [`Archive::metadata`] returns: titles and descriptions are
+/// a few hundred bytes, `LongDescription` 4000 characters at most.
+pub const METADATA_MAX_BYTES: u64 = 64 << 10;
+
+/// The largest illustration [`Archive::illustration`] returns (a 48 px PNG is a few KiB).
+pub const ILLUSTRATION_MAX_BYTES: u64 = 1 << 20;
+
+/// The most bytes decompressed to reach a metadata value or an illustration: libzim
+/// writes clusters of about 2 MiB, so this leaves room while a hostile cluster costs
+/// bounded work.
+pub const METADATA_MAX_DECOMPRESSED: u64 = 32 << 20;
+
+/// The most memory the xz decoder may take to read a metadata value or an
+/// illustration ([`Limits::max_xz_dictionary`]): libzim compresses with xz's preset 9,
+/// whose 64 MiB dictionary plus the decoder's state fit.
+pub const METADATA_MAX_XZ_DICTIONARY: u64 = 72 << 20;
+
 /// Safety limits applied to sizes read from the archive.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
@@ -102,6 +119,19 @@ pub struct Limits {
     pub max_xz_dictionary: u64,
     /// Most redirects followed before giving up.
     pub max_redirects: u32,
+}
+
+impl Limits {
+    /// These limits, lowered for a read that needs at most `blob` bytes and
+    /// [`METADATA_MAX_DECOMPRESSED`] bytes of cluster data.
+    fn for_small_blob(&self, blob: u64) -> Limits {
+        Limits {
+            max_blob_size: self.max_blob_size.min(blob),
+            max_decompressed: self.max_decompressed.min(METADATA_MAX_DECOMPRESSED),
+            max_xz_dictionary: self.max_xz_dictionary.min(METADATA_MAX_XZ_DICTIONARY),
+            max_redirects: self.max_redirects,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -777,10 +807,27 @@ impl<R: ReadAt> Archive<R> {
         }
     }
 
-    /// The raw value of metadata `M/<name>`, if present.
+    /// The data of `entry` (redirects followed) when it is at most `max` bytes and
+    /// reached within [`METADATA_MAX_DECOMPRESSED`] bytes of its cluster; else
+    /// [`Error::TooLarge`], found from the sizes actually decoded before the data is.
+    fn read_small(&self, entry: Entry, max: u64) -> Result<Vec<u8>> {
+        let entry = self.resolve(entry)?;
+        let EntryKind::Content { cluster, blob, .. } = entry.kind else {
+            return Err(Error::NoContent {
+                file: self.name.clone(),
+                path: entry.full_path(),
+            });
+        };
+        let limits = self.limits.for_small_blob(max);
+        self.blob(cluster, blob, true, &limits)
+            .map(|(_, data)| data)
+    }
+
+    /// The raw value of metadata `M/<name>`, if present; values over
+    /// [`METADATA_MAX_BYTES`] are an error.
     pub fn metadata(&self, name: &str) -> Result<Option<Vec<u8>>> {
         match self.find('M', name)? {
-            Some(e) => Ok(Some(self.read_entry(e)?.data)),
+            Some(e) => Ok(Some(self.read_small(e, METADATA_MAX_BYTES)?)),
             None => Ok(None),
         }
     }
@@ -795,15 +842,16 @@ impl<R: ReadAt> Archive<R> {
     /// The square PNG illustration of `size` pixels (`M/Illustration_<s>x<s>@1`).
     ///
     /// For 48 px, archives of the namespaced layout that predate illustrations fall back
-    /// to their favicon (`-/favicon`, then `I/favicon.png`), as libzim does.
+    /// to their favicon (`-/favicon`, then `I/favicon.png`), as libzim does. Images over
+    /// [`ILLUSTRATION_MAX_BYTES`] are an error.
     pub fn illustration(&self, size: u32) -> Result<Option<Vec<u8>>> {
-        if let Some(data) = self.metadata(&format!("Illustration_{size}x{size}@1"))? {
-            return Ok(Some(data));
+        if let Some(e) = self.find('M', &format!("Illustration_{size}x{size}@1"))? {
+            return Ok(Some(self.read_small(e, ILLUSTRATION_MAX_BYTES)?));
         }
         if size == 48 && self.layout() == Layout::Namespaced {
             for (ns, path) in [('-', "favicon"), ('I', "favicon.png")] {
                 if let Some(e) = self.find(ns, path)? {
-                    return Ok(Some(self.read_entry(e)?.data));
+                    return Ok(Some(self.read_small(e, ILLUSTRATION_MAX_BYTES)?));
                 }
             }
         }
@@ -910,15 +958,23 @@ impl<R: ReadAt> Archive<R> {
 
     /// Reads blob `blob` of cluster `cluster`.
     pub fn read_blob(&self, cluster: u32, blob: u32) -> Result<Vec<u8>> {
-        self.blob(cluster, blob, true).map(|(_, data)| data)
+        self.blob(cluster, blob, true, &self.limits)
+            .map(|(_, data)| data)
     }
 
     /// The size of blob `blob` of cluster `cluster`, reading only the offset table.
     pub fn blob_size(&self, cluster: u32, blob: u32) -> Result<u64> {
-        self.blob(cluster, blob, false).map(|(size, _)| size)
+        self.blob(cluster, blob, false, &self.limits)
+            .map(|(size, _)| size)
     }
 
-    fn blob(&self, cluster: u32, blob: u32, want_data: bool) -> Result<(u64, Vec<u8>)> {
+    fn blob(
+        &self,
+        cluster: u32,
+        blob: u32,
+        want_data: bool,
+        limits: &Limits,
+    ) -> Result<(u64, Vec<u8>)> {
         let (pos, compression, osz) = self.cluster_info(cluster)?;
         let data_pos = pos + 1;
         let ctx = BlobCtx {
@@ -927,7 +983,7 @@ impl<R: ReadAt> Archive<R> {
             blob,
             pos,
             osz,
-            limits: &self.limits,
+            limits,
             want_data,
         };
         match compression {
@@ -950,8 +1006,7 @@ impl<R: ReadAt> Archive<R> {
                     pos: data_pos,
                     end: self.header.checksum_pos,
                 };
-                let mem_kb =
-                    u32::try_from(self.limits.max_xz_dictionary / 1024).unwrap_or(u32::MAX);
+                let mem_kb = u32::try_from(limits.max_xz_dictionary / 1024).unwrap_or(u32::MAX);
                 let mut rd =
                     lzma_rust2::XzReader::new_mem_limit(BufReader::new(section), false, mem_kb);
                 ctx.extract(&mut rd)
@@ -991,12 +1046,12 @@ impl<R: ReadAt> Archive<R> {
             )));
         }
         let size = end - start;
-        if size > self.limits.max_blob_size {
+        if size > ctx.limits.max_blob_size {
             return Err(Error::TooLarge {
                 file: self.name.clone(),
                 what: format!("blob {blob} of cluster {}", ctx.cluster),
                 size,
-                limit: self.limits.max_blob_size,
+                limit: ctx.limits.max_blob_size,
             });
         }
         if !ctx.want_data {
@@ -1122,6 +1177,16 @@ impl BlobCtx<'_> {
                 return Err(self.err(format!(
                     "blob offset {i} is {off}, smaller than the previous offset {prev}"
                 )));
+            }
+            // The blob's size, from offsets decoded (not trusted), before any of its
+            // data is: a too large blob is refused without decompressing it.
+            if i == blob + 1 && off - start > self.limits.max_blob_size {
+                return Err(Error::TooLarge {
+                    file: self.archive_name.to_owned(),
+                    what: format!("blob {} of cluster {}", self.blob, self.cluster),
+                    size: off - start,
+                    limit: self.limits.max_blob_size,
+                });
             }
             if off > limit {
                 return Err(Error::TooLarge {

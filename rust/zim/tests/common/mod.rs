@@ -260,3 +260,28 @@ pub fn encode_cluster(comp: Comp, extended: bool, blobs: &[Vec<u8>]) -> Vec<u8> 
     out.extend_from_slice(&body);
     out
 }
+
+/// Finding 11 of issue 19: a small ZIM whose Title, Description and 48 px illustration are one 256 MiB blob of
+/// zeros in a zstd cluster; `M/Name` is fine and sits after 40 MiB of padding.
+pub fn hostile_zim() -> Vec<u8> {
+    let mut z = ZimBuilder::new(6, 1);
+    let bomb = z.cluster(Comp::Zstd, false, vec![vec![0u8; 256 << 20]]);
+    let padded = z.cluster(
+        Comp::Zstd,
+        false,
+        vec![vec![0u8; 40 << 20], b"padded".to_vec()],
+    );
+    let fine = z.cluster(
+        Comp::Zstd,
+        false,
+        vec![b"eng".to_vec(), b"<p>x</p>".to_vec()],
+    );
+    for name in ["Title", "Description", "Illustration_48x48@1"] {
+        z.content('M', name, "", "text/plain", bomb, 0);
+    }
+    z.content('M', "Language", "", "text/plain", fine, 0);
+    z.content('M', "Name", "", "text/plain", padded, 1);
+    z.content('C', "index", "Index", "text/html", fine, 1);
+    z.main_page = Some(('C', "index".into()));
+    z.build()
+}
