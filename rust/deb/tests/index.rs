@@ -187,3 +187,25 @@ fn rejects_bad_release_files() {
         assert!(err.contains(what), "{err} lacks {what}");
     }
 }
+
+#[test]
+fn release_dates_parse_as_debian_writes_them() {
+    use nixspot_deb::index::parse_date;
+    assert_eq!(
+        parse_date("Wed, 02 Dec 2026 23:13:43 UTC"),
+        Some(1_796_253_223)
+    );
+    assert_eq!(
+        parse_date(" Wed, 02 Dec 2026 23:13:43 +0000 "),
+        Some(1_796_253_223)
+    );
+    // A wrong weekday, a missing zone, garbage: not dates.
+    for bad in [
+        "Sat, 02 Dec 2026 23:13:43 UTC",
+        "Wed, 02 Dec 2026 23:13:43",
+        "",
+        "x",
+    ] {
+        assert_eq!(parse_date(bad), None, "{bad:?}");
+    }
+}
