@@ -676,18 +676,6 @@ fn expected_services(
     out
 }
 
-/// The fields of `/proc/<pid>/status` named `keys`, values with single spaces.
-fn status_fields(text: &str, keys: &[&str]) -> Vec<String> {
-    keys.iter()
-        .map(|k| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}:")))
-                .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
 fn check_privileges(m: &mut Machine, h: &Hotspot) -> Result<String> {
     wait_for_runtime(m)?;
     let services = expected_services(h);
@@ -698,14 +686,6 @@ fn check_privileges(m: &mut Machine, h: &Hotspot) -> Result<String> {
     }
     let mut seen = Vec::new();
     for (name, user, comms, caps) in services {
-        let ids = m.succeed(&format!("id -u {user} && id -g {user}"))?;
-        let ids = numbers(m, &format!("ids of {user}"), &ids)?;
-        let [uid, gid] = ids[..] else {
-            return Err(m.failure(format!("`id {user}` answered {ids:?}")));
-        };
-        if uid == 0 || gid == 0 {
-            return Err(m.failure(format!("{user} is uid {uid}, gid {gid}: a root account")));
-        }
         // runsv's pid file names the run script's process, which becomes the service
         let names = comms.join(" ");
         let pid = m.wait_until_succeeds(
@@ -717,46 +697,40 @@ fn check_privileges(m: &mut Machine, h: &Hotspot) -> Result<String> {
         )?;
         let pid = pid.trim();
         let status = m.succeed(&format!("cat /proc/{pid}/status"))?;
-        let f = status_fields(
-            &status,
-            &[
-                "Name",
-                "Uid",
-                "Gid",
-                "Groups",
-                "CapEff",
-                "CapPrm",
-                "CapAmb",
-                "CapBnd",
-                "NoNewPrivs",
-            ],
-        );
+        let field = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+                .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
+                .unwrap_or_default()
+        };
+        if field("Uid").split(' ').any(|id| id == "0") {
+            return Err(m.failure(format!(
+                "{name} (pid {pid}) runs as root (Uid {}), not as {user}:\n{status}",
+                field("Uid")
+            )));
+        }
+        let ids = m.succeed(&format!("id -u {user} && id -g {user}"))?;
+        let ids = numbers(m, &format!("ids of {user}"), &ids)?;
+        let [uid, gid] = ids[..] else {
+            return Err(m.failure(format!("`id {user}` answered {ids:?}")));
+        };
         let want_caps = format!("{caps:016x}");
         let expected = [
-            format!("{uid} {uid} {uid} {uid}"),
-            format!("{gid} {gid} {gid} {gid}"),
-            gid.to_string(),
-            want_caps.clone(),
-            want_caps.clone(),
-            want_caps.clone(),
-            want_caps.clone(),
-            "1".to_string(),
+            ("Uid", format!("{uid} {uid} {uid} {uid}")),
+            ("Gid", format!("{gid} {gid} {gid} {gid}")),
+            ("Groups", gid.to_string()),
+            ("CapEff", want_caps.clone()),
+            ("CapPrm", want_caps.clone()),
+            ("CapAmb", want_caps.clone()),
+            ("CapBnd", want_caps.clone()),
+            ("NoNewPrivs", "1".to_string()),
         ];
-        let labels = [
-            "Uid",
-            "Gid",
-            "Groups",
-            "CapEff",
-            "CapPrm",
-            "CapAmb",
-            "CapBnd",
-            "NoNewPrivs",
-        ];
-        for ((label, want), got) in labels.iter().zip(&expected).zip(f.iter().skip(1)) {
+        for (label, want) in expected {
+            let got = field(label);
             if got != want {
                 return Err(m.failure(format!(
-                    "{name} (pid {pid}, {}) has {label} {got:?}, expected {want:?} (user {user}):\n{status}",
-                    f[0]
+                    "{name} (pid {pid}) has {label} {got:?}, expected {want:?} (user {user}):\n{status}"
                 )));
             }
         }
