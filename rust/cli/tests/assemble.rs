@@ -246,6 +246,9 @@ offspot:
     assert_eq!(cat("/master_fs"), b"");
     // write_config stores the recipe as given.
     assert_eq!(cat("/image.yaml"), recipe.as_bytes());
+    // It carries the recipe's secrets: not world-readable (issue 19, finding 9).
+    let stat = debugfs_stat(&image, data, "/image.yaml");
+    assert!(stat.contains("Mode:  0600"), "image.yaml mode 0600: {stat}");
     let stat = debugfs_stat(&image, data, "/contents/inline.txt");
     assert!(
         stat.contains("User:     0   Group:     0"),

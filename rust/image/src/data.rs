@@ -170,7 +170,11 @@ pub fn add_recipe_content(
         tree.insert(Entry {
             path: PathBuf::from("image.yaml"),
             kind: EntryKind::File(FileData::Bytes(recipe_text.as_bytes().to_vec())),
-            meta: file_meta,
+            // The recipe holds the WiFi passphrase and service passwords: root only.
+            meta: Meta {
+                mode: 0o600,
+                ..file_meta
+            },
         });
     }
     Ok(())
