@@ -26,7 +26,7 @@ import sys, time, xmltodict
 start = time.perf_counter()
 with open(sys.argv[1], "rb") as f:
     feed = xmltodict.parse(f)
-print(f"{time.perf_counter() - start:.4f} {len(feed[\"feed\"][\"entry\"])}")
+print("%.4f %d" % (time.perf_counter() - start, len(feed["feed"]["entry"])))
 '
 
 # measure NAME CMD... → appends "parse_seconds peak_rss_kb" to $work/NAME
@@ -44,7 +44,7 @@ done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-ratio="$(paste -d' ' "$work/xmltodict" "$work/nixspot" | awk '{print $1/$3}' | median)"
+ratio="$(paste -d' ' "$work/xmltodict" "$work/nixspot" | awk '{printf "%.2f\n", $1/$3}' | median)"
 ns_t="$(cut -d' ' -f1 "$work/nixspot" | median)"; py_t="$(cut -d' ' -f1 "$work/xmltodict" | median)"
 ns_m="$(cut -d' ' -f2 "$work/nixspot" | median)"; py_m="$(cut -d' ' -f2 "$work/xmltodict" | median)"
 
