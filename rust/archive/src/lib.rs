@@ -679,24 +679,43 @@ enum LinkError {
 /// Checking the final tree, not member by member, catches chains whatever their order
 /// in the archive.
 fn check_links(archive: &Path, target: &Path, entries: &[Entry]) -> Result<(), ArchiveError> {
-    let rel = |e: &Entry| e.path.strip_prefix(target).unwrap_or(&e.path).to_path_buf();
-    let links: BTreeMap<PathBuf, &[u8]> = entries
+    let rel = |p: &Path| p.strip_prefix(target).unwrap_or(p).to_path_buf();
+    let mut links: BTreeMap<PathBuf, &[u8]> = entries
         .iter()
         .filter_map(|e| match &e.kind {
-            EntryKind::Symlink(t) => Some((rel(e), t.as_slice())),
+            EntryKind::Symlink(t) => Some((rel(&e.path), t.as_slice())),
             _ => None,
         })
         .collect();
     if links.is_empty() {
         return Ok(());
     }
+    // A hard link to a symlink shares its inode: the same text, read from where the hard
+    // link is. Hard links to those hard links too, until nothing is added.
+    loop {
+        let added: Vec<(PathBuf, &[u8])> = entries
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EntryKind::HardLink(to) => {
+                    let path = rel(&e.path);
+                    let text = *links.get(&rel(to))?;
+                    (!links.contains_key(&path)).then_some((path, text))
+                }
+                _ => None,
+            })
+            .collect();
+        if added.is_empty() {
+            break;
+        }
+        links.extend(added);
+    }
     for entry in entries {
-        let path = rel(entry);
+        let path = rel(&entry.path);
         let member = path.to_string_lossy();
         if path.ancestors().skip(1).any(|a| links.contains_key(a)) {
             return Err(unsafe_member(archive, &member, "lies under a link"));
         }
-        if let EntryKind::Symlink(link) = &entry.kind {
+        if let Some(link) = links.get(&path) {
             let from = path.parent().unwrap_or(Path::new("")).to_path_buf();
             match resolve(&links, from, link, &mut 0) {
                 Ok(_) => {}

@@ -431,3 +431,30 @@ fn lying_pax_sparse_maps_are_refused() {
         }
     }
 }
+
+/// A hard link shares its target's inode: to a symlink, it is the same link text read
+/// from another directory. `a/b/l → ../x` stays inside; a hard link `top` to it does not.
+#[test]
+fn hard_links_to_symlinks_are_resolved_where_they_are() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut append = |kind: tar::EntryType, path: &str, link: &str| {
+        let mut header = tar::Header::new_gnu();
+        header.set_entry_type(kind);
+        header.set_size(0);
+        header.set_mode(0o777);
+        header.set_path(path).expect("path");
+        header.set_link_name(link).expect("link name");
+        header.set_cksum();
+        builder.append(&header, &[][..]).expect("append");
+    };
+    append(tar::EntryType::Symlink, "a/b/l", "../../x");
+    append(tar::EntryType::Link, "top", "a/b/l");
+    let archive = dir.path().join("hard.tar");
+    std::fs::write(&archive, builder.into_inner().expect("tar")).expect("write");
+    refused(
+        expand_in(dir.path(), &archive, Format::Tar),
+        "top",
+        "leaves the target directory",
+    );
+}
