@@ -173,7 +173,9 @@ fn key_problem(
             }
         }
     }
-    let created = u64::from(sig.created()?.as_secs());
+    let Some(created) = sig.created().map(|t| u64::from(t.as_secs())) else {
+        return Some("the signature has no creation time".to_string());
+    };
     if let Some(d) = sig.signature_expiration_time().filter(|d| d.as_secs() != 0) {
         let end = created + u64::from(d.as_secs());
         if now >= end {
