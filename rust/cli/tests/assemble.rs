@@ -523,14 +523,21 @@ fn an_interrupted_build_leaves_no_partial_image() {
         .arg(&image)
         .spawn()
         .expect("spawn");
-    let partial = fx
-        .dir
-        .path()
-        .join(format!(".interrupted.img.partial-{}", child.id()));
-    let mut seen = false;
+    // The partial image has a fresh random name beside the output.
+    let find_partial = || {
+        std::fs::read_dir(fx.dir.path())
+            .expect("read dir")
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(".interrupted.img.partial-"))
+            })
+    };
+    let mut partial = None;
     for _ in 0..20_000 {
-        if partial.exists() {
-            seen = true;
+        partial = find_partial();
+        if partial.is_some() {
             break;
         }
         if child.try_wait().expect("wait").is_some() {
@@ -538,7 +545,7 @@ fn an_interrupted_build_leaves_no_partial_image() {
         }
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
-    assert!(seen, "the partial image never appeared");
+    let partial = partial.expect("the partial image never appeared");
     let kill = run(Command::new("kill")
         .arg("-TERM")
         .arg(child.id().to_string()));

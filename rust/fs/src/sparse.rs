@@ -315,7 +315,8 @@ fn clone_range(src: &File, src_off: u64, dst: &File, dst_off: u64, len: u64) -> 
 }
 
 /// Makes `[off, off+len)` of `file` read as zeros, growing the file if needed: punches a
-/// hole where the filesystem supports it, writes zeros otherwise.
+/// hole over each data range where the filesystem supports it, writes zeros otherwise
+/// (holes, e.g. the grown part of a new image, need nothing).
 pub fn zero_range(file: &File, off: u64, len: u64) -> io::Result<()> {
     let end = off + len;
     let size = file.metadata()?.len();
@@ -326,6 +327,13 @@ pub fn zero_range(file: &File, off: u64, len: u64) -> io::Result<()> {
     if punch_end <= off {
         return Ok(());
     }
+    for r in data_ranges(file, off, punch_end)? {
+        zero_data(file, r.offset, r.len)?;
+    }
+    Ok(())
+}
+
+fn zero_data(file: &File, off: u64, len: u64) -> io::Result<()> {
     #[cfg(target_os = "linux")]
     {
         // SAFETY: fallocate on a valid descriptor has no memory effects.
@@ -334,7 +342,7 @@ pub fn zero_range(file: &File, off: u64, len: u64) -> io::Result<()> {
                 file.as_raw_fd(),
                 libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
                 off as libc::off_t,
-                (punch_end - off) as libc::off_t,
+                len as libc::off_t,
             )
         };
         if r == 0 {
@@ -343,8 +351,8 @@ pub fn zero_range(file: &File, off: u64, len: u64) -> io::Result<()> {
     }
     let zeros = vec![0u8; 1 << 20];
     let mut pos = off;
-    while pos < punch_end {
-        let n = ((punch_end - pos) as usize).min(zeros.len());
+    while pos < off + len {
+        let n = ((off + len - pos) as usize).min(zeros.len());
         file.write_all_at(&zeros[..n], pos)?;
         pos += n as u64;
     }

@@ -220,10 +220,15 @@ fn in_order_write_announces_final_ranges_whose_hash_is_the_finished_files() {
     assert_eq!(image.metadata().unwrap().len(), done);
     assert_eq!(hex(&hasher.finalize()), sha256_file(&path));
 
-    // The same bytes as a plain write, which e2fsck accepts.
+    // The same bytes as a plain write over a file full of other data (nothing of which
+    // leaks through), which e2fsck accepts.
     let plain = t.path().join("plain");
     let f = rw(&plain);
     f.write_all_at(&pattern(offset as usize, 5), 0).unwrap();
+    let junk = pattern(1 << 20, 6);
+    for i in 0..plan.size_bytes() >> 20 {
+        f.write_all_at(&junk, offset + (i << 20)).unwrap();
+    }
     plan.write(&f, offset).unwrap();
     assert_eq!(sha256_file(&plain), sha256_file(&path));
     let fs_only = t.path().join("fs");
