@@ -114,6 +114,7 @@ impl World {
             .expect("write");
         };
         put("wikibooks_be_all_nopic_2017-02.zim", ZIM_SHA256);
+        put("wikibooks_be_all_nopic_2016-01.zim", ZIM_SHA256);
         // A mirror whose checksum files disagree with the bytes it serves.
         put("badsum_be_all_nopic_2017-02.zim", WRONG_SHA256);
         let downloads = HttpServer::serve_dir(&dir.path().join("srv"));
@@ -347,4 +348,54 @@ fn an_unreachable_catalog_falls_back_to_the_cached_copy_else_exit_4() {
     let out = w.nixspot(&["lock", &m, "--quiet"], "fresh-cache");
     assert_eq!(out.status.code(), Some(4), "{}", text(&out));
     assert!(text(&out).contains(&w.catalog.url), "{}", text(&out));
+}
+
+#[test]
+fn versions_are_kept_until_asked_for_and_update_moves_to_the_latest() {
+    let w = World::new();
+    let module = w.module("hotspot", "wikibooks_be_all:nopic");
+    let m = module.display().to_string();
+    let lock_file = w.path("hotspot.lock.json");
+    let date = || lock_json(&lock_file)["packages"]["wikibooks_be_all:nopic"]["date"].clone();
+    // An older version, asked for by the module.
+    let original = std::fs::read_to_string(&module).expect("read");
+    std::fs::write(
+        &module,
+        original.replace(
+            "zims.wb.package",
+            "zims.wb.version = \"2016-01\";\n  zims.wb.package",
+        ),
+    )
+    .expect("write");
+    let out = w.nixspot(&["lock", &m, "--quiet"], "cache");
+    assert!(out.status.success(), "lock failed:\n{}", text(&out));
+    assert_eq!(date(), "2016-01-01");
+    assert_eq!(
+        lock_json(&lock_file)["packages"]["wikibooks_be_all:nopic"]["version"],
+        "2016-01"
+    );
+    // The module no longer asks for a version: the lock entry does not answer it.
+    std::fs::write(&module, &original).expect("write");
+    let out = w.nixspot(&["lock", &m, "--quiet"], "cache");
+    assert!(out.status.success(), "lock failed:\n{}", text(&out));
+    assert_eq!(date(), "2017-02-01");
+    // A pin that is still valid for the request is kept without --update ...
+    let mut lock = lock_json(&lock_file);
+    lock["packages"]["wikibooks_be_all:nopic"]["date"] = "2017-01-31".into();
+    std::fs::write(
+        &lock_file,
+        serde_json::to_string_pretty(&lock).expect("json"),
+    )
+    .expect("write");
+    let out = w.nixspot(&["lock", &m, "--quiet"], "cache");
+    assert!(out.status.success(), "lock failed:\n{}", text(&out));
+    assert_eq!(date(), "2017-01-31");
+    // ... and moved to the catalog's latest with it.
+    let out = w.nixspot(&["lock", &m, "--quiet", "--update"], "cache");
+    assert!(
+        out.status.success(),
+        "lock --update failed:\n{}",
+        text(&out)
+    );
+    assert_eq!(date(), "2017-02-01");
 }
