@@ -384,3 +384,48 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+#[test]
+fn the_committed_base_lock_has_the_snapshot_urls_its_description_gives() {
+    // `nixspot base lock` without --update recomputes URLs and snapshot URLs from the
+    // description alone: on the committed lock it must change nothing (and need no
+    // network), so a hand edit or a stale field shows here.
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let committed = std::fs::read_to_string(repo.join("images/base.lock.json")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("base.lock.json");
+    std::fs::write(&copy, &committed).unwrap();
+    let config = repo.join("images/base.nix");
+    let out = nixspot(
+        &[
+            "base",
+            "lock",
+            config.to_str().unwrap(),
+            "--lock",
+            copy.to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&copy).unwrap(), committed);
+    let json: serde_json::Value = serde_json::from_str(&committed).unwrap();
+    assert_eq!(json["format"], 2);
+    for (name, p) in json["packages"].as_object().unwrap() {
+        let url = p["url"].as_str().unwrap();
+        assert!(url.starts_with("https://deb.debian.org/"), "{name}: {url}");
+        let snapshot = p["snapshot_url"].as_str().unwrap();
+        let (archive, path) = url
+            .strip_prefix("https://deb.debian.org/")
+            .unwrap()
+            .split_once('/')
+            .unwrap();
+        assert_eq!(
+            snapshot,
+            format!(
+                "https://snapshot.debian.org/archive/{archive}/{}/{path}",
+                json["snapshot"].as_str().unwrap()
+            ),
+            "{name}"
+        );
+    }
+}
