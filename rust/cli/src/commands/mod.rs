@@ -3,6 +3,7 @@ pub mod assemble;
 pub mod base;
 pub mod build;
 pub mod cache;
+pub mod catalog;
 pub mod eval;
 pub mod fetch;
 pub mod inspect;
