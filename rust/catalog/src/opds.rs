@@ -27,14 +27,15 @@ pub struct Limits {
 
 impl Default for Limits {
     /// Generous for the real library (~10,000 entries, ~11 MB, summaries of a few
-    /// hundred bytes), small enough that a hostile feed cannot exhaust memory.
+    /// hundred bytes: 20 times that), small enough that a hostile feed cannot make the
+    /// parsed catalog take more than a few hundred MB.
     fn default() -> Self {
         Limits {
-            max_bytes: 1 << 30,
+            max_bytes: 256 << 20,
             max_event: 1 << 20,
             max_field: 64 << 10,
             max_depth: 32,
-            max_entries: 1_000_000,
+            max_entries: 250_000,
         }
     }
 }
