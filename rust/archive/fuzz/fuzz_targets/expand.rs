@@ -56,6 +56,16 @@ fuzz_target!(|data: &[u8]| {
                 _ => {}
             }
         }
+        // A hard link to a symlink is the same link text read from where it is.
+        for entry in &expanded.entries {
+            if let EntryKind::HardLink(to) = &entry.kind {
+                let to = to.strip_prefix(target).expect("under target");
+                if let Some(t) = links.get(to).cloned() {
+                    let rel = entry.path.strip_prefix(target).expect("under target");
+                    links.insert(rel.to_path_buf(), t);
+                }
+            }
+        }
         for (path, t) in &links {
             let mut at = path.parent().map(Path::to_path_buf).unwrap_or_default();
             assert!(
