@@ -271,11 +271,7 @@ impl Cache {
         // Not following links: content is only ever a regular file renamed in place.
         let meta = std::fs::symlink_metadata(&p).ok().filter(|m| m.is_file())?;
         let stamp = Stamp::of(&meta);
-        let checked = |s: &Stamp| {
-            self.checked
-                .lock()
-                .is_ok_and(|m| m.get(sha256) == Some(s))
-        };
+        let checked = |s: &Stamp| self.checked.lock().is_ok_and(|m| m.get(sha256) == Some(s));
         if checked(&stamp) {
             return Some(p);
         }
