@@ -7,8 +7,8 @@ let
   inherit (options) showOption showValue showDefs isOption;
 
   # Top-level attributes a structured module (one with `config` or `options`) may have.
-  structuredKeys = [ "_file" "key" "imports" "options" "config" "meta" "disabledModules" "_class" ];
-  shorthandIgnored = [ "_file" "key" "imports" "meta" "disabledModules" "_class" ];
+  structuredKeys = [ "_file" "key" "imports" "options" "config" "meta" "disabledModules" "_class" "freeformType" ];
+  shorthandIgnored = [ "_file" "key" "imports" "meta" "disabledModules" "_class" "freeformType" ];
 in
 rec {
   mkIf = condition: content: { _type = "if"; inherit condition content; };
@@ -24,39 +24,60 @@ rec {
   mkBefore = mkOrder 500;
   mkAfter = mkOrder 1500;
   defaultOrderPriority = 1000;
+  # nixpkgs >= 25.05: a definition that carries its own file (shown in errors and in
+  # `definitionsWithLocations`) instead of the defining module's.
+  mkDefinition = { file, value }@args: args // { _type = "definition"; };
+
+  # Aliases of definitions (nixpkgs' names): the definitions of `option` (an evaluated
+  # option), wrapped by `wrap`, only when it is defined.
+  mkAliasIfDef = option: mkIf (isOption option && option.isDefined);
+  mkAliasAndWrapDefinitions = wrap: option: mkAliasIfDef option (wrap (mkMerge option.definitions));
+  mkAliasDefinitions = mkAliasAndWrapDefinitions (x: x);
+  # Same, keeping the priority of the definitions that won.
+  mkAliasAndWrapDefsWithPriority = wrap: option:
+    mkAliasIfDef option (wrap (mkMerge (map (mkOverride (option.highestPrio or defaultOverridePriority)) option.definitions)));
+  # A module for a file location: errors name `file` for definitions of `m`.
+  setDefaultModuleLocation = file: m: { _file = file; imports = [ m ]; };
 
   # Turns a module (path, function or attribute set) into
   # { _file, key, imports, options, config }.
-  loadModule = args: file: key: m:
+  loadModule = args: class: file: key: m:
     if builtins.isPath m || (builtins.isString m && strings.hasPrefix "/" m) then
       let path = toString m; in
-      normalizeModule args path path (import m)
-    else normalizeModule args file key m;
+      normalizeModule args class path path (import m)
+    else normalizeModule args class file key m;
 
-  normalizeModule = args: file: key: m:
-    if builtins.isFunction m then normalizeModule args file key (applyModuleArgs args file m)
+  normalizeModule = args: class: file: key: m:
+    if builtins.isFunction m then normalizeModule args class file key (applyModuleArgs args file m)
     else if builtins.isAttrs m then
       let
         file' = toString (m._file or file);
         key' = toString (m.key or key);
-      in
-      if m ? config || m ? options then
-        let bad = builtins.filter (n: !(builtins.elem n structuredKeys)) (builtins.attrNames m); in
-        if bad != [ ] then
-          throw "Module `${file'}' has an unsupported attribute `${builtins.head bad}'. This is caused by introducing a top-level `config' or `options' attribute. Add configuration attributes immediately on the top level instead, or move all of them (namely: ${builtins.concatStringsSep " " bad}) into the explicit `config' attribute."
-        else {
+        # nixpkgs: a top-level `freeformType` is a definition of `_module.freeformType`.
+        withFreeform = config:
+          if m ? freeformType then mkMerge [ config { _module.freeformType = m.freeformType; } ] else config;
+        common = {
           _file = file';
           key = key';
           imports = m.imports or [ ];
+          disabledModules = m.disabledModules or [ ];
+        };
+      in
+      # nixpkgs: a module that names its class (`_class`) is refused by an evaluation of
+      # another class.
+      if class != null && (m._class or null) != null && m._class != class then
+        throw "The module `${file'}' (class: ${builtins.toJSON m._class}) cannot be imported into a module evaluation that expects class ${builtins.toJSON class}."
+      else if m ? config || m ? options then
+        let bad = builtins.filter (n: !(builtins.elem n structuredKeys)) (builtins.attrNames m); in
+        if bad != [ ] then
+          throw "Module `${file'}' has an unsupported attribute `${builtins.head bad}'. This is caused by introducing a top-level `config' or `options' attribute. Add configuration attributes immediately on the top level instead, or move all of them (namely: ${builtins.concatStringsSep " " bad}) into the explicit `config' attribute."
+        else common // {
           options = m.options or { };
-          config = m.config or { };
+          config = withFreeform (m.config or { });
         }
-      else {
-        _file = file';
-        key = key';
-        imports = m.imports or [ ];
+      else common // {
         options = { };
-        config = builtins.removeAttrs m shorthandIgnored;
+        config = withFreeform (builtins.removeAttrs m shorthandIgnored);
       }
     else throw "The module `${file}' is not a function, an attribute set or a path; it is a ${builtins.typeOf m}.";
 
@@ -72,24 +93,52 @@ rec {
     in
     f (args // extra);
 
-  # Depth-first collection of modules and their imports (module first, then its imports),
-  # each key (file path, or position for inline modules) kept once.
-  collectModules = args: file: keyPrefix: mods:
-    let
-      visit = acc: item:
+  # The key a `disabledModules` item names (nixpkgs' rules): a string relative to
+  # `modulesPath` unless absolute, a path, or an attribute set with a `key`.
+  disabledKey = modulesPath: file: m:
+    if builtins.isString m then
+      if strings.hasPrefix "/" m then m else toString modulesPath + "/" + m
+    else if builtins.isPath m then toString m
+    else if builtins.isAttrs m && m ? key then toString m.key
+    else if builtins.isAttrs m && (m ? outPath || m ? __toString) then toString m
+    else if builtins.isAttrs m then
+      throw "Module `${file}' contains a disabledModules item that is an attribute set, presumably a module, that does not have a `key' attribute. This means that the module system does not have any means to identify the module that should be disabled. Make sure that you've put the correct value in disabledModules: a string path relative to modulesPath, a path value, or an attribute set with a `key' attribute."
+    else
+      throw "Each disabledModules item must be a path, string, or a attribute set with a key attribute, or a value supported by toString. However, one of the disabledModules items in `${file}' is none of that, but is of type ${builtins.typeOf m}.";
+
+  # Loads modules and their imports into a tree; every module is loaded, so that the
+  # `disabledModules` of all of them are known before any is dropped.
+  collectTree = args: class: modulesPath: file: keyPrefix: mods:
+    lists.imap1
+      (i: x:
         let
-          m = loadModule args item.file item.key item.module;
-          children = lists.imap1
-            (i: c: { file = m._file; key = "${m.key}:anon-${toString i}"; module = c; })
-            m.imports;
+          m = loadModule args class file "${keyPrefix}:anon-${toString i}" x;
+          children = collectTree args class modulesPath m._file m.key m.imports;
         in
-        if acc.seen ? ${m.key} then acc
+        {
+          module = m;
+          inherit children;
+          disabled = map (disabledKey modulesPath m._file) m.disabledModules
+            ++ builtins.concatMap (c: c.disabled) children;
+        })
+      mods;
+
+  # Depth-first collection of modules and their imports (module first, then its imports),
+  # each key (file path, or position for inline modules) kept once, disabled ones (and
+  # what only they import) left out.
+  collectModules = args: class: modulesPath: file: keyPrefix: mods:
+    let
+      tree = collectTree args class modulesPath file keyPrefix mods;
+      disabled = builtins.listToAttrs (map (k: { name = k; value = true; })
+        (builtins.concatMap (n: n.disabled) tree));
+      visit = acc: node:
+        let m = node.module; in
+        if acc.seen ? ${m.key} || disabled ? ${m.key} then acc
         else builtins.foldl' visit
           { seen = acc.seen // { ${m.key} = true; }; out = acc.out ++ [ m ]; }
-          children;
-      start = lists.imap1 (i: m: { inherit file; key = "${keyPrefix}:anon-${toString i}"; module = m; }) mods;
+          node.children;
     in
-    (builtins.foldl' visit { seen = { }; out = [ ]; } start).out;
+    (builtins.foldl' visit { seen = { }; out = [ ]; } tree).out;
 
   # The options every evaluation has.
   coreModule = {
@@ -108,6 +157,12 @@ rec {
         internal = true;
         description = "Whether definitions of undeclared options are an error.";
       };
+      freeformType = options.mkOption {
+        type = types.nullOr (types.uniq types.attrs);
+        default = null;
+        internal = true;
+        description = "The type that merges every definition without a declared option; the result is merged with the declared options' values into `config`.";
+      };
     };
   };
 
@@ -116,25 +171,49 @@ rec {
     , specialArgs ? { }
     , prefix ? [ ]
     , file ? "<unknown-file>"
-    }:
+    , class ? null
+    }@evalArgs:
     let
       args = { inherit lib config options; } // specialArgs // { inherit config options; };
-      collected = collectModules args file (if prefix == [ ] then "<root>" else showOption prefix)
+      collected = collectModules args class (specialArgs.modulesPath or "") file
+        (if prefix == [ ] then "<root>" else showOption prefix)
         ([ coreModule ] ++ modules);
       merged = mergeLevel prefix
         (map (m: { file = m._file; options = m.options; }) collected)
         (map (m: { file = m._file; value = m.config; }) collected);
-      config = merged.config;
+      declared = merged.config;
+      freeformType = declared._module.freeformType;
+      # nixpkgs: definitions without an option are merged by `_module.freeformType`,
+      # and the declared options' values are laid over the result.
+      freeformDefs = builtins.concatMap
+        (u: map (d: { inherit (d) file; value = attrsets.setAttrByPath (lists.drop (builtins.length prefix) u.loc) d.value; }) u.defs)
+        merged.unmatched;
+      # `_module.freeformType` (a type: functions) is kept out of `config`, so that
+      # configurations stay printable as JSON.
+      declared' = declared // { _module = builtins.removeAttrs declared._module [ "freeformType" ]; };
+      config =
+        if freeformType == null then declared'
+        else attrsets.recursiveUpdate (if freeformDefs == [ ] then { } else freeformType.merge prefix freeformDefs) declared';
       options = merged.options;
-      unmatched = if config._module.check then merged.unmatched else [ ];
+      unmatched = if config._module.check && freeformType == null then merged.unmatched else [ ];
       checkedConfig =
         if unmatched == [ ] then config
         else throw (unknownOptionMessage (builtins.head unmatched));
     in
     {
+      _type = "configuration";
       config = checkedConfig;
-      inherit options;
+      inherit options class;
       _module = { inherit collected; };
+      # nixpkgs: the same evaluation with more modules (and special arguments).
+      extendModules = { modules ? [ ], specialArgs ? { }, prefix ? evalArgs.prefix or [ ] }:
+        evalModules (evalArgs // {
+          modules = evalArgs.modules ++ modules;
+          specialArgs = (evalArgs.specialArgs or { }) // specialArgs;
+          inherit prefix;
+        });
+      # A submodule type of these modules.
+      type = types.submoduleWith { inherit modules specialArgs class; };
     };
 
   unknownOptionMessage = u:
@@ -244,12 +323,15 @@ rec {
       hasDefault = opt ? default;
       allDefs = (if hasDefault then [{ file = declFile; value = mkOptionDefault opt.default; }] else [ ]) ++ defs;
       res = mergeDefinitions loc type allDefs;
-      applied = if (opt.apply or null) != null then opt.apply res.mergedValue else res.mergedValue;
+      mergedValue =
+        if res.isDefined then res.mergedValue
+        else throw "The option `${showOption loc}' (declared in ${options.showFiles opt.declarations}) is used but not defined.";
+      # As in nixpkgs, `apply` gets the merged value lazily: an alias ignores it.
       value =
         if (opt.readOnly or null) == true && builtins.length defs > 1 then
           throw "The option `${showOption loc}' is read-only, but it is set multiple times. Definition values:\n${showDefs defs}"
-        else if res.isDefined then applied
-        else throw "The option `${showOption loc}' (declared in ${options.showFiles opt.declarations}) is used but not defined.";
+        else if (opt.apply or null) != null then opt.apply mergedValue
+        else mergedValue;
     in
     opt // {
       _type = "option";
@@ -266,21 +348,22 @@ rec {
   # { file, value, priority, order }.
   dischargeProperties = loc: file: value:
     let
-      go = prio: order: v:
-        if builtins.isAttrs v && (v._type or "") == "merge" then builtins.concatMap (go prio order) v.contents
+      go = file: prio: order: v:
+        if builtins.isAttrs v && (v._type or "") == "merge" then builtins.concatMap (go file prio order) v.contents
+        else if builtins.isAttrs v && (v._type or "") == "definition" then go (toString v.file) prio order v.value
         else if builtins.isAttrs v && (v._type or "") == "if" then
           if !(builtins.isBool v.condition) then
             throw "The option `${showOption loc}' in `${file}': `mkIf' called with a non-Boolean condition (${showValue 1 v.condition}, a ${builtins.typeOf v.condition})."
-          else if v.condition then go prio order v.content
+          else if v.condition then go file prio order v.content
           else [ ]
         # An override's content is not looked at until its priority wins (as in nixpkgs):
         # an option's default may throw when a definition replaces it.
         else if builtins.isAttrs v && (v._type or "") == "override" then
           [{ inherit file order; value = v.content; priority = v.priority; overridden = true; }]
-        else if builtins.isAttrs v && (v._type or "") == "order" then go prio v.priority v.content
+        else if builtins.isAttrs v && (v._type or "") == "order" then go file prio v.priority v.content
         else [{ inherit file; value = v; priority = prio; inherit order; }];
     in
-    go defaultOverridePriority defaultOrderPriority value;
+    go file defaultOverridePriority defaultOrderPriority value;
 
   # The definitions inside an override that won, discharged with its priority.
   dischargeOverridden = loc: d:
@@ -309,6 +392,102 @@ rec {
     {
       inherit defsFinal isDefined mergedValue highestPrio;
       optionalValue = if isDefined then { value = mergedValue; } else { };
+    };
+
+  # Modules that keep old option paths working, with nixpkgs' names, warnings and
+  # errors. The warnings go to the `warnings` option when one is declared (as
+  # `lib.assertionsModule` does), the errors to `assertions`.
+
+  # `from` was removed: defining it fails an assertion, reading it throws.
+  mkRemovedOptionModule = optionName: replacementInstructions:
+    { options, ... }: {
+      options = attrsets.setAttrByPath optionName (lib.options.mkOption {
+        visible = false;
+        apply = x: throw "The option `${showOption optionName}' can no longer be used since it's been removed. ${replacementInstructions}";
+      });
+      config.assertions =
+        let opt = attrsets.getAttrFromPath optionName options; in
+        [{
+          assertion = !opt.isDefined;
+          message = ''
+            The option definition `${showOption optionName}' in ${lib.options.showFiles opt.files} no longer has any effect; please remove it.
+            ${replacementInstructions}
+          '';
+        }];
+    };
+
+  # `from` is now `to`: definitions of `from` become definitions of `to` (with their
+  # priority) and a warning; reading `from` gives `to`.
+  mkRenamedOptionModule = from: to: doRename {
+    inherit from to;
+    visible = false;
+    warn = true;
+    use = builtins.trace "Obsolete option `${showOption from}' is used. It was renamed to `${showOption to}'.";
+  };
+
+  # nixpkgs' release-aware variant; nixspot has no release, so it always warns.
+  mkRenamedOptionModuleWith = { sinceRelease, from, to }: mkRenamedOptionModule from to;
+
+  # `from` is another name for `to`, without a warning, and is documented.
+  mkAliasOptionModule = from: to: doRename {
+    inherit from to;
+    visible = true;
+    warn = false;
+    use = x: x;
+  };
+  mkAliasOptionModuleMD = mkAliasOptionModule;
+
+  # `from` changed type: `changeFn config` computes `to` from the old definitions.
+  mkChangedOptionModule = from: to: changeFn: mkMergedOptionModule [ from ] to changeFn;
+
+  # Several old options (`from`, a list of paths) are now `to`, computed by
+  # `mergeFn config` when any of them is defined.
+  mkMergedOptionModule = from: to: mergeFn:
+    { config, options, ... }:
+    let unset = "_mkMergedOptionModule"; in
+    {
+      options = builtins.foldl' attrsets.recursiveUpdate { }
+        (map (path: attrsets.setAttrByPath path (lib.options.mkOption { visible = false; default = unset; })) from);
+      config = {
+        warnings = builtins.filter (x: x != "") (map
+          (f:
+            let
+              val = attrsets.getAttrFromPath f config;
+              opt = attrsets.getAttrFromPath f options;
+            in
+            if val != unset then
+              "The option `${showOption f}' defined in ${lib.options.showFiles opt.files} has been changed to `${showOption to}' that has a different type. Please read `${showOption to}' documentation and update your configuration accordingly."
+            else "")
+          from);
+      } // attrsets.setAttrByPath to (mkMerge
+        (if builtins.any (f: attrsets.getAttrFromPath f config != unset) from then [ (mergeFn config) ] else [ ]));
+    };
+
+  # The module behind the renaming helpers (nixpkgs' `doRename`).
+  doRename = { from, to, visible, warn, use, withPriority ? true, condition ? true }:
+    { config, options, ... }:
+    let
+      fromOpt = attrsets.getAttrFromPath from options;
+      toOf = attrsets.attrByPath to (throw "Renaming error: option `${showOption to}' does not exist.");
+      toType = (attrsets.attrByPath to { } options).type or (types.submodule { });
+    in
+    {
+      options = attrsets.setAttrByPath from (lib.options.mkOption {
+        inherit visible;
+        description = "Alias of `${showOption to}`.";
+        apply = x: use (toOf config);
+        type = toType;
+      });
+      config = mkIf condition (mkMerge [
+        (if options ? warnings then {
+          warnings = if warn && fromOpt.isDefined
+            then [ "The option `${showOption from}' defined in ${lib.options.showFiles fromOpt.files} has been renamed to `${showOption to}'." ]
+            else [ ];
+        } else { })
+        (if withPriority
+         then mkAliasAndWrapDefsWithPriority (attrsets.setAttrByPath to) fromOpt
+         else mkAliasAndWrapDefinitions (attrsets.setAttrByPath to) fromOpt)
+      ]);
     };
 
   # Options as a flat list of documentation records (visible, non-internal ones),

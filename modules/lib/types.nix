@@ -49,6 +49,12 @@ let
     else if builtins.isBool v then (if v then "true" else "false")
     else builtins.toString v;
 
+  # ints.s8 and friends: `range` values centred on 0.
+  signed = bit: half: (between (0 - half) (half - 1)) // {
+    name = "s${toString bit}";
+    description = "${toString bit} bit signed integer; between ${toString (0 - half)} and ${toString (half - 1)} (both inclusive)";
+  };
+
   between = lo: hi: mkOptionType {
     name = "intBetween";
     description = "integer between ${toString lo} and ${toString hi} (both inclusive)";
@@ -65,6 +71,9 @@ let
 in
 rec {
   inherit mkOptionType isType mergeDefaultOption;
+
+  # nixpkgs' addCheck: `t` that also requires `check'`.
+  addCheck = t: check': t // { check = x: t.check x && check' x; };
   isOptionType = isType "option-type";
 
   unspecified = mkOptionType { name = "unspecified"; description = "unspecified value"; };
@@ -136,6 +145,27 @@ rec {
     u8 = (between 0 255) // { name = "u8"; description = "8 bit unsigned integer; between 0 and 255 (both inclusive)"; };
     u16 = (between 0 65535) // { name = "u16"; description = "16 bit unsigned integer; between 0 and 65535 (both inclusive)"; };
     u32 = (between 0 4294967295) // { name = "u32"; description = "32 bit unsigned integer; between 0 and 4294967295 (both inclusive)"; };
+    s8 = signed 8 128;
+    s16 = signed 16 32768;
+    s32 = signed 32 2147483648;
+  };
+
+  # nixpkgs' numbers: ints or floats with bounds.
+  numbers = {
+    between = lo: hi:
+      if lo > hi then throw "numbers.between: lowest must be smaller than highest"
+      else addCheck number (x: x >= lo && x <= hi) // {
+        name = "numberBetween";
+        description = "integer or floating point number between ${toString lo} and ${toString hi} (both inclusive)";
+      };
+    nonnegative = addCheck number (x: x >= 0) // {
+      name = "numberNonnegative";
+      description = "nonnegative integer or floating point number, meaning >=0";
+    };
+    positive = addCheck number (x: x > 0) // {
+      name = "numberPositive";
+      description = "positive integer or floating point number, meaning >0";
+    };
   };
 
   port = ints.u16;
@@ -156,7 +186,7 @@ rec {
 
   separatedString = sep: mkOptionType {
     name = "separatedString";
-    description = if sep == "" then "concatenated string" else "strings concatenated with ${builtins.toJSON sep}";
+    description = if sep == "" then "Concatenated string" else "strings concatenated with ${builtins.toJSON sep}";
     check = builtins.isString;
     merge = loc: defs: builtins.concatStringsSep sep (getValues defs);
   };
@@ -164,6 +194,18 @@ rec {
   lines = separatedString "\n";
   commas = separatedString ",";
   envVar = separatedString ":";
+
+  # nixpkgs: one line, optionally ending with a newline.
+  singleLineStr = strMatching "[^\n\r]*\n?" // {
+    name = "singleLineStr";
+    description = "(optionally newline-terminated) single-line string";
+  };
+
+  # nixpkgs: a field of /etc/passwd: no colon, no newline.
+  passwdEntry = entryType: addCheck entryType (x: !(strings.hasInfix ":" x || strings.hasInfix "\n" x)) // {
+    name = "passwdEntry ${entryType.name}";
+    description = "${entryType.description}, not containing newlines or colons";
+  };
 
   strMatching = pattern: mkOptionType {
     name = "strMatching ${builtins.toJSON pattern}";
@@ -176,6 +218,16 @@ rec {
     name = "path";
     description = "path";
     check = x: builtins.isPath x || (builtins.isString x && strings.hasPrefix "/" x);
+    merge = mergeEqualOption;
+  };
+
+  # nixpkgs: a path (or string) under the Nix store.
+  pathInStore = mkOptionType {
+    name = "pathInStore";
+    description = "path in the Nix store";
+    check = x:
+      (builtins.isPath x || builtins.isString x || (builtins.isAttrs x && x ? outPath))
+      && builtins.match "${builtins.storeDir}/[^.].*" (toString x) != null;
     merge = mergeEqualOption;
   };
 
@@ -234,10 +286,12 @@ rec {
       check = x: builtins.isList x && x != [ ];
     };
 
-  attrsOf = elemType: attrsWith false elemType;
-  lazyAttrsOf = elemType: attrsWith true elemType;
+  attrsOf = elemType: attrsOfWith false elemType;
+  lazyAttrsOf = elemType: attrsOfWith true elemType;
+  # nixpkgs >= 24.11: attrsOf and lazyAttrsOf by their arguments.
+  attrsWith = { elemType, lazy ? false, placeholder ? "name" }: attrsOfWith lazy elemType;
 
-  attrsWith = lazy: elemType: mkOptionType {
+  attrsOfWith = lazy: elemType: mkOptionType {
     name = if lazy then "lazyAttrsOf" else "attrsOf";
     description = (if lazy then "lazy attribute set of " else "attribute set of ") + elemType.description;
     check = builtins.isAttrs;
@@ -253,20 +307,78 @@ rec {
       else builtins.mapAttrs (n: r: r.mergedValue) (attrsets.filterAttrs (n: r: r.isDefined) merged);
     getSubOptions = prefix: elemType.getSubOptions (prefix ++ [ "<name>" ]);
     getSubModules = elemType.getSubModules;
-    substSubModules = m: attrsWith lazy (elemType.substSubModules m);
+    substSubModules = m: attrsOfWith lazy (elemType.substSubModules m);
     nestedTypes = { inherit elemType; };
     typeMerge = other:
       if (other.name or null) != (if lazy then "lazyAttrsOf" else "attrsOf") then null
-      else let m = elemType.typeMerge other.nestedTypes.elemType; in if m == null then null else attrsWith lazy m;
+      else let m = elemType.typeMerge other.nestedTypes.elemType; in if m == null then null else attrsOfWith lazy m;
   };
 
+  # One definition only; that one is merged by `elemType` (so submodules still work).
   uniq = elemType: mkOptionType {
     name = "uniq";
-    inherit (elemType) description check getSubOptions;
-    merge = mergeOneOption;
+    inherit (elemType) description check getSubOptions getSubModules;
+    merge = loc: defs: if builtins.length defs == 1 then elemType.merge loc defs else mergeOneOption loc defs;
+    substSubModules = m: uniq (elemType.substSubModules m);
     nestedTypes = { inherit elemType; };
   };
-  unique = { message }: elemType: uniq elemType;
+  # nixpkgs' unique: like uniq, with the module author's `message` in the error.
+  unique = { message }: elemType: mkOptionType {
+    name = "unique";
+    inherit (elemType) description check getSubOptions getSubModules;
+    merge = loc: defs:
+      if builtins.length defs == 1 then elemType.merge loc defs
+      else throw "The option `${showOption loc}' is defined multiple times while it's expected to be unique.\n${message}\nDefinition values:\n${showDefs defs}\nUse `lib.mkForce value` or `lib.mkDefault value` to change the priority on any of these definitions.";
+    substSubModules = m: unique { inherit message; } (elemType.substSubModules m);
+    nestedTypes = { inherit elemType; };
+  };
+
+  # nixpkgs: a function whose results (for the same argument) are merged by `elemType`.
+  functionTo = elemType: mkOptionType {
+    name = "functionTo";
+    description = "function that evaluates to a(n) ${elemType.description}";
+    check = builtins.isFunction;
+    merge = loc: defs: arg:
+      (modules.mergeDefinitions (loc ++ [ "<function body>" ]) elemType
+        (map (d: { inherit (d) file; value = d.value arg; }) defs)).mergedValue;
+    getSubOptions = prefix: elemType.getSubOptions (prefix ++ [ "<function body>" ]);
+    getSubModules = elemType.getSubModules;
+    substSubModules = m: functionTo (elemType.substSubModules m);
+    nestedTypes = { inherit elemType; };
+  };
+
+  # nixpkgs: values of `coercedType` are turned into `finalType` by `coerceFunc`.
+  coercedTo = coercedType: coerceFunc: finalType: mkOptionType {
+    name = "coercedTo";
+    description = "${finalType.description} or ${coercedType.description} convertible to it";
+    check = x: (coercedType.check x && finalType.check (coerceFunc x)) || finalType.check x;
+    merge = loc: defs:
+      finalType.merge loc (map
+        (d: d // { value = if finalType.check d.value then d.value else coerceFunc d.value; })
+        defs);
+    getSubOptions = finalType.getSubOptions;
+    getSubModules = finalType.getSubModules;
+    substSubModules = m: coercedTo coercedType coerceFunc (finalType.substSubModules m);
+    nestedTypes = { inherit coercedType finalType; };
+  };
+
+  # nixpkgs: a module, kept unevaluated; the definitions merge into one module that
+  # imports each of them (with its file), for use in another evaluation.
+  deferredModule = deferredModuleWith { };
+  deferredModuleWith = { staticModules ? [ ] }: mkOptionType {
+    name = "deferredModule";
+    description = "module";
+    check = x: builtins.isAttrs x || builtins.isFunction x || path.check x;
+    merge = loc: defs: {
+      imports = staticModules
+        ++ map (d: modules.setDefaultModuleLocation "${d.file}, via option ${showOption loc}" d.value) defs;
+    };
+    getSubModules = null;
+    typeMerge = other:
+      if (other.name or null) != "deferredModule" then null
+      else deferredModuleWith { staticModules = staticModules ++ (other.staticModules or [ ]); };
+    extra = { inherit staticModules; };
+  };
 
   nullOr = elemType: mkOptionType {
     name = "nullOr";
@@ -313,6 +425,7 @@ rec {
     , specialArgs ? { }
     , shorthandOnlyDefinesConfig ? false
     , description ? null
+    , class ? null
     }:
     let
       evalWith = loc: defModules:
@@ -320,6 +433,7 @@ rec {
           modules = modules ++ defModules;
           specialArgs = { name = lists.last loc; } // specialArgs;
           prefix = loc;
+          inherit class;
         };
     in
     mkOptionType {
@@ -329,14 +443,14 @@ rec {
       merge = loc: defs: (evalWith loc (map (defToModule shorthandOnlyDefinesConfig) defs)).config;
       getSubOptions = prefix: builtins.removeAttrs (evalWith prefix [ ]).options [ "_module" ];
       getSubModules = modules;
-      substSubModules = m: submoduleWith { modules = m; inherit specialArgs shorthandOnlyDefinesConfig description; };
+      substSubModules = m: submoduleWith { modules = m; inherit specialArgs shorthandOnlyDefinesConfig description class; };
       typeMerge = other:
         if (other.name or null) != "submodule" || other.getSubModules == null then null
         else submoduleWith {
           modules = modules ++ other.getSubModules;
           specialArgs = specialArgs // (other.submoduleSpecialArgs or { });
           shorthandOnlyDefinesConfig = shorthandOnlyDefinesConfig && (other.shorthandOnlyDefinesConfig or true);
-          inherit description;
+          inherit description class;
         };
       extra = { submoduleSpecialArgs = specialArgs; inherit shorthandOnlyDefinesConfig; };
     };

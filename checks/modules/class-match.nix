@@ -1,0 +1,11 @@
+# nixpkgs _class: a module of the evaluation's class (or of none) is accepted
+let
+  lib = import ../../modules/lib;
+  inherit (lib) mkOption types;
+  # Host paths are cut down to the fixture directory.
+  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
+in
+(lib.evalModules { class = "hotspot"; modules = [
+  ./mods/decl-basic.nix
+  { _class = "hotspot"; ex.required = "r"; }
+]; }).config.ex.required

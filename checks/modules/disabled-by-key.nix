@@ -1,0 +1,13 @@
+# nixpkgs disabledModules by key: an attribute set with a key, or a module with the same key
+let
+  lib = import ../../modules/lib;
+  inherit (lib) mkOption types;
+  # Host paths are cut down to the fixture directory.
+  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
+in
+(lib.evalModules { modules = [
+  ./mods/decl-basic.nix
+  { key = "tagger-one"; ex.tags = [ "one" ]; }
+  { key = "tagger-two"; ex.tags = [ "two" ]; }
+  { disabledModules = [ { key = "tagger-one"; } ]; ex.required = "r"; }
+]; }).config.ex.tags

@@ -1,0 +1,11 @@
+# nixpkgs disabledModules by path: the module and what only it imports are left out
+let
+  lib = import ../../modules/lib;
+  inherit (lib) mkOption types;
+  # Host paths are cut down to the fixture directory.
+  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
+in
+(lib.evalModules { modules = [
+  ./mods/decl-basic.nix ./mods/disable-target.nix
+  { disabledModules = [ ./mods/disable-target.nix ]; ex.required = "r"; ex.tags = [ "kept" ]; }
+]; }).config.ex.tags

@@ -1,0 +1,17 @@
+# nixpkgs disabledModules by string: relative to specialArgs.modulesPath, or absolute
+let
+  lib = import ../../modules/lib;
+  inherit (lib) mkOption types;
+  # Host paths are cut down to the fixture directory.
+  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
+in
+[
+  (lib.evalModules { specialArgs.modulesPath = ./mods; modules = [
+    ./mods/decl-basic.nix ./mods/disable-target.nix
+    { disabledModules = [ "disable-target.nix" ]; ex.required = "r"; }
+  ]; }).config.ex.tags
+  (lib.evalModules { modules = [
+    ./mods/decl-basic.nix ./mods/disable-target.nix
+    { disabledModules = [ (toString ./mods/disable-target-child.nix) ]; ex.required = "r"; }
+  ]; }).config.ex.tags
+]

@@ -1,0 +1,11 @@
+# nixpkgs freeformType: a definition without an option is checked against the freeform type
+let
+  lib = import ../../modules/lib;
+  inherit (lib) mkOption types;
+  # Host paths are cut down to the fixture directory.
+  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
+in
+(lib.evalModules { modules = [
+  { freeformType = types.attrsOf types.int; }
+  { _file = "checks/modules/err-freeform-type.nix"; b = "not an int"; }
+]; }).config.b

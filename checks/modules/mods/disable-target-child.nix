@@ -1,0 +1,1 @@
+{ ... }: { ex.tags = [ "from-disabled-child" ]; }

@@ -1,0 +1,1 @@
+{ lib, ... }: { config.ex.tags = [ "from-disabled-target" ]; imports = [ ./disable-target-child.nix ]; }
