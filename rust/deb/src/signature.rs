@@ -31,12 +31,25 @@ impl Keyring {
     /// Parses ASCII-armoured public keys (one armour block with one or more keys);
     /// `source_name` goes into errors. Only verified self-signatures are kept.
     pub fn from_armor(text: &str, source_name: &str) -> Result<Keyring> {
+        Keyring::from_bytes(text.as_bytes(), source_name)
+    }
+
+    /// Parses public keys, ASCII-armoured or binary (as in `/usr/share/keyrings/*.gpg`
+    /// and `gpg --export`); `source_name` goes into errors.
+    pub fn from_bytes(bytes: &[u8], source_name: &str) -> Result<Keyring> {
         let bad = |message: String| Error::Keyring {
             source_name: source_name.to_string(),
             message,
         };
-        let (parsed, _) = SignedPublicKey::from_armor_many(text.as_bytes())
-            .map_err(|e| bad(format!("not an armoured OpenPGP public key block: {e}")))?;
+        let armoured = bytes.trim_ascii_start().starts_with(b"-----BEGIN PGP");
+        let parsed = if armoured {
+            SignedPublicKey::from_armor_many(bytes)
+                .map(|(keys, _)| keys)
+                .map_err(|e| bad(format!("not an armoured OpenPGP public key block: {e}")))?
+        } else {
+            SignedPublicKey::from_bytes_many(bytes)
+                .map_err(|e| bad(format!("not OpenPGP public keys: {e}")))?
+        };
         let mut keys = Vec::new();
         for key in parsed {
             let key = key.map_err(|e| bad(format!("unreadable public key: {e}")))?;

@@ -204,3 +204,19 @@ fn keyring_files_that_are_not_keys_are_refused() {
         assert!(err.to_string().starts_with("bad.asc: "), "{err}");
     }
 }
+
+#[test]
+fn binary_keyrings_read_like_armoured_ones() {
+    // Debian's own keyring files, as installed by debian-archive-keyring, are binary.
+    let armoured = Keyring::debian_bookworm().unwrap();
+    let gpg = Gpg::new();
+    let signer = gpg.key("Test Archive <archive@test>", "never", Some("never"));
+    let binary = gpg.export_binary();
+    assert!(!binary.starts_with(b"-----"));
+    let ring = Keyring::from_bytes(&binary, "test.gpg").unwrap();
+    let signed = gpg.clearsign(&signer, BODY);
+    verify_clearsigned(&signed, &ring, GPG_NOW, "test").unwrap();
+    assert_eq!(armoured.fingerprints().len(), 3);
+    let err = Keyring::from_bytes(b"\x99garbage", "bad.gpg").unwrap_err();
+    assert!(err.to_string().starts_with("bad.gpg: "), "{err}");
+}

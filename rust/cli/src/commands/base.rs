@@ -64,8 +64,8 @@ pub struct LockArgs {
     /// Resolve again against the mirror, moving every package to its current version.
     #[arg(long)]
     pub update: bool,
-    /// Armoured OpenPGP public keys the mirror's InRelease files must be signed by
-    /// (default: Debian bookworm's archive keys, pinned in nixspot).
+    /// OpenPGP public keys (armoured or binary) the mirror's InRelease files must be
+    /// signed by (default: Debian bookworm's archive keys, pinned in nixspot).
     #[arg(long)]
     pub keyring: Option<PathBuf>,
 }
@@ -150,9 +150,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             } else {
                 let keyring = match &a.keyring {
                     Some(p) => {
-                        let text = std::fs::read_to_string(p)
+                        let bytes = std::fs::read(p)
                             .with_context(|| format!("{}: cannot read the keyring", p.display()))?;
-                        Keyring::from_armor(&text, &p.display().to_string())?
+                        Keyring::from_bytes(&bytes, &p.display().to_string())?
                     }
                     None => Keyring::debian_bookworm()?,
                 };

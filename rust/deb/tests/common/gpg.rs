@@ -109,6 +109,11 @@ impl Gpg {
         String::from_utf8(out).unwrap()
     }
 
+    /// The public keys of this home, binary (`gpg --export`).
+    pub fn export_binary(&self) -> Vec<u8> {
+        self.run("20240101T000000!", &["--export"], b"")
+    }
+
     /// The armoured public keys of this home (all of them, or those matching `who`).
     pub fn export(&self, who: &[&str]) -> String {
         let mut args = vec!["--armor", "--export"];
