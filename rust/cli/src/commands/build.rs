@@ -44,11 +44,27 @@ pub struct Args {
 
 /// Writes the embedded demo module into the cache and returns its path.
 fn demo_module() -> anyhow::Result<PathBuf> {
-    let dir = nixspot_fetch::Cache::default_root().join("images");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    write_demo(&nixspot_fetch::Cache::default_root().join("images"))
+}
+
+/// Writes the embedded demo module into `dir` unless it is there already. Only a regular
+/// file is reused; anything else there (a link planted in a shared directory) is
+/// replaced by a new file renamed into place, never written through.
+fn write_demo(dir: &Path) -> anyhow::Result<PathBuf> {
+    use std::io::Write as _;
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     let path = dir.join("hotspot-demo.nix");
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(DEMO) {
-        std::fs::write(&path, DEMO).with_context(|| format!("writing {}", path.display()))?;
+    let current = std::fs::symlink_metadata(&path)
+        .ok()
+        .filter(|m| m.file_type().is_file())
+        .and_then(|_| std::fs::read_to_string(&path).ok());
+    if current.as_deref() != Some(DEMO) {
+        let mut temp = tempfile::NamedTempFile::new_in(dir)
+            .with_context(|| format!("creating a file in {}", dir.display()))?;
+        temp.write_all(DEMO.as_bytes())
+            .with_context(|| format!("writing {}", temp.path().display()))?;
+        temp.persist(&path)
+            .with_context(|| format!("writing {}", path.display()))?;
     }
     Ok(path)
 }
@@ -108,4 +124,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     recipe.apply_lock(&lock);
     build_recipe(&recipe, &yaml, &image, &output, &args.build)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_demo_module_is_never_written_through_a_planted_link() {
+        let dir = tempfile::tempdir().unwrap();
+        let victim = dir.path().join("victim");
+        std::fs::write(&victim, b"precious").unwrap();
+        let images = dir.path().join("images");
+        std::fs::create_dir(&images).unwrap();
+        std::os::unix::fs::symlink(&victim, images.join("hotspot-demo.nix")).unwrap();
+        let path = write_demo(&images).unwrap();
+        assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+        assert!(std::fs::symlink_metadata(&path).unwrap().is_file());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), DEMO);
+    }
 }
