@@ -250,7 +250,7 @@ rec {
       declsByName = builtins.zipAttrsWith (n: vs: vs)
         (map (d:
           if builtins.isAttrs d.options && !(isOption d.options)
-          then builtins.mapAttrs (n: v: { inherit (d) file; options = v; }) d.options
+          then builtins.mapAttrs (n: v: { inherit (d) file; options = v; pos = builtins.unsafeGetAttrPos n d.options; }) d.options
           else throw "The `options' of `${d.file}' at `${showOption loc}' must be an attribute set of options.")
           decls);
       defsByName = builtins.zipAttrsWith (n: vs: vs)
@@ -306,10 +306,15 @@ rec {
           opt = acc.opt // builtins.removeAttrs d.options [ "type" ] // { type = mergedType; }
             // (if acc.opt ? description && acc.opt.description != null then { inherit (acc.opt) description; } else { });
           declarations = acc.declarations ++ [ d.file ];
+          declarationPositions = acc.declarationPositions ++ [ (position d) ];
         };
-      result = builtins.foldl' mergeTwo { opt = first.options; declarations = [ first.file ]; } (builtins.tail decls);
+      # nixpkgs: where each declaration is, or its file alone when Nix does not know.
+      position = d: if d.pos or null != null then d.pos else { file = d.file; line = null; column = null; };
+      result = builtins.foldl' mergeTwo
+        { opt = first.options; declarations = [ first.file ]; declarationPositions = [ (position first) ]; }
+        (builtins.tail decls);
     in
-    result.opt // { declarations = result.declarations; };
+    result.opt // { inherit (result) declarations declarationPositions; };
 
   evalOptionValue = loc: opt: defs:
     let
