@@ -97,8 +97,17 @@ fn fake_kiwix() -> u16 {
     port
 }
 
+/// A file the runtime wrote for the device, with its `/data/` paths moved under the
+/// test's device `root`, so a program run on the host finds them.
+fn on_host(root: &Path, device_file: &str, host_copy: &Path) -> PathBuf {
+    let text = std::fs::read_to_string(root.join(device_file)).unwrap();
+    let data = format!("{}/data/", root.display());
+    std::fs::write(host_copy, text.replace("/data/", &data)).unwrap();
+    host_copy.to_path_buf()
+}
+
 fn start_portal(root: &Path, tmp: &Path, fake_nft: &Path) -> Killed {
-    let env = root.join("etc/nixspot/portal.env");
+    let env = on_host(root, "etc/nixspot/portal.env", &tmp.join("portal.env"));
     Killed(
         Command::new("sh")
             .arg("-c")
@@ -121,7 +130,20 @@ fn runtime_portal_dashboard_and_caddy_together() {
     let tmp = tempfile::tempdir().unwrap();
     let t = tmp.path();
     let root = t.join("root");
-    let www = t.join("www");
+    // The services' own folders are device paths below /data (the runtime refuses any
+    // other); the test's device is `root`, and the programs run on the host see them
+    // there (`on_host`).
+    let www = root.join("data/www");
+    let state = root.join("data/portal/users.json");
+    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::write(
+        root.join("etc/passwd"),
+        "root:x:0:0:root:/root:/bin/sh\ncaddy:x:101:101::/var/lib/caddy:/usr/sbin/nologin\n\
+         kiwix:x:104:104::/nonexistent:/usr/sbin/nologin\n\
+         nixspot-portal:x:105:105::/nonexistent:/usr/sbin/nologin\n\
+         nixspot-dashboard:x:106:106::/nonexistent:/usr/sbin/nologin\n",
+    )
+    .unwrap();
     let zims = t.join("zims");
     std::fs::create_dir_all(&zims).unwrap();
     std::fs::copy(
@@ -171,9 +193,9 @@ fn runtime_portal_dashboard_and_caddy_together() {
          \x20 portal: {{name: E2E Spot, port: {portal_port}, state: {state}, branding: {branding}, captured-networks: [192.168.144.0/24]}}\n\
          \x20 proxy: {{http-port: {caddy_port}}}\n",
         zims = zims.display(),
-        www = www.display(),
+        www = "/data/www",
         home = home.display(),
-        state = t.join("state/portal.json").display(),
+        state = "/data/portal/users.json",
         branding = t.join("branding").display(),
     );
     let config = root.join("boot/firmware/offspot.yaml");
@@ -213,7 +235,7 @@ fn runtime_portal_dashboard_and_caddy_together() {
     let _caddy = Killed(
         Command::new("caddy")
             .args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(root.join("etc/caddy/Caddyfile"))
+            .arg(on_host(&root, "etc/caddy/Caddyfile", &t.join("Caddyfile")))
             .env("HOME", &caddy_home)
             .env("XDG_DATA_HOME", caddy_home.join("data"))
             .env("XDG_CONFIG_HOME", caddy_home.join("config"))
@@ -268,7 +290,7 @@ fn runtime_portal_dashboard_and_caddy_together() {
         log.contains("argv: add element ip nat CAPTIVE_CLIENTS { 192.168.144.130 }"),
         "{log}"
     );
-    let state = std::fs::read_to_string(t.join("state/portal.json")).unwrap();
+    let state = std::fs::read_to_string(&state).unwrap();
     assert!(state.contains("02:00:00:00:01:30"), "{state}");
 
     // 5. The phone's next checks succeed, so it closes the captive sheet.
