@@ -66,7 +66,11 @@ rec {
       # nixpkgs: a module that names its class (`_class`) is refused by an evaluation of
       # another class.
       if class != null && (m._class or null) != null && m._class != class then
-        throw "The module `${file'}' (class: ${builtins.toJSON m._class}) cannot be imported into a module evaluation that expects class ${builtins.toJSON class}."
+        throw "The module `${file'}` (class: ${builtins.toJSON m._class}) cannot be imported into a module evaluation that expects class ${builtins.toJSON class}.\n\nHelp:\n- Ensure that you are importing the correct module.\n- Verify that the module's `_class`, ${builtins.toJSON m._class} matches the expected `class` ${builtins.toJSON class}.\n- If you are using a custom class, make sure it is correctly defined and used consistently across your modules."
+      # nixpkgs: a module that is an mkIf or mkOverride is the config of a module.
+      else if builtins.elem (m._type or "module") [ "if" "override" ] then normalizeModule args class file key { config = m; }
+      else if (m._type or "module") != "module" then
+        throw "The module `${file'}' is a value of type `${m._type}' (as made by `lib.mk${ { merge = "Merge"; order = "Order"; definition = "Definition"; option = "Option"; }.${m._type} or "..."}'), not a module; a module is an attribute set, a function returning one, or a path to a file holding one."
       else if m ? config || m ? options then
         let bad = builtins.filter (n: !(builtins.elem n structuredKeys)) (builtins.attrNames m); in
         if bad != [ ] then
@@ -79,6 +83,8 @@ rec {
         options = { };
         config = withFreeform (builtins.removeAttrs m shorthandIgnored);
       }
+    else if builtins.isList m then
+      throw "Module imports can't be nested lists. Perhaps you meant to remove one level of lists? Definitions: \n${showDefs [ { inherit file; value = m; } ]}"
     else throw "The module `${file}' is not a function, an attribute set or a path; it is a ${builtins.typeOf m}.";
 
   # Calls a function module with the standard arguments, resolving any other argument it
@@ -99,12 +105,15 @@ rec {
     if builtins.isString m then
       if strings.hasPrefix "/" m then m else toString modulesPath + "/" + m
     else if builtins.isPath m then toString m
+    else if builtins.isAttrs m && (m ? outPath || m ? __toString) then
+      if m ? key && toString m.key != toString m then
+        throw "Module `${file}` contains a disabledModules item that is an attribute set that can be converted to a string (${toString m}) but also has a `.key` attribute (${toString m.key}) with a different value. This makes it ambiguous which module should be disabled."
+      else toString m
     else if builtins.isAttrs m && m ? key then toString m.key
-    else if builtins.isAttrs m && (m ? outPath || m ? __toString) then toString m
     else if builtins.isAttrs m then
-      throw "Module `${file}' contains a disabledModules item that is an attribute set, presumably a module, that does not have a `key' attribute. This means that the module system does not have any means to identify the module that should be disabled. Make sure that you've put the correct value in disabledModules: a string path relative to modulesPath, a path value, or an attribute set with a `key' attribute."
+      throw "Module `${file}` contains a disabledModules item that is an attribute set, presumably a module, that does not have a `key` attribute. This means that the module system doesn't have any means to identify the module that should be disabled. Make sure that you've put the correct value in disabledModules: a string path relative to modulesPath, a path value, or an attribute set with a `key` attribute."
     else
-      throw "Each disabledModules item must be a path, string, or a attribute set with a key attribute, or a value supported by toString. However, one of the disabledModules items in `${file}' is none of that, but is of type ${builtins.typeOf m}.";
+      throw "Each disabledModules item must be a path, string, or a attribute set with a key attribute, or a value supported by toString. However, one of the disabledModules items in `${file}` is none of that, but is of type ${builtins.typeOf m}.";
 
   # Loads modules and their imports into a tree; every module is loaded, so that the
   # `disabledModules` of all of them are known before any is dropped.
@@ -196,9 +205,14 @@ rec {
         else attrsets.recursiveUpdate (if freeformDefs == [ ] then { } else freeformType.merge prefix freeformDefs) declared';
       options = merged.options;
       unmatched = if config._module.check && freeformType == null then merged.unmatched else [ ];
+      # nixpkgs' hints when nothing at all is declared here.
+      noOptionsHint =
+        if builtins.attrNames options != [ "_module" ] then ""
+        else if prefix == [ ] then "\n\nIt seems as if you're trying to declare an option by placing it into `config' rather than `options'!"
+        else "\n\nHowever there are no options defined in `${showOption prefix}'. Are you sure you've declared your options properly? This can happen if you e.g. declared your options in `types.submodule' under `config' rather than `options'.";
       checkedConfig =
         if unmatched == [ ] then config
-        else throw (unknownOptionMessage (builtins.head unmatched));
+        else throw (unknownOptionMessage (builtins.head unmatched) + noOptionsHint);
     in
     {
       _type = "configuration";
