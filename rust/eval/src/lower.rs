@@ -1169,6 +1169,30 @@ fn constant(e: &Expr) -> Option<Value> {
     }
 }
 
+/// The value `base.path` selects when `base` is a constant set (`builtins`) and every
+/// step finds an evaluated attribute; `None` otherwise (then it is selected at run time,
+/// with its errors).
+fn const_select(base: &Expr, path: &[AttrKey]) -> Option<Value> {
+    let Expr::Const(Value::Attrs(set)) = base else {
+        return None;
+    };
+    let mut v = Value::Attrs(set.clone());
+    for key in path {
+        let AttrKey::Static(name) = key else {
+            return None;
+        };
+        let next = match &v {
+            Value::Attrs(a) => a.get(*name)?.value.clone(),
+            _ => return None,
+        };
+        if matches!(next, Value::Thunk(_)) {
+            return None;
+        }
+        v = next;
+    }
+    Some(v)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1198,28 +1222,4 @@ mod tests {
         assert_eq!(canon_path("/a/b/../c/./d//e"), "/a/c/d/e");
         assert_eq!(canon_path("/.."), "/");
     }
-}
-
-/// The value `base.path` selects when `base` is a constant set (`builtins`) and every
-/// step finds an evaluated attribute; `None` otherwise (then it is selected at run time,
-/// with its errors).
-fn const_select(base: &Expr, path: &[AttrKey]) -> Option<Value> {
-    let Expr::Const(Value::Attrs(set)) = base else {
-        return None;
-    };
-    let mut v = Value::Attrs(set.clone());
-    for key in path {
-        let AttrKey::Static(name) = key else {
-            return None;
-        };
-        let next = match &v {
-            Value::Attrs(a) => a.get(*name)?.value.clone(),
-            _ => return None,
-        };
-        if matches!(next, Value::Thunk(_)) {
-            return None;
-        }
-        v = next;
-    }
-    Some(v)
 }
