@@ -12,7 +12,8 @@
 #   EVAL_JSON=1  measures the evaluator's `eval-json` example instead of `nixspot`
 #   WORKLOADS="fib tojson"  runs only those workloads
 #   CALLGRIND=nixspot (default) | both | none   which side gets instruction counts
-#     (Nix under callgrind takes minutes per workload: `both` is for a patient run)
+#     (Nix under callgrind takes up to a minute per workload: a `both` run of all
+#     workloads took 14 minutes at load 10)
 # If `nixspot` does not build (another crate mid-change), the script measures the
 # evaluator's `eval-json` example instead (the same library call, without the CLI).
 # Needs: nix-instantiate (apt: nix-bin), GNU time at /usr/bin/time (apt: time),
