@@ -21,9 +21,10 @@
     "1.2.0" = { url = "https://drive.offspot.it/base/offspot-base-arm64-1.2.0.img"; rootfsSize = 2638217216; };
   };
 
-  # nixspot's own base image (`hotspot.base.source = "nixspot:base"`): boot + root
-  # partitions before the data partition. An upper bound until that image is built.
-  nixspotBase = { rootfsSize = 1073741824; };
+  # nixspot's own base image (`hotspot.base.source = "nixspot:base"`): the bytes before
+  # its data partition, as rust/base lays it out (4 MiB alignment, 512 MiB boot, 672 MiB
+  # root: the data partition starts at sector 2433024).
+  nixspotBase = { rootfsSize = 1245708288; };
 
   # Common SD card sizes and the bytes such a card really holds: the Kiwix Imager
   # Service's media table (manager/manager/fixtures/media.json), smallest first.
