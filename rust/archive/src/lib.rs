@@ -221,11 +221,19 @@ fn link_target(archive: &Path, member: &str, target: Vec<u8>) -> Result<Vec<u8>,
 
 /// Permissions kept from an archive: never setuid or setgid (content is data, and
 /// image-creator's device mounts it as such); no permission bits at all means default.
+/// The mode an archive member gets in the image: its permission and sticky bits, never
+/// setuid/setgid, and always readable by everyone (folders also searchable). The
+/// device's services read content as their own unprivileged users (kiwix, caddy): a
+/// `0600` member would be content that nothing serves.
 fn meta_for(mode: u32, mtime: i64, is_dir: bool) -> Meta {
-    let default = if is_dir { 0o755 } else { 0o644 };
+    let (default, readable) = if is_dir {
+        (0o755, 0o555)
+    } else {
+        (0o644, 0o444)
+    };
     let mode = match mode & 0o1777 {
         0 => default,
-        kept => kept,
+        kept => kept | readable,
     };
     Meta {
         mtime,

@@ -297,6 +297,44 @@ fn setuid_and_setgid_bits_are_dropped() {
     assert_eq!(zip_modes, vec![("suid".to_string(), 0o755)]);
 }
 
+#[test]
+fn members_stay_readable_by_the_services_users() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut builder = tar::Builder::new(Vec::new());
+    let mut header = tar::Header::new_ustar();
+    header.set_entry_type(tar::EntryType::Directory);
+    header.set_size(0);
+    header.set_mode(0o700);
+    builder
+        .append_data(&mut header, "private/", &b""[..])
+        .expect("append");
+    for (name, mode) in [("private/secret", 0o600), ("private/tool", 0o700)] {
+        let mut header = tar::Header::new_ustar();
+        header.set_size(1);
+        header.set_mode(mode);
+        builder
+            .append_data(&mut header, name, &b"x"[..])
+            .expect("append");
+    }
+    let archive = dir.path().join("private.tar");
+    std::fs::write(&archive, builder.into_inner().expect("tar")).expect("write");
+    let expanded = expand_in(dir.path(), &archive, Format::Tar).expect("tar");
+    let mut modes: Vec<(String, u16)> = expanded
+        .entries
+        .iter()
+        .map(|e| (e.path.to_string_lossy().into_owned(), e.meta.mode))
+        .collect();
+    modes.sort();
+    assert_eq!(
+        modes,
+        vec![
+            ("contents/x/private".to_string(), 0o755),
+            ("contents/x/private/secret".to_string(), 0o644),
+            ("contents/x/private/tool".to_string(), 0o744),
+        ]
+    );
+}
+
 /// A 5 MiB file with eight 4 KiB data islands (more than the four an old-GNU header
 /// holds, so extension headers are needed) and a trailing hole.
 fn sparse_source(dir: &Path) -> (PathBuf, Vec<u8>) {
