@@ -333,6 +333,37 @@ rec {
     nestedTypes = { inherit elemType; };
   };
 
+  # nixpkgs: an attribute set with exactly one attribute, whose name (the tag) picks
+  # the option (`tags.<name>`, made by mkOption) that types and merges its value.
+  attrTag = tags: attrTagWith { inherit tags; };
+  attrTagWith = { tags }:
+    let choices = builtins.concatStringsSep ", " (map options.showOptionPart (builtins.attrNames tags)); in
+    mkOptionType {
+      name = "attrTag";
+      description = "attribute-tagged union";
+      check = v: builtins.isAttrs v && builtins.length (builtins.attrNames v) == 1 && tags ? ${builtins.head (builtins.attrNames v)};
+      merge = loc: defs:
+        let
+          tagOf = d: builtins.head (builtins.attrNames d.value);
+          choice = tagOf (builtins.head defs);
+          inner = map
+            (d:
+              if tagOf d != choice then
+                throw "The option `${showOption loc}` is defined both as `${choice}` and `${tagOf d}`, in ${options.showFiles (map (x: x.file) defs)}."
+              else { inherit (d) file; value = d.value.${choice}; })
+            defs;
+          opt = tags.${choice};
+        in
+        if tags ? ${choice} then {
+          ${choice} = (modules.evalOptionValue (loc ++ [ choice ])
+            (opt // { declarations = opt.declarations or [ (builtins.head defs).file ]; }) inner).value;
+        }
+        else throw "The option `${showOption loc}` is defined as ${options.showOptionPart choice}, but ${options.showOptionPart choice} is not among the valid choices (${choices}). Value ${choice} was defined in ${options.showFiles (map (x: x.file) defs)}.";
+      getSubOptions = prefix: builtins.mapAttrs (n: o: o // { loc = prefix ++ [ n ]; declarations = o.declarations or [ ]; }) tags;
+      nestedTypes = tags;
+      typeMerge = other: null;
+    };
+
   # nixpkgs: a function whose results (for the same argument) are merged by `elemType`.
   functionTo = elemType: mkOptionType {
     name = "functionTo";
