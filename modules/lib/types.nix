@@ -253,6 +253,10 @@ rec {
       else "one of ${builtins.concatStringsSep ", " (map showEnumValue values)}";
     check = x: builtins.elem x values;
     merge = mergeEqualOption;
+    # nixpkgs: two declarations of an enum option allow the values of both.
+    typeMerge = other:
+      if (other.name or null) != "enum" then null
+      else enum (lists.unique (values ++ other.functorValues));
     extra = { functorValues = values; };
   };
 
