@@ -112,6 +112,14 @@ rec {
     merge = mergeEqualOption;
   };
 
+  # nixpkgs >= 24.11: definitions merge with `or` instead of having to agree.
+  boolByOr = mkOptionType {
+    name = "boolByOr";
+    description = "boolean (merged using or)";
+    check = builtins.isBool;
+    merge = loc: defs: builtins.any (d: d.value) defs;
+  };
+
   int = mkOptionType {
     name = "int";
     description = "signed integer";
@@ -443,7 +451,15 @@ rec {
       else if builtins.all (d: t2.check d.value) defs then t2.merge loc defs
       else mergeOneOption loc defs;
     nestedTypes = { left = t1; right = t2; };
-    typeMerge = other: null;
+    # nixpkgs: two `either` declarations merge side by side.
+    typeMerge = other:
+      if (other.name or null) != "either" then null
+      else
+        let
+          l = t1.typeMerge other.nestedTypes.left;
+          r = t2.typeMerge other.nestedTypes.right;
+        in
+        if l == null || r == null then null else either l r;
   };
 
   oneOf = ts:
