@@ -5,9 +5,10 @@
 
 use base64::Engine as _;
 use nixspot_catalog::{checksum, Catalog, CatalogError, Client, Entry, PackageIdent};
-use nixspot_recipe::{is_language_code, LockedPackage};
+use nixspot_recipe::{is_language_code, Lock, LockedPackage};
 use std::collections::BTreeMap;
 use std::io::Read as _;
+use std::path::Path;
 
 /// Icons larger than this are not inlined (the catalog's are 48×48 PNGs of a few KiB).
 const MAX_ICON_BYTES: u64 = 64 * 1024;
@@ -39,15 +40,43 @@ pub enum Error {
         /// What went wrong (boxed: catalog errors are large).
         source: Box<CatalogError>,
     },
+
+    /// The catalog's entry cannot go into a lock file (e.g. a download that is not
+    /// http(s), a malformed date): the catalog is not trusted to name local files.
+    #[error("hotspot.zims.{zim}.package = {package:?}: the catalog's entry is unusable: {reason}")]
+    Invalid {
+        /// The ZIM.
+        zim: String,
+        /// Its package ident.
+        package: String,
+        /// What the lock file check said.
+        reason: String,
+    },
 }
 
 impl Error {
-    /// The catalog error underneath.
-    pub fn catalog_error(&self) -> &CatalogError {
+    /// The catalog error underneath, if any.
+    pub fn catalog_error(&self) -> Option<&CatalogError> {
         match self {
-            Error::Catalog { source, .. } => source,
+            Error::Catalog { source, .. } => Some(source),
+            Error::Invalid { .. } => None,
         }
     }
+}
+
+/// Checks `package` as the lock file reader will (sha256 shape, http(s) URL, language
+/// codes, date), so a lock `nixspot lock` writes is always one it can read back.
+fn check(request: &Request, package: &LockedPackage) -> Result<(), Error> {
+    let mut lock = Lock::default();
+    lock.packages
+        .insert(request.package.clone(), package.clone());
+    Lock::parse(&lock.to_json_string(), Path::new("<new lock>"))
+        .map(drop)
+        .map_err(|e| Error::Invalid {
+            zim: request.zim.clone(),
+            package: request.package.clone(),
+            reason: e.to_string(),
+        })
 }
 
 /// Whether `old` still answers `request` without asking the catalog: same version asked.
@@ -71,6 +100,14 @@ pub fn resolve(
     let entry = catalog
         .resolve(&ident, request.version.as_deref())
         .map_err(wrap)?;
+    // Checked before anything is fetched from the entry's URLs.
+    if !(entry.download_url.starts_with("https://") || entry.download_url.starts_with("http://")) {
+        return Err(Error::Invalid {
+            zim: request.zim.clone(),
+            package: request.package.clone(),
+            reason: format!("download URL {:?} is not http(s)", entry.download_url),
+        });
+    }
     let pin = checksum::pin(&entry.download_url, client).map_err(wrap)?;
     let mut warnings = Vec::new();
     let icon = match &entry.icon_url {
@@ -83,10 +120,9 @@ pub fn resolve(
         }),
         None => String::new(),
     };
-    Ok((
-        locked(catalog.url(), entry, pin, icon, request.version.clone()),
-        warnings,
-    ))
+    let package = locked(catalog.url(), entry, pin, icon, request.version.clone());
+    check(request, &package)?;
+    Ok((package, warnings))
 }
 
 fn locked(
@@ -185,4 +221,89 @@ pub fn lock_packages(
         out.insert(request.package.clone(), package);
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nixspot_catalog::Entry;
+
+    fn entry(download_url: &str, date: &str) -> Entry {
+        Entry {
+            id: "6f1d7a2e-0c43-4e0b-9a55-0d5b3c1e0001".into(),
+            name: "wikibooks_be_all".into(),
+            flavour: "nopic".into(),
+            title: "t".into(),
+            summary: "s".into(),
+            languages: vec!["bel".into()],
+            category: String::new(),
+            tags: Vec::new(),
+            publisher: "Kiwix".into(),
+            author: String::new(),
+            date: date.into(),
+            issued: None,
+            article_count: 1,
+            media_count: 0,
+            length: 1024,
+            download_url: download_url.into(),
+            icon_url: None,
+            html_url: None,
+        }
+    }
+
+    fn request() -> Request {
+        Request {
+            zim: "wb".into(),
+            package: "wikibooks_be_all:nopic".into(),
+            version: None,
+        }
+    }
+
+    #[test]
+    fn a_catalog_naming_a_local_file_is_refused_before_any_request() {
+        let catalog = Catalog::new(
+            "http://127.0.0.1:9",
+            vec![entry("file:///etc/shadow", "2017-02-01")],
+        );
+        // Port 9 (discard) is never asked: the URL is refused first.
+        let err = resolve(&catalog, &Client::new(), &request()).unwrap_err();
+        assert!(matches!(err, Error::Invalid { .. }), "{err}");
+        assert!(err.to_string().contains("file:///etc/shadow"), "{err}");
+    }
+
+    #[test]
+    fn entries_the_lock_reader_would_refuse_are_not_written() {
+        let mut p = locked(
+            "http://c/",
+            &entry("https://d/x.zim", "2017-2-1"),
+            checksum::Pin {
+                size: 1,
+                sha256: "a".repeat(64),
+            },
+            String::new(),
+            None,
+        );
+        let err = check(&request(), &p).unwrap_err().to_string();
+        assert!(err.contains(".date"), "{err}");
+        p.date = "2017-02-01".into();
+        check(&request(), &p).unwrap();
+        assert_eq!(p.catalog, "http://c");
+    }
+
+    #[test]
+    fn combined_and_invalid_language_codes_are_split_and_dropped() {
+        let mut e = entry("https://d/x.zim", "2017-02-01");
+        e.languages = vec!["fra,eng".into(), "eng".into(), "en".into()];
+        let p = locked(
+            "http://c",
+            &e,
+            checksum::Pin {
+                size: 1,
+                sha256: "a".repeat(64),
+            },
+            String::new(),
+            None,
+        );
+        assert_eq!(p.languages, ["fra", "eng"]);
+    }
 }

@@ -160,7 +160,7 @@ fn lock_packages(
         &mut warn,
     ) {
         Ok(p) => Ok(Ok(p)),
-        Err(e) if e.catalog_error().is_unavailable() => {
+        Err(e) if e.catalog_error().is_some_and(|c| c.is_unavailable()) => {
             eprintln!("error: {e}");
             Ok(Err(ExitCode::from(4)))
         }
