@@ -105,7 +105,11 @@ pub fn seed_base_debs(cache: &Path) {
     for entry in std::fs::read_dir(&built).expect("the shared base images") {
         let path = entry.expect("listing").path();
         if let Some(name) = path.file_name() {
-            std::fs::hard_link(&path, into.join(name)).expect("hard-linking a base image");
+            match std::fs::hard_link(&path, into.join(name)) {
+                // a partial image another test process was writing, renamed since
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                linked => linked.expect("hard-linking a base image"),
+            }
         }
     }
 }
