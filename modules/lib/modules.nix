@@ -167,7 +167,7 @@ rec {
         description = "Whether definitions of undeclared options are an error.";
       };
       freeformType = options.mkOption {
-        type = types.nullOr (types.uniq types.attrs);
+        type = types.nullOr types.optionType;
         default = null;
         internal = true;
         description = "The type that merges every definition without a declared option; the result is merged with the declared options' values into `config`.";

@@ -112,6 +112,23 @@ rec {
     merge = mergeEqualOption;
   };
 
+  # nixpkgs: a type as a value (for `_module.freeformType`); several definitions merge
+  # as the same option declared with each of them would.
+  optionType = mkOptionType {
+    name = "optionType";
+    description = "optionType";
+    check = isOptionType;
+    merge = loc: defs:
+      (builtins.foldl'
+        (acc: d:
+          let m = acc.type.typeMerge d.value; in
+          if m == null then
+            throw "The option `${showOption loc}' has conflicting type definitions (`${acc.type.description}' and `${d.value.description}'), in ${options.showFiles [ acc.file d.file ]}."
+          else { type = m; inherit (d) file; })
+        { type = (builtins.head defs).value; inherit (builtins.head defs) file; }
+        (builtins.tail defs)).type;
+  };
+
   # nixpkgs >= 24.11: definitions merge with `or` instead of having to agree.
   boolByOr = mkOptionType {
     name = "boolByOr";
