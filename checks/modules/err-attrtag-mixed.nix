@@ -2,11 +2,7 @@
 let
   lib = import ../../modules/lib;
   inherit (lib) mkOption types;
-  source = types.attrTag {
-    url = mkOption { type = types.str; };
-    local = mkOption { type = types.submodule { options.path = mkOption { type = types.str; }; options.copy = mkOption { type = types.bool; default = false; }; }; };
-    tags = mkOption { type = types.listOf types.str; };
-  };
+  source = import ./mods/attrtag-source.nix lib;
 in
 (lib.evalModules { modules = [
   { options.src = mkOption { type = source; }; }

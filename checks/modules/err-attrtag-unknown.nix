@@ -2,13 +2,12 @@
 let
   lib = import ../../modules/lib;
   inherit (lib) mkOption types;
-  source = types.attrTag {
-    url = mkOption { type = types.str; };
-    local = mkOption { type = types.submodule { options.path = mkOption { type = types.str; }; options.copy = mkOption { type = types.bool; default = false; }; }; };
-    tags = mkOption { type = types.listOf types.str; };
-  };
+  source = import ./mods/attrtag-source.nix lib;
 in
-(lib.evalModules { modules = [
-  { options.src = mkOption { type = source; }; }
-  { _file = "checks/modules/err-attrtag-unknown.nix"; src.ftp = "u"; }
-]; }).config.src
+(lib.evalModules {
+  modules = [{
+    _file = "checks/modules/err-attrtag-unknown.nix";
+    options.src = mkOption { type = source; };
+    config.src.ftp = "u";
+  }];
+}).config.src

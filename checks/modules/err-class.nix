@@ -2,8 +2,6 @@
 let
   lib = import ../../modules/lib;
   inherit (lib) mkOption types;
-  # Host paths are cut down to the fixture directory.
-  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
 in
 (lib.evalModules { class = "hotspot"; modules = [
   ./mods/decl-basic.nix

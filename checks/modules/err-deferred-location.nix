@@ -4,8 +4,13 @@ let
   inherit (lib) mkOption types;
 in
 let
-  c = (lib.evalModules { modules = [
-    { options.plugin = mkOption { type = types.deferredModule; }; }
-    { _file = "checks/modules/err-deferred-location.nix"; plugin = { sizee = 1; }; }
-  ]; }).config;
-in (lib.evalModules { modules = [ { options.size = mkOption { default = 0; }; } c.plugin ]; }).config.size
+  outer = lib.evalModules {
+    modules = [{
+      _file = "checks/modules/err-deferred-location.nix";
+      options.plugin = mkOption { type = types.deferredModule; };
+      config.plugin.sizee = 1;
+    }];
+  };
+  inner = lib.evalModules { modules = [ { options.size = mkOption { default = 0; }; } outer.config.plugin ]; };
+in
+inner.config.size

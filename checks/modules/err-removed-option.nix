@@ -2,7 +2,5 @@
 let
   lib = import ../../modules/lib;
   inherit (lib) mkOption types;
-  # Host paths are cut down to the fixture directory.
-  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
 in
 let c = (lib.evalModules { modules = [ ./mods/rename-decl.nix ./mods/rename-gone-def.nix ]; }).config; in lib.checkAssertions c c.new.name

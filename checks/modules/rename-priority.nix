@@ -2,7 +2,5 @@
 let
   lib = import ../../modules/lib;
   inherit (lib) mkOption types;
-  # Host paths are cut down to the fixture directory.
-  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
 in
 let c = (lib.evalModules { modules = [ ./mods/rename-decl.nix { old.name = lib.mkDefault "old-default"; new.name = "new-plain"; } { alias.port = lib.mkForce 1; new.port = 2; } ]; }).config; in [ c.new.name c.new.port ]

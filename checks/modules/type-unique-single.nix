@@ -2,8 +2,6 @@
 let
   lib = import ../../modules/lib;
   inherit (lib) mkOption types;
-  # Host paths are cut down to the fixture directory.
-  rel = s: builtins.replaceStrings [ (toString ./.) ] [ "." ] s;
   # The value of option `o` of type `t` with these definitions.
   value = t: defs: (lib.evalModules { modules = [ { options.o = mkOption { type = t; }; } ] ++ map (d: { o = d; }) defs; }).config.o;
 in
