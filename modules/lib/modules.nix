@@ -70,7 +70,9 @@ rec {
       # nixpkgs: a module that is an mkIf or mkOverride is the config of a module.
       else if builtins.elem (m._type or "module") [ "if" "override" ] then normalizeModule args class file key { config = m; }
       else if (m._type or "module") != "module" then
-        throw "The module `${file'}' is a value of type `${m._type}' (as made by `lib.mk${ { merge = "Merge"; order = "Order"; definition = "Definition"; option = "Option"; }.${m._type} or "..."}'), not a module; a module is an attribute set, a function returning one, or a path to a file holding one."
+        throw ("Could not load a value as a module, because it is of type ${builtins.toJSON m._type}"
+          + (if file != "<unknown-file>" then ", in file `${file}'." else "")
+          + (if m._type == "configuration" then " If you do intend to import this configuration, please only import the modules that make up the configuration." else ""))
       else if m ? config || m ? options then
         let bad = builtins.filter (n: !(builtins.elem n structuredKeys)) (builtins.attrNames m); in
         if bad != [ ] then
