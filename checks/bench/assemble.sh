@@ -16,8 +16,8 @@
 # uses the CPU's SHA instructions like nixspot's hasher; page cache warm), the second term
 # of the CPU budget (floor + one sha256 pass). `uptime` is printed before and after each size.
 # Prints Markdown tables: medians of wall s, CPU s (user+sys), peak RSS MiB.
-# Needs: GNU time at /usr/bin/time, openssl, e2fsprogs, dosfstools, mtools, fdisk (+ fakeroot for
-# CTOOLS=1); about 9 GiB + 2 × (1.1 + largest CONTENT) GiB free in BENCH_DIR.
+# Needs: GNU time at /usr/bin/time, openssl, fakeroot, e2fsprogs, dosfstools, mtools, fdisk;
+# about 15 GiB free in BENCH_DIR for 3 GiB of content (more with CTOOLS=1).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
