@@ -202,11 +202,14 @@ rec {
       # `_module.freeformType` (a type: functions) is kept out of `config`, so that
       # configurations stay printable as JSON.
       declared' = declared // { _module = builtins.removeAttrs declared._module [ "freeformType" ]; };
+      # Without undeclared definitions, `_module.freeformType` is not looked at: most
+      # (sub)module evaluations are spared evaluating that option.
       config =
-        if freeformType == null then declared'
+        if merged.unmatched == [ ] || freeformType == null then declared'
         else attrsets.recursiveUpdate (if freeformDefs == [ ] then { } else freeformType.merge prefix freeformDefs) declared';
       options = merged.options;
-      unmatched = if config._module.check && freeformType == null then merged.unmatched else [ ];
+      unmatched =
+        if merged.unmatched != [ ] && config._module.check && freeformType == null then merged.unmatched else [ ];
       # nixpkgs' hints when nothing at all is declared here.
       noOptionsHint =
         if builtins.attrNames options != [ "_module" ] then ""
@@ -415,101 +418,12 @@ rec {
       optionalValue = if isDefined then { value = mergedValue; } else { };
     };
 
-  # Modules that keep old option paths working, with nixpkgs' names, warnings and
-  # errors. The warnings go to the `warnings` option when one is declared (as
-  # `lib.assertionsModule` does), the errors to `assertions`.
-
-  # `from` was removed: defining it fails an assertion, reading it throws.
-  mkRemovedOptionModule = optionName: replacementInstructions:
-    { options, ... }: {
-      options = attrsets.setAttrByPath optionName (lib.options.mkOption {
-        visible = false;
-        apply = x: throw "The option `${showOption optionName}' can no longer be used since it's been removed. ${replacementInstructions}";
-      });
-      config.assertions =
-        let opt = attrsets.getAttrFromPath optionName options; in
-        [{
-          assertion = !opt.isDefined;
-          message = ''
-            The option definition `${showOption optionName}' in ${lib.options.showFiles opt.files} no longer has any effect; please remove it.
-            ${replacementInstructions}
-          '';
-        }];
-    };
-
-  # `from` is now `to`: definitions of `from` become definitions of `to` (with their
-  # priority) and a warning; reading `from` gives `to`.
-  mkRenamedOptionModule = from: to: doRename {
-    inherit from to;
-    visible = false;
-    warn = true;
-    use = builtins.trace "Obsolete option `${showOption from}' is used. It was renamed to `${showOption to}'.";
-  };
-
-  # nixpkgs' release-aware variant; nixspot has no release, so it always warns.
-  mkRenamedOptionModuleWith = { sinceRelease, from, to }: mkRenamedOptionModule from to;
-
-  # `from` is another name for `to`, without a warning, and is documented.
-  mkAliasOptionModule = from: to: doRename {
-    inherit from to;
-    visible = true;
-    warn = false;
-    use = x: x;
-  };
-  mkAliasOptionModuleMD = mkAliasOptionModule;
-
-  # `from` changed type: `changeFn config` computes `to` from the old definitions.
-  mkChangedOptionModule = from: to: changeFn: mkMergedOptionModule [ from ] to changeFn;
-
-  # Several old options (`from`, a list of paths) are now `to`, computed by
-  # `mergeFn config` when any of them is defined.
-  mkMergedOptionModule = from: to: mergeFn:
-    { config, options, ... }:
-    let unset = "_mkMergedOptionModule"; in
-    {
-      options = builtins.foldl' attrsets.recursiveUpdate { }
-        (map (path: attrsets.setAttrByPath path (lib.options.mkOption { visible = false; default = unset; })) from);
-      config = {
-        warnings = builtins.filter (x: x != "") (map
-          (f:
-            let
-              val = attrsets.getAttrFromPath f config;
-              opt = attrsets.getAttrFromPath f options;
-            in
-            if val != unset then
-              "The option `${showOption f}' defined in ${lib.options.showFiles opt.files} has been changed to `${showOption to}' that has a different type. Please read `${showOption to}' documentation and update your configuration accordingly."
-            else "")
-          from);
-      } // attrsets.setAttrByPath to (mkMerge
-        (if builtins.any (f: attrsets.getAttrFromPath f config != unset) from then [ (mergeFn config) ] else [ ]));
-    };
-
-  # The module behind the renaming helpers (nixpkgs' `doRename`).
-  doRename = { from, to, visible, warn, use, withPriority ? true, condition ? true }:
-    { config, options, ... }:
-    let
-      fromOpt = attrsets.getAttrFromPath from options;
-      toOf = attrsets.attrByPath to (throw "Renaming error: option `${showOption to}' does not exist.");
-      toType = (attrsets.attrByPath to { } options).type or (types.submodule { });
-    in
-    {
-      options = attrsets.setAttrByPath from (lib.options.mkOption {
-        inherit visible;
-        description = "Alias of `${showOption to}`.";
-        apply = x: use (toOf config);
-        type = toType;
-      });
-      config = mkIf condition (mkMerge [
-        (if options ? warnings then {
-          warnings = if warn && fromOpt.isDefined
-            then [ "The option `${showOption from}' defined in ${lib.options.showFiles fromOpt.files} has been renamed to `${showOption to}'." ]
-            else [ ];
-        } else { })
-        (if withPriority
-         then mkAliasAndWrapDefsWithPriority (attrsets.setAttrByPath to) fromOpt
-         else mkAliasAndWrapDefinitions (attrsets.setAttrByPath to) fromOpt)
-      ]);
-    };
+  # The renaming helpers live in their own file, which is only read when a module uses
+  # one of them (parsing is most of the cost of loading this library).
+  inherit (import ./rename.nix lib)
+    mkRemovedOptionModule mkRenamedOptionModule mkRenamedOptionModuleWith
+    mkAliasOptionModule mkAliasOptionModuleMD mkChangedOptionModule
+    mkMergedOptionModule doRename;
 
   # Options as a flat list of documentation records (visible, non-internal ones),
   # descending into submodules with `<name>` / `*` placeholders.
