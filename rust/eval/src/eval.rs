@@ -133,6 +133,12 @@ const BOUND_PRUNE_MIN: usize = 1024;
 /// How many emptied call frames are kept for reuse.
 const ENV_POOL: usize = 64;
 
+/// Where `<nix/…>` points when no search-path entry has it (Nix's corepkgs).
+const COREPKGS_PREFIX: &str = "/__corepkgs__/";
+
+/// The one corepkg that can be imported.
+const COREPKGS_FETCHURL: &str = "/__corepkgs__/fetchurl.nix";
+
 /// Empties a thunk (its value or code) if `v` is one.
 fn empty_thunk(v: &Value) {
     if let Value::Thunk(t) = v {
@@ -734,7 +740,14 @@ impl Eval {
                 return Ok(Value::Path(Rc::from(crate::lower::canon_path(&abs))));
             }
         }
-        Err(err(
+        // Like Nix 2.8, `<nix/…>` falls back to the built-in corepkgs, unchecked: only
+        // `fetchurl.nix` can be imported (see `import`), other names fail when used.
+        if let Some(rest) = name.strip_prefix("nix/") {
+            return Ok(Value::Path(Rc::from(format!("{COREPKGS_PREFIX}{rest}"))));
+        }
+        // A `Thrown` error, as in Nix, so that `tryEval` catches it.
+        Err(err_kind(
+            ErrorKind::Thrown,
             format!(
                 "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
             ),
@@ -1571,6 +1584,9 @@ impl Eval {
 
     /// Imports a file (a directory means its `default.nix`), cached per path.
     pub fn import_path(&mut self, path: &str, pos: Pos) -> R<Value> {
+        if path == COREPKGS_FETCHURL {
+            return self.import_fetchurl(pos);
+        }
         let mut p = PathBuf::from(path);
         if p.is_dir() {
             p = p.join("default.nix");
@@ -1595,6 +1611,26 @@ impl Eval {
         let expr = self.parse(&text, shown, &dir)?;
         let v = Value::pending(expr, Env::empty(None));
         self.import_cache.insert(p, v.clone());
+        self.force(&v)
+    }
+
+    /// `import <nix/fetchurl.nix>`: the corepkg is built in, not a file (Nix 2.8 does
+    /// the same, which is why other `/__corepkgs__/` names fail to import).
+    fn import_fetchurl(&mut self, pos: Pos) -> R<Value> {
+        let key = PathBuf::from(COREPKGS_FETCHURL);
+        if let Some(v) = self.import_cache.get(&key) {
+            let v = v.clone();
+            return self.force(&v);
+        }
+        let expr = self
+            .parse(
+                include_str!("corepkgs/fetchurl.nix"),
+                COREPKGS_FETCHURL.to_string(),
+                "/",
+            )
+            .map_err(|e| e.at(pos))?;
+        let v = Value::pending(expr, Env::empty(None));
+        self.import_cache.insert(key, v.clone());
         self.force(&v)
     }
 

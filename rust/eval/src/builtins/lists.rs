@@ -120,8 +120,12 @@ pub(super) fn concat_map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn foldl(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[2], pos)?;
-    let acc = ev.force(&args[1])?;
-    ev.fold_strict(&f, acc, &l, pos)
+    // Nix 2.8 forces the initial accumulator only when it is the result (an empty
+    // list); otherwise it reaches the first call unevaluated.
+    if l.is_empty() {
+        return ev.force(&args[1]);
+    }
+    ev.fold_strict(&f, args[1].clone(), &l, pos)
 }
 
 pub(super) fn gen_list(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {

@@ -1,0 +1,1 @@
+import <nix/derivation.nix>
