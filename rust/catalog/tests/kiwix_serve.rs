@@ -4,7 +4,8 @@
 mod support;
 
 use nixspot_catalog::{Catalog, CatalogError, CatalogSource, Client, Loaded, PackageIdent, Query};
-use support::{KiwixServe, BOOKS};
+use nixspot_testkit::KiwixServe;
+use support::BOOKS;
 
 const FILES: &str = "http://127.0.0.1:9";
 

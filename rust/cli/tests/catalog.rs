@@ -2,10 +2,8 @@
 //! kiwix-tools) on 127.0.0.1, its library built by `kiwix-manage` from the fixture ZIM
 //! plus hand-written books pointing at the same file.
 
-use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::time::Duration;
+use std::process::{Command, Output, Stdio};
 
 const ZIM: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
@@ -36,18 +34,6 @@ const BOOKS: &[(&str, &str, &str, &str, u64)] = &[
         9000,
     ),
 ];
-
-struct Kiwix {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Kiwix {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn library(dir: &Path) -> PathBuf {
     let xml = dir.join("library.xml");
@@ -82,45 +68,6 @@ fn library(dir: &Path) -> PathBuf {
     xml
 }
 
-fn kiwix_serve(library: &Path) -> Kiwix {
-    for _ in 0..10 {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new("kiwix-serve")
-            .args([
-                "--library",
-                "--address",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .arg(library)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("kiwix-serve (apt: kiwix-tools)");
-        // Readiness: poll until it accepts connections or exits.
-        for _ in 0..200 {
-            if let Ok(Some(_)) = child.try_wait() {
-                break;
-            }
-            if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Kiwix {
-                    child,
-                    url: format!("http://127.0.0.1:{port}"),
-                };
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("kiwix-serve did not start");
-}
-
 fn nixspot(cache: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_nixspot"));
     cmd.arg("catalog").args(args).arg("--cache-dir").arg(cache);
@@ -146,7 +93,7 @@ fn stderr(out: &Output) -> String {
 #[test]
 fn search_show_update_and_offline() {
     let dir = tempfile::tempdir().unwrap();
-    let server = kiwix_serve(&library(dir.path()));
+    let server = nixspot_testkit::KiwixServe::start(&library(dir.path()));
     let cache = dir.path().join("cache");
     let url = server.url.clone();
 

@@ -6,9 +6,8 @@
 
 mod support;
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output};
+use std::process::{Command, Output};
 use support::*;
 
 const ZIM: &str = concat!(
@@ -22,52 +21,7 @@ const WRONG_SHA256: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123
 /// A 1×1 PNG, the books' illustration.
 const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
-/// `kiwix-serve --library` on 127.0.0.1, killed when dropped.
-struct KiwixServe {
-    child: Child,
-    url: String,
-}
-
-impl Drop for KiwixServe {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl KiwixServe {
-    fn start(library: &Path) -> KiwixServe {
-        let port = {
-            let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-            l.local_addr().expect("addr").port()
-        };
-        let child = Command::new("kiwix-serve")
-            .args([
-                "--library",
-                "--address",
-                "127.0.0.1",
-                "--port",
-                &port.to_string(),
-            ])
-            .arg(library)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("kiwix-serve (apt kiwix-tools)");
-        let server = KiwixServe {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        };
-        // Wait until it answers (it needs a moment to open the library).
-        for _ in 0..200 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return server;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        panic!("kiwix-serve did not start on port {port}");
-    }
-}
+use nixspot_testkit::KiwixServe;
 
 /// The world of one test: downloads, catalog, base image, cache.
 struct World {
@@ -326,8 +280,7 @@ fn an_unreachable_catalog_falls_back_to_the_cached_copy_else_exit_4() {
     assert!(out.status.success(), "lock failed:\n{}", text(&out));
     std::fs::remove_file(w.path("hotspot.lock.json")).expect("rm lock");
     // The catalog goes away.
-    let _ = w.catalog.child.kill();
-    let _ = w.catalog.child.wait();
+    w.catalog.stop();
     let out = w.nixspot(&["lock", &m, "--quiet"], "cache");
     assert!(
         out.status.success(),

@@ -1,4 +1,5 @@
-//! Helpers shared by nixspot's test suites (a dev-dependency only).
+//! Helpers shared by nixspot's test suites (a dev-dependency only): real Nix with an
+//! explicit configuration, and a real kiwix-serve.
 //!
 //! Tests compare nixspot with real Nix (Debian's `nix-bin`, 2.8). Real Nix reads
 //! `/etc/nix/nix.conf`, `~/.config/nix/nix.conf`, `NIX_CONFIG` and friends, and as root it
@@ -58,4 +59,61 @@ pub fn nix(program: &str) -> Command {
         .env("XDG_CONFIG_HOME", NO_CONF)
         .env("XDG_CONFIG_DIRS", NO_CONF);
     cmd
+}
+
+/// Debian's `kiwix-serve --library` (kiwix-tools) on 127.0.0.1: the software
+/// library.kiwix.org runs, serving the OPDS catalog of a library XML. Killed when
+/// dropped.
+pub struct KiwixServe {
+    child: std::process::Child,
+    /// `http://127.0.0.1:<port>`.
+    pub url: String,
+}
+
+impl KiwixServe {
+    /// Starts it on a free port and waits until it accepts connections (another
+    /// process may take the port in between: then it retries on another).
+    pub fn start(library: &std::path::Path) -> KiwixServe {
+        use std::net::{TcpListener, TcpStream};
+        for _ in 0..10 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port on 127.0.0.1")
+                .port();
+            let mut child = Command::new("kiwix-serve")
+                .args(["--library", "--address", "127.0.0.1", "--port"])
+                .arg(port.to_string())
+                .arg(library)
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("kiwix-serve is required (apt-get install kiwix-tools)");
+            // Readiness, not timing: poll until it answers or exits.
+            for _ in 0..200 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break;
+                }
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    let url = format!("http://127.0.0.1:{port}");
+                    return KiwixServe { child, url };
+                }
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("kiwix-serve did not start on {}", library.display());
+    }
+
+    /// Stops the server now (the catalog becomes unreachable).
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for KiwixServe {
+    fn drop(&mut self) {
+        self.stop();
+    }
 }

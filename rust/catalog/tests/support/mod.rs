@@ -6,10 +6,9 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 /// The fixture ZIM every book of the test library points to.
 pub fn fixture_zim() -> PathBuf {
@@ -163,67 +162,6 @@ pub fn library(dir: &Path, files: &str) -> PathBuf {
     let text = text.replace("</library>", &format!("{books}</library>"));
     std::fs::write(&xml, text).unwrap();
     xml
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A `kiwix-serve --library` on 127.0.0.1, killed on drop.
-pub struct KiwixServe {
-    child: Child,
-    pub url: String,
-}
-
-impl KiwixServe {
-    pub fn start(library: &Path) -> KiwixServe {
-        for _ in 0..10 {
-            let port = free_port();
-            let mut child = Command::new("kiwix-serve")
-                .args([
-                    "--library",
-                    "--address",
-                    "127.0.0.1",
-                    "--port",
-                    &port.to_string(),
-                ])
-                .arg(library)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("kiwix-serve (apt: kiwix-tools)");
-            let url = format!("http://127.0.0.1:{port}");
-            // Readiness, not timing: poll until it answers or exits.
-            for _ in 0..200 {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break;
-                }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                    return KiwixServe { child, url };
-                }
-                std::thread::sleep(Duration::from_millis(50));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("kiwix-serve did not start");
-    }
-
-    /// Stops the server now (the catalog becomes unreachable).
-    pub fn stop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for KiwixServe {
-    fn drop(&mut self) {
-        self.stop();
-    }
 }
 
 /// One request as the scripted server saw it.
