@@ -1137,6 +1137,7 @@ impl Eval {
                 formals,
                 ellipsis,
                 bind,
+                ..
             } => {
                 let attrs = self.force_attrs(&arg, pos)?;
                 let env = Env::unfilled(Some(cenv.clone()));

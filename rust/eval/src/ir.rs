@@ -89,6 +89,8 @@ pub enum Param {
     Pattern {
         /// Formal names with optional default expressions (lowered in the call's scope).
         formals: Vec<(Symbol, Option<ExprRef>)>,
+        /// Where each formal's name is, for `functionArgs` positions.
+        formal_pos: Vec<Pos>,
         /// Whether `...` allows other attributes.
         ellipsis: bool,
         /// The `@` name, bound in the slot after the formals.

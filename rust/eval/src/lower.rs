@@ -794,8 +794,13 @@ impl<'a> Lowerer<'a> {
                         p.froms.push(f);
                         p.froms.len() - 1
                     });
+                    // Nix 2.8 places every attribute of `inherit (e) …` where `(e)` ends.
+                    let from_end = inh.from().map(|f| Pos {
+                        file: self.file,
+                        offset: u32::from(f.syntax().text_range().end()),
+                    });
                     for a in inh.attrs() {
-                        let apos = self.inherit_pos(&a);
+                        let apos = from_end.unwrap_or_else(|| self.inherit_pos(&a));
                         let name = match self.static_name(&a) {
                             Some(n) => n,
                             None => {
@@ -1056,10 +1061,14 @@ impl<'a> Lowerer<'a> {
             ast::Param::Pattern(pat) => {
                 let mut names = Vec::new();
                 let mut defaults = Vec::new();
+                let mut formal_pos = Vec::new();
                 for entry in pat.pat_entries() {
                     let epos = self.pos_of(entry.syntax());
                     let n = match entry.ident() {
-                        Some(i) => intern(&i.syntax().text().to_string()),
+                        Some(i) => {
+                            formal_pos.push(self.pos_of(i.syntax()));
+                            intern(&i.syntax().text().to_string())
+                        }
                         None => return Err(self.syntax_err("syntax error", epos)),
                     };
                     if names.contains(&n) {
@@ -1108,6 +1117,7 @@ impl<'a> Lowerer<'a> {
                     name,
                     param: Param::Pattern {
                         formals,
+                        formal_pos,
                         ellipsis: pat.ellipsis_token().is_some(),
                         bind,
                     },

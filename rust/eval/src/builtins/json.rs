@@ -486,6 +486,7 @@ fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R
                         formals,
                         ellipsis,
                         bind,
+                        ..
                     } => {
                         out.push_str("<function>\n");
                         indent(out, depth + 1);

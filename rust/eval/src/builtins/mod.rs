@@ -473,10 +473,19 @@ fn function_args(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     match &ev.force(&args[0])? {
         Value::Lambda(c) => match &c.lambda.param {
             Param::Ident(_) => Ok(make_attrs(Vec::new())),
-            Param::Pattern { formals, .. } => Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(
+            Param::Pattern {
+                formals,
+                formal_pos,
+                ..
+            } => Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(
                 formals
                     .iter()
-                    .map(|(n, d)| attr(*n, Value::Bool(d.is_some())))
+                    .zip(formal_pos)
+                    .map(|((n, d), p)| crate::value::Attr {
+                        name: *n,
+                        value: Value::Bool(d.is_some()),
+                        pos: *p,
+                    })
                     .collect(),
             )))),
         },
