@@ -9,6 +9,7 @@
 //! them in step.
 
 use crate::Recipe;
+use nixspot_fs::ext4::default_journal_blocks;
 use serde::Serialize;
 
 /// An SD card size and the bytes a card sold as that size really holds.
@@ -97,21 +98,6 @@ pub struct SizeEstimate {
     pub unknown: Vec<String>,
 }
 
-/// mke2fs's default journal size in blocks for a filesystem of `blocks` 4 KiB blocks
-/// (the same table as the assembler's ext4 writer).
-fn journal_blocks(blocks: u64) -> u64 {
-    match blocks {
-        0..=32767 => 1024,
-        32768..=262_143 => 4096,
-        262_144..=524_287 => 8192,
-        524_288..=4_194_303 => 16384,
-        4_194_304..=8_388_607 => 32768,
-        8_388_608..=16_777_215 => 65536,
-        16_777_216..=33_554_431 => 131_072,
-        _ => 262_144,
-    }
-}
-
 /// Blocks of a data partition holding `used` blocks of file data. The assembler asks
 /// for `used + journal + inode tables + 10 %` plus 5 % of the total reserved; with one
 /// 256-byte inode per 16 KiB the inode tables are 1/64 of the total, so the total is
@@ -119,13 +105,13 @@ fn journal_blocks(blocks: u64) -> u64 {
 /// blocks and 1/8192 of the data cover the superblocks, group descriptors, bitmaps and
 /// directories.
 fn data_blocks(used: u64) -> u64 {
-    let mut journal = journal_blocks(used);
+    let mut journal = default_journal_blocks(used);
     let mut blocks = 0;
     // The journal depends on the total, the total on the journal: two rounds settle it.
     for _ in 0..2 {
         let need = used + journal + 1024 + used / 8192;
         blocks = (need * 704).div_ceil(597);
-        journal = journal_blocks(blocks);
+        journal = default_journal_blocks(blocks);
     }
     blocks
 }

@@ -16,6 +16,7 @@ mod htree;
 mod inode;
 mod journal;
 mod layout;
+pub use layout::default_journal_blocks;
 mod reader;
 mod superblock;
 mod writer;
