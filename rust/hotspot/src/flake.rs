@@ -66,15 +66,23 @@ in
 /// Evaluates the recipe of `reference` with `engine` (a `nixspot` input gets the
 /// modules [`ModulesDir::locate`] finds).
 pub fn manifest(engine: Engine, reference: &FlakeRef) -> Result<serde_json::Value, Error> {
+    manifest_with(engine, reference, &ModulesDir::locate(None)?)
+}
+
+/// Like [`manifest`], with `modules` serving a `nixspot` input.
+pub fn manifest_with(
+    engine: Engine,
+    reference: &FlakeRef,
+    modules: &ModulesDir,
+) -> Result<serde_json::Value, Error> {
     let dir = reference.dir.canonicalize().map_err(|error| Error::Io {
         path: reference.dir.clone(),
         error,
     })?;
-    let modules = ModulesDir::locate(None)?;
     let what = format!("{}#{}", dir.display(), reference.name);
     let text = eval_json(
         engine,
-        &recipe_expr(&dir, &reference.name, &modules),
+        &recipe_expr(&dir, &reference.name, modules),
         &dir,
         &what,
     )?;

@@ -9,6 +9,7 @@
 
 mod embedded;
 pub mod flake;
+pub mod load;
 mod render;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +57,9 @@ pub enum Error {
     /// YAML rendering failed.
     #[error("cannot render YAML: {0}")]
     Yaml(#[from] serde_yaml::Error),
+    /// The recipe (a file, or what the evaluation gave) is not a valid recipe.
+    #[error(transparent)]
+    Recipe(#[from] nixspot_recipe::RecipeError),
 }
 
 /// Which Nix evaluator runs the modules.

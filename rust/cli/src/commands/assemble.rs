@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use nixspot_fetch::{Cache, Mirror};
 use nixspot_image::pipeline::{self, Job};
 use nixspot_image::{AssembleOptions, Compression};
-use nixspot_recipe::{Lock, Recipe};
+use nixspot_recipe::Recipe;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -110,15 +110,6 @@ pub struct FetchSettings {
     ///          --mirror ghcr.io=127.0.0.1:5000
     #[arg(long = "mirror", value_name = "PREFIX=REPLACEMENT", value_parser = parse_mirror, verbatim_doc_comment)]
     pub mirrors: Vec<Mirror>,
-}
-
-impl FetchSettings {
-    /// The lock file for `recipe`.
-    pub fn lock_path(&self, recipe: &Path) -> PathBuf {
-        self.lock
-            .clone()
-            .unwrap_or_else(|| recipe.with_extension("lock.json"))
-    }
 }
 
 fn print_cache_summary(cache: &Cache) -> anyhow::Result<()> {
@@ -306,7 +297,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     };
-    let lock_file = args.build.fetch.lock_path(&args.recipe);
-    recipe.apply_lock(&Lock::load_or_default(&lock_file)?);
+    let lock_file = nixspot_hotspot::load::lock_path(
+        &nixspot_hotspot::load::Target::Recipe(args.recipe.clone()),
+        args.build.fetch.lock.as_deref(),
+    );
+    recipe.apply_lock(&super::hotspot_args::load_lock(lock_file.as_deref())?);
     build_recipe(&recipe, &text, &args.recipe, &args.output, &args.build)
 }

@@ -2,8 +2,9 @@
 //! assemble its image in one command.
 
 use super::assemble::{build_recipe, BuildFlags};
+use super::hotspot_args::{load_lock, EvalFlags};
 use anyhow::Context as _;
-use nixspot_recipe::{Lock, Recipe};
+use nixspot_hotspot::load::{lock_path, Target};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -35,9 +36,8 @@ pub struct Args {
     /// The image to write [default: `<name>.img` in the current directory].
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Use this modules directory instead of the embedded one.
-    #[arg(long, value_name = "DIR")]
-    pub modules: Option<PathBuf>,
+    #[command(flatten)]
+    pub eval: EvalFlags,
     #[command(flatten)]
     pub build: BuildFlags,
 }
@@ -69,60 +69,21 @@ fn write_demo(dir: &Path) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-fn read(path: &Path) -> anyhow::Result<String> {
-    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))
-}
-
-fn default_output(image: &Path) -> PathBuf {
-    let text = image.to_string_lossy();
-    let stem = match nixspot_hotspot::flake::FlakeRef::parse(&text) {
-        Some(reference) => reference.name,
-        None => image
-            .file_stem()
-            .map_or_else(|| "hotspot".into(), |s| s.to_string_lossy().into_owned()),
-    };
-    PathBuf::from(format!("{stem}.img"))
-}
-
 /// Runs `nixspot build`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let image = match &args.image {
         Some(path) => path.clone(),
         None => demo_module()?,
     };
+    let target = Target::parse(&image);
     let output = args
         .output
         .clone()
-        .unwrap_or_else(|| default_output(&image));
-    let name = image.display().to_string();
-    let flake = nixspot_hotspot::flake::FlakeRef::parse(&name);
-    let mut recipe = match (&flake, image.extension().and_then(|e| e.to_str())) {
-        (Some(reference), _) => {
-            let value =
-                nixspot_hotspot::flake::manifest(nixspot_hotspot::Engine::Builtin, reference)?;
-            Recipe::from_json_str(&value.to_string(), &name)?
-        }
-        (None, Some("json")) => Recipe::from_json_str(&read(&image)?, &name)?,
-        (None, Some("yaml" | "yml")) => Recipe::from_yaml_str(&read(&image)?, &name)?,
-        (None, _) => {
-            let modules = nixspot_hotspot::ModulesDir::locate(args.modules.as_deref())?;
-            let value = nixspot_hotspot::manifest_with_lock(
-                nixspot_hotspot::Engine::Builtin,
-                &modules,
-                &image,
-                &args.build.fetch.lock_path(&image),
-            )?;
-            Recipe::from_json_str(&value.to_string(), &name)?
-        }
-    };
-    recipe.validate(&name)?;
+        .unwrap_or_else(|| PathBuf::from(format!("{}.img", target.name())));
+    let lock = lock_path(&target, args.build.fetch.lock.as_deref());
+    let mut recipe = args.eval.load(&target, lock.as_deref())?.recipe;
     let yaml = recipe.to_yaml();
-    // A flake's hotspots carry their pins (hotspot.lockFile); files get a lock beside them.
-    let lock = match (&flake, &args.build.fetch.lock) {
-        (Some(_), None) => Lock::default(),
-        _ => Lock::load_or_default(&args.build.fetch.lock_path(&image))?,
-    };
-    recipe.apply_lock(&lock);
+    recipe.apply_lock(&load_lock(lock.as_deref())?);
     build_recipe(&recipe, &yaml, &image, &output, &args.build)
 }
 

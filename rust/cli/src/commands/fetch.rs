@@ -1,17 +1,21 @@
-//! `nixspot fetch RECIPE|IMAGE.nix [--locked]`: fill the cache with everything a recipe needs.
+//! `nixspot fetch RECIPE|IMAGE.nix|FLAKE#NAME [--locked]`: fill the cache with
+//! everything a recipe needs.
 
+use super::hotspot_args::{load_lock, EvalFlags};
 use anyhow::Context as _;
 use nixspot_fetch::{Cache, Fetcher, Options, ProgressMode};
-use nixspot_recipe::{Lock, Recipe};
+use nixspot_hotspot::load::Target;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Options shared by `fetch` and `lock`.
 #[derive(clap::Args, Debug)]
 pub struct Common {
-    /// The recipe (image-creator YAML or JSON) or a hotspot module (`.nix`).
+    /// The recipe (image-creator YAML or JSON), a hotspot module (`.nix`), or a flake
+    /// reference (`.#NAME`: the flake's `hotspots.NAME`).
     pub recipe: PathBuf,
-    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`].
+    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`; none
+    /// for a flake reference, whose hotspots pin through `hotspot.lockFile`].
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
     /// The cache directory [default: `$XDG_CACHE_HOME/nixspot` or `~/.cache/nixspot`].
@@ -32,6 +36,20 @@ pub struct Common {
     /// Plain progress lines even on a terminal.
     #[arg(long, conflicts_with = "quiet")]
     pub plain: bool,
+    #[command(flatten)]
+    pub eval: EvalFlags,
+}
+
+impl Common {
+    /// What RECIPE names.
+    pub fn target(&self) -> Target {
+        Target::parse(&self.recipe)
+    }
+
+    /// The lock file (see [`nixspot_hotspot::load::lock_path`]).
+    pub fn lock_path(&self) -> Option<PathBuf> {
+        nixspot_hotspot::load::lock_path(&self.target(), self.lock.as_deref())
+    }
 }
 
 /// Fetch everything a recipe needs into the cache (base image, files, OCI images).
@@ -43,6 +61,7 @@ pub struct Common {
 /// Examples:
 ///   nixspot fetch recipe.yaml
 ///   nixspot fetch images/hotspot-demo.nix --locked --offline
+///   nixspot fetch .#hotspot-demo
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -54,34 +73,6 @@ pub struct Args {
     /// Never use the network: everything must already be in the cache.
     #[arg(long)]
     pub offline: bool,
-}
-
-/// Reads a recipe: a hotspot module (`.nix`, evaluated with nixspot's evaluator, with
-/// `lock` as its default `hotspot.lockFile` so catalog packages resolve) or an
-/// image-creator recipe in YAML or JSON.
-pub fn load_recipe(path: &Path, lock: &Path) -> anyhow::Result<Recipe> {
-    if path.extension().is_some_and(|e| e == "nix") {
-        let modules = nixspot_hotspot::ModulesDir::locate(None)?;
-        let value = nixspot_hotspot::manifest_with_lock(
-            nixspot_hotspot::Engine::Builtin,
-            &modules,
-            path,
-            lock,
-        )?;
-        return Ok(Recipe::from_json_str(
-            &value.to_string(),
-            &path.display().to_string(),
-        )?);
-    }
-    Ok(Recipe::load(path)?)
-}
-
-/// The lock file for a recipe: `--lock`, else the recipe path with `.lock.json`.
-pub fn lock_path(common: &Common) -> PathBuf {
-    common
-        .lock
-        .clone()
-        .unwrap_or_else(|| common.recipe.with_extension("lock.json"))
 }
 
 /// Everything a fetcher is made from; `fetch`, `lock`, `assemble` and `build` fill it
@@ -145,7 +136,7 @@ pub fn open_fetcher(config: FetcherConfig<'_>) -> anyhow::Result<Fetcher> {
 pub fn fetcher(common: &Common, locked: bool, offline: bool) -> anyhow::Result<Fetcher> {
     open_fetcher(FetcherConfig {
         cache_dir: common.cache_dir.as_deref(),
-        recipe: &common.recipe,
+        recipe: &common.target().anchor(),
         jobs: common.jobs,
         retries: common.retries,
         timeout: Some(std::time::Duration::from_secs(common.timeout.max(1))),
@@ -159,9 +150,13 @@ pub fn fetcher(common: &Common, locked: bool, offline: bool) -> anyhow::Result<F
 
 /// Runs `nixspot fetch`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let path = lock_path(&args.common);
-    let written = load_recipe(&args.common.recipe, &path)?;
-    let lock = Lock::load_or_default(&path)?;
+    let path = args.common.lock_path();
+    let written = args
+        .common
+        .eval
+        .load(&args.common.target(), path.as_deref())?
+        .recipe;
+    let lock = load_lock(path.as_deref())?;
     let mut recipe = written.clone();
     recipe.apply_lock(&lock);
     let fetcher = fetcher(&args.common, args.locked, args.offline)?;

@@ -1,8 +1,9 @@
-//! `nixspot lock RECIPE|IMAGE.nix`: pin every URL, OCI image and catalog package into
-//! the lock file.
+//! `nixspot lock RECIPE|IMAGE.nix|FLAKE#NAME`: pin every URL, OCI image and catalog
+//! package into the lock file.
 
-use super::fetch::{fetcher, load_recipe, lock_path, Common};
+use super::fetch::{fetcher, Common};
 use nixspot_catalog::{Catalog, CatalogSource, Client, Event};
+use nixspot_hotspot::load::Target;
 use nixspot_recipe::Lock;
 use std::path::Path;
 use std::process::ExitCode;
@@ -23,6 +24,7 @@ use std::process::ExitCode;
 ///   nixspot lock recipe.yaml                # writes recipe.lock.json
 ///   nixspot lock images/hotspot-wikipedia.nix --update
 ///   nixspot lock my-hotspot.nix --catalog http://127.0.0.1:8181
+///   nixspot lock .#my-hotspot --lock my-hotspot.lock.json
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
@@ -40,15 +42,20 @@ pub struct Args {
 
 /// Runs `nixspot lock`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let is_module = args.common.recipe.extension().is_some_and(|e| e == "nix");
-    let mut path = lock_path(&args.common);
+    let target = args.common.target();
+    let Some(mut path) = args.common.lock_path() else {
+        anyhow::bail!(
+            "{}: a flake reference has no lock file beside it (its hotspots pin through \
+             `hotspot.lockFile`): give the file to write with --lock FILE",
+            args.common.recipe.display()
+        );
+    };
     let mut packages = Default::default();
-    if is_module {
-        let modules = nixspot_hotspot::ModulesDir::locate(None)?;
+    if let Target::Module(module) = &target {
         let requests = nixspot_hotspot::package_requests(
-            nixspot_hotspot::Engine::Builtin,
-            &modules,
-            &args.common.recipe,
+            args.common.eval.evaluator.into(),
+            &args.common.eval.modules_dir()?,
+            module,
         )?;
         // The module's own hotspot.lockFile is where its pins must go.
         if let (None, Some(own)) = (&args.common.lock, &requests.lock_file) {
@@ -66,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         }
     }
     let old = Lock::load_or_default(&path)?;
-    let recipe = load_recipe(&args.common.recipe, &path)?;
+    let recipe = args.common.eval.load(&target, Some(&path))?.recipe;
     // Catalog ZIMs are pinned by their checksum files: nothing to download for them.
     let package_urls: Vec<&str> = packages.values().map(|p| p.url.as_str()).collect();
     let mut rest = recipe.clone();

@@ -1,29 +1,12 @@
-//! `nixspot manifest IMAGE.nix`: the image-creator recipe of a hotspot module.
+//! `nixspot manifest IMAGE.nix|FLAKE#NAME`: the image-creator recipe of a hotspot.
 
 use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::hotspot_args::EvalFlags;
 use anyhow::Context as _;
-use nixspot_hotspot::{Engine, ModulesDir};
-
-/// Which evaluator runs the modules.
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
-pub enum EngineArg {
-    /// nixspot's own Nix evaluator (no Nix installation needed).
-    Builtin,
-    /// A real `nix-instantiate` from PATH.
-    Nix,
-}
-
-impl From<EngineArg> for Engine {
-    fn from(value: EngineArg) -> Self {
-        match value {
-            EngineArg::Builtin => Engine::Builtin,
-            EngineArg::Nix => Engine::Nix,
-        }
-    }
-}
+use nixspot_hotspot::load::{lock_path, Target};
 
 /// Print the image-creator recipe of a hotspot module.
 ///
@@ -34,10 +17,12 @@ impl From<EngineArg> for Engine {
 /// Examples:
 ///   nixspot manifest images/hotspot-wikipedia.nix
 ///   nixspot manifest images/hotspot-demo.nix --json -o demo.json
+///   nixspot manifest .#hotspot-demo              # hotspots.hotspot-demo of ./flake.nix
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The hotspot module (a `.nix` file setting `hotspot.*` options).
+    /// The hotspot module (a `.nix` file setting `hotspot.*` options), a flake
+    /// reference (`.#NAME`: the flake's `hotspots.NAME`), or a recipe (`.json`, `.yaml`).
     pub image: PathBuf,
     /// Print JSON.
     #[arg(long, conflicts_with = "yaml")]
@@ -48,12 +33,8 @@ pub struct Args {
     /// Write to FILE instead of standard output (written only on success).
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Use the modules in DIR instead of the ones built into nixspot (also `$NIXSPOT_MODULES`).
-    #[arg(long, value_name = "DIR")]
-    pub modules: Option<PathBuf>,
-    /// The evaluator.
-    #[arg(long, value_enum, default_value = "builtin")]
-    pub evaluator: EngineArg,
+    #[command(flatten)]
+    pub eval: EvalFlags,
     /// The lock file catalog packages resolve from, unless the module sets
     /// `hotspot.lockFile` [default: IMAGE with `.lock.json`, when it exists].
     #[arg(long, value_name = "FILE")]
@@ -80,17 +61,13 @@ pub fn emit(text: &str, output: Option<&PathBuf>) -> anyhow::Result<()> {
 
 /// Runs `nixspot manifest`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let modules = ModulesDir::locate(args.modules.as_deref())?;
-    let lock = args
-        .lock
-        .clone()
-        .unwrap_or_else(|| args.image.with_extension("lock.json"));
-    let recipe =
-        nixspot_hotspot::manifest_with_lock(args.evaluator.into(), &modules, &args.image, &lock)?;
+    let target = Target::parse(&args.image);
+    let lock = lock_path(&target, args.lock.as_deref());
+    let loaded = args.eval.load(&target, lock.as_deref())?;
     let text = if args.json {
-        nixspot_hotspot::recipe_json(&recipe)
+        nixspot_hotspot::recipe_json(&loaded.value)
     } else {
-        nixspot_hotspot::recipe_yaml(&recipe)?
+        nixspot_hotspot::recipe_yaml(&loaded.value)?
     };
     emit(&text, args.output.as_ref())?;
     Ok(ExitCode::SUCCESS)

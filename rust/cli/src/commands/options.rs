@@ -3,9 +3,8 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use nixspot_hotspot::ModulesDir;
-
-use super::manifest::{emit, EngineArg};
+use super::hotspot_args::EvalFlags;
+use super::manifest::emit;
 
 /// Print the reference of every hotspot option (type, default, example, description).
 ///
@@ -24,18 +23,13 @@ pub struct Args {
     /// Write to FILE instead of standard output.
     #[arg(short, long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Use the modules in DIR instead of the ones built into nixspot (also `$NIXSPOT_MODULES`).
-    #[arg(long, value_name = "DIR")]
-    pub modules: Option<PathBuf>,
-    /// The evaluator.
-    #[arg(long, value_enum, default_value = "builtin")]
-    pub evaluator: EngineArg,
+    #[command(flatten)]
+    pub eval: EvalFlags,
 }
 
 /// Runs `nixspot options`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let modules = ModulesDir::locate(args.modules.as_deref())?;
-    let options = nixspot_hotspot::options(args.evaluator.into(), &modules)?;
+    let options = nixspot_hotspot::options(args.eval.evaluator.into(), &args.eval.modules_dir()?)?;
     let text = if args.json {
         let mut text = serde_json::to_string_pretty(&options)?;
         text.push('\n');

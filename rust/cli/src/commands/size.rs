@@ -1,8 +1,10 @@
-//! `nixspot size MODULE|RECIPE`: how big the image gets and which SD card it fits.
+//! `nixspot size MODULE|RECIPE|FLAKE#NAME`: how big the image gets and which SD card it
+//! fits.
 
-use super::fetch::load_recipe;
+use super::hotspot_args::{load_lock, EvalFlags};
+use nixspot_hotspot::load::{lock_path, Target};
 use nixspot_recipe::sizing::{smallest_card, SizeEstimate};
-use nixspot_recipe::{Lock, SD_CARDS};
+use nixspot_recipe::SD_CARDS;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -21,27 +23,30 @@ use std::process::ExitCode;
 /// Examples:
 ///   nixspot size images/hotspot-wikipedia.nix
 ///   nixspot size recipe.yaml --json
+///   nixspot size .#hotspot-wikipedia
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
 pub struct Args {
-    /// The hotspot module (`.nix`) or image-creator recipe (YAML or JSON).
+    /// The hotspot module (`.nix`), a flake reference (`.#NAME`: the flake's
+    /// `hotspots.NAME`), or an image-creator recipe (YAML or JSON).
     pub recipe: PathBuf,
-    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`].
+    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`; none
+    /// for a flake reference, whose hotspots pin through `hotspot.lockFile`].
     #[arg(long, value_name = "FILE")]
     pub lock: Option<PathBuf>,
     /// Print JSON: `{base, content, images, slack, total, unknown, card}`.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub eval: EvalFlags,
 }
 
 /// Runs `nixspot size`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let lock_path = args
-        .lock
-        .clone()
-        .unwrap_or_else(|| args.recipe.with_extension("lock.json"));
-    let mut recipe = load_recipe(&args.recipe, &lock_path)?;
-    recipe.apply_lock(&Lock::load_or_default(&lock_path)?);
+    let target = Target::parse(&args.recipe);
+    let lock = lock_path(&target, args.lock.as_deref());
+    let mut recipe = args.eval.load(&target, lock.as_deref())?.recipe;
+    recipe.apply_lock(&load_lock(lock.as_deref())?);
     let estimate = SizeEstimate::of(&recipe);
     let card = smallest_card(estimate.total);
     if args.json {
