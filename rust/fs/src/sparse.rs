@@ -183,9 +183,9 @@ pub fn copy_nonzero(
                 format!("source ended at byte {size} (expected {})", src_off + len),
             ));
         }
-        match Mapping::new(src, src_off + pos, n) {
+        match map_readonly(src, src_off + pos, n) {
             Some(map) => {
-                for r in nonzero_runs(map.bytes(), dst_off + pos) {
+                for r in nonzero_runs(&map, dst_off + pos) {
                     copy_range(
                         src,
                         src_off + pos + r.offset,
@@ -232,59 +232,23 @@ pub fn is_zero(bytes: &[u8]) -> bool {
         && chunks.remainder().iter().all(|&b| b == 0)
 }
 
-/// A read-only shared mapping of part of a file (its page cache, not a copy).
-struct Mapping {
-    ptr: *mut libc::c_void,
-    len: usize,
-    skip: usize,
-}
-
-impl Mapping {
-    /// Maps `[offset, offset+len)` of `file`, which must lie within the file (a mapping
-    /// past the end faults when read); `None` when the kernel refuses.
-    fn new(file: &File, offset: u64, len: u64) -> Option<Mapping> {
-        let page = HOLE_BLOCK;
-        let start = offset / page * page;
-        let skip = (offset - start) as usize;
-        let map_len = usize::try_from(len).ok()?.checked_add(skip)?;
-        let map_off = libc::off_t::try_from(start).ok()?;
-        if len == 0 {
-            return None;
-        }
-        // SAFETY: a fresh read-only mapping of our own descriptor at a kernel-chosen
-        // address; the range lies within the file (checked by the caller just before).
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ,
-                libc::MAP_SHARED | libc::MAP_POPULATE,
-                file.as_raw_fd(),
-                map_off,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return None;
-        }
-        Some(Mapping {
-            ptr,
-            len: map_len,
-            skip,
-        })
+/// Maps `[offset, offset+len)` of `file` read-only and shared (its page cache, not a
+/// copy), pre-faulted; `None` when empty or when the kernel refuses. The range must lie
+/// within the file and nothing may truncate it while mapped (a read past the end of a
+/// file faults): callers map only files this process writes, or check the size first.
+pub fn map_readonly(file: &File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
+    if len == 0 {
+        return None;
     }
-
-    fn bytes(&self) -> &[u8] {
-        // SAFETY: the mapping holds `len` readable bytes until it is dropped.
-        let all = unsafe { std::slice::from_raw_parts(self.ptr as *const u8, self.len) };
-        &all[self.skip..]
+    // SAFETY: see above — the mapped range exists and is not truncated while mapped.
+    unsafe {
+        memmap2::MmapOptions::new()
+            .offset(offset)
+            .len(usize::try_from(len).ok()?)
+            .populate()
+            .map(file)
     }
-}
-
-impl Drop for Mapping {
-    fn drop(&mut self) {
-        // SAFETY: unmaps exactly the mapping made in `new`, once.
-        unsafe { libc::munmap(self.ptr, self.len) };
-    }
+    .ok()
 }
 
 /// Shares `[src_off, src_off+len)` of `src` with `dst` at `dst_off` (`FICLONERANGE`:

@@ -283,45 +283,17 @@ const HASH_WINDOW: u64 = 16 << 20;
 /// the page cache is hashed in place instead of being copied out first. Returns false
 /// (nothing hashed) when the range cannot be mapped; the caller then reads it.
 fn hash_mapped(file: &File, offset: u64, len: u64, hasher: &mut Sha256) -> bool {
-    use std::os::unix::io::AsRawFd;
-    // SAFETY: sysconf has no memory effects.
-    let page = match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
-        p if p > 0 => p as u64,
-        _ => return false,
-    };
-    let map_start = offset / page * page;
-    let skip = (offset - map_start) as usize;
-    let (Ok(map_len), Ok(map_offset)) = (
-        usize::try_from(len + skip as u64),
-        libc::off_t::try_from(map_start),
-    ) else {
-        return false;
-    };
-    if map_len == 0 {
+    if len == 0 {
         return true;
     }
-    // SAFETY: a fresh read-only shared mapping of a range of our own file descriptor;
-    // the kernel picks the address. The file is the partial image only this process
-    // writes, and nothing writes or truncates this (already final) range while mapped.
-    let ptr = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            map_len,
-            libc::PROT_READ,
-            libc::MAP_SHARED | libc::MAP_POPULATE,
-            file.as_raw_fd(),
-            map_offset,
-        )
-    };
-    if ptr == libc::MAP_FAILED {
-        return false;
+    // The file is the partial image only this process writes; this range is final.
+    match nixspot_fs::sparse::map_readonly(file, offset, len) {
+        Some(map) => {
+            hasher.update(&map[..]);
+            true
+        }
+        None => false,
     }
-    // SAFETY: mmap succeeded, so `ptr` points to `map_len` readable bytes until munmap.
-    let bytes = unsafe { std::slice::from_raw_parts(ptr as *const u8, map_len) };
-    hasher.update(&bytes[skip..]);
-    // SAFETY: unmaps exactly the mapping made above; `bytes` is not used afterwards.
-    unsafe { libc::munmap(ptr, map_len) };
-    true
 }
 
 /// Compression of the output image.
