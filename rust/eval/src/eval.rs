@@ -824,6 +824,9 @@ impl Eval {
     }
 
     fn eval_attrs(&mut self, lit: &AttrsLit, env: &Rc<Env>) -> R<(Value, Rc<Env>)> {
+        if let Some(at) = lit.overrides {
+            return self.eval_rec_overrides(lit, at, env);
+        }
         let scope = if lit.rec {
             let new_env = Env::unfilled(Some(env.clone()));
             let mut vals = Vec::with_capacity(lit.statics.len());
@@ -856,43 +859,100 @@ impl Eval {
             }
         }
         if !lit.dynamics.is_empty() {
-            for (k, e, pos) in &lit.dynamics {
-                let kv = self.eval(k, &scope)?;
-                let name = match &kv {
-                    Value::Null => continue,
-                    Value::String(s) => {
-                        if let Some(c) = s.ctx.iter().next() {
-                            return Err(err(
-                                format!(
-                                    "the string '{}' is not allowed to refer to a store path (such as '{}')",
-                                    s.lossy(),
-                                    c.trim_start_matches('=')
-                                ),
-                                *pos,
-                            ));
-                        }
-                        intern_bytes(&s.s)
-                    }
-                    other => return Err(type_err(other, "a string", *pos)),
-                };
-                if let Some(prev) = entries.iter().find(|a| a.name == name) {
-                    return Err(err(
-                        format!(
-                            "dynamic attribute '{name}' already defined at {}",
-                            self.show_pos(prev.pos)
-                        ),
-                        *pos,
-                    ));
-                }
-                entries.push(Attr {
-                    name,
-                    value: self.thunk(e, &scope)?,
-                    pos: *pos,
-                });
-            }
+            self.add_dynamics(lit, &scope, &mut entries)?;
             entries.sort_by_key(|a| a.name);
         }
         Ok((Value::attrs(entries), scope))
+    }
+
+    /// `rec { …; __overrides = { … }; }` like Nix 2.8: `__overrides` is evaluated with
+    /// the set, and each of its attributes replaces the set's own, also where the
+    /// other attributes refer to it (or is added); dynamic attributes come after.
+    fn eval_rec_overrides(
+        &mut self,
+        lit: &AttrsLit,
+        at: usize,
+        env: &Rc<Env>,
+    ) -> R<(Value, Rc<Env>)> {
+        let scope = Env::unfilled(Some(env.clone()));
+        // Every slot is its own thunk, so that an override can take its place.
+        let cells: Vec<Rc<Thunk>> = lit
+            .statics
+            .iter()
+            .map(|(_, e, _)| {
+                Rc::new(Thunk(std::cell::RefCell::new(ThunkState::Pending(
+                    e.clone(),
+                    scope.clone(),
+                ))))
+            })
+            .collect();
+        let vals: Vec<Value> = cells.iter().cloned().map(Value::Thunk).collect();
+        self.track_bound(&vals);
+        scope.fill(vals.clone());
+        let mut entries: Vec<Attr> = lit
+            .statics
+            .iter()
+            .zip(vals)
+            .map(|((name, _, pos), value)| Attr {
+                name: *name,
+                value,
+                pos: *pos,
+            })
+            .collect();
+        let opos = lit.statics[at].2;
+        let overrides = self.force_attrs(&Value::Thunk(cells[at].clone()), opos)?;
+        for o in overrides.entries().iter() {
+            match lit.statics.binary_search_by_key(&o.name, |s| s.0) {
+                Ok(j) => {
+                    *cells[j].0.borrow_mut() =
+                        ThunkState::Pending(Rc::new(Expr::Const(o.value.clone())), scope.clone());
+                    entries[j] = o.clone();
+                }
+                Err(_) => entries.push(o.clone()),
+            }
+        }
+        self.add_dynamics(lit, &scope, &mut entries)?;
+        entries.sort_by_key(|a| a.name);
+        Ok((Value::attrs(entries), scope))
+    }
+
+    /// Adds a set literal's dynamic attributes (evaluated in `scope`) to `entries`.
+    fn add_dynamics(&mut self, lit: &AttrsLit, scope: &Rc<Env>, entries: &mut Vec<Attr>) -> R<()> {
+        for (k, e, pos) in &lit.dynamics {
+            let kv = self.eval(k, scope)?;
+            let name = match &kv {
+                Value::Null => continue,
+                Value::String(s) => {
+                    if let Some(c) = s.ctx.iter().next() {
+                        return Err(err(
+                            format!(
+                                "the string '{}' is not allowed to refer to a store path (such as '{}')",
+                                s.lossy(),
+                                c.trim_start_matches('=')
+                            ),
+                            *pos,
+                        ));
+                    }
+                    intern_bytes(&s.s)
+                }
+                other => return Err(type_err(other, "a string", *pos)),
+            };
+            if let Some(prev) = entries.iter().find(|a| a.name == name) {
+                return Err(err(
+                    format!(
+                        "dynamic attribute '{name}' already defined at {}",
+                        self.show_pos(prev.pos)
+                    ),
+                    *pos,
+                ));
+            }
+            entries.push(Attr {
+                name,
+                value: self.thunk(e, scope)?,
+                pos: *pos,
+            });
+        }
+        Ok(())
     }
 
     // ----- calls -----

@@ -122,6 +122,9 @@ pub struct AttrsLit {
     pub statics: Vec<(Symbol, ExprRef, Pos)>,
     /// Dynamic attributes, in source order.
     pub dynamics: Vec<(ExprRef, ExprRef, Pos)>,
+    /// For `rec { … }`: the index in `statics` of `__overrides`, whose attributes
+    /// replace the set's own (also for the other attributes' references to them).
+    pub overrides: Option<usize>,
 }
 
 /// An expression.

@@ -1026,10 +1026,17 @@ impl<'a> Lowerer<'a> {
             };
             dynamics.push((k, e, pos));
         }
+        let overrides = if rec {
+            let name = intern("__overrides");
+            statics.iter().position(|s| s.0 == name)
+        } else {
+            None
+        };
         Ok(AttrsLit {
             rec,
             statics,
             dynamics,
+            overrides,
         })
     }
 
