@@ -1648,31 +1648,30 @@ impl Eval {
         if path == COREPKGS_FETCHURL {
             return self.import_fetchurl(pos);
         }
-        let mut p = PathBuf::from(path);
-        if p.is_dir() {
-            p = p.join("default.nix");
-        }
+        let p = import_file(path);
         if let Some(v) = self.import_cache.get(&p) {
             let v = v.clone();
             return self.force(&v);
         }
-        let shown = p.to_string_lossy().into_owned();
-        let bytes = std::fs::read(&p).map_err(|e| {
-            let reason = match e.kind() {
-                std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
-                _ => e.to_string(),
-            };
-            err(format!("getting status of '{shown}': {reason}"), pos)
-        })?;
-        let text = String::from_utf8_lossy(&bytes).into_owned();
-        let dir = p
-            .parent()
-            .map(|d| d.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "/".to_string());
+        let (text, shown, dir) = read_import(&p, pos)?;
         let expr = self.parse(&text, shown, &dir)?;
         let v = Value::pending(expr, Env::empty(None));
         self.import_cache.insert(p, v.clone());
         self.force(&v)
+    }
+
+    /// `scopedImport`: the file's free variables are looked up in `scope` first.
+    pub fn import_scoped(&mut self, path: &str, scope: &Attrs, pos: Pos) -> R<Value> {
+        let p = import_file(path);
+        let (text, shown, dir) = read_import(&p, pos)?;
+        let entries = scope.entries();
+        let names: Vec<Symbol> = entries.iter().map(|a| a.name).collect();
+        let id = self.add_file(shown.clone(), Rc::from(text.as_str()));
+        let expr =
+            crate::lower::parse_and_lower_scoped(&text, &shown, id, &dir, &self.globals, names)?;
+        let env = Env::unfilled(None);
+        env.fill(entries.iter().map(|a| a.value.clone()).collect());
+        self.eval(&expr, &env)
     }
 
     /// `import <nix/fetchurl.nix>`: the corepkg is built in, not a file (Nix 2.8 does
@@ -1734,6 +1733,34 @@ impl Eval {
             Ok(())
         })
     }
+}
+
+/// The file `import` reads for `path`: a directory means its `default.nix`.
+fn import_file(path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    if p.is_dir() {
+        p.join("default.nix")
+    } else {
+        p
+    }
+}
+
+/// An imported file's text, its name as shown in messages, and its directory.
+fn read_import(p: &std::path::Path, pos: Pos) -> R<(String, String, String)> {
+    let shown = p.to_string_lossy().into_owned();
+    let bytes = std::fs::read(p).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
+            _ => e.to_string(),
+        };
+        err(format!("getting status of '{shown}': {reason}"), pos)
+    })?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let dir = p
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "/".to_string());
+    Ok((text, shown, dir))
 }
 
 /// Reads a lexical variable.

@@ -59,6 +59,40 @@ pub fn parse_and_lower(
     dir: &str,
     globals: &HashMap<Symbol, Value, FxBuild>,
 ) -> R<ExprRef> {
+    lower_in(src, name, file, dir, globals, Vec::new())
+}
+
+/// Like [`parse_and_lower`], for `scopedImport`: `scope` names the slots of the frame
+/// the expression is evaluated in, which shadow the builtins.
+pub fn parse_and_lower_scoped(
+    src: &str,
+    name: &str,
+    file: u32,
+    dir: &str,
+    globals: &HashMap<Symbol, Value, FxBuild>,
+    scope: Vec<Symbol>,
+) -> R<ExprRef> {
+    lower_in(
+        src,
+        name,
+        file,
+        dir,
+        globals,
+        vec![Scope {
+            names: scope,
+            with: false,
+        }],
+    )
+}
+
+fn lower_in(
+    src: &str,
+    name: &str,
+    file: u32,
+    dir: &str,
+    globals: &HashMap<Symbol, Value, FxBuild>,
+    scopes: Vec<Scope>,
+) -> R<ExprRef> {
     let parse = rnix::Root::parse(src);
     if let Some(e) = parse.errors().first() {
         return Err(parse_error(e, src, file));
@@ -69,7 +103,7 @@ pub fn parse_and_lower(
         name,
         src,
         dir: Rc::from(dir),
-        scopes: Vec::new(),
+        scopes,
         globals,
     };
     match root.expr() {

@@ -106,6 +106,7 @@ static PRIMOPS: &[PrimOpDef] = &[
     prim!("readFileType", 1, paths::read_file_type),
     prim!("removeAttrs", 2, attrs::remove_attrs),
     prim!("replaceStrings", 3, strings::replace_strings),
+    prim!("scopedImport", 2, paths::scoped_import),
     prim!("seq", 2, seq),
     prim!("sort", 2, lists::sort),
     prim!("split", 2, regex::split),
@@ -150,6 +151,7 @@ const GLOBAL_NAMES: &[&str] = &[
     "map",
     "placeholder",
     "removeAttrs",
+    "scopedImport",
     "throw",
     "toString",
 ];

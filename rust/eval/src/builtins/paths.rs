@@ -18,6 +18,14 @@ pub(super) fn import(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     ev.import_path(&path, pos)
 }
 
+/// `scopedImport scope path`: imports the file with `scope`'s attributes as variables
+/// that shadow the builtins (uncached, as in Nix).
+pub(super) fn scoped_import(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let scope = ev.force_attrs(&args[0], pos)?;
+    let path = ev.coerce_to_path(&args[1], pos)?;
+    ev.import_scoped(&path, &scope, pos)
+}
+
 fn io_err(what: &str, path: &str, e: &std::io::Error, pos: Pos) -> Box<crate::error::EvalError> {
     let reason = match e.kind() {
         std::io::ErrorKind::NotFound => "No such file or directory".to_string(),

@@ -1,0 +1,1 @@
+scopedImport { } ./lib/no-such-file.nix
