@@ -1,8 +1,8 @@
 //! `nixspot assemble RECIPE OUTPUT`: image-creator's command line, rootless.
 
-use super::fetch::{open_fetcher, FetcherConfig};
+use super::shared_args::{load_lock, FetchFlags, LockFlag, PinFlags};
 use anyhow::Context as _;
-use nixspot_fetch::{Cache, Mirror};
+use nixspot_fetch::Cache;
 use nixspot_image::pipeline::{self, Job};
 use nixspot_image::{AssembleOptions, Compression};
 use nixspot_recipe::Recipe;
@@ -75,41 +75,16 @@ pub struct BuildFlags {
 /// Where content comes from.
 #[derive(clap::Args, Debug)]
 pub struct FetchSettings {
-    /// The cache directory [default: `$XDG_CACHE_HOME/nixspot` or `~/.cache/nixspot`].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`].
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
-    /// Refuse anything not pinned by a sha256 (files) or a digest (images).
-    #[arg(long)]
-    pub locked: bool,
-    /// Never use the network: everything must already be in the cache.
-    #[arg(long)]
-    pub offline: bool,
-    /// Downloads at once.
-    #[arg(short = 'j', long, default_value_t = 4, value_name = "N")]
-    pub jobs: usize,
-    /// Retries per download (5xx, timeouts, resets; never 404 or a hash mismatch).
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub retries: u32,
-    /// No progress output.
-    #[arg(short, long)]
-    pub quiet: bool,
+    #[command(flatten)]
+    pub fetch: FetchFlags,
+    #[command(flatten)]
+    pub lock: LockFlag,
+    #[command(flatten)]
+    pub pins: PinFlags,
     /// Import FILE into the cache before building (content pinned by its sha256 then
     /// needs no download; the Nix flake passes its fixed-output downloads this way).
     #[arg(long = "import", value_name = "FILE")]
     pub imports: Vec<PathBuf>,
-    /// Fetch from a mirror: a URL (base image, files, checksum URLs) or an OCI image
-    /// reference starting with PREFIX is fetched from REPLACEMENT followed by the rest.
-    /// Repeatable; the longest matching PREFIX wins. Only where the bytes come from
-    /// changes: checksums stay as in the recipe, and cache entries, image paths and tags
-    /// keep the recipe's names. A base given as an offspot version is mapped through its
-    /// URL (https://drive.offspot.it/base/offspot-base-arm64-VERSION.img and `.md5`).
-    /// Example: --mirror https://drive.offspot.it/=http://127.0.0.1:8080/
-    ///          --mirror ghcr.io=127.0.0.1:5000
-    #[arg(long = "mirror", value_name = "PREFIX=REPLACEMENT", value_parser = parse_mirror, verbatim_doc_comment)]
-    pub mirrors: Vec<Mirror>,
 }
 
 fn print_cache_summary(cache: &Cache) -> anyhow::Result<()> {
@@ -127,11 +102,6 @@ fn print_cache_summary(cache: &Cache) -> anyhow::Result<()> {
         eprintln!("  {sha}  {:>12}  {}", entry.size, entry.source);
     }
     Ok(())
-}
-
-fn parse_mirror(text: &str) -> Result<Mirror, String> {
-    text.parse()
-        .map_err(|e: nixspot_fetch::mirror::MirrorError| e.to_string())
 }
 
 fn parse_size(text: &str) -> Result<u64, String> {
@@ -184,18 +154,7 @@ pub fn build_recipe(
 ) -> anyhow::Result<ExitCode> {
     clean_up_on_signals();
     let settings = &flags.fetch;
-    let fetcher = open_fetcher(FetcherConfig {
-        cache_dir: settings.cache_dir.as_deref(),
-        recipe: recipe_path,
-        jobs: settings.jobs,
-        retries: settings.retries,
-        timeout: None,
-        quiet: settings.quiet,
-        plain: false,
-        locked: settings.locked,
-        offline: settings.offline,
-        mirrors: settings.mirrors.clone(),
-    })?;
+    let fetcher = settings.fetch.fetcher(recipe_path, &settings.pins)?;
     for file in &flags.fetch.imports {
         fetcher
             .cache()
@@ -239,7 +198,7 @@ pub fn build_recipe(
                 return Ok(ExitCode::SUCCESS);
             }
             println!("{}  {}", s.sha256, output.display());
-            if !flags.fetch.quiet {
+            if !flags.fetch.fetch.quiet {
                 for p in &s.partitions {
                     eprintln!(
                         "  p{}  start {:>12}  size {:>12}  type {:#04x}",
@@ -297,10 +256,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(3));
         }
     };
-    let lock_file = nixspot_hotspot::load::lock_path(
-        &nixspot_hotspot::load::Target::Recipe(args.recipe.clone()),
-        args.build.fetch.lock.as_deref(),
-    );
-    recipe.apply_lock(&super::hotspot_args::load_lock(lock_file.as_deref())?);
+    let lock_file =
+        (args.build.fetch.lock).path(&nixspot_hotspot::load::Target::Recipe(args.recipe.clone()));
+    recipe.apply_lock(&load_lock(lock_file.as_deref())?);
     build_recipe(&recipe, &text, &args.recipe, &args.output, &args.build)
 }

@@ -2,9 +2,9 @@
 //! assemble its image in one command.
 
 use super::assemble::{build_recipe, BuildFlags};
-use super::hotspot_args::{load_lock, EvalFlags};
+use super::shared_args::{load_lock, EvalFlags};
 use anyhow::Context as _;
-use nixspot_hotspot::load::{lock_path, Target};
+use nixspot_hotspot::load::Target;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -80,7 +80,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .output
         .clone()
         .unwrap_or_else(|| PathBuf::from(format!("{}.img", target.name())));
-    let lock = lock_path(&target, args.build.fetch.lock.as_deref());
+    let lock = args.build.fetch.lock.path(&target);
     let mut recipe = args.eval.load(&target, lock.as_deref())?.recipe;
     let yaml = recipe.to_yaml();
     recipe.apply_lock(&load_lock(lock.as_deref())?);

@@ -1,7 +1,8 @@
 //! `nixspot lock RECIPE|IMAGE.nix|FLAKE#NAME`: pin every URL, OCI image and catalog
 //! package into the lock file.
 
-use super::fetch::{fetcher, Common};
+use super::fetch::Common;
+use super::shared_args::PinFlags;
 use nixspot_catalog::{Catalog, CatalogSource, Client, Event};
 use nixspot_hotspot::load::Target;
 use nixspot_recipe::Lock;
@@ -58,7 +59,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             module,
         )?;
         // The module's own hotspot.lockFile is where its pins must go.
-        if let (None, Some(own)) = (&args.common.lock, &requests.lock_file) {
+        if let (None, Some(own)) = (&args.common.lock.lock, &requests.lock_file) {
             path = own.clone();
         }
         if !requests.packages.is_empty() {
@@ -83,7 +84,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if !args.update {
         pinned.apply_lock(&old);
     }
-    let mut fetcher = fetcher(&args.common, false, false)?;
+    let mut fetcher = args.common.fetcher(&PinFlags {
+        locked: false,
+        offline: false,
+    })?;
     fetcher.set_refresh(args.update);
     let pinned = nixspot_image::pipeline::resolve_base(&pinned, &fetcher)?;
     let fetched = fetcher.fetch_recipe_blocking(&pinned)?;
@@ -94,7 +98,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     if lock != old {
         save(&lock, &path)?;
     }
-    if !args.common.quiet {
+    if !args.common.fetch.quiet {
         eprintln!(
             "{}: {} files, {} images, {} packages pinned{}",
             path.display(),
@@ -132,15 +136,11 @@ fn lock_packages(
         .collect();
     let source = CatalogSource {
         url: CatalogSource::url_from(args.catalog.as_deref()),
-        cache_dir: args
-            .common
-            .cache_dir
-            .clone()
-            .unwrap_or_else(nixspot_fetch::Cache::default_root),
+        cache_dir: args.common.fetch.cache_root(),
         offline: false,
     };
     let client = Client::new();
-    let quiet = args.common.quiet;
+    let quiet = args.common.fetch.quiet;
     let mut load = || -> Result<Catalog, nixspot_catalog::CatalogError> {
         let loaded = Catalog::load(&source, &client, &mut |event| {
             if let (false, Event::Request { url }) = (quiet, event) {

@@ -1,10 +1,8 @@
 //! `nixspot options`: the reference of every hotspot option.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use super::hotspot_args::EvalFlags;
-use super::manifest::emit;
+use super::shared_args::{EvalFlags, OutputFlag};
 
 /// Print the reference of every hotspot option (type, default, example, description).
 ///
@@ -20,9 +18,8 @@ pub struct Args {
     /// Print Markdown (the default), as committed in docs/options.md.
     #[arg(long)]
     pub markdown: bool,
-    /// Write to FILE instead of standard output.
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: OutputFlag,
     #[command(flatten)]
     pub eval: EvalFlags,
 }
@@ -37,6 +34,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         nixspot_hotspot::options_markdown(&options)?
     };
-    emit(&text, args.output.as_ref())?;
+    args.output.emit(&text)?;
     Ok(ExitCode::SUCCESS)
 }

@@ -1,8 +1,8 @@
 //! `nixspot size MODULE|RECIPE|FLAKE#NAME`: how big the image gets and which SD card it
 //! fits.
 
-use super::hotspot_args::{load_lock, EvalFlags};
-use nixspot_hotspot::load::{lock_path, Target};
+use super::shared_args::{load_lock, EvalFlags, LockFlag};
+use nixspot_hotspot::load::Target;
 use nixspot_recipe::sizing::{smallest_card, SizeEstimate};
 use nixspot_recipe::SD_CARDS;
 use std::path::PathBuf;
@@ -30,10 +30,8 @@ pub struct Args {
     /// The hotspot module (`.nix`), a flake reference (`.#NAME`: the flake's
     /// `hotspots.NAME`), or an image-creator recipe (YAML or JSON).
     pub recipe: PathBuf,
-    /// The lock file [default: RECIPE with its extension replaced by `.lock.json`; none
-    /// for a flake reference, whose hotspots pin through `hotspot.lockFile`].
-    #[arg(long, value_name = "FILE")]
-    pub lock: Option<PathBuf>,
+    #[command(flatten)]
+    pub lock: LockFlag,
     /// Print JSON: `{base, content, images, slack, total, unknown, card}`.
     #[arg(long)]
     pub json: bool,
@@ -44,7 +42,7 @@ pub struct Args {
 /// Runs `nixspot size`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let target = Target::parse(&args.recipe);
-    let lock = lock_path(&target, args.lock.as_deref());
+    let lock = args.lock.path(&target);
     let mut recipe = args.eval.load(&target, lock.as_deref())?.recipe;
     recipe.apply_lock(&load_lock(lock.as_deref())?);
     let estimate = SizeEstimate::of(&recipe);
