@@ -66,6 +66,13 @@ fn manifest_and_size_accept_flake_references_and_recipes() {
     assert_eq!(ok(&[os("size"), os("--json"), os(".#hotspot-demo")]), size);
     assert_eq!(ok(&[os("size"), os("--json"), recipe.as_os_str()]), size);
 
+    // The evaluator flag is one for every input: real Nix gives the same recipe.
+    let real_nix = run(nixspot_testkit::nix(env!("CARGO_BIN_EXE_nixspot"))
+        .args(["manifest", "--json", "--evaluator", "nix", ".#hotspot-demo"])
+        .current_dir(repo()));
+    assert!(real_nix.status.success(), "{}", text(&real_nix));
+    assert_eq!(String::from_utf8_lossy(&real_nix.stdout), by_file);
+
     let missing = run(nixspot()
         .args(["manifest", ".#no-such-hotspot"])
         .current_dir(repo()));
