@@ -868,6 +868,9 @@ impl Eval {
     /// `rec { …; __overrides = { … }; }` like Nix 2.8: `__overrides` is evaluated with
     /// the set, and each of its attributes replaces the set's own, also where the
     /// other attributes refer to it (or is added); dynamic attributes come after.
+    // Rare: kept out of line so that `eval_attrs` stays small.
+    #[cold]
+    #[inline(never)]
     fn eval_rec_overrides(
         &mut self,
         lit: &AttrsLit,
