@@ -714,45 +714,7 @@ impl Eval {
     }
 
     fn find_search_path(&mut self, name: &str, pos: Pos) -> R<Value> {
-        for (prefix, path) in &self.search_path {
-            let candidate = if prefix.is_empty() {
-                path.join(name)
-            } else if name == prefix {
-                path.clone()
-            } else if let Some(rest) = name
-                .strip_prefix(prefix.as_str())
-                .and_then(|r| r.strip_prefix('/'))
-            {
-                path.join(rest)
-            } else {
-                continue;
-            };
-            if candidate.exists() {
-                let text = candidate.to_string_lossy().to_string();
-                let abs = if text.starts_with('/') {
-                    text
-                } else {
-                    let cwd = std::env::current_dir()
-                        .map(|p| p.to_string_lossy().to_string())
-                        .unwrap_or_default();
-                    format!("{cwd}/{text}")
-                };
-                return Ok(Value::Path(Rc::from(crate::lower::canon_path(&abs))));
-            }
-        }
-        // Like Nix 2.8, `<nix/…>` falls back to the built-in corepkgs, unchecked: only
-        // `fetchurl.nix` can be imported (see `import`), other names fail when used.
-        if let Some(rest) = name.strip_prefix("nix/") {
-            return Ok(Value::Path(Rc::from(format!("{COREPKGS_PREFIX}{rest}"))));
-        }
-        // A `Thrown` error, as in Nix, so that `tryEval` catches it.
-        Err(err_kind(
-            ErrorKind::Thrown,
-            format!(
-                "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
-            ),
-            pos,
-        ))
+        find_file(&self.search_path, name, pos)
     }
 
     /// Evaluates an attribute name; `None` for a dynamic `null` name.
@@ -1764,6 +1726,49 @@ fn read_import(p: &std::path::Path, pos: Pos) -> R<(String, String, String)> {
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_else(|| "/".to_string());
     Ok((text, shown, dir))
+}
+
+/// Looks `name` up in a search path (`<name>`, `builtins.findFile`).
+pub fn find_file(search_path: &[(String, PathBuf)], name: &str, pos: Pos) -> R<Value> {
+    for (prefix, path) in search_path {
+        let candidate = if prefix.is_empty() {
+            path.join(name)
+        } else if name == prefix {
+            path.clone()
+        } else if let Some(rest) = name
+            .strip_prefix(prefix.as_str())
+            .and_then(|r| r.strip_prefix('/'))
+        {
+            path.join(rest)
+        } else {
+            continue;
+        };
+        if candidate.exists() {
+            let text = candidate.to_string_lossy().to_string();
+            let abs = if text.starts_with('/') {
+                text
+            } else {
+                let cwd = std::env::current_dir()
+                    .map(|p| p.to_string_lossy().to_string())
+                    .unwrap_or_default();
+                format!("{cwd}/{text}")
+            };
+            return Ok(Value::Path(Rc::from(crate::lower::canon_path(&abs))));
+        }
+    }
+    // Like Nix 2.8, `<nix/…>` falls back to the built-in corepkgs, unchecked: only
+    // `fetchurl.nix` can be imported (see `import`), other names fail when used.
+    if let Some(rest) = name.strip_prefix("nix/") {
+        return Ok(Value::Path(Rc::from(format!("{COREPKGS_PREFIX}{rest}"))));
+    }
+    // A `Thrown` error, as in Nix, so that `tryEval` catches it.
+    Err(err_kind(
+        ErrorKind::Thrown,
+        format!(
+            "file '{name}' was not found in the Nix search path (add it using $NIX_PATH or -I)"
+        ),
+        pos,
+    ))
 }
 
 /// Reads a lexical variable.

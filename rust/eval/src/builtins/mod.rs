@@ -62,6 +62,7 @@ static PRIMOPS: &[PrimOpDef] = &[
     prim!("fetchurl", 1, fetcher),
     prim!("filter", 2, lists::filter),
     prim!("filterSource", 2, paths::filter_source),
+    prim!("findFile", 2, paths::find_file),
     prim!("floor", 1, floor),
     prim!("foldl'", 3, lists::foldl),
     prim!("fromJSON", 1, json::from_json),

@@ -165,3 +165,27 @@ pub(super) fn path(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let filter = get("filter");
     crate::store_glue::add_path(ev, &path, name, filter, recursive, sha256, pos)
 }
+
+/// `findFile searchPath name`: `<name>` looked up in a search path given as a list of
+/// `{ prefix ? "", path }` sets.
+pub(super) fn find_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
+    let list = ev.force_list(&args[0], pos)?;
+    let mut search_path = Vec::with_capacity(list.len());
+    for elem in list.iter() {
+        let set = ev.force_attrs(elem, pos)?;
+        let prefix = match set.get(intern("prefix")) {
+            Some(a) => ev.force_str(&a.value, pos)?.lossy().into_owned(),
+            None => String::new(),
+        };
+        let path = match set.get(intern("path")) {
+            Some(a) => ev.coerce(&a.value, pos, NO_COPY)?.0,
+            None => return Err(err("attribute 'path' missing", pos)),
+        };
+        search_path.push((
+            prefix,
+            std::path::PathBuf::from(String::from_utf8_lossy(&path).into_owned()),
+        ));
+    }
+    let name = ev.force_str(&args[1], pos)?.lossy().into_owned();
+    crate::eval::find_file(&search_path, &name, pos)
+}
