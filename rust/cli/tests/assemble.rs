@@ -77,40 +77,11 @@ fn zip_bytes(members: &[(&str, &[u8])]) -> Vec<u8> {
     zip.finish().expect("zip finish").into_inner()
 }
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    base: PathBuf,
-    cache: PathBuf,
-}
-
 impl Fixture {
-    fn new() -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let base = dir.path().join("base.img");
-        offspot_like_base(&base);
-        let cache = dir.path().join("cache");
-        Fixture { dir, base, cache }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     fn write(&self, name: &str, bytes: &[u8]) -> PathBuf {
         let path = self.path(name);
         std::fs::write(&path, bytes).expect("writing fixture file");
         path
-    }
-
-    fn assemble(&self, recipe: &Path, output: &Path, extra: &[&str]) -> std::process::Output {
-        run(nixspot()
-            .arg("assemble")
-            .arg("--quiet")
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(extra)
-            .arg(recipe)
-            .arg(output))
     }
 }
 

@@ -6,28 +6,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use support::*;
 
-struct Fixture {
-    dir: tempfile::TempDir,
-    base: PathBuf,
-    cache: PathBuf,
-}
-
 impl Fixture {
-    fn new() -> Fixture {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let base = dir.path().join("base.img");
-        offspot_like_base(&base);
-        let cache = dir.path().join("cache");
-        Fixture { dir, base, cache }
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.dir.path().join(name)
-    }
-
     /// A recipe with the base and `files` (YAML list items).
     fn recipe(&self, files: &str) -> PathBuf {
         let text = format!(
@@ -37,19 +19,6 @@ impl Fixture {
         let path = self.path("recipe.yaml");
         std::fs::write(&path, text).expect("recipe");
         path
-    }
-
-    /// `nixspot assemble` (a local base needs no device programs, so the binary is run
-    /// as is).
-    fn assemble(&self, recipe: &Path, output: &Path, extra: &[&str]) -> Output {
-        run(Command::new(env!("CARGO_BIN_EXE_nixspot"))
-            .arg("assemble")
-            .arg("--quiet")
-            .arg("--cache-dir")
-            .arg(&self.cache)
-            .args(extra)
-            .arg(recipe)
-            .arg(output))
     }
 }
 

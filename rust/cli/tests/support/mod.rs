@@ -114,6 +114,40 @@ pub fn seed_base_debs(cache: &Path) {
     }
 }
 
+/// One assembly test's folder: an offspot-shaped base image and a download cache.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+    pub base: PathBuf,
+    pub cache: PathBuf,
+}
+
+impl Fixture {
+    pub fn new() -> Fixture {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let base = dir.path().join("base.img");
+        offspot_like_base(&base);
+        let cache = dir.path().join("cache");
+        Fixture { dir, base, cache }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// `nixspot assemble` into `output` with the fixture's cache (a local base needs
+    /// no device programs, so the binary is run as is).
+    pub fn assemble(&self, recipe: &Path, output: &Path, extra: &[&str]) -> Output {
+        run(Command::new(env!("CARGO_BIN_EXE_nixspot"))
+            .arg("assemble")
+            .arg("--quiet")
+            .arg("--cache-dir")
+            .arg(&self.cache)
+            .args(extra)
+            .arg(recipe)
+            .arg(output))
+    }
+}
+
 /// Runs a command, returning its output; panics with context if it cannot start.
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output()
