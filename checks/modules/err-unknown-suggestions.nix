@@ -1,4 +1,4 @@
-# nixspot's addition to nixpkgs' unknown-option error: up to three sibling options within a small Levenshtein distance (2, or 3 for names longer than 6), or sharing a prefix
+# nixpkgs lib/modules.nix unknown-option error with suggestions (NixOS/nixpkgs#442263): sibling options within Levenshtein distance 2, nearest first
 let
   lib = import ../../modules/lib;
   inherit (lib) mkOption types;

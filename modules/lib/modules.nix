@@ -235,18 +235,21 @@ rec {
       type = types.submoduleWith { inherit modules specialArgs class; };
     };
 
+  # nixpkgs' unknown-option error (lib/modules.nix, with the suggestions of
+  # NixOS/nixpkgs#442263): the misspelt option's siblings within Levenshtein distance 2
+  # (`lib.strings.levenshteinAtMost 2`), nearest first (`sortOn levenshtein`, stable, so
+  # equally near names stay in attribute order), at most three, each shown with its
+  # full path. `_module` is never suggested.
   unknownOptionMessage = u:
     let
       name = lists.last u.loc;
-      scored = map (c: { inherit c; d = strings.levenshtein name c; }) u.candidates;
-      limit = if builtins.stringLength name > 6 then 3 else 2;
-      close = builtins.filter (x: x.d <= limit
-        || (builtins.stringLength name >= 3 && (strings.hasPrefix name x.c || strings.hasPrefix x.c name))) scored;
-      best = lists.take 3 (map (x: x.c) (builtins.sort (a: b: a.d < b.d || (a.d == b.d && a.c < b.c)) close));
+      siblings = builtins.filter (c: c != "_module") u.candidates;
+      best = lists.take 3 (lists.sortOn (strings.levenshtein name)
+        (builtins.filter (strings.levenshteinAtMost 2 name) siblings));
       parent = lists.init u.loc;
       suggestion =
         if best == [ ] then ""
-        else "\nDid you mean ${builtins.concatStringsSep ", " (map (c: "`${showOption (parent ++ [ c ])}'") best)}?";
+        else "\n\nDid you mean ${builtins.concatStringsSep ", " (map (c: "`${showOption (parent ++ [ c ])}'") best)}?";
     in
     "The option `${showOption u.loc}' does not exist. Definition values:\n${showDefs u.defs}${suggestion}";
 

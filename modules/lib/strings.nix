@@ -39,7 +39,13 @@ rec {
     if strw >= width then str else fixedWidthString width filler (filler + str);
   fixedWidthNumber = width: n: fixedWidthString width "0" (builtins.toString n);
   isStringLike = x: builtins.isString x || builtins.isPath x || (builtins.isAttrs x && (x ? outPath || x ? __toString));
-  # Edit distance, used for "did you mean" suggestions on short option names.
+  # nixpkgs' lib.strings.levenshteinAtMost: whether the edit distance of `a` and `b` is
+  # at most `k`. Strings whose lengths differ by more than `k` are answered without
+  # computing the distance (the common case when scanning option names).
+  levenshteinAtMost = k: a: b:
+    let d = builtins.stringLength a - builtins.stringLength b; in
+    (if d < 0 then -d else d) <= k && levenshtein a b <= k;
+  # Edit distance (nixpkgs' lib.strings.levenshtein), used for "did you mean" suggestions.
   levenshtein = a: b:
     let
       ca = stringToCharacters a;
