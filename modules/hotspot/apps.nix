@@ -1,8 +1,12 @@
 # Apps: offspot catalog apps (`kind = app`) or your own containers with a dashboard card.
-{ config, lib, ... }:
+# Each enabled app contributes its compose service, image, files (its download and
+# placeholders for its bind mounts), dashboard card and reverse-proxy routes.
+{ config, options, lib, ... }:
 let
-  inherit (lib) mkOption types literalExpression optionalAttrs;
+  inherit (lib) mkOption mkMerge mkOrder types literalExpression optionalAttrs;
   htypes = import ./types.nix lib;
+  h = import ./helpers.nix lib;
+  cfg = config.hotspot;
   catalog = import ../catalog.nix;
 
   appModule = { name, ... }:
@@ -121,4 +125,77 @@ in
     example = literalExpression ''{ "file-manager.offspot.kiwix.org".enable = true; }'';
     description = "Apps by ident. Idents from offspot's catalog fill every option's default; other idents describe your own app.";
   };
+
+  config =
+    let
+      inherit (h.variables cfg) environ resolveFor;
+      apps = builtins.filter (a: a.enable) (lib.mapAttrsToList (ident: a: a // { inherit ident; }) cfg.apps);
+      resolve = app: resolveFor app.ident app;
+      volumes = app: map
+        (v:
+          let parts = lib.splitString ":" v; in
+          {
+            host = resolve app (builtins.elemAt parts 0);
+            ctr = builtins.elemAt parts 1;
+            ro = builtins.length parts > 2 && lib.hasInfix "ro" (builtins.elemAt parts 2);
+          })
+        app.volumes;
+      service = app: {
+        image = app.image;
+        container_name = app.domain;
+        pull_policy = "never";
+        restart = "unless-stopped";
+        expose = [ "80" ];
+        environment =
+          builtins.mapAttrs (n: v: resolve app v) app.environ
+          // builtins.listToAttrs (lib.mapAttrsToList
+            (global: local: { name = local; value = resolve app (environ.${global} or ""); })
+            app.environMap)
+          // builtins.mapAttrs (n: v: resolve app v) app.environment;
+        volumes = map (v: h.bind v.host v.ctr v.ro) (volumes app);
+      } // optionalAttrs (app.links != [ ]) { links = map (resolve app) app.links; };
+      # Its download, then a placeholder for each bind-mounted folder, app after app.
+      files = builtins.concatMap
+        (app:
+          lib.optional (app.download.url != null) {
+            to = "${h.contents}/${if app.download.to != null then app.download.to else app.ident}";
+            origin = h.originOf options "apps" app.ident + " download";
+            inherit (app.download) url size via;
+            checksum = h.checksumOf app.download;
+          }
+          ++ map (v: { touch = v.host; }) (volumes app))
+        apps;
+      fileAt = i: f:
+        let order = h.order h.groups.apps i; in
+        if f ? touch then h.touch order f.touch else h.file (f // { inherit order; });
+      entry = app: {
+        inherit (app) ident title description languages tags icon;
+        kind = "app";
+        url = "//${app.domain}.${cfg.fqdn}/";
+      };
+      filesPackageDomains = map (p: p.domain) (builtins.filter (p: p.enable) (builtins.attrValues cfg.filesPackages));
+      domains = map (a: a.domain) apps;
+      reserved = [ "browse" "zim-download" "zim-manager" "admin" "metrics" "hwclock" "files" "kiwix" "home" "home-portal" "reverse-proxy" "adminui" ];
+    in
+    {
+      hotspot.build = {
+        services = builtins.listToAttrs (map (app: { name = app.domain; value = service app; }) apps);
+        ociImages = mkMerge (map (app: { ${app.image} = { filesize = app.imageFilesize; fullsize = app.imageFullsize; }; }) apps);
+        files = mkMerge (lib.imap0 fileAt files);
+        dashboardEntries = mkOrder 1100 (map entry apps);
+        proxy.services = builtins.concatMap
+          (app: [ app.domain ] ++ lib.mapAttrsToList
+            (sub: target: resolve app "${sub}.${app.domain}:${target}")
+            app.subServices)
+          apps;
+        proxy.protected = map
+          (app: "${app.domain}:${resolve app app.protectedBy.username}:${resolve app app.protectedBy.password}")
+          (builtins.filter (app: app.protectedBy != null) apps);
+      };
+
+      assertions = [{
+        assertion = lib.duplicates (domains ++ filesPackageDomains) == [ ] && builtins.filter (d: builtins.elem d reserved) domains == [ ];
+        message = "hotspot.apps / hotspot.filesPackages ${h.where options.hotspot.apps}: domains must be unique and not one of ${builtins.concatStringsSep ", " reserved} (got ${builtins.concatStringsSep ", " (domains ++ filesPackageDomains)}).";
+      }];
+    };
 }

@@ -1,7 +1,10 @@
 # Base image, output image and recipe-level switches (recipe `base`, `output`,
-# `write_config`) and the lock file.
+# `write_config`), and the checks on them: a known base source, and an image that fits
+# the SD card it is made for.
 { config, options, lib, ... }:
 let
+  h = import ./helpers.nix lib;
+  cfg = config.hotspot;
   inherit (lib) mkOption types literalExpression;
   catalog = import ../catalog.nix;
   htypes = import ./types.nix lib;
@@ -93,16 +96,23 @@ in
       description = "Whether the image keeps a copy of its recipe as `/data/image.yaml` (recipe `write_config`).";
     };
 
-    lockFile = mkOption {
-      type = types.nullOr types.path;
-      default = null;
-      example = literalExpression "./hotspot.lock.json";
-      description = ''
-        JSON lock file written by `nixspot lock`:
-        `{"version": 1, "files": {"<url>": {"sha256", "size"}}, "oci": {"<ident>": {"digest", "archiveSha256", "filesize", "fullsize"}}}`.
-        Pinned URLs get a `sha-256` digest checksum and their exact size in the recipe; pinned
-        OCI images get `<ident>@<digest>` and their sizes.
-      '';
-    };
   };
+
+  config.assertions = [
+    {
+      assertion = builtins.match "nixspot:base|[0-9]\\.[0-9]\\.[0-9][a-z0-9._-]*|(https?|file)://.+" cfg.base.source != null;
+      message = "hotspot.base.source ${h.where options.hotspot.base.source}: ${builtins.toJSON cfg.base.source} is neither an offspot release (X.Y.Z), a URL, nor \"nixspot:base\".";
+    }
+    (
+      let
+        estimate = h.sizeEstimate cfg.base.rootfsSize (h.resolved cfg.build);
+        fitting = lib.findFirst (c: c.usable >= estimate.total) null catalog.sdCards;
+      in
+      {
+        assertion = card == null || estimate.total <= card.usable;
+        message = "hotspot.output.sdCard ${h.where options.hotspot.output.sdCard}: the image needs ${toString estimate.total} bytes (base ${toString estimate.base} + content ${toString estimate.content} + images ${toString estimate.images} + slack ${toString estimate.slack}), more than the ${card.name or ""} card's ${toString (card.usable or 0)} usable bytes; "
+          + (if fitting == null then "no common card is large enough." else "the smallest card it fits is ${fitting.name}.");
+      }
+    )
+  ];
 }

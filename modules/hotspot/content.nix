@@ -1,8 +1,11 @@
-# Content: ZIM files, plain files, files packages and extra OCI images.
-{ config, lib, ... }:
+# Content: ZIM files, plain files, files packages and extra OCI images; they contribute
+# their files, dashboard cards, file-browser folders and images.
+{ config, options, lib, ... }:
 let
-  inherit (lib) mkOption mkIf mkDefault types literalExpression optionalAttrs;
+  inherit (lib) mkOption mkIf mkDefault mkMerge mkOrder types literalExpression optionalAttrs;
   htypes = import ./types.nix lib;
+  h = import ./helpers.nix lib;
+  cfg = config.hotspot;
   catalog = import ../catalog.nix;
 
   # What `nixspot lock` wrote about catalog packages: evaluation reads the lock, never
@@ -243,4 +246,92 @@ in
       description = "Extra OCI images to preload (for services added in `hotspot.containers.extraServices`).";
     };
   };
+
+  config =
+    let
+      inherit (h) contents zimDir;
+      pins = cfg.build.pins.files;
+      zimNames = builtins.attrNames cfg.zims;
+      filesPackages = builtins.filter (p: p.enable) (lib.mapAttrsToList (ident: p: p // { inherit ident; }) cfg.filesPackages);
+      folderOf = p: "files/${if p.target != null then p.target else p.ident}";
+      withZimDownloads = cfg.kiwix.enable && cfg.dashboard.allowZimDownloads;
+      downloadFqdn = "zim-download.${cfg.fqdn}";
+
+      zimFile = i: name:
+        let z = cfg.zims.${name}; in
+        h.file {
+          to = "${zimDir}/${z.filename}";
+          order = h.order h.groups.zims i;
+          origin = h.originOf options "zims" name;
+          inherit (z) url size;
+          checksum = h.checksumOf z;
+        };
+      filesPackageFile = i: p: h.file {
+        to = "${contents}/${folderOf p}";
+        order = h.order h.groups.filesPackages i;
+        origin = h.originOf options "filesPackages" p.ident;
+        inherit (p) url size via;
+        checksum = h.checksumOf p;
+      };
+      userFile = i: name:
+        let f = cfg.files.${name}; in
+        h.file ({
+          inherit (f) to via size;
+          order = h.order h.groups.userFiles i;
+          origin = h.originOf options "files" name;
+        } // (if f.url != null then { inherit (f) url; checksum = h.checksumOf f; }
+        else { content = if f.content != null then f.content else ""; }));
+
+      # The dashboard's card of a ZIM (ConfigBuilder's home.yaml entry): read in
+      # kiwix-serve, and downloadable at zim-download.<fqdn> when its size is known.
+      humanId = filename:
+        let m = builtins.match "(.*)\\.zim[a-z]*" filename; in
+        builtins.replaceStrings [ " " "+" ] [ "_" "plus" ]
+          (lib.strings.toLower (if m == null then filename else builtins.head m));
+      zimEntry = name:
+        let
+          z = cfg.zims.${name};
+          p = h.pinned pins { inherit (z) url size; checksum = h.checksumOf z; };
+        in
+        {
+          inherit (z) ident title description languages tags icon;
+          kind = "zim";
+          url = "//browse.${cfg.fqdn}/viewer#${humanId z.filename}";
+        } // optionalAttrs (withZimDownloads && p.size > 0) {
+          download = { url = "//${downloadFqdn}/${z.filename}"; inherit (p) size; }
+            // optionalAttrs (p.checksum != null) { inherit (p) checksum; };
+        };
+      filesPackageEntry = p: {
+        inherit (p) ident title description languages tags icon;
+        kind = "files";
+        url = "//${p.domain}.${cfg.fqdn}/";
+      };
+    in
+    {
+      hotspot.build = {
+        files = mkMerge (lib.imap0 zimFile zimNames
+          ++ lib.imap0 filesPackageFile filesPackages
+          ++ lib.imap0 userFile (builtins.attrNames cfg.files));
+        ociImages = mkMerge (map (i: { ${i.ident} = { inherit (i) filesize fullsize; }; }) cfg.ociImages);
+        dashboardEntries = mkMerge [
+          (map zimEntry zimNames)
+          (mkOrder 1200 (map filesPackageEntry filesPackages))
+        ];
+        proxy.files = map (p: { inherit (p) domain; folder = folderOf p; }) filesPackages;
+      };
+
+      assertions =
+        map
+          (name: {
+            assertion = cfg.zims.${name}.sha256 == null || cfg.zims.${name}.checksum == null;
+            message = "${h.originOf options "zims" name}: set either sha256 or checksum, not both.";
+          })
+          zimNames
+        ++ map
+          (name: {
+            assertion = (cfg.files.${name}.url == null) != (cfg.files.${name}.content == null);
+            message = "${h.originOf options "files" name}: set exactly one of url and content.";
+          })
+          (builtins.attrNames cfg.files);
+    };
 }

@@ -1,7 +1,26 @@
-# Who the hotspot is: its name, domain names, hostname, time zone and advertised version.
-{ config, lib, ... }:
+# Who the hotspot is: its name, domain names, hostname, time zone and advertised version;
+# it contributes `offspot.yaml`'s `timezone` and `hostname` and `/data/etc/offspot.json`.
+{ config, options, lib, ... }:
 let
   inherit (lib) mkOption types literalExpression;
+  h = import ./helpers.nix lib;
+  cfg = config.hotspot;
+  tldBlacklist = [ "example" "invalid" "local" "localhost" "onion" "test" ];
+
+  # What the dashboard and the admin UI show about the image (offspot-config's
+  # offspot.json, keys in its order).
+  offspotJson =
+    let
+      human = "Kiwix Hotspot"
+        + (if lib.strings.match "[[:space:]]*" cfg.variant == null then " “${cfg.variant}”" else "")
+        + (if lib.strings.match "[[:space:]]*" cfg.publicVersion == null then " ${cfg.publicVersion}" else "");
+    in
+    lib.toOrderedJSON { indent = 4; } [
+      { name = "name"; value = "Kiwix Hotspot"; }
+      { name = "variant"; value = cfg.variant; }
+      { name = "version"; value = cfg.publicVersion; }
+      { name = "human"; value = human; }
+    ];
 in
 {
   options.hotspot = {
@@ -81,5 +100,28 @@ in
         description = "Password of the admin UI, the ZIM manager and other protected services. It ends up in the image (compose environment); nixspot never prints it in logs. Empty gives a warning when a service uses it.";
       };
     };
+  };
+
+  config = {
+    hotspot.build.offspotConfig = {
+      timezone = cfg.timezone;
+      hostname = cfg.hostname;
+    };
+    hotspot.build.files = h.file {
+      to = "/data/etc/offspot.json";
+      order = h.order h.groups.offspotJson 0;
+      origin = "hotspot.variant";
+      content = offspotJson;
+    };
+    assertions = [
+      {
+        assertion = !(builtins.elem cfg.tld tldBlacklist);
+        message = "hotspot.tld ${h.where options.hotspot.tld}: `${cfg.tld}' is reserved; use something other than ${builtins.concatStringsSep ", " tldBlacklist}.";
+      }
+      {
+        assertion = builtins.stringLength cfg.hostname <= 255;
+        message = "hotspot.hostname ${h.where options.hotspot.hostname}: at most 255 characters.";
+      }
+    ];
   };
 }

@@ -1,8 +1,14 @@
-# WiFi access point, ethernet and WiFi firmware (offspot.yaml `ap`, `ethernet`, `firmware`).
-{ config, lib, ... }:
+# WiFi access point, ethernet and WiFi firmware: options, and their offspot.yaml keys
+# (`ap`, `ethernet`, `firmware`) with the checks the runtime would make.
+{ config, options, lib, ... }:
 let
   inherit (lib) mkOption types;
+  h = import ./helpers.nix lib;
+  cfg = config.hotspot;
   ipv4 = types.strMatching "([0-9]{1,3}\\.){3}[0-9]{1,3}";
+  nonNull = lib.filterAttrs (n: v: v != null && v != [ ]);
+  ssid = cfg.ap.ssid;
+  pass = cfg.ap.passphrase;
 in
 {
   options.hotspot = {
@@ -154,5 +160,57 @@ in
         description = "WiFi firmware for Pi 3B/Zero 2 (brcm43430). null keeps the base image's.";
       };
     };
+  };
+
+  config = {
+    hotspot.build.offspotConfig = {
+      ethernet = { inherit (cfg.ethernet) type; } // nonNull {
+        inherit (cfg.ethernet) address routers dns;
+      };
+      ap = {
+        domain = cfg.domain;
+        welcome = cfg.welcomeDomain;
+        tld = cfg.tld;
+        ssid = cfg.ap.ssid;
+        passphrase = cfg.ap.passphrase;
+        as-gateway = cfg.ap.asGateway;
+        profile = cfg.ap.profile;
+      } // nonNull {
+        dhcp-range = cfg.ap.dhcpRange;
+        network = cfg.ap.network;
+        address = cfg.ap.address;
+        country = cfg.ap.country;
+        channel_24 = cfg.ap.channel24;
+        channel_5 = cfg.ap.channel5;
+        spoof = cfg.ap.spoof;
+        dns = cfg.ap.dns;
+        captured-address = cfg.ap.capturedAddress;
+        interface = cfg.ap.interface;
+        other-interfaces = cfg.ap.otherInterfaces;
+        except-interfaces = cfg.ap.exceptInterfaces;
+        nodhcp-interfaces = cfg.ap.nodhcpInterfaces;
+      } // lib.optionalAttrs cfg.ap.hide { hide = true; };
+      firmware = lib.mkIf (cfg.firmware.brcm43455 != null || cfg.firmware.brcm43430 != null)
+        (nonNull { inherit (cfg.firmware) brcm43455 brcm43430; });
+    };
+
+    assertions = [
+      {
+        assertion = builtins.stringLength ssid >= 1 && builtins.stringLength ssid <= 32;
+        message = "hotspot.ap.ssid ${h.where options.hotspot.ap.ssid}: ${builtins.toJSON ssid} must be 1 to 32 bytes long (it is ${toString (builtins.stringLength ssid)}).";
+      }
+      {
+        assertion = builtins.match "[^]+/\"\t]*" ssid != null && builtins.match "[!#;].*" ssid == null;
+        message = "hotspot.ap.ssid ${h.where options.hotspot.ap.ssid}: ${builtins.toJSON ssid} must not contain + ] / \" or TAB, nor start with ! # or ;.";
+      }
+      {
+        assertion = pass == null || (builtins.stringLength pass >= 8 && builtins.stringLength pass <= 63 && builtins.match "[ -~]*" pass != null);
+        message = "hotspot.ap.passphrase ${h.where options.hotspot.ap.passphrase}: a WPA2 passphrase must be 8 to 63 printable ASCII characters (it has ${toString (builtins.stringLength (if pass == null then "" else pass))}).";
+      }
+      {
+        assertion = cfg.ethernet.type != "static" || cfg.ethernet.address != null;
+        message = "hotspot.ethernet.address ${h.where options.hotspot.ethernet.type}: a static ethernet configuration needs an address.";
+      }
+    ];
   };
 }
