@@ -17,16 +17,16 @@
       genAttrs = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
       forSystems = names: f: genAttrs names (system: f system nixpkgs.legacyPackages.${system});
 
-      # Every images/<name>.nix except the base-image definition is a hotspot.
-      imageNames =
+      # Every hotspots/<name>.nix is a hotspot.
+      hotspotNames =
         let
-          files = builtins.attrNames (builtins.readDir ./images);
-          nixFiles = builtins.filter (f: builtins.match ".*\\.nix" f != null && f != "base.nix") files;
+          files = builtins.attrNames (builtins.readDir ./hotspots);
+          nixFiles = builtins.filter (f: builtins.match ".*\\.nix" f != null) files;
         in
         map (f: builtins.substring 0 (builtins.stringLength f - 4) f) nixFiles;
 
-      hotspots = genAttrs imageNames (name:
-        let evaluated = evalHotspot { modules = [ (./images + "/${name}.nix") ]; };
+      hotspots = genAttrs hotspotNames (name:
+        let evaluated = evalHotspot { modules = [ (./hotspots + "/${name}.nix") ]; };
         in {
           inherit (evaluated) options;
           config = evaluated.config.hotspot;
@@ -85,10 +85,10 @@
         {
           inherit nixspot nixspot-device;
           default = nixspot;
-        } // genAttrs (map (n: n) imageNames) (name: mkHotspotImage {
+        } // genAttrs (map (n: n) hotspotNames) (name: mkHotspotImage {
           inherit nixspot system name;
           deviceBinaries = "${nixspot-device}/bin";
-          modules = [ (./images + "/${name}.nix") ];
+          modules = [ (./hotspots + "/${name}.nix") ];
         }));
 
       apps = forSystems systems (system: pkgs: {
@@ -108,7 +108,7 @@
             touch $out
           '';
         in
-        genAttrs (map (n: "golden-${n}") imageNames) (check: golden (builtins.substring 7 1000 check))
+        genAttrs (map (n: "golden-${n}") hotspotNames) (check: golden (builtins.substring 7 1000 check))
         // {
           # The VM checks (checks/vm/): the test hotspot boots in QEMU (raspi3b) and passes
           # every `nixspot vm-test` check.
@@ -130,7 +130,7 @@
                 inherit nixspot system;
                 deviceBinaries = "${self.packages.${system}.nixspot-device}/bin";
                 name = "hotspot-demo-rebuild";
-                modules = [ ./images/hotspot-demo.nix ];
+                modules = [ ./hotspots/hotspot-demo.nix ];
               }}/hotspot-demo-rebuild.img
             touch $out
           '';

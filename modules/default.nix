@@ -1,5 +1,5 @@
 # Entry point of nixspot's Nix side, used by the flake and by the `nixspot` binary:
-#   (import ./modules).evalHotspot { modules = [ ./images/hotspot-demo.nix ]; }
+#   (import ./modules).evalHotspot { modules = [ ./hotspots/hotspot-demo.nix ]; }
 let
   lib = import ./lib;
   root = toString ./.;

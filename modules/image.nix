@@ -3,7 +3,7 @@
 # fixed-output `nixspot oci pull` pinned by the lock's archive sha256, and the image
 # itself is built by the `nixspot` binary alone (no root, no loop devices, no
 # e2fsprogs), so it runs in any Nix sandbox and on remote builders. The result is
-# byte-identical to `nixspot build images/<name>.nix`: both assemble the same recipe
+# byte-identical to `nixspot build hotspots/<name>.nix`: both assemble the same recipe
 # with the same content.
 { evalHotspot }:
 {
@@ -70,7 +70,7 @@ let
   # nixspot's own base image is built inside the image derivation from the `.deb`s its
   # lock pins (the same lock the nixspot binary embeds), each a fixed-output download.
   nixspotBase = base.source == "nixspot:base";
-  baseLock = builtins.fromJSON (builtins.readFile ../images/base.lock.json);
+  baseLock = builtins.fromJSON (builtins.readFile ../base/base.lock.json);
   # `builtin:fetchurl` fetches one URL (its `url`; the `urls` list is not tried in
   # turn), so each `.deb` is fetched from its snapshot.debian.org URL: Debian drops
   # superseded packages from the mirror's pool within months, the snapshot archive

@@ -6,7 +6,7 @@
 #   floor     `cp --sparse=always` of the base + `cat` of the content into one file:
 #             the bytes every method must write, the physical limit
 #   no-op     `nixspot assemble -X` again with nothing changed (the output's stamp
-#             matches: see rust/image/src/stamp.rs for when an image is reused)
+#             matches: see rust/assemble/src/stamp.rs for when an image is reused)
 #   c-tools   (CTOOLS=1) the same image with sfdisk + `fakeroot mke2fs -d` + mcopy
 # nixspot and the floor are measured as RUNS pairs, alternating which goes first, so that
 # drift of the machine's load hits both; the ratio is the median of the per-pair ratios.

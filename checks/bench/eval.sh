@@ -186,9 +186,9 @@ let
     else { a = mk (d - 1); b = mk (d - 1); c = [ (mk (d - 1)) d "x" ]; name = "level ${toString d}"; ok = d / 2 * 2 == d; };
 in builtins.stringLength (builtins.toJSON [ (mk 10) (mk 10) ])
 NIX
-# The real thing: the module evaluation of images/hotspot-wikipedia.nix down to its recipe.
+# The real thing: the module evaluation of hotspots/hotspot-wikipedia.nix down to its recipe.
 cat > "$work/hotspot-wikipedia.nix" <<NIX
-((import $PWD/modules).evalHotspot { modules = [ $PWD/images/hotspot-wikipedia.nix ]; }).config.build.recipe
+((import $PWD/modules).evalHotspot { modules = [ $PWD/hotspots/hotspot-wikipedia.nix ]; }).config.build.recipe
 NIX
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }

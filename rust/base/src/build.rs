@@ -11,8 +11,8 @@ use nixspot_deb::lock::Lock;
 use nixspot_deb::status::{self, InstalledPackage};
 use nixspot_deb::tree::{Node, NodeKind, Tree};
 use nixspot_fetch::Cache;
+use nixspot_fs::disk::{self, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::ext4::{Entry, EntryKind, Ext4Options, FileData, Meta, Size, SourceRange};
-use nixspot_fs::image::{self, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::partition::TableKind;
 use sha2::{Digest, Sha256};
 
@@ -607,7 +607,7 @@ pub fn build(
 
     let seed = |part: &str| format!("{}:{part}", config.name).into_bytes();
     let root_entries_count = root_entries.len();
-    let parts = image::create_image(
+    let parts = disk::create_image(
         output,
         ImageSpec {
             table: TableKind::Mbr,
@@ -626,7 +626,7 @@ pub fn build(
                         // caches): inodes as dense as mke2fs makes them, not just
                         // enough for the packages.
                         bytes_per_inode: Some(BYTES_PER_INODE),
-                        ..image::ext4_options(
+                        ..disk::ext4_options(
                             &config.partitions.root.label,
                             &seed("rootfs"),
                             epoch,
@@ -641,7 +641,7 @@ pub fn build(
                 PartitionContent::Ext4 {
                     options: Ext4Options {
                         bytes_per_inode: Some(BYTES_PER_INODE),
-                        ..image::ext4_options(
+                        ..disk::ext4_options(
                             &config.partitions.data.label,
                             &seed("data"),
                             epoch,

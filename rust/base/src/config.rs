@@ -1,4 +1,4 @@
-//! The base image description (`images/base.nix`), read with nixspot's evaluator.
+//! The base image description (`base/base.nix`), read with nixspot's evaluator.
 
 use std::path::{Path, PathBuf};
 
@@ -39,7 +39,7 @@ pub struct Partitions {
     pub data: FixedPartition,
 }
 
-/// Everything `images/base.nix` says.
+/// Everything `base/base.nix` says.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct BaseConfig {

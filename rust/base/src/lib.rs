@@ -2,7 +2,7 @@
 //! Debian bookworm arm64 `.deb`s and nixspot's on-device programs, without running
 //! maintainer scripts (what they would write is generated instead).
 //!
-//! * [`config`]: the description (`images/base.nix`).
+//! * [`config`]: the description (`base/base.nix`).
 //! * [`lock()`]: resolves the package closure against the mirror and pins every `.deb`.
 //! * [`build`]: downloads (verified, cached) → unpacks into one tree → adds accounts,
 //!   alternatives, depmod output, the dpkg database, the init and nixspot's programs →

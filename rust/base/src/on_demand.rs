@@ -1,6 +1,6 @@
 //! `nixspot:base` in a recipe: nixspot's own base image, built on demand from the
-//! description and lock embedded in the binary (`images/base.nix`,
-//! `images/base.lock.json`) and cached next to the downloads, so every hotspot that
+//! description and lock embedded in the binary (`base/base.nix`,
+//! `base/base.lock.json`) and cached next to the downloads, so every hotspot that
 //! names it shares one build.
 //!
 //! The image holds nixspot's on-device programs, static arm64 binaries built with
@@ -23,14 +23,14 @@ pub const SOURCE: &str = "nixspot:base";
 /// The environment variable naming the directory of the device programs.
 pub const DEVICE_BINARIES_ENV: &str = "NIXSPOT_DEVICE_BINARIES";
 
-/// The description, as committed in `images/base.nix`.
-pub const CONFIG_NIX: &str = include_str!("../../../images/base.nix");
-/// Its lock, as committed in `images/base.lock.json`.
-pub const LOCK_JSON: &str = include_str!("../../../images/base.lock.json");
+/// The description, as committed in `base/base.nix`.
+pub const CONFIG_NIX: &str = include_str!("../../../base/base.nix");
+/// Its lock, as committed in `base/base.lock.json`.
+pub const LOCK_JSON: &str = include_str!("../../../base/base.lock.json");
 
 /// The embedded description, evaluated.
 pub fn embedded_config() -> Result<BaseConfig> {
-    let origin = Path::new("<embedded images/base.nix>");
+    let origin = Path::new("<embedded base/base.nix>");
     let mut ev = nixspot_eval::Evaluator::new(nixspot_eval::EvalOptions::default());
     let json = ev
         .eval_to_json(&nixspot_eval::Source::Expr {
@@ -48,7 +48,7 @@ pub fn embedded_config() -> Result<BaseConfig> {
 pub fn embedded_lock() -> Result<Lock> {
     Ok(Lock::from_json(
         LOCK_JSON,
-        "<embedded images/base.lock.json>",
+        "<embedded base/base.lock.json>",
     )?)
 }
 

@@ -83,8 +83,8 @@ fn build(
 
 #[test]
 fn base_image_from_the_committed_lock_is_valid_and_reproducible() {
-    let config = BaseConfig::load(&PathBuf::from(ROOT).join("images/base.nix")).unwrap();
-    let lock = Lock::read(&PathBuf::from(ROOT).join("images/base.lock.json")).unwrap();
+    let config = BaseConfig::load(&PathBuf::from(ROOT).join("base/base.nix")).unwrap();
+    let lock = Lock::read(&PathBuf::from(ROOT).join("base/base.lock.json")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let bins = dir.path().join("bins");
     std::fs::create_dir(&bins).unwrap();

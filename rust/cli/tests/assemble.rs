@@ -425,14 +425,14 @@ fn bad_inputs_fail_with_image_creator_exit_codes_and_leave_nothing() {
 
     // A base image without a data partition: exit 3.
     let lonely = fx.path("lonely.img");
-    nixspot_fs::image::create_image(
+    nixspot_fs::disk::create_image(
         &lonely,
-        nixspot_fs::image::ImageSpec {
+        nixspot_fs::disk::ImageSpec {
             table: nixspot_fs::partition::TableKind::Mbr,
             align: 4 << 20,
             seed: b"lonely".to_vec(),
             timestamp: 0,
-            partitions: vec![nixspot_fs::image::PartitionContent::Fat32 {
+            partitions: vec![nixspot_fs::disk::PartitionContent::Fat32 {
                 size: 64 << 20,
                 label: "bootfs".into(),
                 files: BTreeMap::new(),

@@ -96,7 +96,7 @@ fn release_text() -> String {
 
 /// A base description: the repository's own, with the mirror and packages replaced.
 fn write_config(dir: &Path, base: &str) -> PathBuf {
-    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../images/base.nix");
+    let images = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../base/base.nix");
     let path = dir.join("base.nix");
     std::fs::write(
         &path,
@@ -391,11 +391,11 @@ fn the_committed_base_lock_has_the_snapshot_urls_its_description_gives() {
     // description alone: on the committed lock it must change nothing (and need no
     // network), so a hand edit or a stale field shows here.
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let committed = std::fs::read_to_string(repo.join("images/base.lock.json")).unwrap();
+    let committed = std::fs::read_to_string(repo.join("base/base.lock.json")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let copy = dir.path().join("base.lock.json");
     std::fs::write(&copy, &committed).unwrap();
-    let config = repo.join("images/base.nix");
+    let config = repo.join("base/base.nix");
     let out = nixspot(
         &[
             "base",

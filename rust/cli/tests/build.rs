@@ -13,7 +13,10 @@ const ZIM: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/fixtures/zim/withns_wikibooks_be_all_nopic_2017-02.zim"
 );
-const DEMO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../images/hotspot-demo.nix");
+const DEMO: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../../hotspots/hotspot-demo.nix"
+);
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.

@@ -14,7 +14,7 @@ const ZIM: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../../../shared/fixtures/zim/withns_wikibooks_be_all_nopic_2017-02.zim"
 );
-/// sha256 of the fixture ZIM (also pinned by images/hotspot-demo.nix).
+/// sha256 of the fixture ZIM (also pinned by hotspots/hotspot-demo.nix).
 const ZIM_SHA256: &str = "99465e14effc7f951e9c017b4b3cee91967eb49c556d9f4f0d674adbe80d78c2";
 /// What the lying `.sha256` beside `badsum_be_all` claims.
 const WRONG_SHA256: &str = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -177,7 +177,7 @@ fn build_accepts_flake_references() {
     assert!(out.status.success(), "{}", text(&out));
     let by_file = dir.path().join("by-file.img");
     let out = build(
-        repo().join("images/hotspot-demo.nix"),
+        repo().join("hotspots/hotspot-demo.nix"),
         &by_file,
         &cache,
         &[],
@@ -288,7 +288,7 @@ fn build_accepts_references_to_a_flake_made_from_the_template() {
     std::fs::write(
         flake.join("hotspot.nix"),
         format!(
-            "{{ lib, ... }}: {{\n  imports = [ {repo}/images/hotspot-demo.nix ];\n  {base_settings}\n}}\n",
+            "{{ lib, ... }}: {{\n  imports = [ {repo}/hotspots/hotspot-demo.nix ];\n  {base_settings}\n}}\n",
             repo = repo().display()
         ),
     )
@@ -314,7 +314,7 @@ fn the_flake_image_derivation_gives_the_bytes_of_nixspot_build() {
     let exe = nixspot_for_nix();
     let expr = format!(
         r#"{outputs}.lib.mkHotspotImage {{
-             modules = [ {repo}/images/hotspot-demo.nix ];
+             modules = [ {repo}/hotspots/hotspot-demo.nix ];
              nixspotExe = "{exe}";
              deviceBinaries = "{device}";
              name = "hotspot-demo";
@@ -335,7 +335,7 @@ fn the_flake_image_derivation_gives_the_bytes_of_nixspot_build() {
     let cache = cache_with_zim(dir.path());
     let direct = dir.path().join("direct.img");
     let out = build(
-        repo().join("images/hotspot-demo.nix"),
+        repo().join("hotspots/hotspot-demo.nix"),
         &direct,
         &cache,
         &["--locked"],
@@ -351,7 +351,7 @@ fn the_flake_image_derivation_gives_the_bytes_of_nixspot_build() {
     // An unpinned download makes evaluation fail, telling the user to lock.
     let unpinned = format!(
         r#"{outputs}.lib.mkHotspotImage {{
-             modules = [ {repo}/images/hotspot-demo.nix
+             modules = [ {repo}/hotspots/hotspot-demo.nix
                          {{ hotspot.zims.extra.url = "https://example.org/extra.zim"; }} ];
              nixspotExe = "/bin/false";
              deviceBinaries = "/nonexistent";
@@ -366,7 +366,7 @@ fn the_flake_image_derivation_gives_the_bytes_of_nixspot_build() {
     // nixspot's own base image needs the device programs: evaluation says so.
     let no_device = format!(
         r#"{outputs}.lib.mkHotspotImage {{
-             modules = [ {repo}/images/hotspot-demo.nix ];
+             modules = [ {repo}/hotspots/hotspot-demo.nix ];
              nixspotExe = "/bin/false";
            }}"#,
         outputs = outputs_expr(),
@@ -465,11 +465,10 @@ fn nix_flake_show_lists_every_output_offline() {
     );
     let shown: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON listing");
 
-    let mut images: Vec<String> = std::fs::read_dir(flake.join("images"))
-        .expect("images/")
+    let mut images: Vec<String> = std::fs::read_dir(flake.join("hotspots"))
+        .expect("hotspots/")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
         .filter_map(|f| f.strip_suffix(".nix").map(str::to_string))
-        .filter(|n| n != "base")
         .collect();
     images.sort();
     assert!(images.contains(&"hotspot-demo".to_string()), "{images:?}");
@@ -588,7 +587,7 @@ fn oci_images_are_fixed_output_pulls_and_the_image_matches_nixspot_build() {
         &module,
         format!(
             r#"{{ lib, ... }}: {{
-  imports = [ {repo}/images/hotspot-demo.nix ];
+  imports = [ {repo}/hotspots/hotspot-demo.nix ];
   {base_settings}
   hotspot.ociImages = [ {{ ident = "{reference}"; filesize = 1; fullsize = 1; }} ];
   hotspot.lockFile = if builtins.pathExists ./oci-demo.lock.json then ./oci-demo.lock.json else null;

@@ -37,7 +37,7 @@ fn os(s: &str) -> &std::ffi::OsStr {
 #[test]
 fn manifest_and_size_accept_flake_references_and_recipes() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let module = repo().join("images/hotspot-demo.nix");
+    let module = repo().join("hotspots/hotspot-demo.nix");
     let by_file = ok(&[os("manifest"), os("--json"), module.as_os_str()]);
     assert!(by_file.contains("\"base\""), "{by_file}");
     let absolute = format!("{}#hotspot-demo", repo().display());
@@ -114,7 +114,7 @@ fn fetch_lock_and_build_accept_flake_references() {
     assert!(text(&unnamed).contains("--lock"), "{}", text(&unnamed));
     let by_ref = dir.path().join("by-ref.lock.json");
     let by_file = dir.path().join("by-file.lock.json");
-    let module = repo().join("images/hotspot-demo.nix");
+    let module = repo().join("hotspots/hotspot-demo.nix");
     for (target, lock) in [
         (os(".#hotspot-demo"), &by_ref),
         (module.as_os_str(), &by_file),

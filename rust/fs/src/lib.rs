@@ -11,10 +11,10 @@
 
 #![deny(missing_docs)]
 
+pub mod disk;
 pub mod error;
 pub mod ext4;
 pub mod fat;
-pub mod image;
 pub mod partition;
 pub mod seed;
 pub mod sparse;

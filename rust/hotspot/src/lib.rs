@@ -1,4 +1,4 @@
-//! Evaluates nixspot hotspot modules (Nix files under `images/`) into image-creator
+//! Evaluates nixspot hotspot modules (Nix files under `hotspots/`) into image-creator
 //! recipes, and the module options into a reference.
 //!
 //! The Nix side lives in `<repo>/modules` and is embedded in this crate at build time:

@@ -1,7 +1,7 @@
 //! How big a recipe's image gets, and which SD card it fits, without downloading
 //! anything: the sizes come from the recipe (pinned by the lock or the catalog).
 //!
-//! The estimate follows nixspot's assembler (`rust/image`): the base's bytes before the
+//! The estimate follows nixspot's assembler (`rust/assemble`): the base's bytes before the
 //! data partition (`base.rootfs_size`), then an ext4 data partition made with 4 KiB
 //! blocks, one 256-byte inode per 16 KiB, 5 % reserved blocks, mke2fs's journal size and
 //! 10 % headroom over what the content uses, the whole rounded up to 4 MiB. The module

@@ -1,5 +1,5 @@
 //! The size estimate against the real thing: the ext4 writer nixspot's assembler uses,
-//! with the assembler's options (`rust/image/src/assemble.rs`: minimal size, 10 %
+//! with the assembler's options (`rust/assemble/src/assemble.rs`: minimal size, 10 %
 //! headroom, one inode per 16 KiB), planned for files of the given sizes.
 
 use nixspot_fs::ext4::{

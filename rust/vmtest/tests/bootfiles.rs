@@ -4,7 +4,7 @@ mod common;
 
 use std::collections::BTreeMap;
 
-use nixspot_fs::image::FatData;
+use nixspot_fs::disk::FatData;
 use nixspot_vmtest::bootfiles::read_boot_files;
 
 fn image(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf) {

@@ -2,9 +2,9 @@
 
 use super::shared_args::{load_lock, FetchFlags, LockFlag, PinFlags};
 use anyhow::Context as _;
+use nixspot_assemble::pipeline::{self, Job};
+use nixspot_assemble::{AssembleOptions, Compression};
 use nixspot_fetch::Cache;
-use nixspot_image::pipeline::{self, Job};
-use nixspot_image::{AssembleOptions, Compression};
 use nixspot_recipe::Recipe;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -136,7 +136,7 @@ fn clean_up_on_signals() {
     if let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) {
         std::thread::spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                nixspot_image::remove_partial_outputs();
+                nixspot_assemble::remove_partial_outputs();
                 eprintln!("interrupted: partial output removed");
                 std::process::exit(128 + signal);
             }

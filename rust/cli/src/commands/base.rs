@@ -12,7 +12,7 @@ use nixspot_deb::signature::Keyring;
 /// packages.
 ///
 /// Examples:
-///   nixspot base lock --update              # images/base.nix -> images/base.lock.json
+///   nixspot base lock --update              # base/base.nix -> base/base.lock.json
 ///   nixspot base lock                       # same versions; refresh URLs, snapshot URLs
 ///   nixspot base fetch                      # download the locked .debs into the cache
 ///   nixspot base build -o base.img --device-binaries target/aarch64-unknown-linux-musl/release
@@ -56,7 +56,7 @@ pub struct FetchArgs {
 #[derive(clap::Args, Debug)]
 pub struct LockArgs {
     /// The description.
-    #[arg(default_value = "images/base.nix")]
+    #[arg(default_value = "base/base.nix")]
     pub config: PathBuf,
     /// The lock file (default: next to the description, `<name>.lock.json`).
     #[arg(long)]
@@ -74,7 +74,7 @@ pub struct LockArgs {
 #[derive(clap::Args, Debug)]
 pub struct BuildArgs {
     /// The description.
-    #[arg(default_value = "images/base.nix")]
+    #[arg(default_value = "base/base.nix")]
     pub config: PathBuf,
     /// The lock file (default: next to the description, `<name>.lock.json`).
     #[arg(long)]

@@ -19,7 +19,7 @@ is 1.",
     after_help = "Examples:\n  \
 nixspot eval -E '1 + 2'\n  \
 nixspot eval --json --strict -E '{ a = [ 1 2 ]; b = \"x\"; }'\n  \
-nixspot eval --json images/wikipedia.nix -A config.build.recipe\n  \
+nixspot eval --json hotspots/hotspot-wikipedia.nix -A config.build.recipe\n  \
 nixspot eval default.nix --arg enable true --argstr name demo --json\n  \
 nixspot eval -I nixspot=./modules -E 'import <nixspot/lib>' --strict\n  \
 nixspot eval --raw -E 'builtins.toJSON { a = 1; }'\n\n\

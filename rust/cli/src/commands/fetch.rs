@@ -1,4 +1,4 @@
-//! `nixspot fetch RECIPE|IMAGE.nix|FLAKE#NAME [--locked]`: fill the cache with
+//! `nixspot fetch RECIPE|HOTSPOT.nix|FLAKE#NAME [--locked]`: fill the cache with
 //! everything a recipe needs.
 
 use super::shared_args::{load_lock, EvalFlags, FetchFlags, LockFlag, PinFlags};
@@ -46,7 +46,7 @@ impl Common {
 ///
 /// Examples:
 ///   nixspot fetch recipe.yaml
-///   nixspot fetch images/hotspot-demo.nix --locked --offline
+///   nixspot fetch hotspots/hotspot-demo.nix --locked --offline
 ///   nixspot fetch .#hotspot-demo
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
@@ -69,7 +69,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut recipe = written.clone();
     recipe.apply_lock(&lock);
     let fetcher = args.common.fetcher(&args.pins)?;
-    let recipe = nixspot_image::pipeline::resolve_base(&recipe, &fetcher)?;
+    let recipe = nixspot_assemble::pipeline::resolve_base(&recipe, &fetcher)?;
     let fetched = fetcher.fetch_recipe_blocking(&recipe)?;
     // The archive is deterministic, so a pinned archive hash must be reproduced exactly.
     for (o, a) in written.oci_images.iter().zip(&fetched.oci) {

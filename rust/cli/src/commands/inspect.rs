@@ -18,7 +18,7 @@ pub struct Args {
 
 /// Runs `nixspot inspect`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let view = nixspot_image::inspect(&args.image)?;
+    let view = nixspot_assemble::inspect(&args.image)?;
     println!("partition table: {:?}", view.table_kind);
     for p in &view.partitions {
         println!(

@@ -1,4 +1,4 @@
-//! `nixspot lock RECIPE|IMAGE.nix|FLAKE#NAME`: pin every URL, OCI image and catalog
+//! `nixspot lock RECIPE|HOTSPOT.nix|FLAKE#NAME`: pin every URL, OCI image and catalog
 //! package into the lock file.
 
 use super::fetch::Common;
@@ -23,7 +23,7 @@ use std::process::ExitCode;
 ///
 /// Examples:
 ///   nixspot lock recipe.yaml                # writes recipe.lock.json
-///   nixspot lock images/hotspot-wikipedia.nix --update
+///   nixspot lock hotspots/hotspot-wikipedia.nix --update
 ///   nixspot lock my-hotspot.nix --catalog http://127.0.0.1:8181
 ///   nixspot lock .#my-hotspot --lock my-hotspot.lock.json
 #[derive(clap::Args, Debug)]
@@ -89,7 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         offline: false,
     })?;
     fetcher.set_refresh(args.update);
-    let pinned = nixspot_image::pipeline::resolve_base(&pinned, &fetcher)?;
+    let pinned = nixspot_assemble::pipeline::resolve_base(&pinned, &fetcher)?;
     let fetched = fetcher.fetch_recipe_blocking(&pinned)?;
     let mut lock = nixspot_fetch::lock_from(&rest, &fetched);
     lock.packages = packages;

@@ -21,7 +21,7 @@ use std::process::ExitCode;
 /// Exit codes: 1 when no common card is large enough.
 ///
 /// Examples:
-///   nixspot size images/hotspot-wikipedia.nix
+///   nixspot size hotspots/hotspot-wikipedia.nix
 ///   nixspot size recipe.yaml --json
 ///   nixspot size .#hotspot-wikipedia
 #[derive(clap::Args, Debug)]

@@ -1,14 +1,15 @@
-//! `nixspot vm-test IMAGE.img --check NAME`: boot an image in QEMU's `raspi3b` machine and
-//! run named checks against it (logic in `nixspot-vmtest`).
+//! `nixspot vm-test IMAGE.img --check NAME [--machine raspi3b|raspi4b|zero2w]`: boot an
+//! image in QEMU and run named checks against it (logic in `nixspot-vmtest`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::bail;
+use nixspot_vmtest::bootfiles::Board;
 use nixspot_vmtest::{run_checks, MachineConfig, CHECKS};
 
-/// Boot an image in QEMU (raspi3b) and run checks over its serial console and HTTP.
+/// Boot an image in QEMU (raspi3b, raspi4b) and run checks over its serial console and HTTP.
 #[derive(clap::Args)]
 pub struct Args {
     /// The image to boot (never modified: a sparse copy padded to a power of two boots).
@@ -29,9 +30,28 @@ pub struct Args {
     /// Keep the full serial console log in this file.
     #[arg(long, value_name = "FILE")]
     serial_log: Option<PathBuf>,
-    /// The QEMU binary.
-    #[arg(long, value_name = "PATH", default_value = "qemu-system-aarch64")]
-    qemu: PathBuf,
+    /// The board: raspi3b (Pi 3 B, QEMU's raspi3b), raspi4b (Pi 4 B, QEMU 10's raspi4b,
+    /// with the driver's device-tree edits and kernel arguments) or zero2w (Pi Zero 2 W:
+    /// raspi3b with the Zero 2 W device tree).
+    #[arg(long, value_name = "BOARD", default_value = "raspi3b", value_parser = parse_board)]
+    machine: Board,
+    /// Boot this device tree of the boot partition instead of the board's.
+    #[arg(long, value_name = "NAME")]
+    dtb: Option<String>,
+    /// The QEMU binary (default: qemu-system-aarch64 from PATH; for raspi4b
+    /// $NIXSPOT_QEMU_RASPI4B or /opt/qemu-10/usr/bin/qemu-system-aarch64).
+    #[arg(long, value_name = "PATH")]
+    qemu: Option<PathBuf>,
+}
+
+fn parse_board(name: &str) -> Result<Board, String> {
+    Board::from_name(name).ok_or_else(|| {
+        let known: Vec<&str> = Board::ALL.iter().map(|b| b.name()).collect();
+        format!(
+            "unknown board `{name}` (expected one of {})",
+            known.join(", ")
+        )
+    })
 }
 
 /// Runs the subcommand: exit 0 when every check passed, 1 otherwise.
@@ -46,6 +66,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         bail!("an IMAGE is required unless --list-checks is given");
     };
     let mut config = MachineConfig::new(&image);
+    config.board = args.machine;
+    config.dtb = args.dtb;
     config.qemu = args.qemu;
     config.global_timeout = Duration::from_secs(args.timeout);
     config.boot_timeout = Duration::from_secs(args.boot_timeout);

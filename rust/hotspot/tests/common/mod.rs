@@ -82,9 +82,9 @@ pub fn fixtures() -> Vec<Fixture> {
     out
 }
 
-/// Every hotspot image under `images/` (by stem), sorted.
+/// Every hotspot under `hotspots/` (by stem), sorted.
 pub fn images() -> Vec<(String, PathBuf)> {
-    let dir = repo().join("images");
+    let dir = repo().join("hotspots");
     let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
         .flatten()

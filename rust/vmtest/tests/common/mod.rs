@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-use nixspot_fs::image::{create_image, FatData, ImageSpec, PartitionContent};
+use nixspot_fs::disk::{create_image, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::partition::TableKind;
 use sha2::{Digest, Sha256};
 

@@ -1,4 +1,4 @@
-//! nixspot-image: rootless, reproducible assembly of hotspot images from
+//! nixspot-assemble: rootless, reproducible assembly of hotspot images from
 //! image-creator recipes, and read-only inspection of images.
 //!
 //! [`assemble::plan`] reads the base image and lays out the new data partition (sizes

@@ -8,9 +8,9 @@ use std::fs::OpenOptions;
 use std::os::unix::fs::FileExt;
 
 use common::*;
+use nixspot_fs::disk::{self, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::ext4::{Ext4Reader, Size};
 use nixspot_fs::fat::{self, Fat, FatSpec};
-use nixspot_fs::image::{self, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::partition::{self, PartitionSpec, PartitionType, TableKind, TableSpec};
 
 const MIB: u64 = 1 << 20;
@@ -294,7 +294,7 @@ fn offspot_shaped_image_from_a_spec() {
                 files: boot,
             },
             PartitionContent::Ext4 {
-                options: image::ext4_options(
+                options: disk::ext4_options(
                     "rootfs",
                     b"root",
                     1_700_000_000,
@@ -306,12 +306,12 @@ fn offspot_shaped_image_from_a_spec() {
                 entries: vec![dir("etc"), file("etc/hostname", b"offspot\n")],
             },
             PartitionContent::Ext4 {
-                options: image::ext4_options("data", b"data", 1_700_000_000, Size::Exact(32 * MIB)),
+                options: disk::ext4_options("data", b"data", 1_700_000_000, Size::Exact(32 * MIB)),
                 entries: vec![dir("master_fs"), file("images/x.tar", &[1u8; 10_000])],
             },
         ],
     };
-    let parts = image::create_image(&img, spec.clone()).unwrap();
+    let parts = disk::create_image(&img, spec.clone()).unwrap();
     let (rc, d) = run("sfdisk", &["-d", img.to_str().unwrap()]);
     assert_eq!(rc, 0, "{d}");
     assert!(
@@ -353,13 +353,13 @@ fn offspot_shaped_image_from_a_spec() {
     }
     // byte-reproducible
     let img2 = t.path().join("base2.img");
-    image::create_image(&img2, spec).unwrap();
+    disk::create_image(&img2, spec).unwrap();
     assert_eq!(std::fs::read(&img).unwrap(), std::fs::read(&img2).unwrap());
     // the assembler's flow: carry p1 over, add offspot.yaml in place, carry the data files
     let out_img = t.path().join("out.img");
     let src = std::fs::File::open(&img).unwrap();
     let dst = rw(&out_img);
-    image::copy_partition(&src, &parts[0], &dst, parts[0].start).unwrap();
+    disk::copy_partition(&src, &parts[0], &dst, parts[0].start).unwrap();
     fat::replace_file(
         &dst,
         parts[0].start,

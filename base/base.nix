@@ -1,5 +1,5 @@
 # nixspot's own base image: a Raspberry Pi 3/4 image made only from pinned Debian
-# bookworm arm64 packages (images/base.lock.json, written by `nixspot base lock`) and
+# bookworm arm64 packages (base/base.lock.json, written by `nixspot base lock`) and
 # nixspot's on-device programs. Plain data: `nixspot base build` reads it with
 # nixspot's evaluator (real Nix gives the same JSON).
 {
