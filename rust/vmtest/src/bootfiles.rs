@@ -1,11 +1,11 @@
 //! Kernel, device tree, initrd and command line read out of an image's FAT boot partition.
 //!
-//! QEMU's `raspi3b` ignores the VideoCore firmware, `config.txt` and `cmdline.txt`, so the
-//! driver does the firmware's job: it follows `config.txt` (`kernel=`, `initramfs`,
-//! `device_tree=`, `os_prefix=`, `cmdline=`, with the section filters of a Pi 3 B) and
-//! falls back to the names Debian's `raspi-firmware` writes (`vmlinuz-*`,
-//! `initrd.img-*`, `bcm2837-rpi-3-b.dtb`, `cmdline.txt`). The files booted are thus the
-//! ones real hardware boots.
+//! QEMU's `raspi3b` and `raspi4b` ignore the VideoCore firmware, `config.txt` and
+//! `cmdline.txt`, so the driver does the firmware's job: it follows `config.txt`
+//! (`kernel=`, `initramfs`, `device_tree=`, `os_prefix=`, `cmdline=`, with the section
+//! filters of the emulated [`Board`]) and falls back to the names Debian's
+//! `raspi-firmware` writes (`vmlinuz-*`, `initrd.img-*`, the board's upstream device
+//! tree, `cmdline.txt`). The files booted are thus the ones real hardware boots.
 
 use std::fs::File;
 use std::path::Path;
@@ -14,8 +14,80 @@ use nixspot_fs::fat::Fat;
 
 use crate::error::{Error, Result};
 
-/// The device tree of the emulated board.
+/// The device tree of the emulated Pi 3 B.
 pub const PI3B_DTB: &str = "bcm2837-rpi-3-b.dtb";
+/// The device tree of the emulated Pi 4 B.
+pub const PI4B_DTB: &str = "bcm2711-rpi-4-b.dtb";
+/// The device tree of the Pi Zero 2 W (upstream name, as Debian's kernel ships it).
+pub const ZERO2W_DTB: &str = "bcm2837-rpi-zero-2-w.dtb";
+
+/// A Raspberry Pi model the driver boots: the QEMU machine that emulates it, the
+/// `config.txt` section that applies to it and the device tree its firmware picks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Board {
+    /// Raspberry Pi 3 Model B in QEMU's `raspi3b` (QEMU 7.2 has it).
+    #[default]
+    Raspi3b,
+    /// Raspberry Pi 4 Model B in QEMU's `raspi4b` (QEMU 9 or later; Debian bookworm has
+    /// it only in backports' QEMU 10).
+    Raspi4b,
+    /// Raspberry Pi Zero 2 W: QEMU has no such machine, but its SoC is the Pi 3's
+    /// BCM2837, so `raspi3b` boots it with the Zero 2 W device tree (the SD card then
+    /// shows up as `mmcblk1`: the WiFi SDIO slot takes `mmc0`).
+    Zero2w,
+}
+
+impl Board {
+    /// Every board, in the order `--machine` lists them.
+    pub const ALL: [Board; 3] = [Board::Raspi3b, Board::Raspi4b, Board::Zero2w];
+
+    /// The name `nixspot vm-test --machine` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Board::Raspi3b => "raspi3b",
+            Board::Raspi4b => "raspi4b",
+            Board::Zero2w => "zero2w",
+        }
+    }
+
+    /// The board called `name` (see [`Board::name`]).
+    pub fn from_name(name: &str) -> Option<Board> {
+        Board::ALL.into_iter().find(|b| b.name() == name)
+    }
+
+    /// The QEMU machine (`-M`).
+    pub fn qemu_machine(self) -> &'static str {
+        match self {
+            Board::Raspi3b | Board::Zero2w => "raspi3b",
+            Board::Raspi4b => "raspi4b",
+        }
+    }
+
+    /// The model filter of `config.txt` sections that applies to the board.
+    pub fn config_filter(self) -> &'static str {
+        match self {
+            Board::Raspi3b => "pi3",
+            Board::Raspi4b => "pi4",
+            Board::Zero2w => "pi02",
+        }
+    }
+
+    /// The device tree booted when `config.txt` names none (the firmware's choice with
+    /// `upstream_kernel=1`).
+    pub fn default_dtb(self) -> &'static str {
+        match self {
+            Board::Raspi3b => PI3B_DTB,
+            Board::Raspi4b => PI4B_DTB,
+            Board::Zero2w => ZERO2W_DTB,
+        }
+    }
+}
+
+impl std::fmt::Display for Board {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// One file taken from the boot partition.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,18 +130,24 @@ pub struct BootConfig {
     pub cmdline: Option<String>,
 }
 
-/// Model filters of `config.txt` sections; the emulated board matches only `[pi3]`.
+/// Model filters of `config.txt` sections; the emulated board matches only its own.
 const MODEL_FILTERS: &[&str] = &[
     "pi0", "pi0w", "pi02", "pi1", "pi2", "pi3", "pi3+", "pi4", "pi400", "pi5", "pi500", "cm0",
     "cm4", "cm4s", "cm5",
 ];
 
 /// Parses the settings of `config.txt` that apply to a Raspberry Pi 3 B.
-///
-/// Sections: `[all]` applies, `[pi3]` applies, other model filters, `[none]`,
-/// `[tryboot]` and `[board-type=…]` do not; other conditional filters (`[HDMI:0]`,
-/// `[EDID=…]`, `[gpio…]`, `[0x…]`) leave the current state unchanged.
 pub fn parse_config_txt(text: &str) -> BootConfig {
+    parse_config_txt_for(text, Board::Raspi3b)
+}
+
+/// Parses the settings of `config.txt` that apply to `board`.
+///
+/// Sections: `[all]` applies, the board's own filter ([`Board::config_filter`])
+/// applies, other model filters, `[none]`, `[tryboot]` and `[board-type=…]` do not;
+/// other conditional filters (`[HDMI:0]`, `[EDID=…]`, `[gpio…]`, `[0x…]`) leave the
+/// current state unchanged.
+pub fn parse_config_txt_for(text: &str, board: Board) -> BootConfig {
     let mut cfg = BootConfig::default();
     let mut active = true;
     for line in text.lines() {
@@ -79,7 +157,7 @@ pub fn parse_config_txt(text: &str) -> BootConfig {
         }
         if let Some(filter) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             let filter = filter.trim().to_ascii_lowercase();
-            if filter == "all" || filter == "pi3" {
+            if filter == "all" || filter == board.config_filter() {
                 active = true;
             } else if filter == "none"
                 || filter == "tryboot"
@@ -184,8 +262,15 @@ impl Listing<'_, '_> {
     }
 }
 
-/// Reads the boot files of `image` from its first FAT partition.
+/// Reads the boot files of `image` from its first FAT partition, as a Pi 3 B boots them.
 pub fn read_boot_files(image: &Path) -> Result<BootFiles> {
+    read_boot_files_for(image, Board::Raspi3b, None)
+}
+
+/// Reads the boot files of `image` from its first FAT partition, as `board` boots them;
+/// `dtb`, when given, names the device tree instead of `config.txt` and the board's
+/// default (the path in the partition, without `os_prefix`).
+pub fn read_boot_files_for(image: &Path, board: Board, dtb: Option<&str>) -> Result<BootFiles> {
     let table = nixspot_fs::partition::read_table(image).map_err(|error| Error::Fs {
         path: image.to_path_buf(),
         error,
@@ -194,7 +279,7 @@ pub fn read_boot_files(image: &Path) -> Result<BootFiles> {
     let mut tried = Vec::new();
     for part in &table.partitions {
         match Fat::open(&file, part.start, part.size, 0) {
-            Ok(fat) => return boot_files_from(&fat, part.number, image),
+            Ok(fat) => return boot_files_from(&fat, part.number, image, board, dtb),
             Err(e) => tried.push(format!("p{}: {e}", part.number)),
         }
     }
@@ -215,12 +300,18 @@ fn missing(image: &Path, what: &str, name: &str, why: &str) -> Error {
     }
 }
 
-fn boot_files_from(fat: &Fat<'_>, partition: u32, image: &Path) -> Result<BootFiles> {
+fn boot_files_from(
+    fat: &Fat<'_>,
+    partition: u32,
+    image: &Path,
+    board: Board,
+    dtb: Option<&str>,
+) -> Result<BootFiles> {
     let listing = Listing { fat, image };
     let cfg = match listing.find("config.txt")? {
         Some(name) => {
             let bytes = listing.read(&name)?.data;
-            parse_config_txt(&String::from_utf8_lossy(&bytes))
+            parse_config_txt_for(&String::from_utf8_lossy(&bytes), board)
         }
         None => BootConfig::default(),
     };
@@ -266,18 +357,22 @@ fn boot_files_from(fat: &Fat<'_>, partition: u32, image: &Path) -> Result<BootFi
         },
     };
 
-    let dtb_name = match &cfg.device_tree {
-        Some(d) => {
+    let dtb_name = match (dtb, &cfg.device_tree) {
+        (Some(d), _) => listing
+            .find(d)?
+            .ok_or_else(|| missing(image, "device tree", d, "--dtb"))?,
+        (None, Some(d)) => {
             let want = format!("{prefix}{d}");
             listing
                 .find(&want)?
                 .ok_or_else(|| missing(image, "device tree", &want, "config.txt device_tree="))?
         }
-        None => {
-            let want = format!("{prefix}{PI3B_DTB}");
+        (None, None) => {
+            let want = format!("{prefix}{}", board.default_dtb());
+            let why = format!("the {board} default");
             listing
                 .find(&want)?
-                .ok_or_else(|| missing(image, "device tree", &want, "the Pi 3 B default"))?
+                .ok_or_else(|| missing(image, "device tree", &want, &why))?
         }
     };
 
@@ -341,6 +436,27 @@ mod tests {
         assert_eq!(cfg.device_tree, None);
         assert_eq!(cfg.cmdline.as_deref(), Some("c.txt"));
         assert_eq!(cfg.os_prefix, "os/");
+    }
+
+    #[test]
+    fn sections_follow_the_emulated_board() {
+        let text = "device_tree=all.dtb\n[pi4]\ndevice_tree=pi4.dtb\n\
+                    [pi02]\ndevice_tree=zero.dtb\n[pi3]\nkernel=pi3\n[all]\n";
+        let dt = |b| parse_config_txt_for(text, b).device_tree;
+        assert_eq!(dt(Board::Raspi3b).as_deref(), Some("all.dtb"));
+        assert_eq!(dt(Board::Raspi4b).as_deref(), Some("pi4.dtb"));
+        assert_eq!(dt(Board::Zero2w).as_deref(), Some("zero.dtb"));
+        assert_eq!(parse_config_txt_for(text, Board::Raspi4b).kernel, None);
+    }
+
+    #[test]
+    fn board_names_round_trip() {
+        for b in Board::ALL {
+            assert_eq!(Board::from_name(b.name()), Some(b));
+        }
+        assert_eq!(Board::from_name("raspi5"), None);
+        assert_eq!(Board::Zero2w.qemu_machine(), "raspi3b");
+        assert_eq!(Board::Raspi4b.default_dtb(), PI4B_DTB);
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! A running `raspi3b` VM and the helpers tests drive it with.
+//! A running VM (QEMU `raspi3b` or `raspi4b`, see [`Board`]) and the helpers tests drive
+//! it with.
 //!
 //! The command channel is the mini UART `ttyS1` (QEMU's second `-serial`), connected to a
 //! Unix socket the driver listens on. The guest must run a root shell on `/dev/ttyS1`
@@ -33,7 +34,7 @@ use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-use crate::bootfiles::read_boot_files;
+use crate::bootfiles::{read_boot_files_for, Board};
 use crate::disk::sparse_sd_copy;
 use crate::error::{Error, Result};
 use crate::http::{self, HttpResponse};
@@ -64,8 +65,13 @@ impl Report {
 pub struct MachineConfig {
     /// The image to boot (never modified: a sparse copy is booted).
     pub image: PathBuf,
-    /// The QEMU binary.
-    pub qemu: PathBuf,
+    /// The board to emulate.
+    pub board: Board,
+    /// A device tree of the boot partition to boot instead of the one `config.txt` or
+    /// the board's firmware would pick.
+    pub dtb: Option<String>,
+    /// The QEMU binary (`None`: [`default_qemu`] for the board).
+    pub qemu: Option<PathBuf>,
     /// Guest TCP ports forwarded to random free ports on 127.0.0.1.
     pub guest_ports: Vec<u16>,
     /// Further forwards to a given guest address (in QEMU's 10.0.2.0/24) and port, for
@@ -89,12 +95,14 @@ pub struct MachineConfig {
 }
 
 impl MachineConfig {
-    /// Defaults for `image`: `qemu-system-aarch64` from `PATH`, no forwarded ports,
-    /// 10 min global, 2 min boot and 1 min step timeouts.
+    /// Defaults for `image`: a Pi 3 B in `qemu-system-aarch64` from `PATH`, no
+    /// forwarded ports, 10 min global, 2 min boot and 1 min step timeouts.
     pub fn new(image: impl Into<PathBuf>) -> MachineConfig {
         MachineConfig {
             image: image.into(),
-            qemu: PathBuf::from("qemu-system-aarch64"),
+            board: Board::Raspi3b,
+            dtb: None,
+            qemu: None,
             guest_ports: Vec::new(),
             address_forwards: Vec::new(),
             global_timeout: Duration::from_secs(600),
@@ -110,6 +118,82 @@ impl MachineConfig {
 /// Appended to the image's own command line: the console the command channel uses, and a
 /// flag an image's init can test before starting the root shell on it.
 pub const APPEND_EXTRA: &str = "console=ttyS1,115200 nixspot.vmtest=1";
+
+/// Environment variable naming the QEMU that runs `raspi4b`.
+pub const QEMU_RASPI4B_ENV: &str = "NIXSPOT_QEMU_RASPI4B";
+
+/// Where `.ci/install-deps` unpacks bookworm-backports' QEMU 10 (bookworm's own QEMU 7.2
+/// has no `raspi4b`).
+pub const QEMU_RASPI4B_DEFAULT: &str = "/opt/qemu-10/usr/bin/qemu-system-aarch64";
+
+/// The QEMU that runs `board`: `qemu-system-aarch64` from `PATH` for the `raspi3b`
+/// boards; for `raspi4b`, `$NIXSPOT_QEMU_RASPI4B` or [`QEMU_RASPI4B_DEFAULT`].
+pub fn default_qemu(board: Board) -> PathBuf {
+    match board {
+        Board::Raspi3b | Board::Zero2w => PathBuf::from("qemu-system-aarch64"),
+        Board::Raspi4b => std::env::var_os(QEMU_RASPI4B_ENV)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(QEMU_RASPI4B_DEFAULT)),
+    }
+}
+
+/// Kernel arguments the driver adds on `raspi4b`, never written to the image: Debian's
+/// kernel panics with a "synchronous external abort" without each of them (see
+/// `shared/spec/wifi-and-pi4-vm.md` §3), because QEMU leaves blocks of the BCM2711
+/// unmapped that a real Pi 4 has.
+pub const RASPI4B_APPEND: &[&str] = &[
+    // clk_disable_unused switches off the clocks no driver claimed, writing clock
+    // registers QEMU does not emulate
+    "clk_ignore_unused",
+    // brcmstb_l2: the HDMI block's level-2 interrupt controller (0xfef00100) is not
+    // mapped; brcmstb_i2c: HDMI's DDC I2C controllers, in the same unmapped block
+    "initcall_blacklist=brcmstb_l2_driver_init,brcmstb_i2c_driver_init",
+];
+
+/// Edits of the Pi 4 device tree (arguments of `fdtput`) the driver makes on its own copy
+/// for `raspi4b`, never in the image. QEMU attaches the SD card to the legacy SDHCI at
+/// 0x7e300000, which on a real Pi 4 is the WiFi chip's SDIO slot (the card sits on
+/// EMMC2, which QEMU does not emulate); without these edits that controller never
+/// probes and the root filesystem is never found.
+pub const RASPI4B_DTB_EDITS: &[&[&str]] = &[
+    // the slot's power sequence is driven through the firmware's GPIO expander, which
+    // QEMU does not emulate: the controller would wait for it forever
+    &["-d", "/soc/mmc@7e300000", "mmc-pwrseq"],
+    // "non-removable" describes the soldered WiFi chip; the card must be detected as
+    // media in a slot
+    &["-d", "/soc/mmc@7e300000", "non-removable"],
+    // no WiFi chip answers behind it in QEMU: the card is the only function there
+    &["-r", "/soc/mmc@7e300000/wifi@1"],
+];
+
+/// Applies [`RASPI4B_DTB_EDITS`] to the device tree at `dtb` with `fdtput`.
+fn edit_raspi4b_dtb(dtb: &Path) -> Result<()> {
+    for args in RASPI4B_DTB_EDITS {
+        let out = Command::new("fdtput")
+            .arg(dtb)
+            .args(args.iter())
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| Error::Start {
+                program: "fdtput".to_string(),
+                message: format!("{e} (it comes with Debian's device-tree-compiler package)"),
+            })?;
+        if !out.status.success() {
+            return Err(Error::BootFiles {
+                path: dtb.to_path_buf(),
+                message: format!(
+                    "fdtput {} failed ({}): {}; is it the Pi 4 device tree \
+                     (bcm2711-rpi-4-b.dtb)?",
+                    args.join(" "),
+                    out.status,
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
 
 /// Length of the base64 pieces a command is typed in (busybox's line editor stops at
 /// 1024 bytes per line).
@@ -252,7 +336,8 @@ impl Machine {
             .prefix("nixspot-vmtest-")
             .tempdir_in(&parent)
             .map_err(|e| Error::io(&parent, e))?;
-        let boot = read_boot_files(&config.image)?;
+        let board = config.board;
+        let boot = read_boot_files_for(&config.image, board, config.dtb.as_deref())?;
         let write = |name: &str, data: &[u8]| -> Result<PathBuf> {
             let p = dir.path().join(name);
             std::fs::write(&p, data).map_err(|e| Error::io(&p, e))?;
@@ -260,6 +345,13 @@ impl Machine {
         };
         let kernel = write("kernel", &boot.kernel.data)?;
         let dtb = write("dtb", &boot.dtb.data)?;
+        if board == Board::Raspi4b {
+            edit_raspi4b_dtb(&dtb)?;
+        }
+        // QEMU must not load the system's modules (a QEMU beside the system's one finds
+        // those of another build and warns); no display, audio or block module is used
+        let modules = dir.path().join("no-qemu-modules");
+        std::fs::create_dir_all(&modules).map_err(|e| Error::io(&modules, e))?;
         let initrd = match &boot.initrd {
             Some(i) => Some(write("initrd", &i.data)?),
             None => None,
@@ -267,9 +359,15 @@ impl Machine {
         drop(boot.kernel.data);
         let sd = dir.path().join("sd.img");
         sparse_sd_copy(&config.image, &sd)?;
-        let append = format!("{} {APPEND_EXTRA}", boot.cmdline)
+        let mut append = format!("{} {APPEND_EXTRA}", boot.cmdline)
             .trim()
             .to_string();
+        if board == Board::Raspi4b {
+            for a in RASPI4B_APPEND {
+                append.push(' ');
+                append.push_str(a);
+            }
+        }
         let serial_log = config
             .serial_log
             .clone()
@@ -277,7 +375,8 @@ impl Machine {
         let log = File::create(&serial_log).map_err(|e| Error::io(&serial_log, e))?;
         let sock = dir.path().join("console.sock");
         let qemu_log = dir.path().join("qemu.log");
-        let program = config.qemu.to_string_lossy().into_owned();
+        let qemu = config.qemu.clone().unwrap_or_else(|| default_qemu(board));
+        let program = qemu.to_string_lossy().into_owned();
 
         // a free port may be taken between probing and QEMU's bind: retry then
         let mut attempt = 0;
@@ -303,8 +402,13 @@ impl Machine {
             for (g, h) in &address_ports {
                 netdev.push_str(&format!(",hostfwd=tcp:127.0.0.1:{h}-{g}"));
             }
-            let mut cmd = Command::new(&config.qemu);
-            cmd.args(["-M", "raspi3b", "-m", "1G", "-accel", "tcg,thread=single"])
+            let mut cmd = Command::new(&qemu);
+            cmd.args(["-M", board.qemu_machine()]);
+            if board.qemu_machine() == "raspi3b" {
+                cmd.args(["-m", "1G"]);
+            }
+            cmd.env("QEMU_MODULE_DIR", &modules)
+                .args(["-accel", "tcg,thread=single"])
                 .arg("-kernel")
                 .arg(&kernel)
                 .arg("-dtb")
@@ -1060,12 +1164,86 @@ mod tests {
         assert_eq!(short(&"x".repeat(100)).chars().count(), 61);
     }
 
+    /// A device tree with the Pi 4's SDIO slot as Debian's kernel package ships it
+    /// (properties trimmed to those the edits touch), compiled by the real `dtc`.
+    fn pi4_like_dtb(dir: &Path) -> PathBuf {
+        let dts = dir.join("pi4.dts");
+        std::fs::write(
+            &dts,
+            "/dts-v1/;\n/ { soc { mmc@7e300000 { compatible = \"brcm,bcm2835-sdhci\"; \
+             mmc-pwrseq = <1>; non-removable; status = \"okay\"; \
+             wifi@1 { reg = <1>; compatible = \"brcm,bcm4329-fmac\"; }; }; }; };\n",
+        )
+        .unwrap();
+        let dtb = dir.join("pi4.dtb");
+        let out = Command::new("dtc")
+            .args(["-I", "dts", "-O", "dtb", "-o"])
+            .arg(&dtb)
+            .arg(&dts)
+            .output()
+            .expect("dtc (device-tree-compiler) must be installed");
+        assert!(out.status.success(), "{out:?}");
+        dtb
+    }
+
+    fn fdtget(dtb: &Path, args: &[&str]) -> (bool, String) {
+        let out = Command::new("fdtget").arg(dtb).args(args).output().unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).trim().to_string(),
+        )
+    }
+
+    #[test]
+    fn raspi4b_dtb_edits_free_the_sdio_slot_for_the_card() {
+        let dir = tempfile::tempdir().unwrap();
+        let dtb = pi4_like_dtb(dir.path());
+        let slot = "/soc/mmc@7e300000";
+        assert!(fdtget(&dtb, &[slot, "mmc-pwrseq"]).0);
+        edit_raspi4b_dtb(&dtb).unwrap();
+        let (ok, props) = fdtget(&dtb, &["-p", slot]);
+        assert!(ok);
+        assert_eq!(props.lines().collect::<Vec<_>>(), ["compatible", "status"]);
+        assert_eq!(fdtget(&dtb, &["-l", slot]), (true, String::new()));
+    }
+
+    #[test]
+    fn raspi4b_dtb_edits_name_a_foreign_device_tree() {
+        let dir = tempfile::tempdir().unwrap();
+        let dtb = dir.path().join("other.dtb");
+        let dts = dir.path().join("other.dts");
+        std::fs::write(&dts, "/dts-v1/;\n/ { soc { }; };\n").unwrap();
+        let st = Command::new("dtc")
+            .args(["-I", "dts", "-O", "dtb", "-o"])
+            .arg(&dtb)
+            .arg(&dts)
+            .status()
+            .unwrap();
+        assert!(st.success());
+        let e = edit_raspi4b_dtb(&dtb).unwrap_err().to_string();
+        assert!(e.contains("other.dtb") && e.contains("mmc-pwrseq"), "{e}");
+    }
+
+    #[test]
+    fn raspi4b_runs_the_backports_qemu() {
+        // the environment is the process's: only read it here
+        let q = default_qemu(Board::Raspi4b);
+        match std::env::var_os(QEMU_RASPI4B_ENV) {
+            Some(v) if !v.is_empty() => assert_eq!(q, PathBuf::from(v)),
+            _ => assert_eq!(q, PathBuf::from(QEMU_RASPI4B_DEFAULT)),
+        }
+        assert_eq!(
+            default_qemu(Board::Zero2w),
+            PathBuf::from("qemu-system-aarch64")
+        );
+    }
+
     #[test]
     fn missing_qemu_is_a_start_error() {
         let dir = tempfile::tempdir().unwrap();
         let image = dir.path().join("none.img");
         let mut cfg = MachineConfig::new(&image);
-        cfg.qemu = PathBuf::from("/nonexistent/qemu");
+        cfg.qemu = Some(PathBuf::from("/nonexistent/qemu"));
         // the image is read before QEMU starts: its absence is reported first
         let e = Machine::launch(cfg).unwrap_err().to_string();
         assert!(e.contains("none.img"), "{e}");
