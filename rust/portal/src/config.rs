@@ -5,6 +5,7 @@
 //! |---|---|---|
 //! | `HOTSPOT_NAME` | `Kiwix Hotspot` | shown on the pages |
 //! | `HOTSPOT_FQDN` | `generic.offspot` | the dashboard, target of the redirect after registering |
+//! | `HOTSPOT_LANGUAGE` | `en` | nixspot: the pages' language when the visitor's phone asks for none the portal speaks (`en`, `fr`, `es`; `fr-FR`, `fra` accepted; another language means English) |
 //! | `HOTSPOT_IP` | `192.168.144.1` | the DNAT target |
 //! | `CAPTURED_NETWORKS` | (none) | `\|`-separated client networks to capture; none = all but the hotspot's address |
 //! | `CAPTURED_ADDRESS` | `198.51.100.1` | where spoofed names resolve (`/32` accepted) |
@@ -28,6 +29,7 @@
 //! captured HTTPS connections are refused quickly, which is what phones expect.
 
 use crate::firewall::Captive;
+use crate::lang::Lang;
 use crate::net::Ipv4Net;
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::PathBuf;
@@ -48,6 +50,8 @@ pub struct PortalConfig {
     pub hotspot_name: String,
     /// `HOTSPOT_FQDN`.
     pub hotspot_fqdn: String,
+    /// `HOTSPOT_LANGUAGE`, as given (a language tag; see [`PortalConfig::language`]).
+    pub hotspot_language: String,
     /// `HOTSPOT_IP`.
     pub hotspot_ip: Ipv4Addr,
     /// `CAPTURED_NETWORKS`.
@@ -105,6 +109,7 @@ impl Default for PortalConfig {
         PortalConfig {
             hotspot_name: "Kiwix Hotspot".into(),
             hotspot_fqdn: "generic.offspot".into(),
+            hotspot_language: "en".into(),
             hotspot_ip: Ipv4Addr::new(192, 168, 144, 1),
             captured_networks: Vec::new(),
             captured_address: Ipv4Addr::new(198, 51, 100, 1),
@@ -169,6 +174,27 @@ impl PortalConfig {
                 });
             }
             c.hotspot_fqdn = v;
+        }
+        if let Some(v) = var("HOTSPOT_LANGUAGE") {
+            // A tag such as fr, fr-FR, fr_FR or fra; its content is not checked against
+            // the catalogues here (a language without one means English, with a warning).
+            let tag_ok = v.len() <= 35
+                && v.split(['-', '_']).enumerate().all(|(i, s)| {
+                    (1..=8).contains(&s.len())
+                        && if i == 0 {
+                            s.bytes().all(|b| b.is_ascii_alphabetic())
+                        } else {
+                            s.bytes().all(|b| b.is_ascii_alphanumeric())
+                        }
+                });
+            if !tag_ok {
+                return Err(ConfigError {
+                    name: "HOTSPOT_LANGUAGE",
+                    value: v,
+                    expected: "a language tag such as en, fr or es",
+                });
+            }
+            c.hotspot_language = v;
         }
         if let Some(v) = var("HOTSPOT_IP") {
             c.hotspot_ip = parse("HOTSPOT_IP", v, "an IPv4 address")?;
@@ -263,6 +289,12 @@ impl PortalConfig {
         Ok(c)
     }
 
+    /// The hotspot's language when the portal has a catalogue for it, else `None`
+    /// (English is used).
+    pub fn language(&self) -> Option<Lang> {
+        Lang::from_tag(&self.hotspot_language)
+    }
+
     /// The firewall view of these settings.
     pub fn captive(&self) -> Captive {
         Captive {
@@ -298,8 +330,10 @@ mod tests {
             ("HTTP_PORT", "3080"),
             ("FILTER_MODULE", "dummy_portal_filter"),
             ("DONT_SETUP_FILTER", "1"),
+            ("HOTSPOT_LANGUAGE", "fr_FR"),
         ])
         .unwrap();
+        assert_eq!(c.language(), Some(Lang::Fr));
         assert_eq!(c.hotspot_name, "My Spot");
         assert_eq!(c.captured_networks.len(), 2);
         assert_eq!(c.captured_address, Ipv4Addr::new(198, 51, 100, 7));
@@ -334,5 +368,13 @@ mod tests {
             from(&[("MAX_CLIENTS", "0")]).unwrap_err().name,
             "MAX_CLIENTS"
         );
+        let e = from(&[("HOTSPOT_LANGUAGE", "fr;q=1")]).unwrap_err();
+        assert_eq!(e.name, "HOTSPOT_LANGUAGE");
+        assert!(e.to_string().contains("a language tag"), "{e}");
+        assert_eq!(
+            from(&[("HOTSPOT_LANGUAGE", "de")]).unwrap().language(),
+            None
+        );
+        assert_eq!(from(&[]).unwrap().language(), Some(Lang::En));
     }
 }

@@ -3,7 +3,8 @@
 use crate::clock::Clock;
 use crate::config::PortalConfig;
 use crate::firewall::{Firewall, FirewallError};
-use crate::pages::{Pages, LOGO_SVG, STYLE_CSS};
+use crate::lang::{negotiate, Lang};
+use crate::pages::{LangPages, Pages, LOGO_SVG, STYLE_CSS};
 use crate::platforms;
 use crate::store::{mac_from_arp, Client, Store, StoreError};
 use axum::body::Body;
@@ -45,6 +46,8 @@ pub struct Portal {
     firewall: Arc<dyn Firewall>,
     store: Mutex<Store>,
     pages: Pages,
+    /// The hotspot's language (`HOTSPOT_LANGUAGE`, English when the portal lacks it).
+    language: Lang,
 }
 
 impl Portal {
@@ -60,19 +63,45 @@ impl Portal {
         } else {
             "/assets/logo.svg"
         };
-        let pages = Pages::render(&cfg, logo);
+        let language = cfg.language().unwrap_or_else(|| {
+            tracing::warn!(
+                "HOTSPOT_LANGUAGE={:?}: the portal has no catalogue for it (it has {}); English is used",
+                cfg.hotspot_language,
+                Lang::ALL.map(Lang::tag).join(", ")
+            );
+            Lang::En
+        });
+        let pages = Pages::render(&cfg, logo, language);
+        for p in &pages.problems {
+            tracing::warn!("{p}");
+        }
         Portal {
             cfg,
             clock,
             firewall,
             store: Mutex::new(store),
             pages,
+            language,
         }
     }
 
     /// The settings.
     pub fn config(&self) -> &PortalConfig {
         &self.cfg
+    }
+
+    /// The hotspot's language: what visitors whose phone asks for none of the portal's
+    /// languages get.
+    pub fn language(&self) -> Lang {
+        self.language
+    }
+
+    /// The language to answer a request with these headers in.
+    pub fn language_for(&self, headers: &HeaderMap) -> Lang {
+        let accept = headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok());
+        negotiate(accept, self.language)
     }
 
     fn store(&self) -> MutexGuard<'_, Store> {
@@ -239,6 +268,18 @@ fn html(body: &str) -> Response {
     response(StatusCode::OK, "text/html; charset=utf-8", body.to_string())
 }
 
+/// Marks `r` as being in `lang`, chosen from the request's `Accept-Language` (so caches
+/// keep one copy per language).
+fn localized(mut r: Response, lang: Lang) -> Response {
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_LANGUAGE,
+        HeaderValue::from_static(lang.tag()),
+    );
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Language"));
+    r
+}
+
 /// Serves `/branding/<name>`: plain file names only, from the branding folder.
 async fn branding(portal: &Portal, name: &str) -> Response {
     let safe = !name.is_empty()
@@ -270,16 +311,21 @@ async fn handle(
 ) -> Response {
     let path = req.uri().path().to_string();
     let headers = req.headers();
+    let lang = portal.language_for(headers);
+    let pages = portal.pages.get(lang);
     let mut resp = match path.as_str() {
         "/assets/style.css" => response(StatusCode::OK, "text/css", STYLE_CSS),
         "/assets/logo.svg" => response(StatusCode::OK, "image/svg+xml", LOGO_SVG),
         p if p.starts_with("/branding/") => {
             branding(&portal, p.trim_start_matches("/branding/")).await
         }
-        "/fake-register/" | "/fake-register" => html(&portal.pages.registered),
-        "/register-hotspot/" | "/register-hotspot" => register(&portal, peer, headers).await,
+        "/fake-register/" | "/fake-register" => localized(html(&pages.registered), lang),
+        "/register-hotspot/" | "/register-hotspot" => {
+            localized(register(&portal, peer, headers, pages).await, lang)
+        }
         _ => match client_ip(peer, headers) {
             Some(ip) if portal.is_registered(ip) => {
+                // Connectivity checks get their platform's exact answer, in no language.
                 match platforms::success(&host_of(headers), &path) {
                     Some(s) => {
                         let mut r = response(
@@ -292,10 +338,10 @@ async fn handle(
                         }
                         r
                     }
-                    None => html(&portal.pages.registered),
+                    None => localized(html(&pages.registered), lang),
                 }
             }
-            _ => html(&portal.pages.welcome),
+            _ => localized(html(&pages.welcome), lang),
         },
     };
     resp.headers_mut().insert(
@@ -305,12 +351,20 @@ async fn handle(
     resp
 }
 
-async fn register(portal: &Arc<Portal>, peer: SocketAddr, headers: &HeaderMap) -> Response {
+/// Plain text in the visitor's language.
+const TEXT_PLAIN: &str = "text/plain; charset=utf-8";
+
+async fn register(
+    portal: &Arc<Portal>,
+    peer: SocketAddr,
+    headers: &HeaderMap,
+    pages: &LangPages,
+) -> Response {
     let Some(ip) = client_ip(peer, headers) else {
         return response(
             StatusCode::BAD_REQUEST,
-            "text/plain",
-            "Only IPv4 clients can register.\n",
+            TEXT_PLAIN,
+            pages.error_not_ipv4.clone(),
         );
     };
     let p = Arc::clone(portal);
@@ -318,8 +372,7 @@ async fn register(portal: &Arc<Portal>, peer: SocketAddr, headers: &HeaderMap) -
     match result {
         Ok(Ok(())) => {
             let mut r = response(StatusCode::FOUND, "", "");
-            let target = format!("http://{}/", portal.cfg.hotspot_fqdn);
-            if let Ok(v) = HeaderValue::from_str(&target) {
+            if let Ok(v) = HeaderValue::from_str(&pages.dashboard) {
                 r.headers_mut().insert(header::LOCATION, v);
             }
             r
@@ -328,16 +381,16 @@ async fn register(portal: &Arc<Portal>, peer: SocketAddr, headers: &HeaderMap) -
             tracing::error!("cannot register {ip}: {e}");
             response(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "text/plain",
-                "Registration failed; please try again.\n",
+                TEXT_PLAIN,
+                pages.error_registration.clone(),
             )
         }
         Err(e) => {
             tracing::error!("cannot register {ip}: {e}");
             response(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "text/plain",
-                "Registration failed; please try again.\n",
+                TEXT_PLAIN,
+                pages.error_registration.clone(),
             )
         }
     }

@@ -27,11 +27,16 @@ impl Reply {
 }
 
 fn get(port: u16, client: &str, host: &str, path: &str) -> Reply {
+    get_with(port, client, host, path, "")
+}
+
+/// `get` with more header lines (each ending in `\r\n`).
+fn get_with(port: u16, client: &str, host: &str, path: &str, headers: &str) -> Reply {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-For: {client}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nX-Forwarded-For: {client}\r\n{headers}Connection: close\r\n\r\n"
     )
     .unwrap();
     let mut raw = Vec::new();
@@ -388,4 +393,166 @@ fn repeated_registration_runs_nft_once_and_renews_rarely() {
     // Another client still registers (one more nft call).
     assert_eq!(get(srv.port, B, "x", "/register-hotspot/").status, 302);
     assert_eq!(calls().len(), 2, "{:?}", calls());
+}
+
+/// The visitor's language: `Accept-Language` picks among English, French and Spanish
+/// (region and weights honoured), else the hotspot's `HOTSPOT_LANGUAGE` (Spanish here);
+/// every page and error says which language it is in and that it varies with the header.
+#[test]
+fn pages_speak_the_visitors_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = PortalConfig {
+        hotspot_language: "es".into(),
+        ..config(dir.path())
+    };
+    let clock = Arc::new(ManualClock::new(1_000_000));
+    let portal = Arc::new(Portal::new(cfg, clock, Arc::new(MemoryFirewall::new())));
+    let srv = start(portal);
+    let p = srv.port;
+    let cases = [
+        // (Accept-Language line, language, welcome text, button, dashboard)
+        (
+            "Accept-Language: fr-FR,fr;q=0.9\r\n",
+            "fr",
+            "Bienvenue ! Ce point d&#39;accès",
+            ">Ouvrir Demo Spot</a>",
+            "http://demo.offspot/fr/",
+        ),
+        (
+            "Accept-Language: es\r\n",
+            "es",
+            "¡Bienvenido!",
+            ">Abrir Demo Spot</a>",
+            "http://demo.offspot/",
+        ),
+        (
+            "Accept-Language: de-DE,de;q=0.9\r\n",
+            "es",
+            "¡Bienvenido!",
+            ">Abrir Demo Spot</a>",
+            "http://demo.offspot/",
+        ),
+        (
+            "",
+            "es",
+            "¡Bienvenido!",
+            ">Abrir Demo Spot</a>",
+            "http://demo.offspot/",
+        ),
+        (
+            "Accept-Language: fr;q=0.2, en-GB;q=0.8, es;q=0\r\n",
+            "en",
+            "Welcome! This hotspot",
+            ">Open Demo Spot</a>",
+            "http://demo.offspot/en/",
+        ),
+    ];
+    for (i, (accept, lang, text, button, dashboard)) in cases.into_iter().enumerate() {
+        let client = format!("192.168.144.{}", 140 + i);
+        let r = get_with(
+            p,
+            &client,
+            "connectivitycheck.gstatic.com",
+            "/generate_204",
+            accept,
+        );
+        assert_eq!(r.status, 200, "{accept:?}");
+        assert!(
+            r.body.contains(&format!("<html lang=\"{lang}\">")),
+            "{accept:?}: {}",
+            r.body
+        );
+        assert!(r.body.contains(text), "{accept:?}: {}", r.body);
+        assert!(r.body.contains(button), "{accept:?}: {}", r.body);
+        assert_eq!(
+            r.header("content-language").as_deref(),
+            Some(lang),
+            "{accept:?}"
+        );
+        assert_eq!(r.header("vary").as_deref(), Some("Accept-Language"));
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("text/html; charset=utf-8")
+        );
+
+        // Registering leads to the dashboard in that language.
+        let r = get_with(p, &client, "x", "/register-hotspot/", accept);
+        assert_eq!(r.status, 302, "{accept:?}");
+        assert_eq!(
+            r.header("location").as_deref(),
+            Some(dashboard),
+            "{accept:?}"
+        );
+        assert_eq!(r.header("content-language").as_deref(), Some(lang));
+        assert_eq!(r.header("vary").as_deref(), Some("Accept-Language"));
+
+        // The registered page too, with its button to that dashboard.
+        let r = get_with(p, &client, "demo.offspot", "/", accept);
+        assert!(
+            r.body.contains(&format!("<html lang=\"{lang}\">")),
+            "{}",
+            r.body
+        );
+        assert!(
+            r.body.contains(&format!("href=\"{dashboard}\"")),
+            "{}",
+            r.body
+        );
+        assert_eq!(r.header("content-language").as_deref(), Some(lang));
+
+        // Connectivity checks keep their exact, language-less answers.
+        let r = get_with(
+            p,
+            &client,
+            "captive.apple.com",
+            "/hotspot-detect.html",
+            accept,
+        );
+        assert!(r.body.contains("<BODY>Success</BODY>"));
+        assert_eq!(r.header("content-language"), None);
+    }
+}
+
+/// Registration errors are in the visitor's language too.
+#[test]
+fn errors_speak_the_visitors_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(dir.path());
+    // The state goes below a regular file: saving it fails, so registering fails.
+    std::fs::write(dir.path().join("file"), "").unwrap();
+    cfg.db_path = dir.path().join("file/portal.json");
+    let portal = Arc::new(Portal::new(
+        cfg,
+        Arc::new(ManualClock::new(0)),
+        Arc::new(MemoryFirewall::new()),
+    ));
+    let srv = start(portal);
+    for (i, (accept, lang, text)) in [
+        (
+            "Accept-Language: fr-CA\r\n",
+            "fr",
+            "L'enregistrement a échoué",
+        ),
+        (
+            "Accept-Language: es-419\r\n",
+            "es",
+            "El registro ha fallado",
+        ),
+        ("", "en", "Registration failed"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        // A new client each time: a failed save still lets the client through (the
+        // firewall went first), so its next try would be a renewal.
+        let client = format!("192.168.144.{}", 150 + i);
+        let r = get_with(srv.port, &client, "x", "/register-hotspot/", accept);
+        assert_eq!(r.status, 500, "{accept:?}");
+        assert!(r.body.contains(text), "{accept:?}: {}", r.body);
+        assert_eq!(r.header("content-language").as_deref(), Some(lang));
+        assert_eq!(
+            r.header("content-type").as_deref(),
+            Some("text/plain; charset=utf-8")
+        );
+    }
 }
