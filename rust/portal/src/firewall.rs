@@ -8,6 +8,13 @@
 //! - `CAPTIVE_PASSLIST`: traffic to the captured address returns (so spoofed names always
 //!   reach the portal, which answers registered clients' connectivity checks); registered
 //!   clients are accepted (no DNAT); everything else returns to the DNAT.
+//! - `CAPTIVE_FORWARD` (filter, forward hook): nothing from an unregistered client of the
+//!   captured networks is forwarded, whatever the protocol. Offspot only redirects web
+//!   traffic, so on a gateway an unregistered client could still send UDP, ICMP or TCP to
+//!   other ports through the uplink.
+//! - `CAPTIVE_INPUT` (filter, input hook): the portal's own ports only take connections
+//!   the DNAT above redirected (or from the device itself), so a client cannot reach the
+//!   portal's internal port directly.
 //!
 //! Unlike offspot, which inserts one `ip saddr X accept` rule per client and deletes it
 //! by handle, the registered clients live in the named set `CAPTIVE_CLIENTS` matched by
@@ -86,6 +93,32 @@ pub fn setup_script(c: &Captive) -> String {
         "add rule ip nat CAPTIVE_PASSLIST ip saddr @CAPTIVE_CLIENTS counter accept comment \"allow host\"\n",
     );
     s.push_str("add rule ip nat CAPTIVE_PASSLIST return\n");
+
+    // Filter chains in this table, as they match the set of registered clients (a rule
+    // can only name a set of its own table). Several base chains on one hook each see the
+    // packet; a drop in any of them is final.
+    s.push_str(
+        "add chain ip nat CAPTIVE_FORWARD { type filter hook forward priority filter; policy accept; }\n",
+    );
+    if c.captured_networks.is_empty() {
+        // every client but the hotspot is captured: only connections they open count
+        // (replies to registered clients come from elsewhere)
+        s.push_str(
+            "add rule ip nat CAPTIVE_FORWARD ct direction original ip saddr != @CAPTIVE_CLIENTS drop\n",
+        );
+    }
+    for net in &c.captured_networks {
+        s.push_str(&format!(
+            "add rule ip nat CAPTIVE_FORWARD ip saddr {net} ip saddr != @CAPTIVE_CLIENTS drop\n"
+        ));
+    }
+    s.push_str(
+        "add chain ip nat CAPTIVE_INPUT { type filter hook input priority filter; policy accept; }\n",
+    );
+    s.push_str(&format!(
+        "add rule ip nat CAPTIVE_INPUT iifname != \"lo\" tcp dport {{ {}, {} }} ct status & dnat == 0 drop\n",
+        c.http_port, c.https_port
+    ));
     s
 }
 
@@ -312,6 +345,12 @@ mod tests {
         assert!(s.contains("ip daddr 198.51.100.1 tcp dport { 80, 443 } return"));
         let open = setup_script(&captive(&[]));
         assert!(open.contains("ip daddr != 192.168.144.1 tcp dport 443 jump CAPTIVE_HTTPS"));
+        // unregistered clients get nothing forwarded, and no direct access to the portal
+        assert!(s.contains(
+            "add rule ip nat CAPTIVE_FORWARD ip saddr 192.168.144.128/25 ip saddr != @CAPTIVE_CLIENTS drop\n"
+        ));
+        assert!(open.contains("ct direction original ip saddr != @CAPTIVE_CLIENTS drop\n"));
+        assert!(s.contains("tcp dport { 2080, 2443 } ct status & dnat == 0 drop\n"));
     }
 
     #[test]

@@ -193,7 +193,7 @@ pub enum Ethernet {
     },
 }
 
-fn ipv4_list(sec: &Section, key: &str) -> Result<Vec<Ipv4Addr>, Invalid> {
+fn ipv4_list(sec: &Section<'_>, key: &str) -> Result<Vec<Ipv4Addr>, Invalid> {
     sec.strings(key)?
         .unwrap_or_default()
         .iter()

@@ -145,7 +145,7 @@ fn enabled<'a>(sec: &Section<'a>, key: &str) -> Result<Option<&'a Value>, Invali
     }
 }
 
-fn path(sec: &Section, key: &str, default: &str) -> Result<String, Invalid> {
+fn path(sec: &Section<'_>, key: &str, default: &str) -> Result<String, Invalid> {
     let p = sec.string(key)?.unwrap_or_else(|| default.to_string());
     let ok = p.starts_with('/')
         && !p.chars().any(|c| {
@@ -182,7 +182,7 @@ fn unownable(dir: &str) -> Option<&'static str> {
 }
 
 /// Checks that the folder `dir` (from option `key`) may be owned by a service.
-fn ownable(sec: &Section, key: &str, dir: &str) -> Result<(), Invalid> {
+fn ownable(sec: &Section<'_>, key: &str, dir: &str) -> Result<(), Invalid> {
     let why = if dir.starts_with("/data/") {
         unownable(dir)
     } else {
@@ -208,7 +208,7 @@ fn nested(a: &str, b: &str) -> bool {
     inside(a, b) || inside(b, a)
 }
 
-fn port(sec: &Section, key: &str, default: u16) -> Result<u16, Invalid> {
+fn port(sec: &Section<'_>, key: &str, default: u16) -> Result<u16, Invalid> {
     match sec.integer(key)? {
         None => Ok(default),
         Some(n) => u16::try_from(n).ok().filter(|p| *p != 0).ok_or_else(|| {
