@@ -1,0 +1,703 @@
+//! The JSON API (`/api/v1/…`): thin handlers over [`crate::config`], [`crate::queue`],
+//! [`crate::accounts`] and [`crate::storage`]. An HTML layer can sit beside these
+//! routes and call the same functions.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, Path, Query, Request, State};
+use axum::http::{header, request::Parts, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::Row as _;
+
+use crate::accounts::{self, Role, TokenKind, User};
+use crate::config::{self, Scratch};
+use crate::error::ApiError;
+use crate::queue;
+use crate::server::AppState;
+
+type Shared = Arc<AppState>;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "nixspot_session";
+
+/// The largest configuration body accepted (logos included).
+const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
+
+/// The router of the whole API.
+pub fn router(state: Shared) -> Router {
+    let json_limit = axum::extract::DefaultBodyLimit::max(MAX_CONFIG_BYTES);
+    Router::new()
+        .route("/api/v1/health", get(health))
+        .route("/api/v1/session", post(login).delete(logout))
+        .route("/api/v1/me", get(me))
+        .route(
+            "/api/v1/configurations",
+            post(create_configuration).get(list_configurations),
+        )
+        .route(
+            "/api/v1/configurations/{id}",
+            get(get_configuration)
+                .put(update_configuration)
+                .delete(delete_configuration),
+        )
+        .route("/api/v1/configurations/{id}/module.nix", get(module_nix))
+        .route("/api/v1/configurations/{id}/lock.json", get(lock_json))
+        .route("/api/v1/orders", post(create_order).get(list_orders))
+        .route("/api/v1/orders/{id}", get(get_order))
+        .route("/api/v1/orders/{id}/image", get(download))
+        .route("/api/v1/orders/{id}/cancel", post(cancel))
+        .route("/api/v1/orders/{id}/retry", post(retry))
+        .route("/api/v1/catalog", get(catalog))
+        .route("/api/v1/workers", get(workers))
+        .route("/api/v1/worker/claim", post(claim))
+        .route("/api/v1/worker/jobs/{id}/heartbeat", post(heartbeat))
+        .route(
+            "/api/v1/worker/jobs/{id}/image",
+            // Images are large: no body limit on the upload (it is streamed, hashed and
+            // checked against its Content-Length).
+            put(upload).layer(axum::extract::DefaultBodyLimit::disable()),
+        )
+        .route("/api/v1/worker/jobs/{id}/fail", post(fail))
+        .fallback(|| async { ApiError::not_found("route") })
+        .layer(json_limit)
+        .with_state(state)
+}
+
+/// The authenticated caller: `Authorization: Bearer TOKEN` or the session cookie.
+pub struct Caller(pub User);
+
+fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+        let text = value.to_str().ok()?;
+        return text.strip_prefix("Bearer ").map(|t| t.trim().to_string());
+    }
+    let cookies = parts.headers.get(header::COOKIE)?.to_str().ok()?;
+    cookies.split(';').find_map(|c| {
+        c.trim()
+            .strip_prefix(SESSION_COOKIE)
+            .and_then(|r| r.strip_prefix('='))
+            .map(str::to_string)
+    })
+}
+
+impl FromRequestParts<Shared> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, ApiError> {
+        let unauthorized = |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, m);
+        let Some(secret) = bearer(parts) else {
+            return Err(unauthorized(
+                "authentication required: send Authorization: Bearer <token>",
+            ));
+        };
+        match accounts::authenticate(&state.db, &secret).await? {
+            Some(user) => Ok(Caller(user)),
+            None => Err(unauthorized("the token is unknown or has expired")),
+        }
+    }
+}
+
+impl Caller {
+    fn person(self) -> Result<User, ApiError> {
+        match self.0.role {
+            Role::User | Role::Admin => Ok(self.0),
+            Role::Worker => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "a worker token can only use /api/v1/worker/…",
+            )),
+        }
+    }
+
+    fn admin(self) -> Result<User, ApiError> {
+        match self.0.role {
+            Role::Admin => Ok(self.0),
+            _ => Err(ApiError::new(StatusCode::FORBIDDEN, "administrators only")),
+        }
+    }
+
+    fn worker(self) -> Result<User, ApiError> {
+        match self.0.role {
+            Role::Worker | Role::Admin => Ok(self.0),
+            Role::User => Err(ApiError::new(
+                StatusCode::FORBIDDEN,
+                "a worker token is required (a user with role worker)",
+            )),
+        }
+    }
+}
+
+/// A JSON body, with a 400 naming the problem instead of axum's plain-text rejection.
+pub struct JsonBody<T>(pub T);
+
+impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<S> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(JsonBody(v)),
+            Err(e) => Err(ApiError::bad_request(e.body_text())),
+        }
+    }
+}
+
+async fn health(State(state): State<Shared>) -> Result<Json<Value>, ApiError> {
+    sqlx::query("SELECT 1").execute(&state.db.pool).await?;
+    Ok(Json(json!({"status": "ok"})))
+}
+
+#[derive(Deserialize)]
+struct LoginBody {
+    name: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<Shared>,
+    JsonBody(body): JsonBody<LoginBody>,
+) -> Result<Response, ApiError> {
+    let Some(user) = accounts::login(&state.db, &body.name, &body.password).await? else {
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "wrong user name or password",
+        ));
+    };
+    let ttl = 24 * 3600;
+    let token = accounts::create_token(&state.db, &user, TokenKind::Session, ttl).await?;
+    let cookie =
+        format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={ttl}");
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"token": token, "expires_in": ttl, "user": user})),
+    )
+        .into_response())
+}
+
+async fn logout(State(state): State<Shared>, parts: Request) -> Result<StatusCode, ApiError> {
+    let (parts, _) = parts.into_parts();
+    if let Some(secret) = bearer(&parts) {
+        accounts::revoke(&state.db, &secret).await?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(caller: Caller) -> Json<User> {
+    Json(caller.0)
+}
+
+/// A stored configuration.
+struct Stored {
+    owner: String,
+    hotspot: Value,
+    lock: Option<String>,
+}
+
+async fn load_configuration(state: &AppState, user: &User, id: &str) -> Result<Stored, ApiError> {
+    let row = sqlx::query("SELECT owner, hotspot, lock FROM configurations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(row) = row else {
+        return Err(ApiError::not_found("configuration"));
+    };
+    let owner: String = row.try_get("owner")?;
+    // Another user's configuration is "not found": its id must not be confirmed.
+    if owner != user.id && user.role != Role::Admin {
+        return Err(ApiError::not_found("configuration"));
+    }
+    let text: String = row.try_get("hotspot")?;
+    let hotspot = serde_json::from_str(&text)
+        .map_err(|e| ApiError::internal(format!("configuration {id} is not JSON: {e}")))?;
+    Ok(Stored {
+        owner,
+        hotspot,
+        lock: crate::db::opt(&row, "lock")?,
+    })
+}
+
+/// Checks the policy, then evaluates the module (with its catalog packages pinned)
+/// off the async threads, at most a few at a time.
+async fn validate(state: &Shared, body: &Value) -> Result<(), ApiError> {
+    state.policy.check(body)?;
+    let _slot = state
+        .eval_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("shutting down"))?;
+    let module = config::module_text(body);
+    let pinning = state.pinning.clone();
+    tokio::task::spawn_blocking(move || {
+        let scratch = Scratch::new(&module, None)?;
+        crate::lock::lock_packages(&pinning, &scratch.module(), &scratch.lock())
+            .map_err(|e| lock_error(&scratch, &pinning.modules, &e))?;
+        config::evaluate(&scratch, &pinning.modules).map(|_| ())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("validation task: {e}")))?
+}
+
+fn lock_error(
+    scratch: &Scratch,
+    modules: &std::path::Path,
+    e: &crate::lock::LockError,
+) -> ApiError {
+    let message = scratch.scrub(&e.to_string(), modules);
+    if e.catalog_unavailable() {
+        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
+        error.option = config::option_in(&error.message);
+        return error;
+    }
+    ApiError::invalid(config::option_in(&message), message)
+}
+
+async fn create_configuration(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let user = caller.person()?;
+    validate(&state, &body).await?;
+    let id = crate::new_id();
+    let now = crate::now();
+    sqlx::query(
+        "INSERT INTO configurations (id, owner, hotspot, created, updated) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .bind(body.to_string())
+    .bind(now)
+    .execute(&state.db.pool)
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+async fn list_configurations(
+    State(state): State<Shared>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    let user = caller.person()?;
+    let rows = if user.role == Role::Admin {
+        sqlx::query("SELECT id, hotspot, updated FROM configurations ORDER BY updated DESC, id")
+            .fetch_all(&state.db.pool)
+            .await?
+    } else {
+        sqlx::query(
+            "SELECT id, hotspot, updated FROM configurations WHERE owner = $1 ORDER BY updated DESC, id",
+        )
+        .bind(&user.id)
+        .fetch_all(&state.db.pool)
+        .await?
+    };
+    let mut list = Vec::new();
+    for row in &rows {
+        let text: String = row.try_get("hotspot")?;
+        let hotspot: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        list.push(json!({
+            "id": row.try_get::<String, _>("id")?,
+            "name": hotspot.pointer("/hotspot/name"),
+            "updated": row.try_get::<i64, _>("updated")?,
+        }));
+    }
+    Ok(Json(json!({"configurations": list})))
+}
+
+async fn get_configuration(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = caller.person()?;
+    let stored = load_configuration(&state, &user, &id).await?;
+    let mut body = stored.hotspot;
+    if let Some(object) = body.as_object_mut() {
+        object.insert("id".into(), json!(id));
+    }
+    Ok(Json(body))
+}
+
+async fn update_configuration(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Value>,
+) -> Result<Json<Value>, ApiError> {
+    let user = caller.person()?;
+    let stored = load_configuration(&state, &user, &id).await?;
+    validate(&state, &body).await?;
+    // The stored lock belonged to the old options.
+    sqlx::query("UPDATE configurations SET hotspot = $1, lock = NULL, updated = $2 WHERE id = $3 AND owner = $4")
+        .bind(body.to_string())
+        .bind(crate::now())
+        .bind(&id)
+        .bind(&stored.owner)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(Json(json!({"id": id})))
+}
+
+async fn delete_configuration(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let user = caller.person()?;
+    let stored = load_configuration(&state, &user, &id).await?;
+    sqlx::query("DELETE FROM configurations WHERE id = $1 AND owner = $2")
+        .bind(&id)
+        .bind(&stored.owner)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn module_nix(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = caller.person()?;
+    let stored = load_configuration(&state, &user, &id).await?;
+    Ok(text_file(
+        config::module_text(&stored.hotspot),
+        "text/plain; charset=utf-8",
+        "module.nix",
+    ))
+}
+
+fn text_file(text: String, content_type: &str, name: &str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        text,
+    )
+        .into_response()
+}
+
+/// The configuration's lock: the one its last order froze, else computed now (and kept).
+async fn lock_json(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let user = caller.person()?;
+    let stored = load_configuration(&state, &user, &id).await?;
+    let lock = match stored.lock {
+        Some(lock) => lock,
+        None => {
+            let lock = compute_lock(&state, &stored.hotspot).await?;
+            store_lock(&state, &id, &lock).await?;
+            lock
+        }
+    };
+    Ok(text_file(lock, "application/json", "module.lock.json"))
+}
+
+async fn store_lock(state: &AppState, id: &str, lock: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE configurations SET lock = $1 WHERE id = $2")
+        .bind(lock)
+        .bind(id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Computes the full lock of a configuration (the text `nixspot lock` would write).
+async fn compute_lock(state: &Shared, hotspot: &Value) -> Result<String, ApiError> {
+    let _slot = state
+        .eval_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("shutting down"))?;
+    let module = config::module_text(hotspot);
+    let pinning = state.pinning.clone();
+    tokio::task::spawn_blocking(move || {
+        let scratch = Scratch::new(&module, None)?;
+        let lock = crate::lock::lock_module(&pinning, &scratch.module(), &scratch.lock())
+            .map_err(|e| lock_error(&scratch, &pinning.modules, &e))?;
+        // The lock must also make the module evaluate (e.g. an SD card too small).
+        config::evaluate(&scratch, &pinning.modules)?;
+        Ok(lock.to_json_string())
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("lock task: {e}")))?
+}
+
+#[derive(Deserialize)]
+struct OrderBody {
+    configuration: String,
+}
+
+async fn create_order(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonBody(body): JsonBody<OrderBody>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let user = caller.person()?;
+    let stored = load_configuration(&state, &user, &body.configuration).await?;
+    // The policy may have changed since the configuration was saved.
+    state.policy.check(&stored.hotspot)?;
+    let lock = compute_lock(&state, &stored.hotspot).await?;
+    store_lock(&state, &body.configuration, &lock).await?;
+    let module = config::module_text(&stored.hotspot);
+    let name = config::image_name(&stored.hotspot);
+    let id = queue::create(&state.db, &user, &body.configuration, &name, &module, &lock).await?;
+    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+}
+
+async fn list_orders(State(state): State<Shared>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    let user = caller.person()?;
+    Ok(Json(
+        json!({"orders": queue::list(&state.db, &user).await?}),
+    ))
+}
+
+async fn get_order(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<queue::Order>, ApiError> {
+    let user = caller.person()?;
+    Ok(Json(queue::get(&state.db, &user, &id).await?))
+}
+
+/// The image: served from the directory (Range requests work) or a 302 to a presigned
+/// S3 URL.
+async fn download(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let user = caller.person()?;
+    let order = queue::get(&state.db, &user, &id).await?;
+    let key = match (&order.state[..], &order.storage_key) {
+        ("ready", Some(key)) => key.clone(),
+        (state, _) => {
+            return Err(ApiError::conflict(format!(
+                "order {id} is {state}: only a ready order has an image"
+            )))
+        }
+    };
+    if let Some(path) = state.storage.local_path(&key) {
+        use tower::ServiceExt as _;
+        let (parts, _) = request.into_parts();
+        let request = Request::from_parts(parts, Body::empty());
+        let mut response = tower_http::services::ServeFile::new(&path)
+            .oneshot(request)
+            .await
+            .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?
+            .map(Body::new);
+        if response.status() == StatusCode::NOT_FOUND {
+            return Err(ApiError::internal(format!(
+                "order {id}: its image is missing from storage"
+            )));
+        }
+        if let Ok(value) = format!("attachment; filename=\"{}.img\"", order.name).parse() {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+        return Ok(response);
+    }
+    let link = state
+        .storage
+        .presigned(&key, state.settings.link_ttl)
+        .await
+        .map_err(|e| ApiError::internal(e.to_string()))?
+        .ok_or_else(|| ApiError::internal("no download link"))?;
+    Ok((StatusCode::FOUND, [(header::LOCATION, link)]).into_response())
+}
+
+async fn cancel(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = caller.person()?;
+    let ended = queue::cancel(&state.db, &user, &id).await?;
+    state
+        .notify_failed(&ended, &format!("cancelled by {}", user.name))
+        .await;
+    Ok(Json(json!({"id": id, "state": "failed"})))
+}
+
+async fn retry(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    let user = caller.admin()?;
+    queue::retry(&state.db, &user, &id).await?;
+    Ok(Json(json!({"id": id, "state": "queued"})))
+}
+
+#[derive(Deserialize)]
+struct CatalogQuery {
+    q: Option<String>,
+    lang: Option<String>,
+    category: Option<String>,
+    flavour: Option<String>,
+}
+
+async fn catalog(
+    State(state): State<Shared>,
+    caller: Caller,
+    Query(query): Query<CatalogQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.person()?;
+    let catalog = state.catalog().await?;
+    let query = nixspot_catalog::Query {
+        words: query
+            .q
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_string)
+            .collect(),
+        lang: query.lang.filter(|l| !l.is_empty()),
+        category: query.category.filter(|c| !c.is_empty()),
+        flavour: query.flavour.filter(|f| !f.is_empty()),
+        max_size: None,
+    };
+    let entries: Vec<Value> = catalog
+        .search(&query)
+        .into_iter()
+        .take(500)
+        .map(|e| {
+            json!({
+                "package": format!("{}:{}", e.name, e.flavour),
+                "name": e.name, "flavour": e.flavour, "title": e.title,
+                "summary": e.summary, "languages": e.languages, "category": e.category,
+                "tags": e.tags, "size": e.length, "date": e.date, "icon": e.icon_url,
+            })
+        })
+        .collect();
+    Ok(Json(json!({"entries": entries})))
+}
+
+async fn workers(State(state): State<Shared>, caller: Caller) -> Result<Json<Value>, ApiError> {
+    caller.admin()?;
+    Ok(Json(json!({"workers": queue::workers(&state.db).await?})))
+}
+
+#[derive(Deserialize)]
+struct ClaimBody {
+    worker: String,
+}
+
+async fn claim(
+    State(state): State<Shared>,
+    caller: Caller,
+    JsonBody(body): JsonBody<ClaimBody>,
+) -> Result<Response, ApiError> {
+    caller.worker()?;
+    if body.worker.is_empty() || body.worker.len() > 128 {
+        return Err(ApiError::bad_request(
+            "worker: expected a name of 1 to 128 bytes",
+        ));
+    }
+    queue::seen(&state.db, &body.worker).await?;
+    for ended in queue::fail_exhausted(&state.db).await? {
+        state.notify_failed(&ended, "").await;
+    }
+    match queue::claim(&state.db, &body.worker, state.settings.lease_seconds).await? {
+        Some(job) => Ok(Json(json!({"job": job})).into_response()),
+        None => Ok(StatusCode::NO_CONTENT.into_response()),
+    }
+}
+
+#[derive(Deserialize)]
+struct HeartbeatBody {
+    step: Option<String>,
+    progress: Option<f64>,
+}
+
+async fn heartbeat(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<HeartbeatBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.worker()?;
+    let lease = state.settings.lease_seconds;
+    queue::heartbeat(&state.db, &id, body.step.as_deref(), body.progress, lease).await?;
+    Ok(Json(json!({"lease_seconds": lease})))
+}
+
+async fn upload(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Json<Value>, ApiError> {
+    caller.worker()?;
+    let sha256 = headers
+        .get("x-image-sha256")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase)
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+        .ok_or_else(|| ApiError::bad_request("X-Image-Sha256: expected 64 hex digits"))?;
+    let length = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    let order = queue::held(&state.db, &id).await?;
+    // A key of its own per upload: a late upload of a lost lease never overwrites the
+    // image another worker stored.
+    let key = format!(
+        "images/{}/{}-{}.img",
+        order.order,
+        order.name,
+        &id[..8.min(id.len())]
+    );
+    let size = state
+        .storage
+        .put(&key, body.into_data_stream(), length, &sha256)
+        .await
+        .map_err(|e| match e {
+            crate::storage::StorageError::Mismatch(m) => ApiError::invalid(None, m),
+            other => ApiError::internal(other.to_string()),
+        })?;
+    let expires = crate::now().saturating_add(state.settings.image_ttl.as_secs() as i64);
+    let size_i64 = i64::try_from(size).unwrap_or(i64::MAX);
+    let ended = match queue::finish(&state.db, &id, &sha256, size_i64, &key, expires).await {
+        Ok(ended) => ended,
+        Err(e) => {
+            // Cancelled or taken over while uploading: the object is nobody's.
+            let _ = state.storage.delete(&key).await;
+            return Err(e);
+        }
+    };
+    state.notify_ready(&ended, &sha256, size_i64, expires).await;
+    Ok(Json(
+        json!({"order": ended.order, "state": "ready", "sha256": sha256, "size": size}),
+    ))
+}
+
+#[derive(Deserialize)]
+struct FailBody {
+    error: String,
+}
+
+async fn fail(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<FailBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.worker()?;
+    // Bounded: a reason is for a person to read.
+    let reason: String = body.error.chars().take(4000).collect();
+    let ended = queue::fail(&state.db, &id, &reason).await?;
+    state.notify_failed(&ended, &reason).await;
+    Ok(Json(json!({"order": ended.order, "state": "failed"})))
+}

@@ -1,0 +1,296 @@
+//! Where images go: a local directory (served with Range requests) or an S3-compatible
+//! bucket (downloads are 302 redirects to presigned, expiring URLs). Uploads stream into
+//! storage while being hashed and are refused on a sha256 or length mismatch, leaving
+//! nothing behind.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use futures_util::{Stream, StreamExt as _};
+use sha2::{Digest as _, Sha256};
+use tokio::io::AsyncWriteExt as _;
+
+/// Image storage.
+#[derive(Debug, Clone)]
+pub enum Storage {
+    /// A directory; keys are relative paths below it.
+    Local(PathBuf),
+    /// An S3-compatible bucket.
+    S3 {
+        /// The store.
+        store: Arc<object_store::aws::AmazonS3>,
+        /// `s3://BUCKET`, for messages.
+        bucket: String,
+    },
+}
+
+/// Storage errors.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The `--storage` value is not understood.
+    #[error("--storage {spec}: {reason}")]
+    Spec {
+        /// The value.
+        spec: String,
+        /// Why.
+        reason: String,
+    },
+    /// Reading or writing failed.
+    #[error("{0}")]
+    Io(String),
+    /// The upload is not what the worker said it is.
+    #[error("{0}")]
+    Mismatch(String),
+}
+
+impl Storage {
+    /// `DIR` or `s3://BUCKET?endpoint=URL&region=R` (credentials from the usual
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` environment variables).
+    pub fn parse(spec: &str) -> Result<Storage, StorageError> {
+        let Some(rest) = spec.strip_prefix("s3://") else {
+            return Ok(Storage::Local(PathBuf::from(spec)));
+        };
+        let bad = |reason: String| StorageError::Spec {
+            spec: spec.to_string(),
+            reason,
+        };
+        let url = url::Url::parse(spec).map_err(|e| bad(e.to_string()))?;
+        let bucket = url
+            .host_str()
+            .filter(|b| !b.is_empty())
+            .ok_or_else(|| bad(format!("no bucket name in {rest:?}")))?
+            .to_string();
+        let mut builder = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
+        for (key, value) in url.query_pairs() {
+            builder = match key.as_ref() {
+                "endpoint" => builder
+                    .with_endpoint(value.as_ref())
+                    .with_allow_http(value.starts_with("http://"))
+                    .with_virtual_hosted_style_request(false),
+                "region" => builder.with_region(value.as_ref()),
+                other => {
+                    return Err(bad(format!(
+                        "unknown parameter {other:?} (expected endpoint, region)"
+                    )))
+                }
+            };
+        }
+        let store = builder.build().map_err(|e| bad(e.to_string()))?;
+        Ok(Storage::S3 {
+            store: Arc::new(store),
+            bucket: format!("s3://{bucket}"),
+        })
+    }
+
+    /// The file of `key` in a local storage.
+    pub fn local_path(&self, key: &str) -> Option<PathBuf> {
+        match self {
+            Storage::Local(dir) => Some(dir.join(key)),
+            Storage::S3 { .. } => None,
+        }
+    }
+
+    /// A presigned GET URL valid `ttl` (S3 only).
+    pub async fn presigned(
+        &self,
+        key: &str,
+        ttl: Duration,
+    ) -> Result<Option<String>, StorageError> {
+        use object_store::signer::Signer as _;
+        match self {
+            Storage::Local(_) => Ok(None),
+            Storage::S3 { store, bucket } => store
+                .signed_url(
+                    axum::http::Method::GET,
+                    &object_store::path::Path::from(key),
+                    ttl,
+                )
+                .await
+                .map(|u| Some(u.to_string()))
+                .map_err(|e| {
+                    StorageError::Io(format!("{bucket}/{key}: cannot sign a download link: {e}"))
+                }),
+        }
+    }
+
+    /// Deletes `key` (a missing object is not an error).
+    pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
+        match self {
+            Storage::Local(dir) => match tokio::fs::remove_file(dir.join(key)).await {
+                Ok(()) => {
+                    // The order's folder, if empty now.
+                    if let Some(parent) = dir.join(key).parent() {
+                        let _ = tokio::fs::remove_dir(parent).await;
+                    }
+                    Ok(())
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(StorageError::Io(format!(
+                    "{}: {e}",
+                    dir.join(key).display()
+                ))),
+            },
+            Storage::S3 { store, bucket } => {
+                use object_store::ObjectStore as _;
+                match store.delete(&object_store::path::Path::from(key)).await {
+                    Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+                    Err(e) => Err(StorageError::Io(format!("{bucket}/{key}: {e}"))),
+                }
+            }
+        }
+    }
+
+    /// Streams `body` into `key`, hashing it; keeps it only if it has `length` bytes
+    /// (when known) and the sha256 `sha256`. Returns the size.
+    pub async fn put<S, E>(
+        &self,
+        key: &str,
+        mut body: S,
+        length: Option<u64>,
+        sha256: &str,
+    ) -> Result<u64, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let mut sink = Sink::open(self, key).await?;
+        let mut hasher = Sha256::new();
+        let mut size: u64 = 0;
+        let result: Result<(), StorageError> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk =
+                    chunk.map_err(|e| StorageError::Io(format!("reading the upload: {e}")))?;
+                size += chunk.len() as u64;
+                if length.is_some_and(|l| size > l) {
+                    return Err(StorageError::Mismatch(format!(
+                        "the upload is longer than its Content-Length ({} bytes)",
+                        length.unwrap_or(0)
+                    )));
+                }
+                hasher.update(&chunk);
+                sink.write(chunk).await?;
+            }
+            if let Some(expected) = length.filter(|l| *l != size) {
+                return Err(StorageError::Mismatch(format!(
+                    "the upload has {size} bytes, its Content-Length said {expected}"
+                )));
+            }
+            let actual = hex::encode(hasher.finalize_reset());
+            if !actual.eq_ignore_ascii_case(sha256) {
+                return Err(StorageError::Mismatch(format!(
+                    "the upload's sha256 is {actual}, X-Image-Sha256 said {sha256}"
+                )));
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                sink.commit().await?;
+                Ok(size)
+            }
+            Err(e) => {
+                sink.abort().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// An object being written.
+enum Sink {
+    Local {
+        file: tokio::fs::File,
+        partial: PathBuf,
+        path: PathBuf,
+    },
+    S3 {
+        writer: Box<object_store::buffered::BufWriter>,
+        what: String,
+    },
+}
+
+impl Sink {
+    async fn open(storage: &Storage, key: &str) -> Result<Sink, StorageError> {
+        match storage {
+            Storage::Local(dir) => {
+                let path = dir.join(key);
+                let parent = path.parent().unwrap_or(Path::new("."));
+                tokio::fs::create_dir_all(parent)
+                    .await
+                    .map_err(|e| StorageError::Io(format!("{}: {e}", parent.display())))?;
+                // A name of its own per upload: two uploads never write one file, and a
+                // half-written image is never at the final path.
+                let partial = parent.join(format!(".upload-{}", crate::random_token(8)));
+                let file = tokio::fs::File::create(&partial)
+                    .await
+                    .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))?;
+                Ok(Sink::Local {
+                    file,
+                    partial,
+                    path,
+                })
+            }
+            Storage::S3 { store, bucket } => Ok(Sink::S3 {
+                writer: Box::new(object_store::buffered::BufWriter::new(
+                    store.clone(),
+                    object_store::path::Path::from(key),
+                )),
+                what: format!("{bucket}/{key}"),
+            }),
+        }
+    }
+
+    async fn write(&mut self, chunk: Bytes) -> Result<(), StorageError> {
+        match self {
+            Sink::Local { file, partial, .. } => file
+                .write_all(&chunk)
+                .await
+                .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display()))),
+            Sink::S3 { writer, what } => writer
+                .put(chunk)
+                .await
+                .map_err(|e| StorageError::Io(format!("{what}: {e}"))),
+        }
+    }
+
+    async fn commit(self) -> Result<(), StorageError> {
+        match self {
+            Sink::Local {
+                mut file,
+                partial,
+                path,
+            } => {
+                let done = async {
+                    file.flush().await?;
+                    file.sync_all().await?;
+                    drop(file);
+                    tokio::fs::rename(&partial, &path).await
+                }
+                .await;
+                done.map_err(|e| {
+                    let _ = std::fs::remove_file(&partial);
+                    StorageError::Io(format!("{}: {e}", path.display()))
+                })
+            }
+            Sink::S3 { mut writer, what } => writer
+                .shutdown()
+                .await
+                .map_err(|e| StorageError::Io(format!("{what}: {e}"))),
+        }
+    }
+
+    async fn abort(self) {
+        match self {
+            Sink::Local { file, partial, .. } => {
+                drop(file);
+                let _ = tokio::fs::remove_file(&partial).await;
+            }
+            Sink::S3 { mut writer, .. } => {
+                let _ = writer.abort().await;
+            }
+        }
+    }
+}
