@@ -94,7 +94,7 @@ impl Catalog {
     /// Entries matching `query`, in catalog order.
     pub fn search(&self, query: &Query) -> Vec<&Entry> {
         let words: Vec<String> = query.words.iter().map(|w| w.to_lowercase()).collect();
-        let finders: Vec<memchr::memmem::Finder> = words
+        let finders: Vec<memchr::memmem::Finder<'_>> = words
             .iter()
             .filter(|w| !w.is_empty())
             .map(|w| memchr::memmem::Finder::new(w.as_bytes()))

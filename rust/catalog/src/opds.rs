@@ -241,7 +241,7 @@ pub fn parse<R: BufRead>(input: R, base_url: &str, limits: &Limits) -> Result<Fe
     Ok(feed)
 }
 
-fn check_root(start: &BytesStart) -> Result<(), String> {
+fn check_root(start: &BytesStart<'_>) -> Result<(), String> {
     let local = start.local_name();
     if local.as_ref() == b"feed" {
         Ok(())
@@ -291,7 +291,7 @@ fn open(
     feed: &mut Feed,
     path: &[Node],
     local: &[u8],
-    start: &BytesStart,
+    start: &BytesStart<'_>,
     limits: &Limits,
 ) -> Result<(), String> {
     if matches!(path, [Node::Feed]) && local == b"entry" {
@@ -307,7 +307,7 @@ fn open(
     Ok(())
 }
 
-fn link(entry: &mut Partial, start: &BytesStart, limits: &Limits) -> Result<(), String> {
+fn link(entry: &mut Partial, start: &BytesStart<'_>, limits: &Limits) -> Result<(), String> {
     let (mut rel, mut kind, mut href, mut length) = (None, None, None, None);
     for attribute in start.attributes() {
         let attribute = attribute.map_err(|e| e.to_string())?;

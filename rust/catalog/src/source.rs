@@ -143,7 +143,7 @@ impl Catalog {
     pub fn load(
         source: &CatalogSource,
         client: &Client,
-        progress: &mut dyn FnMut(Event),
+        progress: &mut dyn FnMut(Event<'_>),
     ) -> Result<Loaded, CatalogError> {
         // An unreadable copy is as good as none: a fresh one replaces it.
         let (cached, cache_problem) = match source.read_cache() {
@@ -206,7 +206,7 @@ fn fetch(
     source: &CatalogSource,
     client: &Client,
     cached: Option<&Cached>,
-    progress: &mut dyn FnMut(Event),
+    progress: &mut dyn FnMut(Event<'_>),
 ) -> Result<Option<Cached>, CatalogError> {
     let first_url = source.entries_url();
     let mut headers = Vec::new();

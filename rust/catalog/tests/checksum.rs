@@ -123,7 +123,7 @@ fn disagreeing_files_name_both_hashes() {
 
 #[test]
 fn hostile_or_missing_files_fail_without_echoing_them() {
-    let cases: Vec<(Files, &str)> = vec![
+    let cases: Vec<(Files<'_>, &str)> = vec![
         (vec![], "neither"),
         (
             vec![("/zim/a.zim.sha256", vec![b'a'; 3000])],

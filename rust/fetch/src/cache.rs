@@ -139,7 +139,7 @@ pub struct Cache {
 }
 
 impl std::fmt::Debug for Cache {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cache").field("root", &self.root).finish()
     }
 }

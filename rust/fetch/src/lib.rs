@@ -436,7 +436,7 @@ impl Fetcher {
         self.cache.begin_batch();
         let index = self.cache.read_index()?;
         let index = &index;
-        let mut jobs: Vec<Job> = items.into_values().map(Job::Url).collect();
+        let mut jobs: Vec<Job<'_>> = items.into_values().map(Job::Url).collect();
         for (i, o) in recipe.oci_images.iter().enumerate() {
             jobs.push(Job::Oci(i, &o.ident));
         }

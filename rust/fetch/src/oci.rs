@@ -717,7 +717,7 @@ fn decompress_layer(blob: &Path, decoder: Decoder, out: &Path) -> std::io::Resul
 
 #[allow(clippy::too_many_arguments)]
 fn build_archive(
-    s: &Session,
+    s: &Session<'_>,
     r: &OciRef,
     dir: &Path,
     config_hex: &str,
@@ -781,7 +781,7 @@ fn build_archive(
         File(&'a Path, u64),
         Dir,
     }
-    let mut entries: Vec<(String, Src)> = vec![
+    let mut entries: Vec<(String, Src<'_>)> = vec![
         (format!("{config_hex}.json"), Src::Bytes(config_bytes)),
         ("manifest.json".into(), Src::Bytes(&manifest_json)),
     ];

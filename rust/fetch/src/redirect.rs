@@ -12,7 +12,7 @@ pub fn policy() -> Policy {
     Policy::custom(decide)
 }
 
-fn decide(attempt: Attempt) -> Action {
+fn decide(attempt: Attempt<'_>) -> Action {
     match refusal(attempt.previous(), attempt.url()) {
         Some(why) => attempt.error(why),
         None => attempt.follow(),

@@ -386,7 +386,7 @@ pub struct Unpinned {
 }
 
 impl std::fmt::Display for Unpinned {
-    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} ({}): no {}", self.key, self.what, self.missing)
     }
 }

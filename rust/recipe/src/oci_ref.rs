@@ -130,7 +130,7 @@ impl OciRef {
 }
 
 impl fmt::Display for OciRef {
-    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.name())?;
         if let Some(t) = &self.tag {
             write!(f, ":{t}")?;

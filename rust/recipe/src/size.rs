@@ -81,7 +81,7 @@ struct SizeVisitor;
 
 impl Visitor<'_> for SizeVisitor {
     type Value = Size;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a size: a non-negative integer of bytes or a string like \"8G\"")
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<Size, E> {
@@ -132,7 +132,7 @@ impl<'de> serde::Deserialize<'de> for OutputSize {
         struct V;
         impl Visitor<'_> for V {
             type Value = OutputSize;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("\"auto\", an integer of bytes or a string like \"8G\"")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<OutputSize, E> {
@@ -187,7 +187,7 @@ impl<'de> serde::Deserialize<'de> for FileSize {
         struct V;
         impl Visitor<'_> for V {
             type Value = FileSize;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str("-1, an integer of bytes or a string like \"8G\"")
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<FileSize, E> {

@@ -19,7 +19,7 @@ pub enum T<'a> {
 }
 
 /// Builds a GNU tar with owner root:root except where `owner` says otherwise.
-pub fn tar(entries: &[T], owner: Option<(u64, u64, &str, &str)>) -> Vec<u8> {
+pub fn tar(entries: &[T<'_>], owner: Option<(u64, u64, &str, &str)>) -> Vec<u8> {
     let mut b = tar::Builder::new(Vec::new());
     for e in entries {
         let mut h = tar::Header::new_gnu();
@@ -127,7 +127,7 @@ pub fn ar(members: &[(&str, &[u8])]) -> Vec<u8> {
 pub fn deb(
     control: &str,
     extra_control: &[(&str, &[u8])],
-    data: &[T],
+    data: &[T<'_>],
     control_method: &str,
     data_method: &str,
 ) -> Vec<u8> {
