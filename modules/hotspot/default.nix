@@ -11,7 +11,7 @@
     ./content.nix
     ./apps.nix
     ./services.nix
-    ./branding.nix
+    ./branding/default.nix
     ./recipe.nix
   ];
 }

@@ -428,22 +428,26 @@ rec {
     mkAliasOptionModule mkAliasOptionModuleMD mkChangedOptionModule
     mkMergedOptionModule doRename;
 
-  # Options as a flat list of documentation records (visible, non-internal ones),
-  # descending into submodules with `<name>` / `*` placeholders.
+  # Options as a flat list of documentation records (visible ones; internal ones are
+  # marked `internal = true`, as nixpkgs' optionAttrSetToDocList does), descending into
+  # submodules with `<name>` / `*` placeholders. The module system's own `_module`
+  # options are left out.
   optionsToDocList = relativize: opts:
     let
-      walk = o:
+      # The options of an internal option's submodules are internal too.
+      walk = internal: o:
         if isOption o then
-          if (o.internal or null) == true || (o.visible or null) == false then [ ]
-          else [ (docRecord relativize o) ] ++ (
+          let internal' = internal || (o.internal or null) == true; in
+          if (o.visible or null) == false || builtins.elem "_module" o.loc then [ ]
+          else [ (docRecord relativize internal' o) ] ++ (
             let sub = o.type.getSubOptions o.loc; in
-            if sub == { } then [ ] else walk sub)
-        else if builtins.isAttrs o then builtins.concatMap (n: walk o.${n}) (builtins.attrNames o)
+            if sub == { } then [ ] else walk internal' sub)
+        else if builtins.isAttrs o then builtins.concatMap (n: walk internal o.${n}) (builtins.attrNames o)
         else [ ];
     in
-    walk opts;
+    walk false opts;
 
-  docRecord = relativize: o:
+  docRecord = relativize: internal: o:
     let
       render = v:
         if builtins.isAttrs v && (v._type or "") == "literalExpression" then { _type = "literalExpression"; inherit (v) text; }
@@ -458,6 +462,7 @@ rec {
       declarations = map relativize o.declarations;
       readOnly = (o.readOnly or null) == true;
     }
+    // (if internal then { internal = true; } else { })
     // (if (o.defaultText or null) != null then { default = render o.defaultText; }
         else if o ? default then { default = render o.default; } else { })
     // (if (o.example or null) != null then { example = render o.example; } else { });

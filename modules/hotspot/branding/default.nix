@@ -4,16 +4,16 @@
 { config, options, lib, ... }:
 let
   inherit (lib) mkOption mkMerge types literalExpression;
-  h = import ./helpers.nix lib;
+  h = import ../helpers.nix lib;
   cfg = config.hotspot;
   inherit (h) brandingPath originalBrandingPath;
 
-  # offspot's branding, as base64 files (`<name>.b64`).
+  # offspot's branding, as base64 files (`<name>.b64`) beside this module.
   originalFiles = lib.imap0
     (i: f:
       let
         name = lib.removeSuffix ".b64" f;
-        data = builtins.readFile (./branding + "/${f}");
+        data = builtins.readFile (./. + "/${f}");
       in
       h.file {
         to = "${originalBrandingPath}/${name}";
@@ -23,7 +23,7 @@ let
         via = "base64";
         size = h.base64Size data;
       })
-    (builtins.attrNames (builtins.readDir ./branding));
+    (builtins.filter (lib.hasSuffix ".b64") (builtins.attrNames (builtins.readDir ./.)));
   customFiles = lib.imap0
     (i: name:
       let b = cfg.branding.${name}; order = h.order h.groups.branding (i + 1); in
