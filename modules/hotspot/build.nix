@@ -212,7 +212,7 @@ in
   config.assertions = builtins.concatMap fileAssertions paths ++ [
     {
       assertion = dupTargets == [ ];
-      message = "Several files have the same target: ${builtins.concatStringsSep ", " dupTargets} (from ${builtins.concatStringsSep ", " (map (to: showOrigin files.${to}) dupTargets)}).";
+      message = "Several files have the same target: ${builtins.concatStringsSep ", " dupTargets} (from ${builtins.concatStringsSep ", " (map (to: showOrigin files.${to}) dupTargets)}). To replace another module's file, define its fields with lib.mkForce.";
     }
   ];
 }
