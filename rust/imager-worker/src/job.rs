@@ -1,0 +1,205 @@
+//! What one job builds, step by step, with the library pipeline of `nixspot build`:
+//! the job's module and lock are written to `module.nix` and `module.lock.json` in the
+//! job's folder and built exactly as `nixspot build module.nix --lock module.lock.json
+//! --locked` builds them (nixspot's own evaluator, the pins applied, remote content
+//! only, the shared content cache), so the image is byte-identical to that command's.
+//!
+//! The steps are separate functions so the worker can report each one and abandon the
+//! job between them; the download step is async and can be dropped mid-way.
+
+use anyhow::Context as _;
+use nixspot_assemble::pipeline::{self, Job};
+use nixspot_assemble::{AssembleOptions, Summary};
+use nixspot_fetch::{Cache, Fetcher, Mirror, Options, ProgressMode};
+use nixspot_hotspot::load::{load, Target};
+use nixspot_hotspot::Engine;
+use nixspot_recipe::{Lock, Recipe};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// How jobs are built: the same for every job of a worker.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    /// The content cache, shared with `nixspot build` and other workers of the machine.
+    pub cache_dir: PathBuf,
+    /// The hotspot modules (`None`: `$NIXSPOT_MODULES`, else the embedded ones).
+    pub modules: Option<PathBuf>,
+    /// Download mirrors, as `nixspot build --mirror`.
+    pub mirrors: Vec<Mirror>,
+    /// Never download: everything must be in the cache already.
+    pub offline: bool,
+    /// Timestamp of every file in the image (`SOURCE_DATE_EPOCH`).
+    pub timestamp: i64,
+}
+
+/// A job evaluated: its recipe with the lock's pins, ready to fetch.
+pub(crate) struct Prepared {
+    /// The recipe, pins applied.
+    pub recipe: Recipe,
+    /// The recipe as evaluated, before the pins (what `write_config` stores).
+    pub text: String,
+    /// The fetcher on the shared cache.
+    pub fetcher: Arc<Fetcher>,
+}
+
+/// The file name of the job's module in its folder.
+pub(crate) const MODULE: &str = "module.nix";
+/// The file name of the job's lock in its folder.
+pub(crate) const LOCK: &str = "module.lock.json";
+
+/// Writes the job's files into `dir` and evaluates the module (blocking).
+pub(crate) fn prepare(
+    dir: &Path,
+    module_text: &str,
+    lock: &serde_json::Value,
+    settings: &Settings,
+) -> anyhow::Result<Prepared> {
+    let module = dir.join(MODULE);
+    std::fs::write(&module, module_text).with_context(|| format!("writing {MODULE}"))?;
+    let lock_path = dir.join(LOCK);
+    if !lock.is_null() {
+        let text = serde_json::to_string_pretty(lock).context("serialising the job's lock")?;
+        std::fs::write(&lock_path, text + "\n").with_context(|| format!("writing {LOCK}"))?;
+    }
+    let target = Target::Module(module);
+    let loaded = load(
+        &target,
+        Engine::Builtin,
+        settings.modules.as_deref(),
+        Some(&lock_path),
+    )
+    .context("evaluating the job's module")?;
+    let mut recipe = loaded.recipe;
+    let text = recipe.to_yaml();
+    let pins = Lock::load_or_default(&lock_path).context("reading the job's lock")?;
+    recipe.apply_lock(&pins);
+    // Before anything is fetched: the download step runs ahead of the pipeline, which
+    // would refuse a local path only after this worker had read it.
+    pipeline::refuse_local_files(&recipe)?;
+    let cache = Cache::open(&settings.cache_dir).context("opening the content cache")?;
+    let fetcher = Fetcher::new(
+        cache,
+        Options {
+            locked: true,
+            offline: settings.offline,
+            base_dir: dir.to_path_buf(),
+            mirrors: settings.mirrors.clone(),
+            progress: ProgressMode::Quiet,
+            ..Options::default()
+        },
+    )
+    .context("setting up downloads")?;
+    Ok(Prepared {
+        recipe,
+        text,
+        fetcher: Arc::new(fetcher),
+    })
+}
+
+/// nixspot's own base image built into the cache when the recipe names `nixspot:base`
+/// (blocking; once per cache).
+pub(crate) fn resolve_base(prepared: &Prepared) -> anyhow::Result<Recipe> {
+    pipeline::resolve_base(&prepared.recipe, &prepared.fetcher)
+        .context("preparing nixspot's base image")
+}
+
+/// Downloads everything the recipe needs into the cache (blocking), until done or
+/// until `stop` is cancelled: then the downloads are dropped mid-way and `Ok(false)`
+/// returned; what was verified so far stays in the cache for the next build.
+///
+/// The downloads run on a runtime of their own on this (blocking-pool) thread: the
+/// fetcher's future is not provably `Send`, and the worker's future must be.
+pub(crate) fn fetch(
+    fetcher: &Fetcher,
+    resolved: &Recipe,
+    stop: &tokio_util::sync::CancellationToken,
+) -> anyhow::Result<bool> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the download runtime")?;
+    runtime.block_on(async {
+        tokio::select! {
+            fetched = fetcher.fetch_recipe(resolved) => {
+                fetched.context("downloading the content")?;
+                Ok(true)
+            }
+            () = stop.cancelled() => {
+                let _ = fetcher.cache().flush();
+                Ok(false)
+            }
+        }
+    })
+}
+
+/// Assembles the image into `output` (blocking): the same pipeline run as `nixspot
+/// build`, whose downloads are now all in the cache.
+pub(crate) fn assemble(
+    prepared: &Prepared,
+    output: &Path,
+    scratch: &Path,
+    timestamp: i64,
+) -> anyhow::Result<Summary> {
+    let job = Job::untrusted(
+        &prepared.recipe,
+        &prepared.text,
+        &prepared.fetcher,
+        AssembleOptions {
+            output: output.to_path_buf(),
+            build_dir: Some(scratch.to_path_buf()),
+            keep: false,
+            overwrite: false,
+            max_size: None,
+            timestamp,
+        },
+        None,
+    );
+    let outcome = pipeline::run(job).context("assembling the image")?;
+    Ok(outcome.summary)
+}
+
+/// The image's file name for a job called `name`: only letters, digits, `.`, `_` and
+/// `-`, never hidden, never empty (the name comes from the server, and becomes a path).
+pub(crate) fn image_file_name(name: &str) -> String {
+    let stem: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .take(100)
+        .collect();
+    let stem = stem.trim_start_matches('.');
+    if stem.is_empty() {
+        "image.img".into()
+    } else {
+        format!("{stem}.img")
+    }
+}
+
+/// `SOURCE_DATE_EPOCH` if set, else 0, as `nixspot build` reads it (never the clock).
+pub fn source_date_epoch() -> anyhow::Result<i64> {
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(v) if !v.is_empty() => v
+            .parse()
+            .with_context(|| format!("SOURCE_DATE_EPOCH={v:?} is not an integer")),
+        _ => Ok(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn image_names_from_the_server_stay_one_plain_file() {
+        assert_eq!(image_file_name("school-library"), "school-library.img");
+        assert_eq!(image_file_name("../../etc/passwd"), "_.._etc_passwd.img");
+        assert_eq!(image_file_name("..."), "image.img");
+        assert_eq!(image_file_name(""), "image.img");
+        assert_eq!(image_file_name("é x"), "__x.img");
+    }
+}
