@@ -117,3 +117,6 @@ impl Drop for KiwixServe {
         self.stop();
     }
 }
+
+mod services;
+pub use services::{Mail, Postgres, SmtpSink, MOTO_SERVER, POSTGRES_BIN, S3};
