@@ -55,6 +55,15 @@ pub struct HomeMetadata {
         skip_serializing_if = "Option::is_none"
     )]
     pub footer_note: Option<String>,
+    /// nixspot: the hotspot's language (`en`, `fr`, `es`; `fr-FR` and ISO 639-3 `fra`
+    /// accepted): the site's root is in it; every language also has its `/<tag>/` copy.
+    /// Unset or a language without a catalogue: English.
+    #[serde(
+        default,
+        deserialize_with = "scalar_string",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub language: Option<String>,
 }
 
 /// One entry of `packages:`.

@@ -5,11 +5,20 @@
 //! mobile-first, self-contained (inline CSS, no external resources: the hotspot is
 //! offline) and work without JavaScript: the language filter is plain links whose
 //! `:target` selects CSS rules. Output is deterministic: same input, same bytes.
+//!
+//! The words around the content (titles, buttons, sizes) come from message catalogues
+//! ([`i18n`]): the site is written in every language the dashboard speaks, the
+//! hotspot's language at the root and each language in its own folder (`fr/`, `es/`…),
+//! with a language switcher on every page. Static copies rather than strings swapped by
+//! a script: pages stay plain files Caddy serves as they are, readable without
+//! JavaScript, and no work is done per request on a small device. The portal sends a
+//! registered visitor to the copy in the phone's language.
 
 #![warn(missing_docs)]
 
 mod discover;
 mod home;
+pub mod i18n;
 mod lang;
 mod render;
 
@@ -20,6 +29,7 @@ pub use discover::{
     apply as apply_discovery, discover, human_id, scan, DiscoverReport, LinkTemplates, ZimFile,
 };
 pub use home::{expand_url, Download, Home, HomeMetadata, Link, Package, Reader};
+pub use i18n::UiLang;
 pub use lang::{language, Language};
 pub use render::{human_size, render, Site};
 
@@ -58,6 +68,8 @@ pub struct GenerateOptions {
     /// Whether discovery may rewrite home.yaml (offspot: unless `DONT_UPDATE_PACKAGES`);
     /// when false its result is used for this rendering only.
     pub update_config: bool,
+    /// The hotspot's language, overriding home.yaml's `metadata.language`.
+    pub language: Option<String>,
 }
 
 /// What `generate` did.
@@ -106,6 +118,10 @@ pub fn generate(opts: &GenerateOptions) -> Result<GenerateReport, Error> {
         }
         None => Home::load(&opts.config)?,
     };
+    let mut home = home;
+    if let Some(l) = &opts.language {
+        home.metadata.language = Some(l.clone());
+    }
     let site = render::render(&home);
     write_site(&site, &opts.out)?;
     report.files = site

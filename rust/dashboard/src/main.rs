@@ -79,6 +79,10 @@ struct GenerateArgs {
     /// Use discovery's result without rewriting home.yaml.
     #[arg(long, env = "DONT_UPDATE_PACKAGES", value_parser = clap::builder::FalseyValueParser::new())]
     dont_update_packages: bool,
+    /// The hotspot's language (en, fr, es), at the site's root; overrides home.yaml's
+    /// metadata.language. Every language is also written to its own folder (fr/, es/…).
+    #[arg(long, env = "HOTSPOT_LANGUAGE")]
+    language: Option<String>,
     #[command(flatten)]
     templates: Templates,
 }
@@ -118,6 +122,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 zim_dir: a.zim_dir,
                 templates: a.templates.into_templates(),
                 update_config: !a.dont_update_packages,
+                language: a.language.filter(|l| !l.trim().is_empty()),
             };
             let r = nixspot_dashboard::generate(&opts).context("generation failed")?;
             for w in &r.warnings {

@@ -8,6 +8,7 @@ use base64::Engine as _;
 use sha2::{Digest, Sha256};
 
 use crate::home::{expand_url, non_empty, Home, Package};
+use crate::i18n::{Arg, Catalog, UiLang};
 use crate::lang::{language, Language};
 
 /// A rendered site: relative path (`index.html`, `about/index.html`, `icons/….png`) →
@@ -51,12 +52,39 @@ enum Page {
 }
 
 impl Page {
-    /// Prefix from this page's folder to the site root.
+    /// Prefix from this page's folder to the root of its language's copy.
     fn root(self) -> &'static str {
         match self {
             Page::Home => "./",
             _ => "../",
         }
+    }
+
+    /// The page's folder in its copy (`""` for the home page).
+    fn dir(self) -> &'static str {
+        match self {
+            Page::Home => "",
+            Page::Download => "download/",
+            Page::About => "about/",
+            Page::Blocked => "blocked/",
+        }
+    }
+}
+
+/// One copy of the site being written: its language and where it lies.
+struct Ctx {
+    cat: Catalog,
+    /// `""` for the copy at the site's root, `"fr/"` for a language's own copy.
+    prefix: String,
+    /// Every copy (language, prefix), for the language switcher.
+    copies: Vec<(UiLang, String)>,
+}
+
+impl Ctx {
+    /// From a page of this copy to the site's root (where `icons/` is).
+    fn site_root(&self, page: Page) -> String {
+        let up = self.prefix.matches('/').count() + usize::from(page != Page::Home);
+        "../".repeat(up)
     }
 }
 
@@ -99,6 +127,7 @@ h1{font-size:1.5rem;margin:.5rem 0 1rem}h2{font-size:1.2rem;margin:1.75rem 0 .75
 footer{border-top:1px solid var(--line);background:var(--card);color:var(--mut);padding:1rem 0 1.5rem;font-size:.92rem}
 .links{display:flex;flex-wrap:wrap;gap:.25rem 1.25rem;margin-bottom:.5rem}.links a{display:inline-block;padding:.3rem 0}
 .lock{width:.9em;height:.9em;vertical-align:-.1em;margin-right:.25em;fill:currentColor}
+.links a[aria-current]{color:var(--fg);font-weight:700;text-decoration:none}
 .vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}
 .empty{background:var(--card);border:1px dashed var(--line);border-radius:.75rem;padding:1.5rem;text-align:center}
 "#;
@@ -157,51 +186,102 @@ pub fn render(home: &Home) -> Site {
                 .is_some_and(|d| non_empty(&d.url).is_some())
         });
 
+    // The hotspot's language at the root (what a visitor gets without asking), and every
+    // language in its own folder (where nixspot-portal sends visitors reading another).
+    let configured = site_language(home, &mut site.warnings);
+    let mut copies = vec![(configured, String::new())];
+    copies.extend(UiLang::ALL.iter().map(|l| (*l, format!("{}/", l.tag()))));
+    let mut problems = Vec::new();
+    for (n, (lang, prefix)) in copies.iter().enumerate() {
+        let mut ctx = Ctx {
+            cat: Catalog::new(*lang),
+            prefix: prefix.clone(),
+            copies: copies.clone(),
+        };
+        // Every copy meets the same content problems: report them once.
+        let mut copy_warnings = Vec::new();
+        write_copy(
+            home,
+            &cards,
+            has_downloads,
+            &mut ctx,
+            &mut site.files,
+            &mut copy_warnings,
+        );
+        if n == 0 {
+            site.warnings.extend(copy_warnings);
+        }
+        problems.extend(ctx.cat.problems());
+    }
+    problems.sort();
+    problems.dedup();
+    site.warnings.extend(problems);
+    site
+}
+
+/// The language of the site's root: home.yaml's `metadata.language` when the dashboard
+/// speaks it, else English (with a warning when one was asked for).
+fn site_language(home: &Home, warnings: &mut Vec<String>) -> UiLang {
+    let Some(tag) = non_empty(&home.metadata.language) else {
+        return UiLang::En;
+    };
+    UiLang::from_tag(tag).unwrap_or_else(|| {
+        warnings.push(format!(
+            "metadata.language {tag:?}: the dashboard has no catalogue for it (it has {}); English is used",
+            UiLang::ALL.map(UiLang::tag).join(", ")
+        ));
+        UiLang::En
+    })
+}
+
+/// Writes the four pages of one copy of the site into `files`.
+fn write_copy(
+    home: &Home,
+    cards: &[Card<'_>],
+    has_downloads: bool,
+    ctx: &mut Ctx,
+    files: &mut BTreeMap<String, Vec<u8>>,
+    warnings: &mut Vec<String>,
+) {
+    let fqdn = non_empty(&home.metadata.fqdn);
     let main_only = |main: String| Body {
         main,
         ..Body::default()
     };
+    let home_body = home_page(home, cards, has_downloads, ctx);
+    let download_body = main_only(download_page(home, cards, fqdn, warnings, ctx));
+    let about_body = main_only(about_page(home, has_downloads, ctx));
+    let blocked_body = main_only(blocked_page(home, fqdn, ctx));
+    let titles = [
+        None,
+        Some(ctx.cat.text("nav-downloads", &[])),
+        Some(ctx.cat.text("nav-about", &[])),
+        Some(ctx.cat.text("blocked-title", &[])),
+    ];
     let pages = [
-        (
-            "index.html",
-            Page::Home,
-            None,
-            home_page(home, &cards, has_downloads),
-        ),
-        (
-            "download/index.html",
-            Page::Download,
-            Some("Downloads"),
-            main_only(download_page(home, &cards, fqdn, &mut site.warnings)),
-        ),
-        (
-            "about/index.html",
-            Page::About,
-            Some("About"),
-            main_only(about_page(home, has_downloads)),
-        ),
-        (
-            "blocked/index.html",
-            Page::Blocked,
-            Some("Link blocked"),
-            main_only(blocked_page(home, fqdn)),
-        ),
+        (Page::Home, home_body),
+        (Page::Download, download_body),
+        (Page::About, about_body),
+        (Page::Blocked, blocked_body),
     ];
     let mut footer_warnings = Vec::new();
-    for (path, page, title, body) in pages {
+    for ((page, body), title) in pages.into_iter().zip(titles) {
         let html = layout(
             home,
             page,
-            title,
+            title.as_deref(),
             &body,
             has_downloads,
             &mut footer_warnings,
+            ctx,
         );
-        site.files.insert(path.to_owned(), html.into_bytes());
+        files.insert(
+            format!("{}{}index.html", ctx.prefix, page.dir()),
+            html.into_bytes(),
+        );
     }
     footer_warnings.dedup();
-    site.warnings.extend(footer_warnings);
-    site
+    warnings.extend(footer_warnings);
 }
 
 fn ident(pkg: &Package, index: usize) -> String {
@@ -271,11 +351,16 @@ fn capitalize(s: &str) -> String {
     }
 }
 
-/// Human-readable size, SI units (what phones and download managers show).
+/// Human-readable size, SI units (what phones and download managers show), in English.
 pub fn human_size(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["kB", "MB", "GB", "TB", "PB"];
+    size_in(bytes, &mut Catalog::new(UiLang::En))
+}
+
+/// [`human_size`] in the catalogue's language (its units and decimal separator).
+fn size_in(bytes: u64, cat: &mut Catalog) -> String {
+    const UNITS: [&str; 5] = ["size-kb", "size-mb", "size-gb", "size-tb", "size-pb"];
     if bytes < 1000 {
-        return format!("{bytes} bytes");
+        return cat.text("size-bytes", &[("n", Arg::Text(&bytes.to_string()))]);
     }
     let mut value = bytes as f64 / 1000.0;
     let mut unit = 0;
@@ -284,7 +369,11 @@ pub fn human_size(bytes: u64) -> String {
         unit += 1;
     }
     let decimals = if value < 10.0 { 1 } else { 0 };
-    format!("{value:.decimals$} {}", UNITS.get(unit).unwrap_or(&"PB"))
+    let number = format!("{value:.decimals$}").replace('.', &cat.text("decimal-separator", &[]));
+    cat.text(
+        UNITS.get(unit).unwrap_or(&"size-pb"),
+        &[("n", Arg::Text(&number))],
+    )
 }
 
 fn lang_attr(l: &Language) -> String {
@@ -333,20 +422,32 @@ struct Body {
 }
 
 /// index.html content: banner, language filter, categories of package cards.
-fn home_page(home: &Home, cards: &[Card<'_>], has_downloads: bool) -> Body {
+fn home_page(home: &Home, cards: &[Card<'_>], has_downloads: bool, ctx: &mut Ctx) -> Body {
     let mut body = String::new();
     let mut css = String::new();
-    let name = non_empty(&home.metadata.name).unwrap_or("Kiwix Hotspot");
-    let _ = write!(body, "<h1>{}</h1>", esc(&format!("Welcome to {name}")));
+    let default_name = ctx.cat.text("default-name", &[]);
+    let name = non_empty(&home.metadata.name).unwrap_or(&default_name);
+    let _ = write!(
+        body,
+        "<h1>{}</h1>",
+        ctx.cat.esc("home-heading", &[("name", Arg::Text(name))])
+    );
     if !home.readers.is_empty() && has_downloads {
-        body.push_str(
-            "<aside class=\"banner\" aria-label=\"Kiwix apps\"><p>Take this content with you: \
-             install a Kiwix app and read it offline on your own device.</p>\
-             <a class=\"btn\" href=\"download/#readers\">Get Kiwix</a></aside>",
+        let _ = write!(
+            body,
+            "<aside class=\"banner\" aria-label=\"{}\"><p>{}</p>\
+             <a class=\"btn\" href=\"download/#readers\">{}</a></aside>",
+            ctx.cat.esc("readers-banner-label", &[]),
+            ctx.cat.esc("readers-banner-text", &[]),
+            ctx.cat.esc("readers-banner-button", &[]),
         );
     }
     if cards.is_empty() {
-        body.push_str("<p class=\"empty\">No content is available on this hotspot yet.</p>");
+        let _ = write!(
+            body,
+            "<p class=\"empty\">{}</p>",
+            ctx.cat.esc("home-empty", &[])
+        );
         return Body {
             main: body,
             css,
@@ -368,7 +469,12 @@ fn home_page(home: &Home, cards: &[Card<'_>], has_downloads: bool) -> Body {
     if langs.len() > 1 {
         // Filtering without JavaScript: each language link targets an empty element that
         // precedes <main>; `:target ~ main` rules hide the other packages.
-        body.push_str("<nav class=\"lf\" aria-label=\"Filter by language\"><ul><li><a href=\"#all\">All languages</a></li>");
+        let _ = write!(
+            body,
+            "<nav class=\"lf\" aria-label=\"{}\"><ul><li><a href=\"#all\">{}</a></li>",
+            ctx.cat.esc("filter-label", &[]),
+            ctx.cat.esc("filter-all", &[])
+        );
         for (key, l) in &langs {
             let _ = write!(
                 body,
@@ -398,15 +504,15 @@ fn home_page(home: &Home, cards: &[Card<'_>], has_downloads: bool) -> Body {
         order.push(None);
     }
     let mut used_ids: Vec<String> = Vec::new();
+    let other = if order.len() == 1 {
+        ctx.cat.text("category-all", &[])
+    } else {
+        ctx.cat.text("category-other", &[])
+    };
     let sections: Vec<(String, String, Vec<&Card<'_>>)> = order
         .iter()
         .map(|cat| {
-            let other = if order.len() == 1 {
-                "All content"
-            } else {
-                "Other content"
-            };
-            let title = cat.as_deref().map_or_else(|| other.to_owned(), capitalize);
+            let title = cat.as_deref().map_or_else(|| other.clone(), capitalize);
             let mut id = format!("cat-{}", slug(cat.as_deref().unwrap_or("other")));
             let base = id.clone();
             let mut n = 2;
@@ -424,17 +530,25 @@ fn home_page(home: &Home, cards: &[Card<'_>], has_downloads: bool) -> Body {
         .collect();
 
     if sections.len() > 1 {
-        body.push_str("<nav aria-label=\"Categories\"><ul class=\"toc\">");
+        let _ = write!(
+            body,
+            "<nav aria-label=\"{}\"><ul class=\"toc\">",
+            ctx.cat.esc("categories-label", &[])
+        );
         for (id, title, members) in &sections {
+            let count = members.len();
             let _ = write!(
                 body,
-                "<li><a href=\"#{id}\">{}</a><span class=\"n\"><span class=\"vh\">(</span>{}<span class=\"vh\"> packages)</span></span></li>",
+                "<li><a href=\"#{id}\">{}</a><span class=\"n\"><span class=\"vh\">(</span>{count}<span class=\"vh\"> {})</span></span></li>",
                 esc(title),
-                members.len()
+                ctx.cat
+                    .esc("category-count", &[("count", Arg::Count(count as u64))])
             );
         }
         body.push_str("</ul></nav>");
     }
+    let languages_label = ctx.cat.esc("languages-label", &[]);
+    let icon_root = ctx.site_root(Page::Home);
     for (id, title, members) in &sections {
         let _ = write!(
             body,
@@ -450,7 +564,7 @@ fn home_page(home: &Home, cards: &[Card<'_>], has_downloads: bool) -> Body {
                 String::new()
             } else {
                 format!(
-                    "<p><span class=\"vh\">Languages: </span>{}</p>",
+                    "<p><span class=\"vh\">{languages_label} </span>{}</p>",
                     languages_line(&c.languages)
                 )
             };
@@ -459,7 +573,7 @@ fn home_page(home: &Home, cards: &[Card<'_>], has_downloads: bool) -> Body {
                 "<li class=\"pkg\" data-l=\"{}\" data-i=\"{}\"><div class=\"card\">{}<div><h3><a href=\"{}\">{}</a></h3>{desc}{langs_line}</div></div></li>",
                 esc(&keys.join(" ")),
                 c.index,
-                icon_html(c, ""),
+                icon_html(c, &icon_root),
                 esc(&c.url),
                 esc(c.title)
             );
@@ -490,8 +604,10 @@ fn download_page(
     cards: &[Card<'_>],
     fqdn: Option<&str>,
     warnings: &mut Vec<String>,
+    ctx: &mut Ctx,
 ) -> String {
-    let mut body = String::from("<h1>Downloads</h1>");
+    let mut body = format!("<h1>{}</h1>", ctx.cat.esc("nav-downloads", &[]));
+    let download = ctx.cat.esc("download-button", &[]);
     let readers: Vec<String> = home
         .readers
         .iter()
@@ -519,23 +635,23 @@ fn download_page(
                 detail.push(esc(f));
             }
             if let Some(s) = r.size {
-                detail.push(human_size(s));
+                detail.push(esc(&size_in(s, &mut ctx.cat)));
             }
+            let reader = ctx.cat.esc("reader-for", &[("platform", Arg::Text(&name))]);
             Some(format!(
-                "<li class=\"dl\"><div><strong>Kiwix for {}</strong><p>{}</p></div><a class=\"btn\" href=\"{}\">Download<span class=\"vh\"> Kiwix for {}</span></a></li>",
-                esc(&name),
+                "<li class=\"dl\"><div><strong>{reader}</strong><p>{}</p></div><a class=\"btn\" href=\"{}\">{download}<span class=\"vh\"> {reader}</span></a></li>",
                 detail.join(" · "),
                 esc(&url),
-                esc(&name)
             ))
         })
         .collect();
     if !readers.is_empty() {
         let _ = write!(
             body,
-            "<section id=\"readers\" aria-labelledby=\"readers-h\"><h2 id=\"readers-h\">Kiwix apps</h2>\
-             <p>Kiwix reads the content of this hotspot on your device, without Internet. Install the app, then download content files below.</p>\
-             <ul class=\"grid r\">{}</ul></section>",
+            "<section id=\"readers\" aria-labelledby=\"readers-h\"><h2 id=\"readers-h\">{}</h2>\
+             <p>{}</p><ul class=\"grid r\">{}</ul></section>",
+            ctx.cat.esc("readers-heading", &[]),
+            ctx.cat.esc("readers-text", &[]),
             readers.concat()
         );
     }
@@ -561,11 +677,11 @@ fn download_page(
             detail.push(languages_line(&c.languages));
         }
         if let Some(s) = d.size {
-            detail.push(human_size(s));
+            detail.push(esc(&size_in(s, &mut ctx.cat)));
         }
         let _ = write!(
             items,
-            "<li class=\"dl\" data-i=\"{}\"><div><strong>{}</strong><p>{}</p></div><a class=\"btn\" href=\"{}\">Download<span class=\"vh\"> {}</span></a></li>",
+            "<li class=\"dl\" data-i=\"{}\"><div><strong>{}</strong><p>{}</p></div><a class=\"btn\" href=\"{}\">{download}<span class=\"vh\"> {}</span></a></li>",
             c.index,
             esc(c.title),
             detail.join(" · "),
@@ -573,9 +689,17 @@ fn download_page(
             esc(c.title)
         );
     }
-    body.push_str("<section aria-labelledby=\"files-h\"><h2 id=\"files-h\">Content files</h2>");
+    let _ = write!(
+        body,
+        "<section aria-labelledby=\"files-h\"><h2 id=\"files-h\">{}</h2>",
+        ctx.cat.esc("files-heading", &[])
+    );
     if items.is_empty() {
-        body.push_str("<p class=\"empty\">No content on this hotspot can be downloaded.</p>");
+        let _ = write!(
+            body,
+            "<p class=\"empty\">{}</p>",
+            ctx.cat.esc("files-empty", &[])
+        );
     } else {
         let _ = write!(body, "<ul class=\"grid one\">{items}</ul>");
     }
@@ -583,48 +707,89 @@ fn download_page(
     body
 }
 
-fn about_page(home: &Home, has_downloads: bool) -> String {
-    let name = esc(non_empty(&home.metadata.name).unwrap_or("this hotspot"));
+fn about_page(home: &Home, has_downloads: bool, ctx: &mut Ctx) -> String {
+    let this = ctx.cat.text("this-hotspot", &[]);
+    let name = non_empty(&home.metadata.name).unwrap_or(&this);
+    let name_arg = [("name", Arg::Text(name))];
+    let home_link = format!(
+        "<a href=\"../\">{}</a>",
+        ctx.cat.esc("about-home-link", &[])
+    );
     let mut body = format!(
-        "<h1>About {name}</h1>\
-         <p>{name} is a Kiwix Hotspot: a small WiFi server that brings encyclopedias, books, \
-         courses and other content to everyone nearby, without any Internet connection.</p>\
-         <h2>How to use it</h2><ol><li>Stay connected to this WiFi network.</li>\
-         <li>Open <a href=\"../\">the home page</a> and choose a content package.</li>"
+        "<h1>{}</h1><p>{}</p><h2>{}</h2><ol><li>{}</li><li>{}</li>",
+        ctx.cat.esc("about-heading", &name_arg),
+        ctx.cat.esc("about-intro", &name_arg),
+        ctx.cat.esc("about-how", &[]),
+        ctx.cat.esc("about-step-connect", &[]),
+        ctx.cat
+            .html("about-step-open", &[], &[("home-link", home_link)]),
     );
     if has_downloads {
-        body.push_str(
-            "<li>To keep content for later, visit <a href=\"../download/\">Downloads</a>.</li>",
+        let link = format!(
+            "<a href=\"../download/\">{}</a>",
+            ctx.cat.esc("nav-downloads", &[])
+        );
+        let _ = write!(
+            body,
+            "<li>{}</li>",
+            ctx.cat
+                .html("about-step-keep", &[], &[("downloads-link", link)])
         );
     }
-    body.push_str("</ol><h2>Details</h2><dl>");
+    let _ = write!(
+        body,
+        "</ol><h2>{}</h2><dl>",
+        ctx.cat.esc("about-details", &[])
+    );
     if let Some(f) = non_empty(&home.metadata.fqdn) {
-        let _ = write!(body, "<dt>Address</dt><dd>{}</dd>", esc(f));
+        let _ = write!(
+            body,
+            "<dt>{}</dt><dd>{}</dd>",
+            ctx.cat.esc("about-address", &[]),
+            esc(f)
+        );
     }
     if let Some(v) = non_empty(&home.metadata.version) {
-        let _ = write!(body, "<dt>Version</dt><dd>{}</dd>", esc(v));
+        let _ = write!(
+            body,
+            "<dt>{}</dt><dd>{}</dd>",
+            ctx.cat.esc("about-version", &[]),
+            esc(v)
+        );
     }
     let visible = home.packages.iter().filter(|p| p.is_visible()).count();
-    let _ = write!(body, "<dt>Content packages</dt><dd>{visible}</dd></dl>");
+    let _ = write!(
+        body,
+        "<dt>{}</dt><dd>{visible}</dd></dl>",
+        ctx.cat.esc("about-packages", &[])
+    );
     body
 }
 
-fn blocked_page(home: &Home, fqdn: Option<&str>) -> String {
+fn blocked_page(home: &Home, fqdn: Option<&str>, ctx: &mut Ctx) -> String {
     // Served under other host names (`/catch/external` of the content server), so the
     // way back is absolute when the FQDN is known.
-    let home_url = fqdn.map_or_else(|| "/".to_owned(), |f| format!("//{f}/"));
-    let name = esc(non_empty(&home.metadata.name).unwrap_or("this hotspot"));
+    let home_url = fqdn.map_or_else(
+        || format!("/{}", ctx.prefix),
+        |f| format!("//{f}/{}", ctx.prefix),
+    );
+    let this = ctx.cat.text("this-hotspot", &[]);
+    let name = non_empty(&home.metadata.name).unwrap_or(&this);
+    let link = format!(
+        "<a href=\"{}\">{}</a>",
+        esc(&home_url),
+        ctx.cat.esc("blocked-home-link", &[])
+    );
     format!(
-        "<h1>This link leads to the Internet</h1>\
-         <p>The page you followed is not stored on {name}, and this hotspot has no Internet \
-         connection, so it cannot be opened here.</p>\
-         <p>Go back to continue reading, or <a href=\"{}\">return to the home page</a>.</p>",
-        esc(&home_url)
+        "<h1>{}</h1><p>{}</p><p>{}</p>",
+        ctx.cat.esc("blocked-heading", &[]),
+        ctx.cat.esc("blocked-text", &[("name", Arg::Text(name))]),
+        ctx.cat.html("blocked-back", &[], &[("home-link", link)]),
     )
 }
 
 /// Wraps a page body into the shared document: head with inline CSS, skip link, header
-/// and navigation, main, footer.
+/// and navigation, main, footer with the language switcher.
 fn layout(
     home: &Home,
     page: Page,
@@ -632,9 +797,13 @@ fn layout(
     body: &Body,
     has_downloads: bool,
     warnings: &mut Vec<String>,
+    ctx: &mut Ctx,
 ) -> String {
     let root = page.root();
-    let name = non_empty(&home.metadata.name).unwrap_or("Kiwix Hotspot");
+    let site_root = ctx.site_root(page);
+    let lang = ctx.cat.lang();
+    let default_name = ctx.cat.text("default-name", &[]);
+    let name = non_empty(&home.metadata.name).unwrap_or(&default_name);
     let doc_title = match title {
         Some(t) => format!("{t} · {name}"),
         None => name.to_owned(),
@@ -643,33 +812,61 @@ fn layout(
     let body = &body.main;
     // The blocked page is served on other host names: links go to the dashboard's.
     let base = match (page, non_empty(&home.metadata.fqdn)) {
-        (Page::Blocked, Some(f)) => format!("//{f}/"),
+        (Page::Blocked, Some(f)) => format!("//{f}/{}", ctx.prefix),
         _ => root.to_owned(),
     };
+    // The same page in each language's own copy (the root copy repeats one of them).
+    let switch_base = match (page, non_empty(&home.metadata.fqdn)) {
+        (Page::Blocked, Some(f)) => format!("//{f}/"),
+        _ => site_root.clone(),
+    };
+    let mut alternates = String::new();
+    let mut switcher = String::new();
+    for (l, prefix) in ctx.copies.iter().filter(|(_, p)| !p.is_empty()) {
+        let href = esc(&format!("{switch_base}{prefix}{}", page.dir()));
+        let tag = l.tag();
+        let _ = write!(
+            alternates,
+            "<link rel=\"alternate\" hreflang=\"{tag}\" href=\"{href}\">"
+        );
+        let current = if *l == lang {
+            " aria-current=\"true\""
+        } else {
+            ""
+        };
+        let _ = write!(
+            switcher,
+            "<li><a href=\"{href}\" hreflang=\"{tag}\" lang=\"{tag}\"{current}>{}</a></li>",
+            l.autonym()
+        );
+    }
     let mut html = String::with_capacity(body.len() + CSS.len() + 2048);
     let _ = write!(
         html,
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+        "<!DOCTYPE html>\n<html lang=\"{lang}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
          <meta name=\"color-scheme\" content=\"light dark\">\
-         <title>{}</title><link rel=\"icon\" href=\"data:,\"><style>{CSS}{extra_css}</style></head>\
-         <body>{targets}<a class=\"skip\" href=\"#content\">Skip to content</a>\
+         <title>{}</title><link rel=\"icon\" href=\"data:,\">{alternates}<style>{CSS}{extra_css}</style></head>\
+         <body>{targets}<a class=\"skip\" href=\"#content\">{}</a>\
          <header><div class=\"w top\"><a class=\"brand\" href=\"{base}\">{}</a>\
-         <nav aria-label=\"Main\"><ul>",
+         <nav aria-label=\"{}\"><ul>",
         esc(&doc_title),
-        esc(name)
+        ctx.cat.esc("skip-link", &[]),
+        esc(name),
+        ctx.cat.esc("nav-main", &[]),
     );
-    let mut nav = vec![(Page::Home, "Home", String::new())];
+    let mut nav = vec![(Page::Home, ctx.cat.esc("nav-home", &[]))];
     if has_downloads {
-        nav.push((Page::Download, "Downloads", "download/".to_owned()));
+        nav.push((Page::Download, ctx.cat.esc("nav-downloads", &[])));
     }
-    nav.push((Page::About, "About", "about/".to_owned()));
-    for (p, label, href) in nav {
+    nav.push((Page::About, ctx.cat.esc("nav-about", &[])));
+    for (p, label) in nav {
         let current = if p == page {
             " aria-current=\"page\""
         } else {
             ""
         };
+        let href = p.dir();
         let _ = write!(
             html,
             "<li><a href=\"{base}{href}\"{current}>{label}</a></li>"
@@ -680,6 +877,7 @@ fn layout(
         "</ul></nav></div></header><main id=\"content\" class=\"w\" tabindex=\"-1\">{body}</main><footer><div class=\"w\">"
     );
     let fqdn = non_empty(&home.metadata.fqdn);
+    let protected = ctx.cat.esc("password-protected", &[]);
     let links: Vec<String> = home
         .links
         .iter()
@@ -694,7 +892,7 @@ fn layout(
                 }
             };
             let lock = if non_empty(&l.icon).is_some() {
-                format!("{LOCK_SVG}<span class=\"vh\">Password protected: </span>")
+                format!("{LOCK_SVG}<span class=\"vh\">{protected} </span>")
             } else {
                 String::new()
             };
@@ -708,20 +906,26 @@ fn layout(
     if !links.is_empty() {
         let _ = write!(
             html,
-            "<nav aria-label=\"More\"><ul class=\"links\">{}</ul></nav>",
+            "<nav aria-label=\"{}\"><ul class=\"links\">{}</ul></nav>",
+            ctx.cat.esc("nav-more", &[]),
             links.concat()
         );
     }
+    let _ = write!(
+        html,
+        "<nav aria-label=\"{}\"><ul class=\"links\">{switcher}</ul></nav>",
+        ctx.cat.esc("nav-language", &[])
+    );
     if let Some(note) = non_empty(&home.metadata.footer_note) {
         let _ = write!(html, "<p>{}</p>", esc(note));
     }
-    let version = non_empty(&home.metadata.version)
-        .map(|v| format!(" · version {}", esc(v)))
-        .unwrap_or_default();
-    let _ = writeln!(
-        html,
-        "<p>Powered by Kiwix Hotspot{version}</p></div></footer></body></html>"
-    );
+    let powered = match non_empty(&home.metadata.version) {
+        Some(v) => ctx
+            .cat
+            .esc("powered-by-version", &[("version", Arg::Text(v))]),
+        None => ctx.cat.esc("powered-by", &[]),
+    };
+    let _ = writeln!(html, "<p>{powered}</p></div></footer></body></html>");
     html
 }
 

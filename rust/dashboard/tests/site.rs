@@ -113,11 +113,37 @@ fn renders_all_pages_with_expected_content() {
     let home = Home::parse(&demo_yaml(0), Path::new("home.yaml")).unwrap();
     let site = render(&home);
     let files: Vec<&str> = site.files.keys().map(String::as_str).collect();
-    assert_eq!(files.len(), 5, "{files:?}");
-    assert!(files.contains(&"index.html"));
-    assert!(files.contains(&"download/index.html"));
-    assert!(files.contains(&"about/index.html"));
-    assert!(files.contains(&"blocked/index.html"));
+    // Four pages at the root (the hotspot's language) and in each language's folder.
+    assert_eq!(files.len(), 1 + 4 * 4, "{files:?}");
+    for prefix in ["", "en/", "fr/", "es/"] {
+        for p in [
+            "index.html",
+            "download/index.html",
+            "about/index.html",
+            "blocked/index.html",
+        ] {
+            assert!(
+                files.contains(&format!("{prefix}{p}").as_str()),
+                "{prefix}{p}"
+            );
+        }
+    }
+    // No catalogue problem.
+    assert!(
+        !site.warnings.iter().any(|w| w.contains("locales/")),
+        "{:?}",
+        site.warnings
+    );
+    // Content problems are reported once, not once per language.
+    assert_eq!(
+        site.warnings
+            .iter()
+            .filter(|w| w.contains("links[2]"))
+            .count(),
+        1,
+        "{:?}",
+        site.warnings
+    );
     let icon = files.iter().find(|f| f.starts_with("icons/")).unwrap();
     assert!(site.files[*icon].starts_with(b"\x89PNG"));
 
@@ -245,9 +271,19 @@ fn output_is_deterministic_and_small() {
             assert!(bytes.len() < 100_000, "{path} is {} bytes", bytes.len());
         }
     }
-    // With 67 packages every page stays under 100 KB; the demo's four pages together do.
+    // With 67 packages every page stays under 100 KB; the demo's four pages together do
+    // (in each of the four copies of the site).
     let small = render(&Home::parse(&demo_yaml(0), Path::new("home.yaml")).unwrap());
-    assert!(small.pages_size() < 100_000, "{}", small.pages_size());
+    assert!(small.pages_size() < 4 * 100_000, "{}", small.pages_size());
+    let root_pages: usize = small
+        .files
+        .iter()
+        .filter(|(p, _)| {
+            p.ends_with(".html") && !["en/", "fr/", "es/"].iter().any(|l| p.starts_with(l))
+        })
+        .map(|(_, b)| b.len())
+        .sum();
+    assert!(root_pages < 100_000, "{root_pages}");
     println!(
         "page sizes (demo, 5 visible packages): {:?}",
         small
@@ -441,6 +477,7 @@ fn generate_with_discovery_without_rewriting() {
         zim_dir: Some(zims.path().to_path_buf()),
         templates: LinkTemplates::default(),
         update_config: false,
+        language: None,
     })
     .unwrap();
     assert_eq!(r.discovery.unwrap().added.len(), 1);
@@ -470,10 +507,17 @@ fn cli_generate_discover_and_errors() {
         .arg("--out")
         .arg(&out)
         .env("KIWIX_READER_LINK_TPL", "//kiwix.{fqdn}/viewer#{zim_name}")
+        .env("HOTSPOT_LANGUAGE", "es")
         .env_remove("DONT_UPDATE_PACKAGES")
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let root = std::fs::read_to_string(out.join("index.html")).unwrap();
+    assert!(
+        root.contains("<html lang=\"es\">"),
+        "HOTSPOT_LANGUAGE sets the root's language"
+    );
+    assert!(out.join("fr/download/index.html").is_file());
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(
         stderr.contains("warning: packages[6] (bad-icon)"),
@@ -695,5 +739,203 @@ links: [{label: "", url: "//a"}, {label: "L"}]
     for text in ["", "~", "{}", "metadata:\npackages:\nreaders:\nlinks:\n"] {
         let site = render(&Home::parse(text, Path::new("odd.yaml")).unwrap());
         assert!(page(&site, "index.html").contains("No content is available"));
+    }
+}
+
+/// The demo's home.yaml for a hotspot whose language is `lang`.
+fn demo_in(lang: &str) -> Home {
+    let yaml = demo_yaml(0).replacen(
+        "metadata:\n",
+        &format!("metadata:\n  language: {lang}\n"),
+        1,
+    );
+    Home::parse(&yaml, Path::new("home.yaml")).unwrap()
+}
+
+/// The hotspot's language at the root, each language in its folder: chrome translated,
+/// content as the catalogue gives it, sizes in the language's units, links that stay in
+/// the language's copy, and a switcher to the same page in the others.
+#[test]
+fn every_language_has_its_copy() {
+    let site = render(&demo_in("fr"));
+    assert!(
+        !site.warnings.iter().any(|w| w.contains("locales/")),
+        "{:?}",
+        site.warnings
+    );
+    let root = page(&site, "index.html");
+    assert_eq!(
+        root,
+        page(&site, "fr/index.html")
+            .replace("=\"../icons/", "=\"icons/")
+            .replace("href=\"../fr/\"", "href=\"fr/\"")
+            .replace("href=\"../en/\"", "href=\"en/\"")
+            .replace("href=\"../es/\"", "href=\"es/\""),
+        "the root is the French copy"
+    );
+    for (prefix, lang, heading, filter, nav, count) in [
+        (
+            "fr/",
+            "fr",
+            "Bienvenue sur Riverside Hotspot",
+            "Filtrer par langue",
+            "Téléchargements",
+            " contenus)",
+        ),
+        (
+            "es/",
+            "es",
+            "Bienvenido a Riverside Hotspot",
+            "Filtrar por idioma",
+            "Descargas",
+            " paquetes)",
+        ),
+        (
+            "en/",
+            "en",
+            "Welcome to Riverside Hotspot",
+            "Filter by language",
+            "Downloads",
+            " packages)",
+        ),
+    ] {
+        let index = page(&site, &format!("{prefix}index.html"));
+        assert!(
+            index.starts_with(&format!("<!DOCTYPE html>\n<html lang=\"{lang}\">")),
+            "{prefix}"
+        );
+        assert!(index.contains(&format!("<h1>{heading}</h1>")), "{prefix}");
+        assert!(
+            index.contains(&format!("aria-label=\"{filter}\"")),
+            "{prefix}"
+        );
+        assert!(
+            index.contains(&format!("<a href=\"./download/\">{nav}</a>")),
+            "{prefix}"
+        );
+        assert!(index.contains(count), "{prefix}: {count}");
+        // Content is not translated; icons are shared at the site's root.
+        assert!(index.contains(">Wikipédia</a>") && index.contains("The free encyclopedia"));
+        for attr in index.split(" src=\"").skip(1) {
+            assert!(attr.starts_with("../icons/"), "{prefix}: {attr}");
+        }
+        // The switcher: the same page in each language, the current one marked.
+        for other in ["en", "fr", "es"] {
+            let current = if other == lang {
+                " aria-current=\"true\""
+            } else {
+                ""
+            };
+            assert!(
+                index.contains(&format!(
+                    "<a href=\"../{other}/\" hreflang=\"{other}\" lang=\"{other}\"{current}>"
+                )),
+                "{prefix} → {other}"
+            );
+        }
+        let about = page(&site, &format!("{prefix}about/index.html"));
+        assert!(
+            about.contains("<a href=\"../\">"),
+            "{prefix}: home link inside the copy"
+        );
+        assert!(
+            about.contains("href=\"../../es/about/\" hreflang=\"es\""),
+            "{prefix}"
+        );
+        let blocked = page(&site, &format!("{prefix}blocked/index.html"));
+        assert!(
+            blocked.contains(&format!("href=\"//riverside.offspot/{prefix}\"")),
+            "{prefix}"
+        );
+    }
+    let dl = page(&site, "fr/download/index.html");
+    assert!(dl.contains("Kiwix pour Android") && dl.contains("41 Mo") && dl.contains("41 Go"));
+    assert!(dl.contains(">Télécharger<span class=\"vh\"> Wikipédia</span>"));
+    let dl = page(&site, "es/download/index.html");
+    assert!(dl.contains("Kiwix para Windows") && dl.contains("102 GB"));
+    let about = page(&site, "fr/about/index.html");
+    assert!(about
+        .contains("Ouvrez <a href=\"../\">la page d&#39;accueil</a> et choisissez un contenu."));
+    assert!(about.contains("<dt>Contenus</dt><dd>5</dd>"));
+    assert!(
+        page(&site, "es/index.html").contains("Con la tecnología de Kiwix Hotspot · versión 1.4.2")
+    );
+    assert!(
+        page(&site, "index.html").contains("<span class=\"vh\">Protégé par mot de passe : </span>")
+    );
+
+    // A language the dashboard does not speak: English at the root, with a warning.
+    let site = render(&demo_in("de"));
+    assert!(page(&site, "index.html").starts_with("<!DOCTYPE html>\n<html lang=\"en\">"));
+    assert!(
+        site.warnings
+            .iter()
+            .any(|w| w.contains("metadata.language \"de\"")),
+        "{:?}",
+        site.warnings
+    );
+    // ISO 639-3, as content packages write languages.
+    assert!(page(&render(&demo_in("spa")), "index.html").contains("<html lang=\"es\">"));
+    assert_eq!(nixspot_dashboard::human_size(1_500_000), "1.5 MB");
+}
+
+/// The French copy as a browser shows it: DOM and screenshots.
+#[test]
+fn renders_in_french_in_a_real_browser() {
+    let work = tempfile::tempdir().unwrap();
+    let site = render(&demo_in("en"));
+    let www = work.path().join("www");
+    nixspot_dashboard::write_site(&site, &www).unwrap();
+    let shots = work.path().join("shots");
+    std::fs::create_dir_all(&shots).unwrap();
+    for p in ["fr/index.html", "fr/download/index.html"] {
+        let profile = tempfile::tempdir().unwrap();
+        let shot = shots.join(format!("{}-phone.png", p.replace('/', "_")));
+        chromium(
+            profile.path(),
+            &[
+                "--window-size=390,844",
+                &format!("--screenshot={}", shot.display()),
+                &format!("file://{}", www.join(p).display()),
+            ],
+        );
+        let png = std::fs::read(&shot).unwrap();
+        assert!(
+            png.len() > 1000,
+            "{} is {} bytes",
+            shot.display(),
+            png.len()
+        );
+        assert_eq!(png_size(&png), (390, 844), "{}", shot.display());
+    }
+    let profile = tempfile::tempdir().unwrap();
+    let url = format!("file://{}", www.join("fr/index.html").display());
+    let dom = String::from_utf8(chromium(profile.path(), &["--dump-dom", &url]).stdout).unwrap();
+    for needle in [
+        "<html lang=\"fr\">",
+        "<h1>Bienvenue sur Riverside Hotspot</h1>",
+        "<nav class=\"lf\" aria-label=\"Filtrer par langue\">",
+        "<a href=\"#all\">Toutes les langues</a>",
+        "aria-current=\"page\">Accueil</a>",
+        "<a href=\"./download/\">Téléchargements</a>",
+        "<a class=\"skip\" href=\"#content\">Aller au contenu</a>",
+        "<a href=\"../es/\" hreflang=\"es\" lang=\"es\">Español</a>",
+        "<a href=\"//browse.riverside.offspot/viewer#wikipedia_fr_all_maxi_2024-05\">Wikipédia</a>",
+        "Propulsé par Kiwix Hotspot · version 1.4.2",
+    ] {
+        assert!(
+            dom.contains(needle),
+            "{needle} missing from the rendered DOM"
+        );
+    }
+    // The icon resolves from the French folder: the browser loaded a real image.
+    let icon = site.files.keys().find(|f| f.starts_with("icons/")).unwrap();
+    assert!(dom.contains(&format!("src=\"../{icon}\"")));
+    assert!(www.join(icon).is_file());
+    if let Ok(dir) = std::env::var("NIXSPOT_SCREENSHOT_DIR") {
+        for e in std::fs::read_dir(&shots).unwrap() {
+            let e = e.unwrap();
+            std::fs::copy(e.path(), Path::new(&dir).join(e.file_name())).unwrap();
+        }
     }
 }

@@ -226,6 +226,7 @@ fn runtime_portal_dashboard_and_caddy_together() {
             download: "//zim-download.{fqdn}/{zim_filename}".into(),
         },
         update_config: true,
+        language: None,
     })
     .unwrap();
     assert!(!generated.files.is_empty());
