@@ -32,8 +32,8 @@ pub enum Board {
     /// it only in backports' QEMU 10).
     Raspi4b,
     /// Raspberry Pi Zero 2 W: QEMU has no such machine, but its SoC is the Pi 3's
-    /// BCM2837, so `raspi3b` boots it with the Zero 2 W device tree (the SD card then
-    /// shows up as `mmcblk1`: the WiFi SDIO slot takes `mmc0`).
+    /// BCM2837, so `raspi3b` boots it with the Zero 2 W device tree (its WiFi SDIO slot
+    /// is one more MMC host: the card is `mmcblk0` or `mmcblk1` by probe order).
     Zero2w,
 }
 
