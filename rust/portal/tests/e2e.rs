@@ -53,11 +53,19 @@ impl Reply {
 /// GET through loopback as `client` (X-Forwarded-For, which the portal trusts from
 /// loopback only, stands for the phone's address after DNAT).
 fn get(port: u16, client: Option<&str>, host: &str, path: &str) -> Reply {
+    get_in(port, client, host, path, None)
+}
+
+/// `get` from a phone whose languages are `accept` (`Accept-Language`).
+fn get_in(port: u16, client: Option<&str>, host: &str, path: &str, accept: Option<&str>) -> Reply {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
     if let Some(c) = client {
         req.push_str(&format!("X-Forwarded-For: {c}\r\n"));
+    }
+    if let Some(a) = accept {
+        req.push_str(&format!("Accept-Language: {a}\r\n"));
     }
     req.push_str("User-Agent: e2e-phone\r\n\r\n");
     s.write_all(req.as_bytes()).unwrap();
@@ -346,7 +354,52 @@ fn runtime_portal_dashboard_and_caddy_together() {
     assert_eq!(r.header("content-length"), Some(size.to_string()));
     assert_eq!(get(caddy_port, None, "elsewhere.example", "/").status, 404);
 
-    // 7. The portal restarts (e.g. a reboot): the registration persists.
+    // 6b. A French phone: the portal in French, then the dashboard's French copy.
+    let french = Some("192.168.144.132");
+    let fr = Some("fr-FR,fr;q=0.9,en;q=0.5");
+    let r = get_in(
+        portal_port,
+        french,
+        "connectivitycheck.gstatic.com",
+        "/generate_204",
+        fr,
+    );
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.contains("<html lang=\"fr\">") && r.body.contains(">Ouvrir E2E Spot</a>"),
+        "{}",
+        r.body
+    );
+    assert_eq!(r.header("content-language").as_deref(), Some("fr"));
+    let r = get_in(
+        portal_port,
+        french,
+        "captive.apple.com",
+        "/register-hotspot/",
+        fr,
+    );
+    assert_eq!(r.status, 302);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some("http://e2e.offspot/fr/")
+    );
+    let r = get_in(caddy_port, None, "e2e.offspot", "/fr/", fr);
+    assert_eq!(r.status, 200);
+    assert!(
+        r.body.starts_with("<!DOCTYPE html>\n<html lang=\"fr\">"),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body.contains("<h1>Bienvenue sur E2E Spot</h1>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("href=\"{reader}\"")), "{}", r.body);
+    let r = get_in(caddy_port, None, "e2e.offspot", "/fr/download/", fr);
+    assert!(r.body.contains(">Télécharger<"), "{}", r.body);
+
+    // 7. The portal restarts (e.g. a reboot): the registrations persist.
     drop(portal);
     let _portal = start_portal(&root, t, &fake_nft);
     wait_for(portal_port, "nixspot-portal (restarted)");
@@ -359,7 +412,7 @@ fn runtime_portal_dashboard_and_caddy_together() {
     assert_eq!(r.status, 204);
     let log = std::fs::read_to_string(&nft_log).unwrap();
     assert!(
-        log.contains("flush set ip nat CAPTIVE_CLIENTS\nadd element ip nat CAPTIVE_CLIENTS { 192.168.144.130 }"),
+        log.contains("flush set ip nat CAPTIVE_CLIENTS\nadd element ip nat CAPTIVE_CLIENTS { 192.168.144.130, 192.168.144.132 }"),
         "{log}"
     );
 }
