@@ -11,6 +11,8 @@ let
   generators = import ./generators.nix lib;
   lib = trivial // lists // strings // attrsets // options // modules // generators // {
     inherit trivial lists strings attrsets options types modules generators;
+    # nixpkgs exports these type constructors at the top level too.
+    inherit (types) mkOptionType isType;
     # A module declaring `assertions` and `warnings`.
     assertionsModule = ./assertions.nix;
     # Returns `value` if every assertion holds (tracing the warnings), else throws one

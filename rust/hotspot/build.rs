@@ -27,15 +27,23 @@ fn main() {
     let root = root.canonicalize().unwrap_or(root);
     let mut files = Vec::new();
     collect(&root, &mut files);
+    // Sorted by the relative path as a string, the order the table is read in (a path
+    // sort would put `x/y.nix` before `x.nix`, a string sort after).
+    let mut files: Vec<(String, PathBuf)> = files
+        .into_iter()
+        .map(|file| {
+            let rel = file
+                .strip_prefix(&root)
+                .unwrap_or(&file)
+                .to_string_lossy()
+                .replace('\\', "/");
+            (rel, file)
+        })
+        .collect();
     files.sort();
     let mut code = String::from("/// Every file of `modules/`: (path relative to it, bytes).\npub static MODULE_FILES: &[(&str, &[u8])] = &[\n");
-    for file in &files {
+    for (rel, file) in &files {
         println!("cargo:rerun-if-changed={}", file.display());
-        let rel = file
-            .strip_prefix(&root)
-            .unwrap_or(file)
-            .to_string_lossy()
-            .replace('\\', "/");
         let _ = writeln!(
             code,
             "    ({rel:?}, include_bytes!({:?})),",
