@@ -126,6 +126,22 @@ pub fn lock_module(pinning: &Pinning, module: &Path, lock_path: &Path) -> Result
     let mut rest = recipe.clone();
     rest.files
         .retain(|f| !f.url.as_deref().is_some_and(|u| package_urls.contains(&u)));
+    let nothing_to_fetch = rest.base.source == nixspot_base::on_demand::SOURCE
+        && rest.files.iter().all(|f| f.url.is_none())
+        && rest.oci_images.is_empty();
+    if nothing_to_fetch {
+        // Only catalog packages and nixspot's own base, which is built, not pinned:
+        // the lock `nixspot lock` would write, without building the base here.
+        let lock = Lock {
+            packages,
+            ..Lock::default()
+        };
+        lock.save(lock_path).map_err(|error| LockError::Save {
+            path: lock_path.to_path_buf(),
+            error,
+        })?;
+        return Ok(lock);
+    }
     let fetch_error = |e: &dyn std::fmt::Display| LockError::Fetch(e.to_string());
     let cache = Cache::open(&pinning.cache_root).map_err(|e| fetch_error(&e))?;
     let fetcher = Fetcher::new(

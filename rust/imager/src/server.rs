@@ -250,6 +250,7 @@ pub struct Server {
     /// The shared state.
     pub state: Arc<AppState>,
     stop: tokio::sync::watch::Sender<bool>,
+    workers_stop: nixspot_imager_worker::CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
@@ -355,8 +356,40 @@ impl Server {
             url,
             state,
             stop,
+            workers_stop: nixspot_imager_worker::CancellationToken::new(),
             tasks: vec![serve, sweeper],
         })
+    }
+
+    /// Starts `count` embedded workers: the worker of `nixspot imager worker`, run on
+    /// this runtime against this server's own URL with an internal worker token,
+    /// sharing the content cache; jobs are built under `<data dir>/work`.
+    pub async fn start_workers(&mut self, count: usize) -> Result<(), ServerError> {
+        if count == 0 {
+            return Ok(());
+        }
+        // Long enough for any server's uptime; a restart makes a new one, and the
+        // sweeper forgets expired ones.
+        let token = self
+            .internal_worker_token(Duration::from_secs(365 * 24 * 3600))
+            .await?;
+        for index in 1..=count {
+            let name = format!("embedded-{}-{index}", self.addr.port());
+            let mut config = nixspot_imager_worker::Config::new(&self.url, &token, &name);
+            config.cache_dir = self.state.pinning.cache_root.clone();
+            config.modules = Some(self.state.pinning.modules.clone());
+            config.work_dir = self.state.settings.data_dir.join("work");
+            config.poll_interval = Duration::from_secs(2);
+            let worker = nixspot_imager_worker::Worker::new(config)
+                .map_err(|e| ServerError::Other(format!("embedded worker {name}: {e:#}")))?;
+            let stop = self.workers_stop.clone();
+            self.tasks.push(tokio::spawn(async move {
+                if let Err(e) = worker.run(stop).await {
+                    tracing::error!("embedded worker {name} stopped: {e:#}");
+                }
+            }));
+        }
+        Ok(())
     }
 
     /// A fresh API token of the embedded workers' user (role `worker`), created on
@@ -402,6 +435,9 @@ impl Server {
 
     /// Stops serving (requests in flight finish) and sweeping.
     pub async fn shutdown(self) {
+        // Workers first: a job they were building goes back to the queue when its
+        // lease lapses (the worker's documented shutdown), then the server stops.
+        self.workers_stop.cancel();
         let _ = self.stop.send(true);
         for task in self.tasks {
             let _ = task.await;

@@ -1,0 +1,475 @@
+//! The Imager's API on SQLite with real components: kiwix-serve as the catalog, a local
+//! download server, the SMTP sink. The worker side is driven over HTTP exactly as the
+//! protocol says (claim, heartbeat, upload, fail), so these tests need no build.
+
+mod support;
+
+use nixspot_imager::accounts::{self, Role, TokenKind};
+use nixspot_imager::server::Server;
+use nixspot_testkit::SmtpSink;
+use serde_json::json;
+use support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn configurations_orders_jobs_downloads_isolation_and_mail() {
+    let world = World::new().await;
+    let smtp = tokio::task::spawn_blocking(SmtpSink::start)
+        .await
+        .expect("smtp sink");
+    let mut settings = world.settings("data");
+    settings.smtp = Some(smtp.url());
+    let server = Server::start(settings).await.expect("the server starts");
+    let (_, alice_token) = user(&server, "alice", Role::User, Some("alice@example.org")).await;
+    let (_, bob_token) = user(&server, "bob", Role::User, None).await;
+    let (_, admin_token) = user(&server, "root", Role::Admin, None).await;
+    let (_, worker_token) = user(&server, "build-1", Role::Worker, None).await;
+    let alice = Api::new(&server.url, Some(&alice_token));
+    let bob = Api::new(&server.url, Some(&bob_token));
+    let admin = Api::new(&server.url, Some(&admin_token));
+    let worker = Api::new(&server.url, Some(&worker_token));
+
+    // No token, or an expired one: 401.
+    let (status, body) = Api::new(&server.url, None).get("/api/v1/orders").await;
+    assert_eq!(status, 401, "{body}");
+    assert!(
+        body["error"].as_str().unwrap_or("").contains("Bearer"),
+        "{body}"
+    );
+    let alice_user = accounts::find_user(&server.state.db, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    let expired = accounts::create_token(&server.state.db, &alice_user, TokenKind::Api, -1)
+        .await
+        .unwrap();
+    let (status, body) = Api::new(&server.url, Some(&expired))
+        .get("/api/v1/orders")
+        .await;
+    assert_eq!(status, 401, "{body}");
+    let (status, _) = Api::new(&server.url, Some("not-a-token"))
+        .get("/api/v1/orders")
+        .await;
+    assert_eq!(status, 401);
+
+    // Refused configurations name the option.
+    let refused = [
+        (
+            json!({"hotspot": {"zims": {"x": {"url": "file:///etc/passwd"}}}}),
+            "hotspot.zims.x.url",
+        ),
+        (
+            json!({"hotspot": {"zims": {"x": {"url": "https://example.org/x.zim"}}}}),
+            "hotspot.zims.x.url",
+        ),
+        (
+            json!({"hotspot": {"base": {"source": "my-own-base"}}}),
+            "hotspot.base.source",
+        ),
+        (
+            json!({"hotspot": {"base": {"source": "file:///srv/base.img"}}}),
+            "hotspot.base.source",
+        ),
+        (
+            json!({"hotspot": {"lockFile": "/etc/shadow"}}),
+            "hotspot.lockFile",
+        ),
+    ];
+    for (body, option) in refused {
+        let (status, answer) = alice.post("/api/v1/configurations", body.clone()).await;
+        assert_eq!(status, 422, "{body} -> {answer}");
+        assert_eq!(answer["option"], json!(option), "{body} -> {answer}");
+    }
+    // The module system's own validation, with its option.
+    let mut bad_ssid = school();
+    bad_ssid["hotspot"]["ap"]["ssid"] = json!("this SSID is far longer than thirty-two bytes");
+    let (status, answer) = alice.post("/api/v1/configurations", bad_ssid).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(answer["option"], json!("hotspot.ap.ssid"), "{answer}");
+    assert!(answer["error"].as_str().unwrap().contains("32"), "{answer}");
+    assert!(
+        !answer["error"].as_str().unwrap().contains("/tmp"),
+        "no host paths: {answer}"
+    );
+    // A package the catalog does not have.
+    let mut unknown = school();
+    unknown["hotspot"]["zims"]["wikibooks"]["package"] = json!("wikibooks_be_al:nopic");
+    let (status, answer) = alice.post("/api/v1/configurations", unknown).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["option"],
+        json!("hotspot.zims.wikibooks.package"),
+        "{answer}"
+    );
+
+    // A valid configuration.
+    let (status, created) = alice.post("/api/v1/configurations", school()).await;
+    assert_eq!(status, 201, "{created}");
+    let config = created["id"].as_str().unwrap().to_string();
+    assert_eq!(config.len(), 32);
+    let (status, got) = alice.get(&format!("/api/v1/configurations/{config}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(got["hotspot"], school()["hotspot"]);
+    let module = alice
+        .request(
+            reqwest::Method::GET,
+            &format!("/api/v1/configurations/{config}/module.nix"),
+        )
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        module.contains("package = \"wikibooks_be_all:nopic\";"),
+        "{module}"
+    );
+
+    // Bob sees none of it: 404, as for an id that does not exist.
+    for path in [
+        format!("/api/v1/configurations/{config}"),
+        format!("/api/v1/configurations/{config}/module.nix"),
+        format!("/api/v1/configurations/{config}/lock.json"),
+    ] {
+        let (status, _) = bob.get(&path).await;
+        assert_eq!(status, 404, "{path}");
+    }
+    let (status, _) = bob
+        .post("/api/v1/orders", json!({"configuration": config}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = bob
+        .put(&format!("/api/v1/configurations/{config}"), school())
+        .await;
+    assert_eq!(status, 404);
+    let (_, list) = bob.get("/api/v1/configurations").await;
+    assert_eq!(list["configurations"], json!([]));
+
+    // An order freezes the module and its lock.
+    let (status, ordered) = alice
+        .post("/api/v1/orders", json!({"configuration": config}))
+        .await;
+    assert_eq!(status, 201, "{ordered}");
+    let order = ordered["id"].as_str().unwrap().to_string();
+    let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(state["state"], json!("queued"), "{state}");
+    let (status, _) = bob.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(status, 404);
+    let (_, lock) = alice
+        .get(&format!("/api/v1/configurations/{config}/lock.json"))
+        .await;
+    assert_eq!(
+        lock["packages"]["wikibooks_be_all:nopic"]["sha256"],
+        json!(ZIM_SHA256),
+        "{lock}"
+    );
+
+    // A user token cannot claim; the worker claims the job.
+    let (status, _) = alice
+        .post("/api/v1/worker/claim", json!({"worker": "w"}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, claimed) = worker
+        .post("/api/v1/worker/claim", json!({"worker": "w1"}))
+        .await;
+    assert_eq!(status, 200, "{claimed}");
+    let job = &claimed["job"];
+    assert_eq!(job["order"], json!(order));
+    assert_eq!(job["lease_seconds"], json!(30));
+    assert_eq!(job["name"], json!("school-library"));
+    assert_eq!(job["module"].as_str().unwrap(), module);
+    assert_eq!(job["lock"], lock);
+    let job_id = job["id"].as_str().unwrap().to_string();
+    let (status, none) = worker
+        .post("/api/v1/worker/claim", json!({"worker": "w2"}))
+        .await;
+    assert_eq!(status, 204, "{none}");
+
+    let (status, beat) = worker
+        .post(
+            &format!("/api/v1/worker/jobs/{job_id}/heartbeat"),
+            json!({"step": "fetch", "progress": 0.5}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(beat, json!({"lease_seconds": 30}));
+    let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(state["state"], json!("building"));
+    assert_eq!(state["progress"], json!({"step": "fetch", "fraction": 0.5}));
+    let (status, workers) = admin.get("/api/v1/workers").await;
+    assert_eq!(status, 200);
+    let names: Vec<&str> = workers["workers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|w| w["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["w1", "w2"]);
+    assert_eq!(workers["workers"][0]["current_job"], json!(order));
+    let (status, _) = alice.get("/api/v1/workers").await;
+    assert_eq!(status, 403);
+
+    // Uploads are checked: a wrong sha256 or length is refused and nothing is kept.
+    let image: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let digest = sha256(&image);
+    let (status, answer) = worker.upload(&job_id, image.clone(), &"0".repeat(64)).await;
+    assert_eq!(status, 422, "{answer}");
+    let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(state["state"], json!("building"));
+    let (status, done) = worker.upload(&job_id, image.clone(), &digest).await;
+    assert_eq!(status, 200, "{done}");
+    let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(state["state"], json!("ready"), "{state}");
+    assert_eq!(state["sha256"], json!(digest));
+    assert_eq!(state["size"], json!(image.len()));
+    assert!(state["expires"].as_i64().unwrap() > nixspot_imager::now());
+    let stored: Vec<_> = walk(&world.path("data/storage"));
+    assert_eq!(stored.len(), 1, "only the image is stored: {stored:?}");
+
+    // Download, whole and by range; never by someone else.
+    let path = format!("/api/v1/orders/{order}/image");
+    let whole = alice
+        .request(reqwest::Method::GET, &path)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whole.status().as_u16(), 200);
+    assert_eq!(whole.bytes().await.unwrap().to_vec(), image);
+    let part = alice
+        .request(reqwest::Method::GET, &path)
+        .header("Range", "bytes=1000-1099")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status().as_u16(), 206);
+    assert_eq!(
+        part.bytes().await.unwrap().to_vec(),
+        image[1000..1100].to_vec()
+    );
+    let (status, _) = bob.get(&path).await;
+    assert_eq!(status, 404);
+
+    // The ready e-mail has the link.
+    let mails = tokio::task::spawn_blocking(move || (smtp.wait_for(1), smtp))
+        .await
+        .unwrap();
+    let (messages, smtp) = mails;
+    assert_eq!(messages[0].rcpt_tos, ["alice@example.org"]);
+    assert!(messages[0].subject.contains("ready"), "{:?}", messages[0]);
+    assert!(
+        messages[0].body.contains(&format!("{}{path}", server.url)),
+        "{}",
+        messages[0].body
+    );
+    assert!(messages[0].body.contains(&digest));
+
+    // The lease ended with the upload: the job is nobody's now.
+    let (status, _) = worker
+        .post(
+            &format!("/api/v1/worker/jobs/{job_id}/heartbeat"),
+            json!({"step": "x", "progress": null}),
+        )
+        .await;
+    assert_eq!(status, 409);
+
+    // A second order, cancelled by its owner while building: the worker gets 409.
+    let (_, second) = alice
+        .post("/api/v1/orders", json!({"configuration": config}))
+        .await;
+    let second = second["id"].as_str().unwrap().to_string();
+    let (_, claimed) = worker
+        .post("/api/v1/worker/claim", json!({"worker": "w1"}))
+        .await;
+    let lease = claimed["job"]["id"].as_str().unwrap().to_string();
+    let (status, _) = bob
+        .post(&format!("/api/v1/orders/{second}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = alice
+        .post(&format!("/api/v1/orders/{second}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = worker
+        .post(
+            &format!("/api/v1/worker/jobs/{lease}/heartbeat"),
+            json!({"step": "assemble", "progress": 0.9}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, _) = worker
+        .upload(&lease, b"late".to_vec(), &sha256(b"late"))
+        .await;
+    assert_eq!(status, 409);
+    let (_, state) = alice.get(&format!("/api/v1/orders/{second}")).await;
+    assert_eq!(state["state"], json!("failed"));
+    assert_eq!(state["error"], json!("cancelled by alice"));
+    let messages = tokio::task::spawn_blocking(move || smtp.wait_for(2))
+        .await
+        .unwrap();
+    assert!(messages[1].subject.contains("failed"), "{:?}", messages[1]);
+    assert!(messages[1].body.contains("cancelled by alice"));
+
+    // Retry is for administrators; the order is queued again and a worker reports a failure.
+    let (status, _) = alice
+        .post(&format!("/api/v1/orders/{second}/retry"), json!({}))
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = admin
+        .post(&format!("/api/v1/orders/{second}/retry"), json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let (_, claimed) = worker
+        .post("/api/v1/worker/claim", json!({"worker": "w1"}))
+        .await;
+    assert_eq!(claimed["job"]["order"], json!(second));
+    let lease = claimed["job"]["id"].as_str().unwrap().to_string();
+    let (status, _) = worker
+        .post(
+            &format!("/api/v1/worker/jobs/{lease}/fail"),
+            json!({"error": "no space left"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, state) = alice.get(&format!("/api/v1/orders/{second}")).await;
+    assert_eq!(
+        (state["state"].clone(), state["error"].clone()),
+        (json!("failed"), json!("no space left"))
+    );
+
+    // Images expire: the sweeper deletes the file and the order says so.
+    sqlx::query("UPDATE orders SET expires = 0 WHERE id = $1")
+        .bind(&order)
+        .execute(&server.state.db.pool)
+        .await
+        .unwrap();
+    server.state.sweep().await.expect("sweep");
+    let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(state["state"], json!("expired"));
+    assert!(walk(&world.path("data/storage")).is_empty());
+    let (status, _) = alice.get(&path).await;
+    assert_eq!(status, 409);
+
+    // The admin sees every order; Bob none; deleting a configuration keeps its orders.
+    let (_, all) = admin.get("/api/v1/orders").await;
+    assert_eq!(all["orders"].as_array().unwrap().len(), 2);
+    let (_, none) = bob.get("/api/v1/orders").await;
+    assert_eq!(none["orders"], json!([]));
+    let deleted = alice
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/configurations/{config}"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status().as_u16(), 204);
+    let (status, _) = alice.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(status, 200);
+    server.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn leases_survive_a_server_restart_and_lapsed_ones_end_in_failure() {
+    let world = World::new().await;
+    let server = Server::start(world.settings("data")).await.expect("start");
+    let (_, alice_token) = user(&server, "alice", Role::User, None).await;
+    let (_, worker_token) = user(&server, "build-1", Role::Worker, None).await;
+    let alice = Api::new(&server.url, Some(&alice_token));
+    let (status, created) = alice.post("/api/v1/configurations", school()).await;
+    assert_eq!(status, 201, "{created}");
+    let config = created["id"].as_str().unwrap().to_string();
+    let (_, first) = alice
+        .post("/api/v1/orders", json!({"configuration": config}))
+        .await;
+    let first = first["id"].as_str().unwrap().to_string();
+    let worker = Api::new(&server.url, Some(&worker_token));
+    let (_, claimed) = worker
+        .post("/api/v1/worker/claim", json!({"worker": "w1"}))
+        .await;
+    let lease = claimed["job"]["id"].as_str().unwrap().to_string();
+
+    // The server restarts mid-build (another port, same data): the lease carries over.
+    server.shutdown().await;
+    let server = Server::start(world.settings("data"))
+        .await
+        .expect("restart");
+    let worker = Api::new(&server.url, Some(&worker_token));
+    let alice = Api::new(&server.url, Some(&alice_token));
+    let (status, _) = worker
+        .post(
+            &format!("/api/v1/worker/jobs/{lease}/heartbeat"),
+            json!({"step": "assemble", "progress": 0.2}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = worker
+        .upload(&lease, b"image".to_vec(), &sha256(b"image"))
+        .await;
+    assert_eq!(status, 200);
+    let (_, state) = alice.get(&format!("/api/v1/orders/{first}")).await;
+    assert_eq!(state["state"], json!("ready"));
+
+    // A worker that stops renewing: its job is claimed again (attempt 2, 3), the old
+    // lease is refused, and after the third lapse the order fails with a reason.
+    let (_, second) = alice
+        .post("/api/v1/orders", json!({"configuration": config}))
+        .await;
+    let second = second["id"].as_str().unwrap().to_string();
+    let mut old: Option<String> = None;
+    for attempt in 1..=3 {
+        let (status, claimed) = worker
+            .post("/api/v1/worker/claim", json!({"worker": "w1"}))
+            .await;
+        assert_eq!(status, 200, "attempt {attempt}: {claimed}");
+        assert_eq!(claimed["job"]["order"], json!(second));
+        let (_, state) = alice.get(&format!("/api/v1/orders/{second}")).await;
+        assert_eq!(state["attempts"], json!(attempt));
+        if let Some(old) = &old {
+            let (status, _) = worker
+                .post(
+                    &format!("/api/v1/worker/jobs/{old}/heartbeat"),
+                    json!({"step": "x", "progress": null}),
+                )
+                .await;
+            assert_eq!(
+                status, 409,
+                "a lapsed and re-claimed lease is not held any more"
+            );
+        }
+        old = claimed["job"]["id"].as_str().map(str::to_string);
+        // The lease lapses (set in the database rather than waited for).
+        sqlx::query("UPDATE orders SET lease_until = 0 WHERE id = $1")
+            .bind(&second)
+            .execute(&server.state.db.pool)
+            .await
+            .unwrap();
+    }
+    let (status, _) = worker
+        .post("/api/v1/worker/claim", json!({"worker": "w1"}))
+        .await;
+    assert_eq!(status, 204);
+    let (_, state) = alice.get(&format!("/api/v1/orders/{second}")).await;
+    assert_eq!(state["state"], json!("failed"), "{state}");
+    assert!(
+        state["error"].as_str().unwrap().contains("3 times"),
+        "{state}"
+    );
+    server.shutdown().await;
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
