@@ -1,0 +1,269 @@
+//! `nixspot imager serve|user add|token create|worker`: the Imager service (the
+//! libraries are `rust/imager` and `rust/imager-worker`; this file only maps flags onto
+//! them).
+
+use anyhow::Context as _;
+use nixspot_imager::accounts::{self, Role, TokenKind};
+use nixspot_imager::server::{Server, Settings};
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The nixspot Imager: a web service where people configure a hotspot from catalog
+/// content, order its image and download it when a worker has built it.
+///
+/// Examples:
+///   nixspot imager serve                                   # SQLite and images in ./imager-data, one worker
+///   printf '%s' "$PW" | nixspot imager user add alice --password-stdin --email alice@example.org
+///   nixspot imager token create --user alice --ttl 90d
+///   nixspot imager serve --database postgres://imager@db/imager \
+///       --storage 's3://images?endpoint=https://s3.example.org&region=eu-1' --workers 0
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    #[command(subcommand)]
+    pub action: Action,
+}
+
+/// What to do.
+#[derive(clap::Subcommand, Debug)]
+pub enum Action {
+    /// Run the service (JSON API under /api/v1) with its embedded workers.
+    Serve(Box<ServeArgs>),
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserAction),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenAction),
+    /// Build images for an Imager server (on this or another machine).
+    Worker(nixspot_imager_worker::WorkerArgs),
+}
+
+/// Where the service keeps its state.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Store {
+    /// Database, images and state.
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "NIXSPOT_IMAGER_DATA_DIR",
+        default_value = "imager-data"
+    )]
+    pub data_dir: PathBuf,
+    /// `sqlite:PATH` or `postgres://USER@HOST/DB` [default: SQLite in the data dir].
+    #[arg(long, value_name = "URL", env = "NIXSPOT_IMAGER_DATABASE")]
+    pub database: Option<String>,
+}
+
+/// `nixspot imager serve`.
+#[derive(clap::Args, Debug)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub store: Store,
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "NIXSPOT_IMAGER_LISTEN",
+        default_value = "127.0.0.1:8080"
+    )]
+    pub listen: SocketAddr,
+    /// The URL people reach the service at (links in e-mails) [default: the listen URL].
+    #[arg(long, value_name = "URL", env = "NIXSPOT_IMAGER_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Image storage: a directory or `s3://BUCKET?endpoint=URL&region=R` (credentials
+    /// from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) [default: the data dir].
+    #[arg(long, value_name = "DIR|URL", env = "NIXSPOT_IMAGER_STORAGE")]
+    pub storage: Option<String>,
+    /// Workers run inside this process (0: only `nixspot imager worker` processes build).
+    #[arg(
+        long,
+        value_name = "N",
+        env = "NIXSPOT_IMAGER_WORKERS",
+        default_value_t = 1
+    )]
+    pub workers: usize,
+    /// The Kiwix catalog [default: $NIXSPOT_CATALOG, else https://library.kiwix.org].
+    #[arg(long, value_name = "URL", env = "NIXSPOT_IMAGER_CATALOG")]
+    pub catalog: Option<String>,
+    /// SMTP server for the ready/failed e-mails, `smtp://[USER:PASS@]HOST[:PORT]`.
+    #[arg(long, value_name = "URL", env = "NIXSPOT_IMAGER_SMTP")]
+    pub smtp: Option<String>,
+    /// The e-mails' sender.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        env = "NIXSPOT_IMAGER_MAIL_FROM",
+        default_value = "nixspot Imager <imager@localhost>"
+    )]
+    pub mail_from: String,
+    /// How long images are kept (e.g. `7d`, `12h`).
+    #[arg(long, value_name = "DURATION", env = "NIXSPOT_IMAGER_IMAGE_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
+    pub image_ttl: Duration,
+    /// Let configurations name content by http(s) URL, not only catalog content.
+    #[arg(long, env = "NIXSPOT_IMAGER_ALLOW_URLS")]
+    pub allow_urls: bool,
+    /// The content cache shared with `nixspot build` [default: `~/.cache/nixspot`].
+    #[arg(long, value_name = "DIR", env = "NIXSPOT_IMAGER_CACHE_DIR")]
+    pub cache_dir: Option<PathBuf>,
+}
+
+/// `nixspot imager user …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum UserAction {
+    /// Create a user (the password is read from standard input).
+    Add {
+        /// Login name.
+        name: String,
+        /// An administrator (sees everything, retries orders, lists workers).
+        #[arg(long, conflicts_with = "worker")]
+        admin: bool,
+        /// A build worker (its tokens are for `nixspot imager worker`).
+        #[arg(long)]
+        worker: bool,
+        /// Where the ready/failed e-mails go.
+        #[arg(long, value_name = "ADDR")]
+        email: Option<String>,
+        /// Read the password from standard input (required: never on the command line).
+        #[arg(long, required = true)]
+        password_stdin: bool,
+        #[command(flatten)]
+        store: Store,
+    },
+}
+
+/// `nixspot imager token …`.
+#[derive(clap::Subcommand, Debug)]
+pub enum TokenAction {
+    /// Create an API token; it is printed once, on the last line.
+    Create {
+        /// Whose token.
+        #[arg(long, value_name = "NAME")]
+        user: String,
+        /// How long it is valid (e.g. `90d`).
+        #[arg(long, value_name = "DURATION", default_value = "90d", value_parser = humantime::parse_duration)]
+        ttl: Duration,
+        #[command(flatten)]
+        store: Store,
+    },
+}
+
+fn runtime() -> anyhow::Result<nixspot_imager::tokio::runtime::Runtime> {
+    nixspot_imager::tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+fn settings_store(store: &Store) -> Settings {
+    let mut settings = Settings::local(store.data_dir.clone());
+    settings.database.clone_from(&store.database);
+    settings
+}
+
+/// Runs `nixspot imager`.
+pub fn run(args: Args) -> anyhow::Result<ExitCode> {
+    match args.action {
+        Action::Serve(serve) => run_serve(*serve),
+        Action::Worker(worker) => {
+            nixspot_imager_worker::run_cli(worker)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::User(UserAction::Add {
+            name,
+            admin,
+            worker,
+            email,
+            password_stdin: _,
+            store,
+        }) => {
+            let mut password = String::new();
+            std::io::stdin()
+                .read_to_string(&mut password)
+                .context("reading the password from standard input")?;
+            let password = password.trim_end_matches(['\n', '\r']).to_string();
+            let role = if admin {
+                Role::Admin
+            } else if worker {
+                Role::Worker
+            } else {
+                Role::User
+            };
+            let url = settings_store(&store).database_url();
+            runtime()?.block_on(async {
+                std::fs::create_dir_all(&store.data_dir)
+                    .with_context(|| format!("creating {}", store.data_dir.display()))?;
+                let db = nixspot_imager::db::Db::open(&url).await?;
+                let user =
+                    accounts::add_user(&db, &name, &password, role, email.as_deref()).await?;
+                eprintln!("user {} added ({})", user.name, role.as_str());
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Token(TokenAction::Create { user, ttl, store }) => {
+            let url = settings_store(&store).database_url();
+            let token = runtime()?.block_on(async {
+                let db = nixspot_imager::db::Db::open(&url).await?;
+                let found = accounts::find_user(&db, &user)
+                    .await?
+                    .ok_or_else(|| accounts::AccountError::NoSuchUser(user.clone()))?;
+                let seconds = i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX);
+                let token = accounts::create_token(&db, &found, TokenKind::Api, seconds).await?;
+                anyhow::Ok(token)
+            })?;
+            eprintln!(
+                "token for {user}, valid {} (shown once):",
+                humantime::format_duration(ttl)
+            );
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let mut settings = settings_store(&args.store);
+    settings.listen = args.listen;
+    settings.public_url = args.public_url;
+    settings.storage = args.storage;
+    settings.catalog = args.catalog;
+    settings.smtp = args.smtp;
+    settings.mail_from = args.mail_from;
+    settings.image_ttl = args.image_ttl;
+    settings.allow_urls = args.allow_urls;
+    settings.cache_root = args.cache_dir;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let mut server = Server::start(settings).await?;
+        server.start_workers(args.workers).await?;
+        eprintln!(
+            "nixspot imager: listening on {} ({} embedded workers)",
+            server.url, args.workers
+        );
+        shutdown_signal().await;
+        eprintln!("nixspot imager: stopping");
+        server.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    use nixspot_imager::tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = nixspot_imager::tokio::signal::ctrl_c().await;
+            return;
+        }
+    };
+    nixspot_imager::tokio::select! {
+        _ = term.recv() => {}
+        _ = nixspot_imager::tokio::signal::ctrl_c() => {}
+    }
+}
