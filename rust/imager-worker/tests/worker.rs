@@ -1,0 +1,634 @@
+//! The worker against a small fake Imager server speaking the worker protocol (claim,
+//! heartbeat, image upload, fail) over real HTTP, building real images: a base image
+//! served by the fake server, evaluated, fetched and assembled by nixspot's pipeline.
+//!
+//! Steps are synchronised on what the server saw (a download held until the worker
+//! reported the `fetching` step, …), never on durations.
+
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::Json;
+use futures_util::StreamExt as _;
+use nixspot_imager_worker::{CancellationToken, Config, Worker};
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::collections::VecDeque;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+const TOKEN: &str = "worker-token-1";
+
+/// When the fake server lets a request through.
+#[derive(Clone, Copy, PartialEq)]
+enum Gate {
+    Open,
+    /// Once the worker reported this step in a heartbeat.
+    AfterStep(&'static str),
+    /// Never (until the test ends).
+    Closed,
+}
+
+#[derive(Debug, Clone)]
+struct Upload {
+    job: String,
+    header_sha256: String,
+    content_length: Option<u64>,
+    sha256: String,
+    len: u64,
+}
+
+#[derive(Default)]
+struct Seen {
+    claims: Vec<String>,
+    heartbeats: Vec<(String, String, Option<f64>)>,
+    uploads: Vec<Upload>,
+    fails: Vec<(String, String)>,
+}
+
+struct Fake {
+    queue: Mutex<VecDeque<Value>>,
+    seen: Mutex<Seen>,
+    base: Arc<Vec<u8>>,
+    base_gate: Mutex<Gate>,
+    upload_gate: Mutex<Gate>,
+    /// Answer 409 to heartbeats.
+    conflict: AtomicBool,
+    /// Answer 503 to this many uploads first.
+    unavailable_uploads: AtomicUsize,
+    lease_seconds: u64,
+}
+
+impl Fake {
+    fn passes(&self, gate: &Mutex<Gate>) -> bool {
+        match *gate.lock().unwrap() {
+            Gate::Open => true,
+            Gate::Closed => false,
+            Gate::AfterStep(step) => self
+                .seen
+                .lock()
+                .unwrap()
+                .heartbeats
+                .iter()
+                .any(|(_, s, _)| s == step),
+        }
+    }
+
+    async fn wait(&self, gate: &Mutex<Gate>) {
+        while !self.passes(gate) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+fn authorised(headers: &HeaderMap) -> bool {
+    headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v == format!("Bearer {TOKEN}"))
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, Json(json!({"error": message, "option": null}))).into_response()
+}
+
+async fn claim(
+    State(fake): State<Arc<Fake>>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "invalid token");
+    }
+    let worker = body["worker"].as_str().unwrap_or_default().to_string();
+    fake.seen.lock().unwrap().claims.push(worker);
+    match fake.queue.lock().unwrap().pop_front() {
+        Some(job) => Json(json!({ "job": job })).into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+async fn heartbeat(
+    State(fake): State<Arc<Fake>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "invalid token");
+    }
+    let step = body["step"].as_str().unwrap_or_default().to_string();
+    fake.seen
+        .lock()
+        .unwrap()
+        .heartbeats
+        .push((id, step, body["progress"].as_f64()));
+    if fake.conflict.load(Ordering::SeqCst) {
+        return error(StatusCode::CONFLICT, "the lease of this job was lost");
+    }
+    Json(json!({ "lease_seconds": fake.lease_seconds })).into_response()
+}
+
+async fn image(
+    State(fake): State<Arc<Fake>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    if !authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "invalid token");
+    }
+    if fake
+        .unavailable_uploads
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+        .is_ok()
+    {
+        return error(StatusCode::SERVICE_UNAVAILABLE, "storage restarting");
+    }
+    fake.wait(&fake.upload_gate).await;
+    let mut hasher = Sha256::new();
+    let mut len = 0u64;
+    let mut stream = body.into_data_stream();
+    while let Some(chunk) = stream.next().await {
+        match chunk {
+            Ok(bytes) => {
+                hasher.update(&bytes);
+                len += bytes.len() as u64;
+            }
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+        }
+    }
+    let upload = Upload {
+        job: id,
+        header_sha256: headers
+            .get("x-image-sha256")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        content_length: headers
+            .get("content-length")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok()),
+        sha256: hex(&hasher.finalize()),
+        len,
+    };
+    fake.seen.lock().unwrap().uploads.push(upload);
+    Json(json!({})).into_response()
+}
+
+async fn fail(
+    State(fake): State<Arc<Fake>>,
+    UrlPath(id): UrlPath<String>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> Response {
+    if !authorised(&headers) {
+        return error(StatusCode::UNAUTHORIZED, "invalid token");
+    }
+    let reason = body["error"].as_str().unwrap_or_default().to_string();
+    fake.seen.lock().unwrap().fails.push((id, reason));
+    Json(json!({})).into_response()
+}
+
+async fn base(State(fake): State<Arc<Fake>>) -> Response {
+    fake.wait(&fake.base_gate).await;
+    fake.base.as_ref().clone().into_response()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An offspot-shaped base image (MBR; FAT32 boot, ext4 root, ext4 data), made once.
+fn base_image() -> Arc<Vec<u8>> {
+    static BASE: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
+    BASE.get_or_init(|| {
+        use nixspot_fs::disk::{create_image, ext4_options, FatData, ImageSpec, PartitionContent};
+        use nixspot_fs::ext4::{Entry, EntryKind, FileData, Meta, Size};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("base.img");
+        let boot = [
+            ("config.txt", "arm_64bit=1\n"),
+            (
+                "cmdline.txt",
+                "console=serial0,115200 root=PARTUUID=0bf446a7-02\n",
+            ),
+            ("offspot.yaml", "timezone: UTC\nhostname: base-image\n"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), FatData::Bytes(v.as_bytes().to_vec())))
+        .collect();
+        let file = |path: &str, content: &[u8]| Entry {
+            path: PathBuf::from(path),
+            kind: EntryKind::File(FileData::Bytes(content.to_vec())),
+            meta: Meta::new(0o644),
+        };
+        let minimal = Size::Minimal {
+            margin_bytes: 1 << 20,
+            margin_percent: 0,
+        };
+        create_image(
+            &path,
+            ImageSpec {
+                table: nixspot_fs::partition::TableKind::Mbr,
+                align: 4 << 20,
+                seed: b"worker-test-base".to_vec(),
+                timestamp: 1_700_000_000,
+                partitions: vec![
+                    PartitionContent::Fat32 {
+                        size: 64 << 20,
+                        label: "bootfs".into(),
+                        files: boot,
+                    },
+                    PartitionContent::Ext4 {
+                        options: ext4_options("rootfs", b"rootfs", 1_700_000_000, minimal),
+                        entries: vec![file("etc/hostname", b"base\n")],
+                    },
+                    PartitionContent::Ext4 {
+                        options: ext4_options("data", b"data", 1_700_000_000, minimal),
+                        entries: vec![file("master_fs", b"")],
+                    },
+                ],
+                bootable: None,
+            },
+        )
+        .expect("writing the base image");
+        Arc::new(std::fs::read(&path).unwrap())
+    })
+    .clone()
+}
+
+/// A fake server on 127.0.0.1 and a free port, with its state.
+struct Server {
+    url: String,
+    fake: Arc<Fake>,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start() -> Server {
+        let fake = Arc::new(Fake {
+            queue: Mutex::default(),
+            seen: Mutex::default(),
+            base: base_image(),
+            base_gate: Mutex::new(Gate::Open),
+            upload_gate: Mutex::new(Gate::Open),
+            conflict: AtomicBool::new(false),
+            unavailable_uploads: AtomicUsize::new(0),
+            lease_seconds: 3,
+        });
+        let app = axum::Router::new()
+            .route("/api/v1/worker/claim", post(claim))
+            .route("/api/v1/worker/jobs/{id}/heartbeat", post(heartbeat))
+            .route("/api/v1/worker/jobs/{id}/image", put(image))
+            .route("/api/v1/worker/jobs/{id}/fail", post(fail))
+            .route("/files/base.img", get(base))
+            .with_state(Arc::clone(&fake));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Server {
+            url,
+            fake,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    /// A module building on the served base image (no container images: the base is
+    /// declared to provide the services itself), with `extra` in its `hotspot` set.
+    fn module(&self, extra: &str) -> String {
+        let sha = hex(&Sha256::digest(self.fake.base.as_slice()));
+        format!(
+            "{{ ... }}: {{\n  hotspot = {{\n    name = \"Worker Test\";\n    ap.ssid = \"Worker Test\";\n    \
+             base.source = \"{}/files/base.img\";\n    base.sha256 = \"{sha}\";\n    \
+             base.rootfsSize = 134217728;\n    base.providesInternalServices = true;\n    \
+             writeConfig = true;\n    files.\"welcome.txt\".content = \"Welcome!\";\n{extra}  }};\n}}\n",
+            self.url
+        )
+    }
+
+    fn queue(&self, id: &str, module: &str) {
+        self.fake.queue.lock().unwrap().push_back(json!({
+            "id": id,
+            "order": format!("order-{id}"),
+            "lease_seconds": self.fake.lease_seconds,
+            "name": "worker-test",
+            "module": module,
+            "lock": {"files": {}, "oci": {}, "version": 1},
+        }));
+    }
+
+    fn config(&self, token: &str) -> Config {
+        let mut config = Config::new(&self.url, token, "test-worker");
+        config.cache_dir = self.dir.path().join("cache");
+        config.work_dir = self.dir.path().join("work");
+        config.poll_interval = Duration::from_millis(100);
+        config
+    }
+
+    fn work_dir(&self) -> PathBuf {
+        self.dir.path().join("work")
+    }
+
+    /// Waits until `done` holds of what the server saw (panics with it otherwise; the
+    /// limit only keeps a broken test from hanging).
+    async fn until(&self, what: &str, done: impl Fn(&Seen) -> bool) {
+        for _ in 0..3000 {
+            if done(&self.fake.seen.lock().unwrap()) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let seen = self.fake.seen.lock().unwrap();
+        panic!(
+            "never saw {what}: claims {:?}, heartbeats {:?}, uploads {:?}, fails {:?}",
+            seen.claims, seen.heartbeats, seen.uploads, seen.fails
+        );
+    }
+}
+
+fn entries(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default()
+}
+
+/// Builds `module` with the library pipeline as `nixspot build module.nix --lock
+/// module.lock.json --locked` does, in another folder; returns the image's sha256.
+fn build_like_nixspot_build(module: &str, cache: &Path) -> String {
+    use nixspot_assemble::pipeline::{self, Job, LocalFiles};
+    use nixspot_hotspot::load::{load, Target};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("elsewhere.nix");
+    std::fs::write(&path, module).unwrap();
+    let lock = path.with_extension("lock.json");
+    std::fs::write(&lock, "{\"files\": {}, \"oci\": {}, \"version\": 1}\n").unwrap();
+    let mut recipe = load(
+        &Target::parse(&path),
+        nixspot_hotspot::Engine::Builtin,
+        None,
+        Some(&lock),
+    )
+    .unwrap()
+    .recipe;
+    let text = recipe.to_yaml();
+    recipe.apply_lock(&nixspot_recipe::Lock::load_or_default(&lock).unwrap());
+    let fetcher = nixspot_fetch::Fetcher::new(
+        nixspot_fetch::Cache::open(cache).unwrap(),
+        nixspot_fetch::Options {
+            locked: true,
+            base_dir: dir.path().to_path_buf(),
+            progress: nixspot_fetch::ProgressMode::Quiet,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let job = Job {
+        recipe: &recipe,
+        recipe_text: &text,
+        fetcher: &fetcher,
+        options: nixspot_assemble::AssembleOptions {
+            output: dir.path().join("out.img"),
+            build_dir: None,
+            keep: false,
+            overwrite: false,
+            max_size: None,
+            timestamp: 0,
+        },
+        check_only: false,
+        compress: None,
+        local_files: LocalFiles::Allowed,
+    };
+    let summary = pipeline::run(job).unwrap().summary;
+    let bytes = std::fs::read(dir.path().join("out.img")).unwrap();
+    assert_eq!(hex(&Sha256::digest(&bytes)), summary.sha256);
+    summary.sha256
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_is_built_reported_step_by_step_and_uploaded_as_nixspot_build_makes_it() {
+    let server = Server::start().await;
+    let module = server.module("");
+    server.queue("job-1", &module);
+    // The download waits until the worker said it is fetching, the upload until it
+    // said it is uploading: both steps are then certainly reported.
+    *server.fake.base_gate.lock().unwrap() = Gate::AfterStep("fetching");
+    *server.fake.upload_gate.lock().unwrap() = Gate::AfterStep("uploading");
+    let config = server.config(TOKEN);
+    let cache = config.cache_dir.clone();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(config).unwrap().run(stop.clone()));
+    server.until("the upload", |s| !s.uploads.is_empty()).await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+
+    let sha = {
+        let seen = server.fake.seen.lock().unwrap();
+        assert!(seen.fails.is_empty(), "{:?}", seen.fails);
+        assert_eq!(seen.uploads.len(), 1);
+        let upload = &seen.uploads[0];
+        assert_eq!(upload.job, "job-1");
+        assert_eq!(
+            upload.header_sha256, upload.sha256,
+            "the announced sha256 is the body's"
+        );
+        assert_eq!(upload.content_length, Some(upload.len));
+        let steps: Vec<&str> = seen.heartbeats.iter().map(|(_, s, _)| s.as_str()).collect();
+        assert!(
+            steps.contains(&"fetching") && steps.contains(&"uploading"),
+            "{steps:?}"
+        );
+        assert!(seen.heartbeats.iter().all(|(job, _, _)| job == "job-1"));
+        assert!(
+            seen.heartbeats
+                .iter()
+                .filter(|(_, s, _)| s == "uploading")
+                .all(|(_, _, p)| p.is_some_and(|p| (0.0..=1.0).contains(&p))),
+            "upload heartbeats carry the fraction sent: {:?}",
+            seen.heartbeats
+        );
+        assert!(seen.claims.iter().all(|w| w == "test-worker"));
+        upload.sha256.clone()
+    };
+    assert_eq!(
+        entries(&server.work_dir()),
+        Vec::<PathBuf>::new(),
+        "the job's folder is removed"
+    );
+
+    // The same module and lock built as `nixspot build` builds them, elsewhere, from
+    // the same cache: the same bytes.
+    let expected = tokio::task::spawn_blocking(move || build_like_nixspot_build(&module, &cache))
+        .await
+        .unwrap();
+    assert_eq!(sha, expected);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_build_is_reported_with_its_reason_and_no_folder_of_the_worker() {
+    let server = Server::start().await;
+    server.queue("job-bad", &server.module("    ap.ssid = undefinedThing;\n"));
+    let config = server.config(TOKEN);
+    let work = config.work_dir.display().to_string();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(config).unwrap().run(stop.clone()));
+    server.until("the failure", |s| !s.fails.is_empty()).await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    let seen = server.fake.seen.lock().unwrap();
+    let (job, reason) = &seen.fails[0];
+    assert_eq!(job, "job-bad");
+    assert!(reason.contains("undefinedThing"), "{reason}");
+    assert!(reason.contains("module.nix"), "{reason}");
+    assert!(
+        !reason.contains(&work),
+        "the worker's folders stay private: {reason}"
+    );
+    assert!(seen.uploads.is_empty());
+    drop(seen);
+    assert_eq!(entries(&server.work_dir()), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_local_file_in_a_job_is_refused_before_anything_is_read() {
+    let server = Server::start().await;
+    let secret = server.dir.path().join("secret.txt");
+    std::fs::write(&secret, "worker secret").unwrap();
+    let extra = format!(
+        "    files.\"stolen.txt\" = {{ url = \"file://{}\"; sha256 = \"{}\"; }};\n",
+        secret.display(),
+        hex(&Sha256::digest(b"worker secret"))
+    );
+    server.queue("job-local", &server.module(&extra));
+    let config = server.config(TOKEN);
+    let cache = config.cache_dir.clone();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(config).unwrap().run(stop.clone()));
+    server.until("the failure", |s| !s.fails.is_empty()).await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    let seen = server.fake.seen.lock().unwrap();
+    let reason = &seen.fails[0].1;
+    assert!(
+        reason.contains("files[") && reason.contains(".url"),
+        "{reason}"
+    );
+    assert!(seen.uploads.is_empty());
+    // nothing of the file reached the cache
+    let mut stack = vec![cache];
+    while let Some(dir) = stack.pop() {
+        for path in entries(&dir) {
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                assert_ne!(
+                    std::fs::read(&path).unwrap(),
+                    b"worker secret",
+                    "{}",
+                    path.display()
+                );
+            }
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_lease_stops_the_build_and_removes_its_files() {
+    let server = Server::start().await;
+    server.queue("job-lost", &server.module(""));
+    // The download never completes; the first heartbeat is answered 409.
+    *server.fake.base_gate.lock().unwrap() = Gate::Closed;
+    server.fake.conflict.store(true, Ordering::SeqCst);
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    server
+        .until("a heartbeat", |s| !s.heartbeats.is_empty())
+        .await;
+    // The worker gave the job up and asks for the next one.
+    let claims = server.fake.seen.lock().unwrap().claims.len();
+    server
+        .until("another claim", |s| s.claims.len() > claims)
+        .await;
+    assert_eq!(
+        entries(&server.work_dir()),
+        Vec::<PathBuf>::new(),
+        "the job's folder is removed"
+    );
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    let seen = server.fake.seen.lock().unwrap();
+    assert!(
+        seen.uploads.is_empty() && seen.fails.is_empty(),
+        "nothing reported for a lost job"
+    );
+    assert_eq!(
+        seen.heartbeats.len(),
+        1,
+        "no heartbeat after the 409: {:?}",
+        seen.heartbeats
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_upload_is_retried_while_the_server_cannot_take_it() {
+    let server = Server::start().await;
+    server.queue("job-retry", &server.module(""));
+    server.fake.unavailable_uploads.store(2, Ordering::SeqCst);
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    server.until("the upload", |s| !s.uploads.is_empty()).await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    let seen = server.fake.seen.lock().unwrap();
+    assert_eq!(
+        server.fake.unavailable_uploads.load(Ordering::SeqCst),
+        0,
+        "both refusals were met"
+    );
+    assert_eq!(seen.uploads.len(), 1);
+    assert_eq!(seen.uploads[0].sha256, seen.uploads[0].header_sha256);
+    assert!(seen.fails.is_empty(), "{:?}", seen.fails);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_stopped_mid_build_lets_the_lease_lapse_and_leaves_nothing() {
+    let server = Server::start().await;
+    server.queue("job-stop", &server.module(""));
+    *server.fake.base_gate.lock().unwrap() = Gate::Closed;
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    server
+        .until("the fetching step", |s| {
+            s.heartbeats.iter().any(|(_, step, _)| step == "fetching")
+        })
+        .await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    let seen = server.fake.seen.lock().unwrap();
+    assert!(
+        seen.fails.is_empty(),
+        "a stopped worker does not fail the order: {:?}",
+        seen.fails
+    );
+    assert!(seen.uploads.is_empty());
+    drop(seen);
+    assert_eq!(entries(&server.work_dir()), Vec::<PathBuf>::new());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_token_ends_the_worker_with_a_clear_error() {
+    let server = Server::start().await;
+    let stop = CancellationToken::new();
+    let result = Worker::new(server.config("wrong-token"))
+        .unwrap()
+        .run(stop)
+        .await;
+    let message = format!("{:#}", result.unwrap_err());
+    assert!(
+        message.contains("token") && message.contains("401"),
+        "{message}"
+    );
+}
