@@ -21,6 +21,66 @@ const MAX_STACK_SEGMENTS: usize = 256;
 
 thread_local! {
     static STACK_SEGMENTS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+    /// The lowest usable address of the stack segment the thread runs on; 0 until
+    /// first asked, 1 when the thread's stack is unknown (then it is never grown).
+    static STACK_LIMIT: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Room kept between the computed bottom of a new segment and its real one: the
+/// frames between [`grow_stack`]'s call and its closure are already on that segment.
+const SEGMENT_SLACK: usize = 16 * 1024;
+
+/// An address in the current stack frame (the stack pointer, near enough).
+#[inline(always)]
+fn stack_pointer() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
+
+/// Stack space left below the current frame, or `None` when the thread's stack is
+/// unknown. The same answer as `stacker::remaining_stack()` for a fraction of its
+/// cost (a thread-local read and a comparison, no call): it is asked before every
+/// evaluation step and every drop of a last reference.
+#[inline(always)]
+pub(crate) fn remaining_stack() -> Option<usize> {
+    let sp = stack_pointer();
+    let limit = STACK_LIMIT.with(|l| l.get());
+    let limit = if limit == 0 {
+        init_stack_limit(sp)
+    } else {
+        limit
+    };
+    if limit == 1 {
+        return None;
+    }
+    Some(sp.saturating_sub(limit))
+}
+
+/// The thread's stack limit, asked once from `stacker`.
+#[cold]
+#[inline(never)]
+fn init_stack_limit(sp: usize) -> usize {
+    let limit = match stacker::remaining_stack() {
+        Some(left) => sp.saturating_sub(left).max(2),
+        None => 1,
+    };
+    STACK_LIMIT.with(|l| l.set(limit));
+    limit
+}
+
+/// Runs `f` on a new stack segment of `size` bytes, with [`remaining_stack`]'s limit
+/// set to that segment while it runs.
+#[cold]
+#[inline(never)]
+pub(crate) fn grow_stack<T>(size: usize, f: impl FnOnce() -> T) -> T {
+    let old = STACK_LIMIT.with(|l| l.get());
+    let result = stacker::grow(size, || {
+        let bottom = stack_pointer().saturating_sub(size) + SEGMENT_SLACK;
+        STACK_LIMIT.with(|l| l.set(bottom.max(2)));
+        f()
+    });
+    STACK_LIMIT.with(|l| l.set(old));
+    result
 }
 
 /// An error for recursion too deep to go on (an endless recursion, most likely).
@@ -50,15 +110,22 @@ impl StackOverflow for String {
 /// [`MAX_STACK_SEGMENTS`] it fails instead.
 #[inline]
 pub fn with_stack<T, E: StackOverflow>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    if stacker::remaining_stack().is_some_and(|left| left >= RED_ZONE) {
+    if remaining_stack().is_some_and(|left| left >= RED_ZONE) {
         return f();
     }
+    grow_or_fail(f)
+}
+
+/// [`with_stack`]'s rare case, out of line so that the common one stays small.
+#[cold]
+#[inline(never)]
+fn grow_or_fail<T, E: StackOverflow>(f: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
     let in_use = STACK_SEGMENTS.with(|n| n.get());
     if in_use >= MAX_STACK_SEGMENTS {
         return Err(E::stack_overflow());
     }
     STACK_SEGMENTS.with(|n| n.set(in_use + 1));
-    let result = stacker::grow(STACK_SEGMENT, f);
+    let result = grow_stack(STACK_SEGMENT, f);
     STACK_SEGMENTS.with(|n| n.set(in_use));
     result
 }

@@ -477,9 +477,9 @@ impl Drop for Value {
             Value::PrimOp(p) => Rc::strong_count(p) == 1 && !p.args.is_empty(),
             _ => false,
         };
-        if last && stacker::remaining_stack().is_some_and(|left| left < DROP_RED_ZONE) {
+        if last && crate::eval::remaining_stack().is_some_and(|left| left < DROP_RED_ZONE) {
             let v = std::mem::replace(self, Value::Null);
-            stacker::grow(DROP_STACK_SEGMENT, move || drop(v));
+            crate::eval::grow_stack(DROP_STACK_SEGMENT, move || drop(v));
         }
     }
 }
