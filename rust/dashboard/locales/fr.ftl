@@ -1,6 +1,7 @@
 # nixspot-dashboard : les mots du tableau de bord, en français.
 # Les valeurs sont du texte brut ; les variables en -link sont des liens insérés par le
 # générateur, dont les mots ont leur propre message.
+# Espaces insécables (U+00A0) devant « : ; ! ? », comme le veut la typographie française.
 
 ## Toutes les pages : en-tête, navigation, pied de page.
 skip-link = Aller au contenu
@@ -12,14 +13,14 @@ nav-downloads = Téléchargements
 nav-about = À propos
 nav-more = Plus
 nav-language = Langue
-password-protected = Protégé par mot de passe :
+password-protected = Protégé par mot de passe :
 powered-by = Propulsé par Kiwix Hotspot
 powered-by-version = Propulsé par Kiwix Hotspot · version { $version }
 
 ## Page d'accueil.
 home-heading = Bienvenue sur { $name }
 readers-banner-label = Applications Kiwix
-readers-banner-text = Emportez ces contenus avec vous : installez une application Kiwix et lisez-les hors ligne sur votre appareil.
+readers-banner-text = Emportez ces contenus avec vous : installez une application Kiwix et lisez-les hors ligne sur votre appareil.
 readers-banner-button = Obtenir Kiwix
 home-empty = Aucun contenu n'est encore disponible sur ce point d'accès.
 filter-label = Filtrer par langue
@@ -31,7 +32,7 @@ category-count = { $count ->
     [one] contenu
    *[other] contenus
 }
-languages-label = Langues :
+languages-label = Langues :
 
 ## Page des téléchargements.
 readers-heading = Applications Kiwix
@@ -43,7 +44,7 @@ files-empty = Aucun contenu de ce point d'accès ne peut être téléchargé.
 
 ## Page « À propos ».
 about-heading = À propos de { $name }
-about-intro = { $name } est un Kiwix Hotspot : un petit serveur WiFi qui apporte encyclopédies, livres, cours et autres contenus à tous ceux qui sont à proximité, sans aucune connexion à Internet.
+about-intro = { $name } est un Kiwix Hotspot : un petit serveur WiFi qui apporte encyclopédies, livres, cours et autres contenus à tous ceux qui sont à proximité, sans aucune connexion à Internet.
 about-how = Mode d'emploi
 about-step-connect = Restez connecté à ce réseau WiFi.
 about-step-open = Ouvrez { $home-link } et choisissez un contenu.
@@ -57,7 +58,7 @@ about-packages = Contenus
 ## La page affichée à la place d'un lien vers Internet.
 blocked-title = Lien bloqué
 blocked-heading = Ce lien mène à Internet
-blocked-text = La page demandée n'est pas sur { $name }, et ce point d'accès n'a pas de connexion à Internet : elle ne peut pas être ouverte ici.
+blocked-text = La page demandée n'est pas sur { $name }, et ce point d'accès n'a pas de connexion à Internet : elle ne peut pas être ouverte ici.
 blocked-back = Revenez en arrière pour continuer votre lecture, ou { $home-link }.
 blocked-home-link = retournez à la page d'accueil
 

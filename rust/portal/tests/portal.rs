@@ -414,7 +414,7 @@ fn pages_speak_the_visitors_language() {
         (
             "Accept-Language: fr-FR,fr;q=0.9\r\n",
             "fr",
-            "Bienvenue ! Ce point d&#39;accès",
+            "Bienvenue\u{a0}! Ce point d&#39;accès",
             ">Ouvrir Demo Spot</a>",
             "http://demo.offspot/fr/",
         ),
