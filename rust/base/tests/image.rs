@@ -125,6 +125,7 @@ fn base_image_from_the_committed_lock_is_valid_and_reproducible() {
         "offspot.yaml".to_string(),
         "bcm2837-rpi-3-b.dtb".to_string(),
         "bcm2711-rpi-4-b.dtb".to_string(),
+        "bcm2837-rpi-zero-2-w.dtb".to_string(),
         format!("vmlinuz-{version}"),
         format!("initrd.img-{version}"),
     ] {
@@ -141,6 +142,12 @@ fn base_image_from_the_committed_lock_is_valid_and_reproducible() {
         config_txt.starts_with(&format!(
             "kernel=vmlinuz-{version}\ninitramfs initrd.img-{version} followkernel\n"
         )),
+        "{config_txt}"
+    );
+    // the Zero 2 W's firmware is told its upstream device tree (its own name for the
+    // board is bcm2710-rpi-zero-2-w.dtb, which Debian's kernel does not ship)
+    assert!(
+        config_txt.contains("\n[pi02]\ndevice_tree=bcm2837-rpi-zero-2-w.dtb\n[all]\n"),
         "{config_txt}"
     );
     run(Command::new("mcopy")
@@ -177,6 +184,11 @@ fn base_image_from_the_committed_lock_is_valid_and_reproducible() {
         "jbd2.ko",
         "vfat.ko",
         "bcm2835_wdt.ko",
+        // the Pi 4's SD card (EMMC2) and QEMU raspi4b's
+        "sdhci-iproc.ko",
+        // hardware RNGs of the Pi 3/Zero 2 W and of the Pi 4
+        "bcm2835-rng.ko",
+        "iproc-rng200.ko",
     ] {
         assert!(
             members.lines().any(|l| l.ends_with(&format!("/{m}"))),
@@ -210,6 +222,24 @@ fn base_image_from_the_committed_lock_is_valid_and_reproducible() {
     assert!(
         sbin.contains("Type: symlink") && sbin.contains("usr/sbin"),
         "{sbin}"
+    );
+    // WiFi NVRAM under the name brcmfmac asks for on a Zero 2 W (bookworm-backports'
+    // firmware-brcm80211: a link to the Pi 3 B's), with the package's licence
+    let nvram = debugfs(
+        &img,
+        p2s,
+        "stat \"/usr/lib/firmware/brcm/brcmfmac43430-sdio.raspberrypi,model-zero-2-w.txt\"",
+    );
+    assert!(nvram.contains("Type: symlink"), "{nvram}");
+    let copyright = debugfs(&img, p2s, "cat /usr/share/doc/firmware-brcm80211/copyright");
+    assert!(
+        copyright.contains("Broadcom"),
+        "firmware-brcm80211's copyright file"
+    );
+    let modprobe_conf = debugfs(&img, p2s, "cat /etc/modprobe.d/nixspot.conf");
+    assert!(
+        modprobe_conf.contains("\nblacklist hci_uart\n"),
+        "{modprobe_conf}"
     );
     let hostapd = debugfs(&img, p2s, "stat /usr/sbin/hostapd");
     assert!(hostapd.contains("Type: regular"), "{hostapd}");
@@ -268,6 +298,12 @@ fn base_image_from_the_committed_lock_is_valid_and_reproducible() {
     }
     vm.succeed("test -d /run/busybox && test -e /etc/service")
         .unwrap();
+    // the initramfs credited the SoC's RNG: the kernel's CRNG does not wait for
+    // interrupt entropy (the portal blocks in getrandom until it is ready)
+    let quality = vm
+        .succeed("cat /sys/class/misc/hw_random/rng_current /sys/class/misc/hw_random/rng_quality")
+        .unwrap();
+    assert!(quality.ends_with("\n1000\n"), "{quality:?}");
     vm.shutdown().unwrap();
 
     // same inputs, same bytes
