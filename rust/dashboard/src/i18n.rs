@@ -3,7 +3,7 @@
 //! `catalogues` test fails when one lacks a message or uses other variables than the
 //! English one.
 //!
-//! The site is written once per language (see [`crate::render`]): static pages need no
+//! The site is written once per language (see [`crate::render()`]): static pages need no
 //! JavaScript and no work per request, and a phone's language is chosen where requests
 //! are seen (nixspot-portal sends a registered visitor to `/<tag>/`).
 
