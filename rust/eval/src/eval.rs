@@ -1096,32 +1096,43 @@ impl Eval {
         items: &[Value],
         pos: Pos,
     ) -> R<Value> {
-        if let Value::Lambda(c) = f {
-            if let (Param::Ident(_), Expr::Lambda(inner)) = (&c.lambda.param, &*c.lambda.body) {
-                let mut frame: Option<Rc<Env>> = None;
-                for x in items {
-                    let env = match frame.take() {
-                        Some(mut env) => match Rc::get_mut(&mut env) {
-                            Some(outer) => {
-                                outer.slots = Slots::One(acc);
-                                env
-                            }
-                            None => Env::one(Some(c.env.clone()), acc),
-                        },
-                        None => Env::one(Some(c.env.clone()), acc),
-                    };
-                    let r = self.call_lam(inner, &env, x.clone(), pos)?;
-                    acc = self.force(&r)?;
-                    frame = Some(env);
-                }
-                return Ok(acc);
+        if let Some((c, inner)) = curried2(f) {
+            let mut frame: Option<Rc<Env>> = None;
+            for x in items {
+                let env = refill_frame(&mut frame, c, acc);
+                let r = self.call_lam(inner, &env, x.clone(), pos)?;
+                acc = self.force(&r)?;
+                frame = Some(env);
             }
+            return Ok(acc);
         }
         for x in items {
             let r = self.call_n(f, &[acc, x.clone()], pos)?;
             acc = self.force(&r)?;
         }
         Ok(acc)
+    }
+
+    /// `f a b` for a function called many times in a loop (`sort`'s comparator): a
+    /// function literal `a: b: …` gets the frame holding `a` from `frame`, refilled
+    /// while nothing kept it (see [`Eval::fold_strict`]), instead of a new one per call.
+    pub fn call2_in_loop(
+        &mut self,
+        f: &Value,
+        frame: &mut Option<Rc<Env>>,
+        a: Value,
+        b: Value,
+        pos: Pos,
+    ) -> R<Value> {
+        match curried2(f) {
+            Some((c, inner)) => {
+                let env = refill_frame(frame, c, a);
+                let r = self.call_lam(inner, &env, b, pos);
+                *frame = Some(env);
+                r
+            }
+            None => self.call_n(f, &[a, b], pos),
+        }
     }
 
     /// Keeps a one-argument call frame that nothing captured for the next call, which
@@ -1836,6 +1847,35 @@ pub fn find_file(search_path: &[(String, PathBuf)], name: &str, pos: Pos) -> R<V
         ),
         pos,
     ))
+}
+
+/// `f` as a function literal `a: …` whose body is another function literal, with
+/// that inner literal.
+#[inline]
+fn curried2(f: &Value) -> Option<(&Rc<Closure>, &Rc<Lambda>)> {
+    match f {
+        Value::Lambda(c) => match (&c.lambda.param, &*c.lambda.body) {
+            (Param::Ident(_), Expr::Lambda(inner)) => Some((c, inner)),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The call frame of `c` (a one-argument function literal) holding `arg`: the one in
+/// `frame` refilled when nothing else holds it, else a new one.
+#[inline]
+fn refill_frame(frame: &mut Option<Rc<Env>>, c: &Closure, arg: Value) -> Rc<Env> {
+    match frame.take() {
+        Some(mut env) => match Rc::get_mut(&mut env) {
+            Some(outer) => {
+                outer.slots = Slots::One(arg);
+                env
+            }
+            None => Env::one(Some(c.env.clone()), arg),
+        },
+        None => Env::one(Some(c.env.clone()), arg),
+    }
 }
 
 /// Reads a lexical variable.

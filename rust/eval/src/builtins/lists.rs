@@ -190,11 +190,13 @@ pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let mut items: Vec<Value> = l.iter().map(Value::settled).collect();
     // `sort lessThan`: the comparison itself, without a call per pair.
     let primitive = matches!(&f, Value::PrimOp(p) if p.args.is_empty() && p.op.name == "lessThan");
-    let less = |ev: &mut Eval, a: &Value, b: &Value| -> R<bool> {
+    // The comparator's frame for its first argument, reused from one call to the next.
+    let mut frame = None;
+    let mut less = |ev: &mut Eval, a: &Value, b: &Value| -> R<bool> {
         if primitive {
             return ev.less_than(a, b, pos);
         }
-        let r = ev.call_n(&f, &[a.clone(), b.clone()], pos)?;
+        let r = ev.call2_in_loop(&f, &mut frame, a.clone(), b.clone(), pos)?;
         ev.force_bool(&r, pos)
     };
     // Insertion sort for short runs, then bottom-up merges; both stable.
