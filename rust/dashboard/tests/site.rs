@@ -706,6 +706,13 @@ links: [{label: "", url: "//a"}, {label: "L"}]
     }
     let index = page(&site, "index.html");
     assert!(index.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    // Odd input in every language: same escaping, and every message found.
+    assert!(page(&site, "fr/index.html").contains("Bienvenue sur &lt;script&gt;"));
+    assert!(
+        !site.warnings.iter().any(|w| w.contains("locales/")),
+        "{:?}",
+        site.warnings
+    );
     assert!(
         index.contains("href=\"//{unknown}/a\""),
         "unknown placeholders stay text"
@@ -739,6 +746,12 @@ links: [{label: "", url: "//a"}, {label: "L"}]
     for text in ["", "~", "{}", "metadata:\npackages:\nreaders:\nlinks:\n"] {
         let site = render(&Home::parse(text, Path::new("odd.yaml")).unwrap());
         assert!(page(&site, "index.html").contains("No content is available"));
+        assert!(page(&site, "es/download/index.html").contains("Ningún contenido"));
+        assert!(
+            !site.warnings.iter().any(|w| w.contains("locales/")),
+            "every message of the empty pages exists: {:?}",
+            site.warnings
+        );
     }
 }
 
