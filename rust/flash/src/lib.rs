@@ -22,4 +22,4 @@ pub use devices::{list, resolve, BlockDevice, Exclusion, Policy, Resolved, Roots
 pub use error::FlashError;
 pub use progress::{NoProgress, Phase, Progress, TermProgress};
 pub use source::{Compression, Image, ImageSize};
-pub use write::{capacity, check, flash, Options, Outcome, Target, VerifyHook, BLOCK};
+pub use write::{capacity, check, flash, target, Options, Outcome, Target, VerifyHook, BLOCK};

@@ -53,8 +53,30 @@ impl Target {
     }
 }
 
+/// Resolves the DEVICE argument into a [`Target`]: a whole block device the policy
+/// accepts (else [`FlashError::Refused`] with every reason, or
+/// [`FlashError::Partition`]), or a regular file.
+pub fn target(
+    roots: &crate::Roots,
+    path: &Path,
+    policy: crate::Policy,
+) -> Result<Target, FlashError> {
+    match crate::devices::resolve(roots, path, policy)? {
+        crate::Resolved::File => Ok(Target::File(path.to_path_buf())),
+        crate::Resolved::Device(device) if device.is_candidate() => Ok(Target::Device {
+            path: path.to_path_buf(),
+            device,
+        }),
+        crate::Resolved::Device(device) => Err(FlashError::Refused {
+            path: path.to_path_buf(),
+            name: device.name,
+            reasons: device.exclusions,
+        }),
+    }
+}
+
 /// A test hook run between writing and verifying, with the target's path.
-pub type VerifyHook = dyn Fn(&Path) -> io::Result<()>;
+pub type VerifyHook<'a> = dyn Fn(&Path) -> io::Result<()> + 'a;
 
 /// How to flash.
 pub struct Options<'a> {
@@ -66,7 +88,7 @@ pub struct Options<'a> {
     pub cancel: Option<&'a AtomicBool>,
     /// Called with the target's path between writing and verifying. For tests: it lets
     /// them damage the card to prove verification notices.
-    pub before_verify: Option<&'a VerifyHook>,
+    pub before_verify: Option<&'a VerifyHook<'a>>,
 }
 
 /// What was written.
