@@ -6,6 +6,7 @@ pub mod cache;
 pub mod catalog;
 pub mod eval;
 pub mod fetch;
+pub mod flash;
 pub mod imager;
 pub mod inspect;
 pub mod lock;
