@@ -19,6 +19,11 @@ use serde_yaml::{Mapping, Value};
 use crate::error::{Error, Result};
 use crate::machine::{Machine, MachineConfig};
 
+mod captive;
+mod isolation;
+mod phone;
+mod wifi;
+
 /// The host as the guest sees it through QEMU's user network.
 pub const HOST_ADDRESS: Ipv4Addr = Ipv4Addr::new(10, 0, 2, 2);
 
@@ -88,6 +93,27 @@ pub const CHECKS: &[Check] = &[
         guest_ports: &[],
         uses_captured_address: false,
         run: check_privileges,
+    },
+    Check {
+        name: "wifi",
+        description: "a phone on a second mac80211_hwsim radio sees the SSID (not when ap.hide), joins with WPA2-PSK and the module's passphrase (not with a wrong one) and open, gets a lease in ap.dhcp-range, and every name resolves to the captured address",
+        guest_ports: &[],
+        uses_captured_address: false,
+        run: wifi::check_wifi,
+    },
+    Check {
+        name: "captive",
+        description: "from the phone, the Android, Apple, Windows, Firefox and NetworkManager probes get the portal until it registers, then their exact online answers; the dashboard and a ZIM page load through the hotspot's names; a French phone gets the portal in French; the registration expires",
+        guest_ports: &[],
+        uses_captured_address: false,
+        run: captive::check_captive,
+    },
+    Check {
+        name: "isolation",
+        description: "an unregistered phone gets no TCP, UDP or ICMP forwarded to the uplink and opens no internal port of the device (Caddy admin, SSH, portal, kiwix-serve, IPv6); a registered one reaches the uplink only with as-gateway",
+        guest_ports: &[],
+        uses_captured_address: false,
+        run: isolation::check_isolation,
     },
     Check {
         name: "persistence",

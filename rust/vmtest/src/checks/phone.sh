@@ -1,0 +1,203 @@
+# Guest side of the WiFi checks (phone.rs sources this in busybox sh). The hotspot's own
+# hostapd runs on the first radio of mac80211_hwsim; the second radio lives in a network
+# namespace of its own, held by a sleeping process: that is the phone. Its tools
+# (wpa_supplicant, iw, curl) are the test image's .debs (checks/vm/client.nix), unpacked
+# here into /run, never into the image.
+V=/run/vmtest
+C=$V/client
+export LD_LIBRARY_PATH=$C/usr/lib/aarch64-linux-gnu:$C/lib/aarch64-linux-gnu
+export PATH=$C/usr/sbin:$C/usr/bin:$C/sbin:$C/bin:$PATH
+
+ap_if() { sed -n 's/^interface=//p' /etc/hostapd/hostapd.conf; }
+
+# The access point's frequency (MHz), from its channel: scans and associations that name
+# it take a fraction of a second instead of a sweep over every channel.
+ap_freq() {
+	ch=$(sed -n 's/^channel=//p' /etc/hostapd/hostapd.conf)
+	if [ "$ch" -le 14 ]; then echo $((2407 + 5 * ch)); else echo $((5000 + 5 * ch)); fi
+}
+
+phone_pid() { cat $V/phone.pid; }
+
+# Waits until hostapd beacons (`iw … info` shows the SSID only then): with a country code
+# and no regulatory database, hostapd first waits for the kernel's regulatory update.
+ap_wait() {
+	ap=$(ap_if)
+	i=0
+	until iw dev "$ap" info 2>/dev/null | grep -q '^[[:space:]]*ssid '; do
+		i=$((i + 1))
+		[ $i -lt 360 ] || fail "hostapd did not start the access point on $ap within 180 s: $(iw dev "$ap" info 2>&1)"
+		sleep 0.5
+	done
+	echo "access point up after $((i / 2)) s"
+}
+
+# Runs a program in the phone's network namespace.
+in_phone() { nsenter -t "$(phone_pid)" -n "$@"; }
+
+fail() {
+	echo "$*"
+	exit 1
+}
+
+# Idempotent: the phone's tools, the simulated radios, hostapd on the first, the phone
+# holding the second.
+wifi_setup() {
+	mkdir -p $C
+	if [ ! -e $V/unpacked ]; then
+		set -- /data/nixspot-vmtest/client/*.deb
+		[ -e "$1" ] || fail "no .deb in /data/nixspot-vmtest/client: this check needs the test hotspot (checks/vm/hotspot.nix)"
+		for d in "$@"; do dpkg-deb -x "$d" $C || fail "dpkg-deb -x $d failed"; done
+		: >$V/unpacked
+	fi
+	ap=$(ap_if)
+	[ -n "$ap" ] || fail "/etc/hostapd/hostapd.conf names no interface"
+	# the init creates its stand-in once the runtime has run: wait for it, so the two
+	# never race for the name
+	i=0
+	until [ -e "/sys/class/net/$ap" ]; do
+		i=$((i + 1))
+		[ $i -lt 120 ] || fail "no interface $ap after 60 s"
+		sleep 0.5
+	done
+	if [ ! -e "/sys/class/net/$ap/phy80211" ]; then
+		# the init's stand-in for the missing radio (a dummy interface) makes way for the
+		# simulated one; the runtime's /etc/network/interfaces configures it again
+		ip link del "$ap" 2>/dev/null
+		modprobe mac80211_hwsim radios=2 || fail "modprobe mac80211_hwsim failed"
+		[ -e "/sys/class/net/$ap/phy80211" ] || fail "mac80211_hwsim made no $ap: $(ls /sys/class/net)"
+		ifup -f "$ap" || fail "ifup $ap failed"
+		# hostapd's run script waits for the radio; start it now rather than in 10 s
+		sv -w 10 restart /etc/service/hostapd >/dev/null
+	fi
+	if [ ! -e $V/phone.pid ]; then
+		phone=
+		for n in /sys/class/net/*/phy80211; do
+			i=${n%/phy80211}
+			i=${i##*/}
+			[ "$i" != "$ap" ] && phone=$i
+		done
+		[ -n "$phone" ] || fail "no second radio: $(ls /sys/class/net)"
+		phy=$(cat "/sys/class/net/$phone/phy80211/name")
+		unshare -n sleep 2147483647 </dev/null >/dev/null 2>&1 &
+		pid=$!
+		own=$(readlink /proc/self/ns/net)
+		i=0
+		while [ "$(readlink /proc/$pid/ns/net)" = "$own" ]; do
+			i=$((i + 1))
+			[ $i -lt 100 ] || fail "unshare -n did not start"
+			sleep 0.1
+		done
+		iw phy "$phy" set netns "$pid" || fail "iw phy $phy set netns failed"
+		echo "$pid" >$V/phone.pid
+		in_phone ip link set lo up
+		in_phone ip link set "$phone" name phone0 || fail "renaming $phone in the phone's namespace failed"
+	fi
+	ap_wait
+	cat >$V/udhcpc.sh <<'EOF'
+#!/bin/sh
+# udhcpc's hook for the phone: the address and route in the phone's namespace only (the
+# file system is shared: resolv.conf stays the device's), and the lease on stdout.
+case "$1" in
+deconfig) ip addr flush dev "$interface" ;;
+bound | renew)
+	ip addr flush dev "$interface"
+	ip addr add "$ip/$mask" dev "$interface"
+	[ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+	echo "lease ip=$ip mask=$mask router=$router dns=$dns"
+	;;
+esac
+EOF
+	chmod 755 $V/udhcpc.sh
+}
+
+# Forgets the network, then becomes a new phone: a new MAC address $1 (so a new DHCP
+# lease and, for the portal, a client it never saw).
+phone_reset() {
+	phone_stop
+	in_phone ip addr flush dev phone0
+	in_phone ip link set phone0 down
+	in_phone ip link set phone0 address "$1" || fail "cannot set the phone's MAC address to $1"
+	in_phone ip link set phone0 up
+}
+
+phone_stop() {
+	if [ -e $V/wpas.pid ]; then
+		kill "$(cat $V/wpas.pid)" 2>/dev/null
+		rm -f $V/wpas.pid
+		sleep 0.3
+	fi
+	in_phone iw dev phone0 disconnect 2>/dev/null
+	return 0
+}
+
+# What the phone's scan of the access point's channel finds (the BSS cache flushed, so a
+# hidden network's name learnt from an earlier association does not show).
+phone_scan() {
+	f=$(ap_freq)
+	i=0
+	until in_phone iw dev phone0 scan freq "$f" flush >$V/scan 2>&1; do
+		i=$((i + 1))
+		[ $i -lt 10 ] || fail "iw scan failed: $(cat $V/scan)"
+		sleep 0.5
+	done
+	cat $V/scan
+}
+
+# Associates with WPA2-PSK: $1 SSID, $2 passphrase. Prints `connected` or `refused`
+# (wpa_supplicant's reason on the next lines).
+phone_wpa() {
+	phone_stop
+	cat >$V/wpas.conf <<EOF
+ctrl_interface=$V/wpas
+network={
+	ssid="$1"
+	key_mgmt=WPA-PSK
+	psk="$2"
+	scan_ssid=1
+	scan_freq=$(ap_freq)
+}
+EOF
+	: >$V/wpas.log
+	nsenter -t "$(phone_pid)" -n wpa_supplicant -D nl80211 -i phone0 -c $V/wpas.conf >$V/wpas.log 2>&1 </dev/null &
+	echo $! >$V/wpas.pid
+	i=0
+	while :; do
+		if grep -q 'CTRL-EVENT-CONNECTED' $V/wpas.log; then
+			echo connected
+			return 0
+		fi
+		if grep -q 'WRONG_KEY\|4-Way Handshake failed' $V/wpas.log; then
+			echo refused
+			grep 'WRONG_KEY\|4-Way Handshake failed' $V/wpas.log
+			return 0
+		fi
+		i=$((i + 1))
+		[ $i -lt 120 ] || fail "wpa_supplicant neither connected nor was refused within 60 s: $(tail -20 $V/wpas.log)"
+		sleep 0.5
+	done
+}
+
+# Associates with an open network $1 (named: it may be hidden).
+phone_open() {
+	phone_stop
+	in_phone iw dev phone0 connect -w "$1" "$(ap_freq)" || fail "iw connect \"$1\" failed"
+	in_phone iw dev phone0 link
+}
+
+# Waits until the phone's IPv6 link-local address is usable (duplicate address detection
+# done), so that a refused IPv6 connection says something about the hotspot.
+phone_ipv6_ready() {
+	i=0
+	until in_phone cat /proc/net/if_inet6 | grep -q ' phone0$' &&
+		! in_phone cat /proc/net/if_inet6 | grep ' phone0$' | grep -q ' [4-7c-f][0-9a-f] [0-9a-f]* *phone0$'; do
+		i=$((i + 1))
+		[ $i -lt 40 ] || fail "the phone's IPv6 link-local address stayed tentative: $(in_phone cat /proc/net/if_inet6)"
+		sleep 0.5
+	done
+}
+
+# A DHCP lease from the hotspot: prints the hook's `lease ip=… router=… dns=…`.
+phone_dhcp() {
+	in_phone udhcpc -i phone0 -n -q -t 6 -T 2 -s $V/udhcpc.sh || fail "no DHCP lease"
+}
