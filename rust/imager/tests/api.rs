@@ -51,6 +51,62 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
         .await;
     assert_eq!(status, 401);
 
+    // A browser session: log in with the password, use the cookie, log out.
+    let anonymous = Api::new(&server.url, None);
+    let (status, _) = anonymous
+        .post(
+            "/api/v1/session",
+            json!({"name": "alice", "password": "wrong password"}),
+        )
+        .await;
+    assert_eq!(status, 401);
+    let login = anonymous
+        .request(reqwest::Method::POST, "/api/v1/session")
+        .json(&json!({"name": "alice", "password": "a long password"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 200);
+    let cookie = login.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
+        "{cookie}"
+    );
+    let session = cookie.split(';').next().unwrap().to_string();
+    let me = anonymous
+        .request(reqwest::Method::GET, "/api/v1/me")
+        .header("Cookie", &session)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status().as_u16(), 200);
+    assert_eq!(
+        me.json::<serde_json::Value>().await.unwrap()["name"],
+        json!("alice")
+    );
+    let secret = session.split_once('=').unwrap().1.to_string();
+    let logout = Api::new(&server.url, Some(&secret))
+        .request(reqwest::Method::DELETE, "/api/v1/session")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(logout.status().as_u16(), 204);
+    let (status, _) = Api::new(&server.url, Some(&secret)).get("/api/v1/me").await;
+    assert_eq!(status, 401, "a closed session is refused");
+
+    // The catalog, searched by word, language and category.
+    let (status, found) = alice
+        .get("/api/v1/catalog?q=wikibooks&lang=bel&category=wikibooks")
+        .await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["entries"].as_array().unwrap().len(), 1, "{found}");
+    assert_eq!(
+        found["entries"][0]["package"],
+        json!("wikibooks_be_all:nopic")
+    );
+    let (_, none) = alice.get("/api/v1/catalog?lang=fra").await;
+    assert_eq!(none["entries"], json!([]), "{none}");
+
     // Refused configurations name the option.
     let refused = [
         (
