@@ -427,7 +427,8 @@ fn classify(
         Transport::Mmc { .. } => attr(&real.join("device/name")),
         _ => None,
     });
-    let vendor = attr(&real.join("device/vendor"));
+    // virtio and NVMe devices put a PCI vendor number there, which names nothing.
+    let vendor = attr(&real.join("device/vendor")).filter(|v| !v.starts_with("0x"));
 
     let mut exclusions = Vec::new();
     match &transport {

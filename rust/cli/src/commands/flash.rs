@@ -2,7 +2,7 @@
 //! the cards that can be written.
 
 use anyhow::Context;
-use nixspot_flash::{BlockDevice, Compression, Image, ImageSize, Policy, Roots, Target};
+use nixspot_flash::{BlockDevice, Compression, Image, ImageSize, Policy, Roots, Target, Transport};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -202,7 +202,11 @@ fn list(roots: &Roots, policy: Policy, all: bool) -> anyhow::Result<ExitCode> {
     if all && !excluded.is_empty() {
         println!();
         println!("not writable:");
-        for dev in &excluded {
+        // Unused loop and zram devices are the kernel's spares, not disks anyone has.
+        let spare = |dev: &&&BlockDevice| {
+            matches!(dev.transport, Transport::Loop | Transport::Virtual) && dev.size == 0
+        };
+        for dev in excluded.iter().filter(|d| !spare(d)) {
             println!(
                 "{:<16} {:>10}  {:<10} {}",
                 dev.dev_path().display(),
