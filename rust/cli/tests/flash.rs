@@ -214,3 +214,43 @@ fn refusals_name_what_to_do() {
         text(&out)
     );
 }
+
+#[test]
+fn ctrl_c_while_writing_says_the_card_is_incomplete() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().expect("tempdir");
+    // 4 GiB of zeros as 1024 concatenated zstd frames (a few hundred kB on disk): the
+    // write takes seconds, so the signal, sent once writing has begun, lands mid-way.
+    let frame = std::fs::read(zst_image(dir.path(), &vec![0u8; 4 << 20])).expect("frame");
+    let image = dir.path().join("big.img.zst");
+    std::fs::write(&image, frame.repeat(1024)).expect("image");
+    let card = dir.path().join("card.img");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nixspot"))
+        .arg("flash")
+        .arg(&image)
+        .arg(&card)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run nixspot");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stderr.read_line(&mut line).expect("first line");
+    assert!(line.starts_with("writing "), "{line}");
+    // The handler is in place before that line is printed.
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).expect("stderr");
+    let status = child.wait().expect("wait");
+    assert!(!status.success());
+    assert!(
+        rest.contains("interrupted after writing") && rest.contains("is incomplete"),
+        "{rest}"
+    );
+    assert!(!card.exists(), "the incomplete copy is removed");
+}
