@@ -127,6 +127,14 @@ impl Proc {
         }
     }
 
+    /// SIGTERM, then waits for the process to end.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("a running process");
+        let out = run(Command::new("kill").args(["-TERM", &child.id().to_string()]));
+        assert!(out.status.success(), "kill -TERM: {}", text(&out));
+        child.wait().expect("waiting for the process")
+    }
+
     fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
@@ -483,4 +491,34 @@ fn a_worker_rides_out_a_server_restart_mid_build() {
     );
     let sha = imager.download(&alice, order, &world.path("ordered.img"));
     assert_eq!(ready["sha256"], json!(sha));
+}
+
+#[test]
+fn a_worker_stopped_by_sigterm_removes_its_files_and_does_not_fail_the_order() {
+    let world = World::new();
+    let imager = Imager::start(&world, "data", None);
+    let alice = imager.user("alice", &[]);
+    let worker_token = imager.user("build-1", &["--worker"]);
+    let (_, orders) = imager.order(&alice, 1);
+    let order = &orders[0];
+    let mut worker = imager.worker(&world, "w", &worker_token, &world.cache("cache-w"));
+    imager.wait_for(&alice, order, "building", &[&worker]);
+    let status = worker.terminate();
+    assert!(status.success(), "{status}: {}", worker.log());
+    let leftovers: Vec<_> = std::fs::read_dir(world.path("work-w"))
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        leftovers,
+        Vec::<PathBuf>::new(),
+        "the job's folder is removed"
+    );
+    // Not failed: the lease is left to lapse, so the job will be built again.
+    let state = imager.state(&alice, order);
+    assert_eq!(state["state"], json!("building"), "{state}");
+    assert!(
+        worker.log().contains("lease will lapse"),
+        "{}",
+        worker.log()
+    );
 }
