@@ -132,13 +132,18 @@ phone_stop() {
 }
 
 # What the phone's scan of the access point's channel finds (the BSS cache flushed, so a
-# hidden network's name learnt from an earlier association does not show).
+# hidden network's name learnt from an earlier association does not show). Passive: a
+# hidden network answers no broadcast probe, only its beacons show it; a few tries, as
+# one dwell on the channel may miss them.
 phone_scan() {
 	f=$(ap_freq)
 	i=0
-	until in_phone iw dev phone0 scan freq "$f" flush >$V/scan 2>&1; do
+	while :; do
+		if in_phone iw dev phone0 scan freq "$f" flush passive >$V/scan 2>&1 && grep -q '^BSS ' $V/scan; then
+			break
+		fi
 		i=$((i + 1))
-		[ $i -lt 10 ] || fail "iw scan failed: $(cat $V/scan)"
+		[ $i -lt 10 ] || break
 		sleep 0.5
 	done
 	cat $V/scan
@@ -188,6 +193,11 @@ phone_open() {
 # Waits until the phone's IPv6 link-local address is usable (duplicate address detection
 # done), so that a refused IPv6 connection says something about the hotspot.
 phone_ipv6_ready() {
+	# the moved interface may come without one (a phone always has one): give it its own
+	if ! in_phone cat /proc/net/if_inet6 | grep -q ' phone0$'; then
+		in_phone sysctl -q -w net.ipv6.conf.phone0.disable_ipv6=0
+		in_phone ip -6 addr add fe80::99:1/64 dev phone0 || fail "cannot give the phone an IPv6 link-local address"
+	fi
 	i=0
 	until in_phone cat /proc/net/if_inet6 | grep -q ' phone0$' &&
 		! in_phone cat /proc/net/if_inet6 | grep ' phone0$' | grep -q ' [4-7c-f][0-9a-f] [0-9a-f]* *phone0$'; do
