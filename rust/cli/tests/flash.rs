@@ -254,3 +254,57 @@ fn ctrl_c_while_writing_says_the_card_is_incomplete() {
     );
     assert!(!card.exists(), "the incomplete copy is removed");
 }
+
+/// Runs `nixspot` on a pseudo-terminal (util-linux's `script`), answering `answer`.
+fn on_a_terminal(args: &str, answer: &str) -> Output {
+    let mut child = Command::new("script")
+        .args(["-q", "-e", "-c"])
+        .arg(format!("{} {args}", env!("CARGO_BIN_EXE_nixspot")))
+        .arg("/dev/null")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils)");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(answer.as_bytes())
+        .expect("answer");
+    child.wait_with_output().expect("script")
+}
+
+#[test]
+fn on_a_terminal_the_card_is_shown_and_only_yes_writes_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = image_bytes();
+    let image = zst_image(dir.path(), &data);
+    let backing = dir.path().join("card.backing");
+    std::fs::write(&backing, vec![0x55u8; 8 << 20]).expect("backing");
+    let card = Loop::attach(&backing);
+    let args = format!("flash {} {} --allow-loop", image.display(), card.path());
+
+    let out = on_a_terminal(&args, "no\n");
+    assert!(!out.status.success());
+    let shown = text(&out);
+    for expected in [
+        format!("to {}:", card.path()),
+        "size    8.4 MB (8388608 bytes)".to_string(),
+        "serial  (unknown)".to_string(),
+        "via     loop".to_string(),
+        "Type \"yes\" to continue".to_string(),
+        format!("{} was not touched", card.path()),
+    ] {
+        assert!(shown.contains(&expected), "{expected:?} in {shown}");
+    }
+    assert!(std::fs::read(&backing)
+        .expect("backing")
+        .iter()
+        .all(|b| *b == 0x55));
+
+    let out = on_a_terminal(&args, "yes\n");
+    assert!(out.status.success(), "{}", text(&out));
+    let written = std::fs::read(&backing).expect("backing");
+    assert!(written[..data.len()] == data[..]);
+}

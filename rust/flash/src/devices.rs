@@ -272,7 +272,13 @@ pub fn resolve(roots: &Roots, path: &Path, policy: Policy) -> Result<Resolved, F
     let meta = match std::fs::metadata(path) {
         Ok(meta) => meta,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if path.starts_with(&roots.dev) || path.starts_with("/dev") {
+            // A new file under /dev is a mistyped device name; /dev/shm is a tmpfs for
+            // files.
+            let under = |dir: &str| {
+                path.starts_with(roots.dev.join(dir))
+                    || path.starts_with(Path::new("/dev").join(dir))
+            };
+            if under("") && !under("shm") {
                 return Err(FlashError::NoSuchDevice {
                     path: path.to_path_buf(),
                 });

@@ -33,8 +33,8 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
-/// An `indicatif` bar on stderr (bytes, rate, ETA); draws nothing when stderr is not a
-/// terminal.
+/// An `indicatif` bar on stderr (bytes, rate, ETA, in decimal units as card sizes are
+/// given); draws nothing when stderr is not a terminal.
 #[derive(Default)]
 pub struct TermProgress {
     bar: Mutex<Option<ProgressBar>>,
@@ -66,7 +66,7 @@ impl Progress for TermProgress {
                 let template = if phase == Phase::Syncing {
                     "{spinner} {msg} {elapsed}"
                 } else {
-                    "{spinner} {msg} {bytes} ({binary_bytes_per_sec}) {elapsed}"
+                    "{spinner} {msg} {decimal_bytes} ({decimal_bytes_per_sec}) {elapsed}"
                 };
                 if let Ok(style) = ProgressStyle::with_template(template) {
                     bar.set_style(style);
@@ -77,7 +77,7 @@ impl Progress for TermProgress {
             (_, Some(total)) => {
                 let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::stderr());
                 if let Ok(style) = ProgressStyle::with_template(
-                    "{msg:9} [{bar:30}] {bytes}/{total_bytes} ({binary_bytes_per_sec}, ETA {eta})",
+                    "{msg:9} [{bar:30}] {decimal_bytes}/{decimal_total_bytes} ({decimal_bytes_per_sec}, ETA {eta})",
                 ) {
                     bar.set_style(style.progress_chars("=> "));
                 }

@@ -144,7 +144,11 @@ fn confirm(image: &Image, path: &std::path::Path, dev: &BlockDevice) -> anyhow::
         "About to write {} ({compression}{size})",
         image.path.display()
     )?;
-    writeln!(err, "to {} (/dev/{}):", path.display(), dev.name)?;
+    if path == dev.dev_path() {
+        writeln!(err, "to {}:", path.display())?;
+    } else {
+        writeln!(err, "to {} (/dev/{}):", path.display(), dev.name)?;
+    }
     writeln!(
         err,
         "  vendor  {}",
@@ -199,14 +203,17 @@ fn list(roots: &Roots, policy: Policy, all: bool) -> anyhow::Result<ExitCode> {
             );
         }
     }
+    // Unused loop and zram devices are the kernel's spares, not disks anyone has.
+    let excluded: Vec<_> = excluded
+        .into_iter()
+        .filter(|dev| {
+            !(matches!(dev.transport, Transport::Loop | Transport::Virtual) && dev.size == 0)
+        })
+        .collect();
     if all && !excluded.is_empty() {
         println!();
         println!("not writable:");
-        // Unused loop and zram devices are the kernel's spares, not disks anyone has.
-        let spare = |dev: &&&BlockDevice| {
-            matches!(dev.transport, Transport::Loop | Transport::Virtual) && dev.size == 0
-        };
-        for dev in excluded.iter().filter(|d| !spare(d)) {
+        for dev in &excluded {
             println!(
                 "{:<16} {:>10}  {:<10} {}",
                 dev.dev_path().display(),
