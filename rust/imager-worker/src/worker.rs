@@ -176,9 +176,9 @@ impl Worker {
     }
 
     /// Claims and builds jobs until `shutdown` is cancelled. Returns an error only when
-    /// going on is pointless: the server refuses the worker's token, or answers the
-    /// claim with something that is not the protocol (a wrong server URL). An
-    /// unreachable or failing server is retried with backoff.
+    /// going on is pointless: the server refuses the worker's token, answers the claim
+    /// with something that is not the protocol (a wrong server URL), or the work folder
+    /// cannot hold a job. An unreachable or failing server is retried with backoff.
     ///
     /// On shutdown mid-job the worker stops building, removes the job's files and lets
     /// the lease lapse instead of reporting a failure: the job goes back to the queue
@@ -202,7 +202,7 @@ impl Worker {
             match claimed {
                 Ok(Some(job)) => {
                     backoff = Backoff::new(Duration::from_secs(30));
-                    self.process(job, &shutdown).await;
+                    self.process(job, &shutdown).await?;
                 }
                 Ok(None) => {
                     backoff = Backoff::new(Duration::from_secs(30));
@@ -230,24 +230,22 @@ impl Worker {
         Ok(())
     }
 
-    /// One job, from claim to clean-up.
-    async fn process(&self, job: Job, shutdown: &CancellationToken) {
+    /// One job, from claim to clean-up. An error is the worker's own trouble (its work
+    /// folder unusable), not the job's: the worker stops and the job's lease lapses, so
+    /// another worker builds it instead of the order failing.
+    async fn process(&self, job: Job, shutdown: &CancellationToken) -> anyhow::Result<()> {
         tracing::info!(job = %job.id, order = %job.order, name = %job.name, "claimed");
-        let dir = match tempfile::Builder::new()
+        let dir = tempfile::Builder::new()
             .prefix("nixspot-job-")
             .tempdir_in(&self.config.work_dir)
-        {
-            Ok(dir) => dir,
-            Err(e) => {
-                let error = anyhow::anyhow!(
-                    "worker {}: cannot create a job folder in its work folder: {e}",
-                    self.config.name
-                );
-                tracing::error!("job {}: {error:#}", job.id);
-                self.report_failure(&job, &error, None, shutdown).await;
-                return;
-            }
-        };
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot create a job folder in the work folder {}: {e} (job {} left to \
+                     another worker)",
+                    self.config.work_dir.display(),
+                    job.id
+                )
+            })?;
         // Cancelled on shutdown, or when the server says the job is no longer ours.
         let stop = shutdown.child_token();
         let lost: Arc<Mutex<Option<String>>> = Arc::default();
@@ -261,7 +259,7 @@ impl Worker {
             Ok(()) => tracing::info!(job = %job.id, "image uploaded"),
             Err(Stop::Failed(error)) => {
                 tracing::warn!(job = %job.id, "build failed: {error:#}");
-                self.report_failure(&job, &error, Some(dir.path()), shutdown)
+                self.report_failure(&job, &error, dir.path(), shutdown)
                     .await;
             }
             Err(Stop::Abandoned) => {
@@ -280,6 +278,7 @@ impl Worker {
         }
         // Removing a big image takes time: off the runtime's threads.
         let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
+        Ok(())
     }
 
     /// Renews the lease every third of its length with the current step. Returns only
@@ -466,7 +465,7 @@ impl Worker {
         &self,
         job: &Job,
         error: &anyhow::Error,
-        dir: Option<&Path>,
+        dir: &Path,
         shutdown: &CancellationToken,
     ) {
         let message = self.public_message(error, dir);
@@ -499,12 +498,10 @@ impl Worker {
     /// The error chain as the order's reason: paths of this machine that say nothing
     /// to the user are shortened (the job's folder to nothing, so `module.nix:3:5`
     /// stays; the cache and work folders to placeholders).
-    fn public_message(&self, error: &anyhow::Error, dir: Option<&Path>) -> String {
+    fn public_message(&self, error: &anyhow::Error, dir: &Path) -> String {
         let mut message = format!("{error:#}");
-        if let Some(dir) = dir {
-            message = message.replace(&format!("{}/", dir.display()), "");
-            message = message.replace(&dir.display().to_string(), "<job>");
-        }
+        message = message.replace(&format!("{}/", dir.display()), "");
+        message = message.replace(&dir.display().to_string(), "<job>");
         let cache = self.config.cache_dir.display().to_string();
         if !cache.is_empty() {
             message = message.replace(&cache, "<cache>");
@@ -532,7 +529,7 @@ mod tests {
             .context("/var/cache/nixspot/content/aa/x: no space")
             .context("in /srv/work/nixspot-job-abc");
         assert_eq!(
-            worker.public_message(&error, Some(dir)),
+            worker.public_message(&error, dir),
             "in <job>: <cache>/content/aa/x: no space: module.nix:3:5: undefined variable"
         );
     }

@@ -632,3 +632,27 @@ async fn a_refused_token_ends_the_worker_with_a_clear_error() {
         "{message}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_on_its_own_thread_refuses_to_start_without_a_usable_work_folder() {
+    let server = Server::start().await;
+    server.queue("job-nowhere", &server.module(""));
+    let mut config = server.config(TOKEN);
+    // A file where the work folder should be: no job folder can be made in it.
+    std::fs::write(server.dir.path().join("not-a-folder"), "x").unwrap();
+    config.work_dir = server.dir.path().join("not-a-folder/work");
+    let thread = Worker::new(config)
+        .unwrap()
+        .spawn_thread(CancellationToken::new())
+        .unwrap();
+    let result = tokio::task::spawn_blocking(move || thread.join().unwrap())
+        .await
+        .unwrap();
+    let message = format!("{:#}", result.unwrap_err());
+    assert!(message.contains("work folder"), "{message}");
+    let seen = server.fake.seen.lock().unwrap();
+    assert!(
+        seen.claims.is_empty() && seen.fails.is_empty(),
+        "no job is claimed by a worker that cannot build it"
+    );
+}
