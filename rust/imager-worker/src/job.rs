@@ -158,6 +158,60 @@ pub(crate) fn assemble(
     Ok(outcome.summary)
 }
 
+/// What job folders are called in the work folder.
+const FOLDER_PREFIX: &str = "nixspot-job-";
+/// The lock file in each job folder, held (`flock`) while the folder's job runs: the
+/// kernel releases it when the worker dies, however it dies.
+const HELD: &str = ".worker.lock";
+
+/// A new private job folder in `work_dir`, and the held lock that marks it in use.
+/// The lock file is locked before it is moved into the folder, so another worker's
+/// [`remove_abandoned`] never sees it unlocked.
+pub(crate) fn job_folder(work_dir: &Path) -> std::io::Result<(tempfile::TempDir, std::fs::File)> {
+    use fs4::fs_std::FileExt as _;
+    let dir = tempfile::Builder::new()
+        .prefix(FOLDER_PREFIX)
+        .tempdir_in(work_dir)?;
+    let lock = tempfile::Builder::new()
+        .prefix(".nixspot-lock-")
+        .tempfile_in(work_dir)?;
+    lock.as_file().lock_exclusive()?;
+    let held = lock.persist(dir.path().join(HELD)).map_err(|e| e.error)?;
+    Ok((dir, held))
+}
+
+/// Removes the job folders in `work_dir` whose worker died (their lock is free), e.g.
+/// after a worker was killed mid-build; folders of running jobs, of this process or
+/// others, stay. Returns the folders removed.
+pub(crate) fn remove_abandoned(work_dir: &Path) -> Vec<PathBuf> {
+    use fs4::fs_std::FileExt as _;
+    let Ok(entries) = std::fs::read_dir(work_dir) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let named = entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(FOLDER_PREFIX));
+        // Not following links: only real folders this code made.
+        let folder = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if !named || !folder {
+            continue;
+        }
+        // No lock file: a folder being set up right now (or not ours): left alone.
+        let Ok(lock) = std::fs::File::open(path.join(HELD)) else {
+            continue;
+        };
+        if lock.try_lock_exclusive().unwrap_or(false) && std::fs::remove_dir_all(&path).is_ok() {
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
+}
+
 /// The image's file name for a job called `name`: only letters, digits, `.`, `_` and
 /// `-`, never hidden, never empty (the name comes from the server, and becomes a path).
 pub(crate) fn image_file_name(name: &str) -> String {

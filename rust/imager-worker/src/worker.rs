@@ -192,6 +192,12 @@ impl Worker {
                 self.config.work_dir.display()
             )
         })?;
+        for removed in job::remove_abandoned(&self.config.work_dir) {
+            tracing::info!(
+                "removed the folder of a job whose worker died: {}",
+                removed.display()
+            );
+        }
         tracing::info!(worker = %self.config.name, server = %self.config.server, "worker started");
         let mut backoff = Backoff::new(Duration::from_secs(30));
         while !shutdown.is_cancelled() {
@@ -235,17 +241,14 @@ impl Worker {
     /// another worker builds it instead of the order failing.
     async fn process(&self, job: Job, shutdown: &CancellationToken) -> anyhow::Result<()> {
         tracing::info!(job = %job.id, order = %job.order, name = %job.name, "claimed");
-        let dir = tempfile::Builder::new()
-            .prefix("nixspot-job-")
-            .tempdir_in(&self.config.work_dir)
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot create a job folder in the work folder {}: {e} (job {} left to \
-                     another worker)",
-                    self.config.work_dir.display(),
-                    job.id
-                )
-            })?;
+        let (dir, _held) = job::job_folder(&self.config.work_dir).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create a job folder in the work folder {}: {e} (job {} left to \
+                 another worker)",
+                self.config.work_dir.display(),
+                job.id
+            )
+        })?;
         // Cancelled on shutdown, or when the server says the job is no longer ours.
         let stop = shutdown.child_token();
         let lost: Arc<Mutex<Option<String>>> = Arc::default();

@@ -656,3 +656,35 @@ async fn a_worker_on_its_own_thread_refuses_to_start_without_a_usable_work_folde
         "no job is claimed by a worker that cannot build it"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_starting_worker_removes_the_folders_of_dead_workers_only() {
+    use fs4::fs_std::FileExt as _;
+    let server = Server::start().await;
+    let work = server.work_dir();
+    // A worker killed mid-build left its folder (its lock file, no longer held).
+    let dead = work.join("nixspot-job-dead");
+    std::fs::create_dir_all(&dead).unwrap();
+    std::fs::write(dead.join(".worker.lock"), "").unwrap();
+    std::fs::write(dead.join("half.img"), vec![0u8; 4096]).unwrap();
+    // A running job of another worker: its lock is held.
+    let live = work.join("nixspot-job-live");
+    std::fs::create_dir_all(&live).unwrap();
+    let held = std::fs::File::create(live.join(".worker.lock")).unwrap();
+    held.lock_exclusive().unwrap();
+    // Anything else in the work folder is not the worker's.
+    let other = work.join("someone-else");
+    std::fs::create_dir_all(&other).unwrap();
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    server.until("a claim", |s| !s.claims.is_empty()).await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    assert!(!dead.exists(), "the dead worker's folder is removed");
+    assert!(
+        live.join(".worker.lock").exists(),
+        "a running job's folder stays"
+    );
+    assert!(other.exists());
+    drop(held);
+}
