@@ -157,6 +157,23 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
         "{answer}"
     );
 
+    // Logos: a small PNG is accepted (the module system takes it as a branding file);
+    // SVG (script-capable) and mislabelled files are refused by option.
+    let png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+    let mut branded = school();
+    branded["hotspot"]["branding"] = json!({"horizontal-logo-light.png": {"base64": png}});
+    let (status, answer) = alice.post("/api/v1/configurations", branded).await;
+    assert_eq!(status, 201, "{answer}");
+    let mut svg = school();
+    svg["hotspot"]["branding"] = json!({"logo.svg": {"base64": "PHN2Zz48c2NyaXB0Lz48L3N2Zz4="}});
+    let (status, answer) = alice.post("/api/v1/configurations", svg).await;
+    assert_eq!(status, 422, "{answer}");
+    assert_eq!(
+        answer["option"],
+        json!("hotspot.branding.\"logo.svg\".base64"),
+        "{answer}"
+    );
+
     // A valid configuration.
     let (status, created) = alice.post("/api/v1/configurations", school()).await;
     assert_eq!(status, 201, "{created}");
