@@ -12,6 +12,14 @@
 //!   (presigned download links); [`mail`]: the ready/failed e-mails.
 //! - [`api`]: the axum router (JSON handlers, kept apart from the model so an HTML layer
 //!   can sit beside them); [`server`]: settings, start-up and the expiry sweeper.
+//!
+//! On one machine, `nixspot imager serve` needs nothing else: SQLite and the images in
+//! `./imager-data`, one embedded worker, `127.0.0.1:8080`. To scale out, point every
+//! server at one PostgreSQL (`--database postgres://…`: the queue and every record live
+//! there, claims use `FOR UPDATE SKIP LOCKED`), store images in S3-compatible storage
+//! (`--storage s3://BUCKET?endpoint=…&region=…`: downloads are presigned links), and
+//! run `--workers 0` servers with any number of `nixspot imager worker --server URL
+//! --token T` processes on other machines (tokens of users added with `--worker`).
 
 pub mod accounts;
 pub mod api;
