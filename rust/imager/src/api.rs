@@ -436,12 +436,33 @@ struct OrderBody {
     configuration: String,
 }
 
+/// Creates an order. An `Idempotency-Key` header makes retries safe: the same key
+/// gives the same order (200 instead of 201), never a second one.
 async fn create_order(
     State(state): State<Shared>,
     caller: Caller,
+    headers: HeaderMap,
     JsonBody(body): JsonBody<OrderBody>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = caller.person()?;
+    let key = match headers.get("idempotency-key") {
+        Some(value) => Some(
+            value
+                .to_str()
+                .ok()
+                .filter(|k| !k.is_empty() && k.len() <= 255)
+                .ok_or_else(|| {
+                    ApiError::bad_request("Idempotency-Key: expected 1 to 255 visible characters")
+                })?
+                .to_string(),
+        ),
+        None => None,
+    };
+    if let Some(key) = &key {
+        if let Some(id) = queue::find_idempotent(&state.db, &user, key).await? {
+            return Ok((StatusCode::OK, Json(json!({"id": id}))));
+        }
+    }
     let stored = load_configuration(&state, &user, &body.configuration).await?;
     // The policy may have changed since the configuration was saved.
     state.policy.check(&stored.hotspot)?;
@@ -449,7 +470,16 @@ async fn create_order(
     store_lock(&state, &body.configuration, &lock).await?;
     let module = config::module_text(&stored.hotspot);
     let name = config::image_name(&stored.hotspot);
-    let id = queue::create(&state.db, &user, &body.configuration, &name, &module, &lock).await?;
+    let id = queue::create(
+        &state.db,
+        &user,
+        &body.configuration,
+        &name,
+        &module,
+        &lock,
+        key.as_deref(),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 

@@ -77,7 +77,8 @@ fn order_from(row: &sqlx::any::AnyRow) -> Result<Order, sqlx::Error> {
     })
 }
 
-/// Creates a queued order for `owner`.
+/// Creates a queued order for `owner`. With an idempotency key, a second request with
+/// the same key returns the first order's id instead (also when both race).
 pub async fn create(
     db: &Db,
     owner: &User,
@@ -85,12 +86,13 @@ pub async fn create(
     name: &str,
     module: &str,
     lock: &str,
+    idempotency_key: Option<&str>,
 ) -> Result<String, ApiError> {
     let id = crate::new_id();
     let now = crate::now();
-    sqlx::query(
-        "INSERT INTO orders (id, owner, configuration, name, module, lock, state, attempts, created, updated) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7)",
+    let inserted = sqlx::query(
+        "INSERT INTO orders (id, owner, configuration, name, module, lock, state, attempts, created, updated, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $7, $8)",
     )
     .bind(&id)
     .bind(&owner.id)
@@ -99,9 +101,29 @@ pub async fn create(
     .bind(module)
     .bind(lock)
     .bind(now)
+    .bind(idempotency_key)
     .execute(&db.pool)
-    .await?;
-    Ok(id)
+    .await;
+    match inserted {
+        Ok(_) => Ok(id),
+        Err(sqlx::Error::Database(e)) if e.is_unique_violation() && idempotency_key.is_some() => {
+            let key = idempotency_key.unwrap_or_default();
+            find_idempotent(db, owner, key).await?.ok_or_else(|| {
+                ApiError::internal(format!("idempotency key {key:?}: order vanished"))
+            })
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The order `owner` already made with `key`, if any.
+pub async fn find_idempotent(db: &Db, owner: &User, key: &str) -> Result<Option<String>, ApiError> {
+    let row = sqlx::query("SELECT id FROM orders WHERE owner = $1 AND idempotency_key = $2")
+        .bind(&owner.id)
+        .bind(key)
+        .fetch_optional(&db.pool)
+        .await?;
+    Ok(row.map(|r| r.try_get("id")).transpose()?)
 }
 
 /// The order `id` if `user` may see it (its owner, or an admin); else 404.

@@ -346,9 +346,17 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     assert_eq!(status, 409);
 
     // A second order, cancelled by its owner while building: the worker gets 409.
-    let (_, second) = alice
-        .post("/api/v1/orders", json!({"configuration": config}))
-        .await;
+    // Retried with the same Idempotency-Key, an order is made once.
+    let idempotent = || {
+        alice
+            .request(reqwest::Method::POST, "/api/v1/orders")
+            .header("Idempotency-Key", "order-2")
+            .json(&json!({"configuration": config}))
+    };
+    let (status, second) = alice.send(idempotent()).await;
+    assert_eq!(status, 201, "{second}");
+    let (status, again) = alice.send(idempotent()).await;
+    assert_eq!((status, &again["id"]), (200, &second["id"]));
     let second = second["id"].as_str().unwrap().to_string();
     let (_, claimed) = worker
         .post("/api/v1/worker/claim", json!({"worker": "w1"}))

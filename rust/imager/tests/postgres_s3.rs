@@ -38,6 +38,7 @@ async fn many_jobs_two_claimers_none_lost_none_twice_and_the_database_comes_back
             &format!("h{i}"),
             "{ ... }: { }",
             "{}",
+            None,
         )
         .await
         .expect("an order");
