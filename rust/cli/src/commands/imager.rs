@@ -54,7 +54,12 @@ pub struct Store {
     )]
     pub data_dir: PathBuf,
     /// `sqlite:PATH` or `postgres://USER@HOST/DB` [default: SQLite in the data dir].
-    #[arg(long, value_name = "URL", env = "NIXSPOT_IMAGER_DATABASE")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "NIXSPOT_IMAGER_DATABASE",
+        hide_env_values = true
+    )]
     pub database: Option<String>,
 }
 
@@ -90,7 +95,12 @@ pub struct ServeArgs {
     #[arg(long, value_name = "URL", env = "NIXSPOT_IMAGER_CATALOG")]
     pub catalog: Option<String>,
     /// SMTP server for the ready/failed e-mails, `smtp://[USER:PASS@]HOST[:PORT]`.
-    #[arg(long, value_name = "URL", env = "NIXSPOT_IMAGER_SMTP")]
+    #[arg(
+        long,
+        value_name = "URL",
+        env = "NIXSPOT_IMAGER_SMTP",
+        hide_env_values = true
+    )]
     pub smtp: Option<String>,
     /// The e-mails' sender.
     #[arg(
