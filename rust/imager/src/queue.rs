@@ -38,6 +38,9 @@ pub struct Order {
     pub name: String,
     /// When it was ordered (Unix seconds).
     pub created: i64,
+    /// While queued: how many queued orders will be claimed before it (0: next).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub queue_position: Option<i64>,
     #[serde(skip)]
     pub(crate) owner: String,
     #[serde(skip)]
@@ -73,6 +76,7 @@ fn order_from(row: &sqlx::any::AnyRow) -> Result<Order, sqlx::Error> {
         error: opt(row, "error")?,
         expires: opt(row, "expires")?,
         created: row.try_get("created")?,
+        queue_position: None,
         storage_key: opt(row, "storage_key")?,
     })
 }
@@ -132,10 +136,23 @@ pub async fn get(db: &Db, user: &User, id: &str) -> Result<Order, ApiError> {
         .bind(id)
         .fetch_optional(&db.pool)
         .await?;
-    match row.as_ref().map(order_from).transpose()? {
-        Some(order) if order.owner == user.id || user.role == Role::Admin => Ok(order),
-        _ => Err(ApiError::not_found("order")),
+    let mut order = match row.as_ref().map(order_from).transpose()? {
+        Some(order) if order.owner == user.id || user.role == Role::Admin => order,
+        _ => return Err(ApiError::not_found("order")),
+    };
+    if order.state == "queued" {
+        // Claims take the oldest first (by creation time, then id): those are ahead.
+        let ahead = sqlx::query(
+            "SELECT COUNT(*) AS ahead FROM orders WHERE state = 'queued' \
+             AND (created < $1 OR (created = $1 AND id < $2))",
+        )
+        .bind(order.created)
+        .bind(&order.id)
+        .fetch_one(&db.pool)
+        .await?;
+        order.queue_position = Some(ahead.try_get("ahead")?);
     }
+    Ok(order)
 }
 
 /// The orders `user` may see, newest first.

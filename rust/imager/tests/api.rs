@@ -226,6 +226,7 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     let order = ordered["id"].as_str().unwrap().to_string();
     let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
     assert_eq!(state["state"], json!("queued"), "{state}");
+    assert_eq!(state["queue_position"], json!(0), "{state}");
     let (status, _) = bob.get(&format!("/api/v1/orders/{order}")).await;
     assert_eq!(status, 404);
     let (_, lock) = alice

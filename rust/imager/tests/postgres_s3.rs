@@ -44,6 +44,14 @@ async fn many_jobs_two_claimers_none_lost_none_twice_and_the_database_comes_back
         .expect("an order");
         orders.insert(id);
     }
+    // Each queued order knows its place: 0 to 59, each once.
+    let mut positions = Vec::new();
+    for id in &orders {
+        let order = queue::get(&db, &alice, id).await.expect("an order");
+        positions.push(order.queue_position.expect("queued orders have a position"));
+    }
+    positions.sort_unstable();
+    assert_eq!(positions, (0..60).collect::<Vec<i64>>());
     // Two claimers racing on separate connections until the queue is empty.
     let claimed = Arc::new(tokio::sync::Mutex::new(Vec::new()));
     let mut tasks = Vec::new();
