@@ -406,8 +406,25 @@ fn a_worker_killed_mid_build_loses_the_job_to_another_which_makes_the_same_image
     let (config, orders) = imager.order(&alice, 1);
     let order = &orders[0];
 
-    let mut first = imager.worker(&world, "first", &worker_token, &world.cache("cache-first"));
+    let cache_first = world.cache("cache-first");
+    let mut first = imager.worker(&world, "first", &worker_token, &cache_first);
     imager.wait_for(&alice, order, "building", &[&first]);
+    let jobs_left = || {
+        std::fs::read_dir(world.path("work-first"))
+            .map(|d| {
+                d.filter_map(|e| e.ok())
+                    .filter(|e| e.file_name().to_string_lossy().starts_with("nixspot-job-"))
+                    .count()
+            })
+            .unwrap_or(0)
+    };
+    // Killed once its job folder exists (right after the claim).
+    for _ in 0..1200 {
+        if jobs_left() > 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
     first.kill();
     // The lease lapses (nobody renews it), the job goes back to the queue, and a second
     // worker on another cache builds it.
@@ -439,6 +456,18 @@ fn a_worker_killed_mid_build_loses_the_job_to_another_which_makes_the_same_image
         Vec::<PathBuf>::new(),
         "the second worker cleaned up"
     );
+
+    // The killed worker left its job folder; restarted on the same work folder, it
+    // removes it before claiming anything.
+    assert_eq!(jobs_left(), 1, "the killed worker's job folder");
+    let restarted = imager.worker(&world, "first", &worker_token, &cache_first);
+    for _ in 0..1200 {
+        if jobs_left() == 0 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(jobs_left(), 0, "{}", restarted.log());
 }
 
 #[test]
