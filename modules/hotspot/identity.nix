@@ -30,6 +30,12 @@ in
       example = "Kiwix Hotspot";
       description = "Human name of the hotspot, shown by the dashboard and the captive portal.";
     };
+    language = mkOption {
+      type = types.nullOr (types.strMatching "[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*");
+      default = null;
+      example = "fr";
+      description = "Language of the dashboard and the captive portal (nixspot's base image) for a visitor whose phone asks for no language they speak; they speak English, French and Spanish, and any other language falls back to English. `null`: English. Sets the dashboard's home.yaml `metadata.language` and `services.portal.language`.";
+    };
     domain = mkOption {
       type = types.strMatching "[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?";
       default = "my-offspot";

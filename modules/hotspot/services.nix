@@ -185,7 +185,7 @@ let
           name = cfg.name;
           timeout = cfg.captivePortal.timeout;
           captured-networks = cfg.captivePortal.capturedNetworks;
-        } // lib.filterAttrs (n: v: v != null) { footer-note = cfg.captivePortal.footerNote; }
+        } // lib.filterAttrs (n: v: v != null) { footer-note = cfg.captivePortal.footerNote; inherit (cfg) language; }
       else false;
     proxy =
       if cfg.reverseProxy.enable then
@@ -213,7 +213,8 @@ let
   # The dashboard's home.yaml.
   dashboard = {
     metadata = { name = cfg.name; inherit fqdn; version = cfg.publicVersion; }
-      // optionalAttrs (cfg.dashboard.footerNote != null) { footer_note = cfg.dashboard.footerNote; };
+      // optionalAttrs (cfg.dashboard.footerNote != null) { footer_note = cfg.dashboard.footerNote; }
+      // optionalAttrs (cfg.language != null) { inherit (cfg) language; };
     packages = cfg.build.dashboardEntries;
   } // optionalAttrs (readers != [ ]) {
     readers = map

@@ -91,6 +91,7 @@ services:
     name: Demo <Spot>
     captured-networks: [192.168.144.128/25]
     timeout: 30
+    language: fr-CA
   proxy:
     apps: {wikifundi: "127.0.0.1:9000"}
     files: {nomad: /data/contents/files/nomad}
@@ -189,6 +190,7 @@ fn full_config_is_applied_and_removed() {
         "CAPTURED_NETWORKS='192.168.144.128/25'",
         "TIMEOUT='30'",
         "FILTER_MODULE='portal_filter'",
+        "HOTSPOT_LANGUAGE='fr-CA'",
     ] {
         assert!(env.lines().any(|l| l == line), "{line} not in\n{env}");
     }
@@ -407,6 +409,26 @@ fn broken_yaml_keeps_the_file_and_starts_the_ap() {
     assert!(read(r, "/etc/hostapd/hostapd.conf").contains("ssid=nixspot\n"));
     assert!(std::fs::read_link(r.join("etc/service/dnsmasq")).is_ok());
     assert!(!r.join("etc/offspot/latest.yaml").exists());
+}
+
+#[test]
+fn a_portal_language_that_is_no_language_tag_is_refused_naming_the_option() {
+    let dev = device();
+    let r = dev.path();
+    for bad in ["'fr; rm -rf /'", "français", "f", "fr-", "'fr\\nX=1'"] {
+        write_config(r, &format!("services: {{portal: {{language: {bad}}}}}\n"));
+        let report = run(r, None);
+        assert!(!report.success(), "{bad} accepted");
+        let why = report
+            .keys
+            .iter()
+            .find_map(|(k, o)| match o {
+                Outcome::Failed(why) if k == "services" => Some(why.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{bad}: no failure on services: {:?}", report.keys));
+        assert!(why.contains("services.portal.language"), "{bad}: {why}");
+    }
 }
 
 #[test]

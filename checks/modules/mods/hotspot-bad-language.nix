@@ -1,0 +1,1 @@
+{ hotspot = { base.source = "nixspot:base"; language = "français"; }; }
