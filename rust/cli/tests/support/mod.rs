@@ -103,7 +103,13 @@ pub fn seed_base_debs(cache: &Path) {
     let into = cache.join("base");
     std::fs::create_dir_all(&into).expect("mkdir");
     for entry in std::fs::read_dir(&built).expect("the shared base images") {
-        let path = entry.expect("listing").path();
+        let entry = entry.expect("listing");
+        // Only the images: another test process building one keeps a scratch folder
+        // here, which cannot be hard-linked (EPERM).
+        if !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = entry.path();
         if let Some(name) = path.file_name() {
             match std::fs::hard_link(&path, into.join(name)) {
                 // a partial image another test process was writing, renamed since
