@@ -108,8 +108,10 @@ pub fn setup_script(c: &Captive) -> String {
         );
     }
     for net in &c.captured_networks {
+        // only what the client sends on connections it opened: a captured network may also
+        // hold hosts a registered client talks to, whose replies must pass
         s.push_str(&format!(
-            "add rule ip nat CAPTIVE_FORWARD ip saddr {net} ip saddr != @CAPTIVE_CLIENTS drop\n"
+            "add rule ip nat CAPTIVE_FORWARD ct direction original ip saddr {net} ip saddr != @CAPTIVE_CLIENTS drop\n"
         ));
     }
     s.push_str(
@@ -347,7 +349,7 @@ mod tests {
         assert!(open.contains("ip daddr != 192.168.144.1 tcp dport 443 jump CAPTIVE_HTTPS"));
         // unregistered clients get nothing forwarded, and no direct access to the portal
         assert!(s.contains(
-            "add rule ip nat CAPTIVE_FORWARD ip saddr 192.168.144.128/25 ip saddr != @CAPTIVE_CLIENTS drop\n"
+            "add rule ip nat CAPTIVE_FORWARD ct direction original ip saddr 192.168.144.128/25 ip saddr != @CAPTIVE_CLIENTS drop\n"
         ));
         assert!(open.contains("ct direction original ip saddr != @CAPTIVE_CLIENTS drop\n"));
         assert!(s.contains("tcp dport { 2080, 2443 } ct status & dnat == 0 drop\n"));
