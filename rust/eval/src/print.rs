@@ -47,7 +47,14 @@ fn trim_zeros(s: &str) -> String {
 /// Appends `s` as a JSON string literal, escaping like Nix: quotes, backslashes and
 /// control characters; every other byte as is (so bytes that are not UTF-8 stay).
 pub fn json_string(out: &mut Vec<u8>, s: &[u8]) {
+    out.reserve(s.len() + 2);
     out.push(b'"');
+    // Most strings (attribute names above all) need no escape: one copy.
+    if !s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.extend_from_slice(s);
+        out.push(b'"');
+        return;
+    }
     // Copies the runs between characters that need escaping in one go.
     let mut start = 0;
     for (i, &b) in s.iter().enumerate() {
@@ -70,6 +77,27 @@ pub fn json_string(out: &mut Vec<u8>, s: &[u8]) {
     }
     out.extend_from_slice(s.get(start..).unwrap_or_default());
     out.push(b'"');
+}
+
+/// Appends the decimal text of `i` (what `write!(out, "{i}")` writes, without the
+/// formatting machinery: JSON output has many integers).
+pub fn write_int(out: &mut Vec<u8>, i: i64) {
+    let mut buf = [0u8; 20];
+    let mut n = i.unsigned_abs();
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        // `n % 10` is below 10: the cast cannot truncate.
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if i < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 /// Appends `s` as a Nix string literal.
@@ -119,13 +147,19 @@ impl Eval {
         out: &mut Vec<u8>,
         ctx: &mut Context,
     ) -> R<()> {
-        let v = self.force(v)?;
-        match &v {
+        // Only a thunk needs forcing (and a clone of its value).
+        let forced;
+        let v = match v {
+            Value::Thunk(_) => {
+                forced = self.force(v)?;
+                &forced
+            }
+            other => other,
+        };
+        match v {
             Value::Null => out.extend_from_slice("null".as_bytes()),
             Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Int(i) => {
-                let _ = write!(out, "{i}");
-            }
+            Value::Int(i) => write_int(out, *i),
             Value::Float(f) => out.extend_from_slice(fmt_g(*f).as_bytes()),
             Value::String(s) => {
                 json_string(out, &s.s);
@@ -149,7 +183,7 @@ impl Eval {
             Value::Attrs(a) => {
                 if a.get(self.syms.to_string).is_some() {
                     let (s, c) = self.coerce(
-                        &v,
+                        v,
                         pos,
                         Coerce {
                             more: false,
@@ -288,6 +322,26 @@ mod tests {
         assert_eq!(fmt_g(-2.5), "-2.5");
         assert_eq!(fmt_g(1.0 / 3.0), "0.333333");
         assert_eq!(fmt_g(0.0001), "0.0001");
+    }
+
+    #[test]
+    fn integers_print_like_display() {
+        for i in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            12345,
+            i64::MAX,
+            i64::MIN,
+            i64::MIN + 1,
+        ] {
+            let mut s = Vec::new();
+            write_int(&mut s, i);
+            assert_eq!(s, i.to_string().as_bytes());
+        }
     }
 
     #[test]
