@@ -227,7 +227,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
             })?;
             eprintln!(
                 "token for {user}, valid {} (shown once):",
-                humantime::format_duration(ttl)
+                readable_duration(ttl)
             );
             println!("{token}");
             Ok(ExitCode::SUCCESS)
@@ -275,5 +275,41 @@ async fn shutdown_signal() {
     nixspot_imager::tokio::select! {
         _ = term.recv() => {}
         _ = nixspot_imager::tokio::signal::ctrl_c() => {}
+    }
+}
+
+/// `90 days`, `12 hours`, `30 minutes`: whole units as people set them (humantime
+/// would print 90 days as "2months 29days 2h 52m 48s").
+fn readable_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    let (n, unit) = match secs {
+        s if s >= 86_400 && s % 86_400 == 0 => (s / 86_400, "day"),
+        s if s >= 3_600 && s % 3_600 == 0 => (s / 3_600, "hour"),
+        s if s >= 60 && s % 60 == 0 => (s / 60, "minute"),
+        s => (s, "second"),
+    };
+    format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_in_the_unit_they_were_set_in() {
+        assert_eq!(
+            readable_duration(Duration::from_secs(90 * 86_400)),
+            "90 days"
+        );
+        assert_eq!(readable_duration(Duration::from_secs(86_400)), "1 day");
+        assert_eq!(
+            readable_duration(Duration::from_secs(12 * 3_600)),
+            "12 hours"
+        );
+        assert_eq!(
+            readable_duration(Duration::from_secs(90 * 60)),
+            "90 minutes"
+        );
+        assert_eq!(readable_duration(Duration::from_secs(61)), "61 seconds");
     }
 }
