@@ -295,11 +295,7 @@ impl Client {
         let response = build(request.bearer_auth(&self.token))
             .send()
             .await
-            .map_err(|source| ClientError::Transport {
-                method,
-                url: url.to_string(),
-                source: source.without_url(),
-            })?;
+            .map_err(transport(method, url))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
@@ -320,6 +316,19 @@ impl Client {
                 message,
             }
         })
+    }
+}
+
+/// Maps a failed send or read of `method url` to [`ClientError::Transport`] (the URL
+/// once, in the message, not again in the source's).
+fn transport<'a>(
+    method: &'static str,
+    url: &'a reqwest::Url,
+) -> impl FnOnce(reqwest::Error) -> ClientError + 'a {
+    move |source| ClientError::Transport {
+        method,
+        url: url.to_string(),
+        source: source.without_url(),
     }
 }
 
@@ -357,14 +366,7 @@ async fn read_json<T: serde::de::DeserializeOwned>(
         expected,
         message,
     };
-    let body = response
-        .bytes()
-        .await
-        .map_err(|source| ClientError::Transport {
-            method,
-            url: url.to_string(),
-            source: source.without_url(),
-        })?;
+    let body = response.bytes().await.map_err(transport(method, url))?;
     serde_json::from_slice(&body).map_err(|e| protocol(e.to_string()))
 }
 

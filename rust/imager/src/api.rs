@@ -223,21 +223,35 @@ async fn load_configuration(state: &AppState, user: &User, id: &str) -> Result<S
 /// off the async threads, at most a few at a time.
 async fn validate(state: &Shared, body: &Value) -> Result<(), ApiError> {
     state.policy.check(body)?;
+    in_scratch(state, body, "validation", |scratch, pinning| {
+        crate::lock::lock_packages(pinning, &scratch.module(), &scratch.lock())
+            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
+        config::evaluate(scratch, &pinning.modules).map(|_| ())
+    })
+    .await
+}
+
+/// Runs `work` on a scratch folder holding the module of `hotspot`: off the async
+/// threads (evaluation is CPU-bound) and at most a few at a time (`eval_slots`).
+async fn in_scratch<T: Send + 'static>(
+    state: &Shared,
+    hotspot: &Value,
+    task: &'static str,
+    work: impl FnOnce(&Scratch, &crate::lock::Pinning) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
     let _slot = state
         .eval_slots
         .acquire()
         .await
         .map_err(|_| ApiError::internal("shutting down"))?;
-    let module = config::module_text(body);
+    let module = config::module_text(hotspot);
     let pinning = state.pinning.clone();
     tokio::task::spawn_blocking(move || {
         let scratch = Scratch::new(&module, None)?;
-        crate::lock::lock_packages(&pinning, &scratch.module(), &scratch.lock())
-            .map_err(|e| lock_error(&scratch, &pinning.modules, &e))?;
-        config::evaluate(&scratch, &pinning.modules).map(|_| ())
+        work(&scratch, &pinning)
     })
     .await
-    .map_err(|e| ApiError::internal(format!("validation task: {e}")))?
+    .map_err(|e| ApiError::internal(format!("{task} task: {e}")))?
 }
 
 fn lock_error(
@@ -412,23 +426,14 @@ async fn store_lock(state: &AppState, id: &str, lock: &str) -> Result<(), ApiErr
 
 /// Computes the full lock of a configuration (the text `nixspot lock` would write).
 async fn compute_lock(state: &Shared, hotspot: &Value) -> Result<String, ApiError> {
-    let _slot = state
-        .eval_slots
-        .acquire()
-        .await
-        .map_err(|_| ApiError::internal("shutting down"))?;
-    let module = config::module_text(hotspot);
-    let pinning = state.pinning.clone();
-    tokio::task::spawn_blocking(move || {
-        let scratch = Scratch::new(&module, None)?;
-        let lock = crate::lock::lock_module(&pinning, &scratch.module(), &scratch.lock())
-            .map_err(|e| lock_error(&scratch, &pinning.modules, &e))?;
+    in_scratch(state, hotspot, "lock", |scratch, pinning| {
+        let lock = crate::lock::lock_module(pinning, &scratch.module(), &scratch.lock())
+            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
         // The lock must also make the module evaluate (e.g. an SD card too small).
-        config::evaluate(&scratch, &pinning.modules)?;
+        config::evaluate(scratch, &pinning.modules)?;
         Ok(lock.to_json_string())
     })
     .await
-    .map_err(|e| ApiError::internal(format!("lock task: {e}")))?
 }
 
 #[derive(Deserialize)]

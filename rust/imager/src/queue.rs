@@ -328,6 +328,15 @@ pub async fn heartbeat(
     }
 }
 
+/// The order a lease-guarded statement returned, or 409 when it matched none (the
+/// lease is no longer held).
+fn held_ended(row: Option<sqlx::any::AnyRow>, lease: &str) -> Result<Ended, ApiError> {
+    match row {
+        Some(row) => Ok(ended(&[row])?.remove(0)),
+        None => Err(lease_lost(lease)),
+    }
+}
+
 fn lease_lost(lease: &str) -> ApiError {
     ApiError::conflict(format!(
         "job {lease}: this worker no longer holds it (its lease lapsed and another worker took it, or the order was cancelled or ended)"
@@ -342,10 +351,7 @@ pub async fn held(db: &Db, lease: &str) -> Result<Ended, ApiError> {
     .bind(lease)
     .fetch_optional(&db.pool)
     .await?;
-    match row {
-        Some(row) => Ok(ended(&[row])?.remove(0)),
-        None => Err(lease_lost(lease)),
-    }
+    held_ended(row, lease)
 }
 
 /// Marks the job's order ready; 409 when the lease is not held any more.
@@ -370,10 +376,7 @@ pub async fn finish(
     .bind(lease)
     .fetch_optional(&db.pool)
     .await?;
-    match row {
-        Some(row) => Ok(ended(&[row])?.remove(0)),
-        None => Err(lease_lost(lease)),
-    }
+    held_ended(row, lease)
 }
 
 /// Marks the job's order failed with `reason`; 409 when the lease is not held.
@@ -387,10 +390,7 @@ pub async fn fail(db: &Db, lease: &str, reason: &str) -> Result<Ended, ApiError>
     .bind(lease)
     .fetch_optional(&db.pool)
     .await?;
-    match row {
-        Some(row) => Ok(ended(&[row])?.remove(0)),
-        None => Err(lease_lost(lease)),
-    }
+    held_ended(row, lease)
 }
 
 /// Cancels a queued or building order (its worker's next heartbeat gets 409).

@@ -207,17 +207,24 @@ impl Postgres {
         ready
     }
 
+    /// A PostgreSQL client program connecting as `nixspot` to this server.
+    fn client(&self, program: &str) -> Command {
+        let mut command = Command::new(Path::new(POSTGRES_BIN).join(program));
+        command.args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "nixspot",
+        ]);
+        command
+    }
+
     fn create_database(&self) {
-        let out = Command::new(Path::new(POSTGRES_BIN).join("createdb"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "nixspot",
-                "nixspot",
-            ])
+        let out = self
+            .client("createdb")
+            .arg("nixspot")
             .output()
             .expect("running createdb");
         assert!(
@@ -240,15 +247,8 @@ impl Postgres {
     /// Runs SQL with `psql` and returns its unaligned output (for assertions on what
     /// the server stored).
     pub fn psql(&self, sql: &str) -> String {
-        let out = Command::new(Path::new(POSTGRES_BIN).join("psql"))
-            .args([
-                "-h",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-U",
-                "nixspot",
-            ])
+        let out = self
+            .client("psql")
             .args(["-d", "nixspot", "-v", "ON_ERROR_STOP=1", "-At", "-c", sql])
             .output()
             .expect("running psql");
