@@ -225,17 +225,18 @@ pub fn check_isolation(m: &mut Machine, h: &Hotspot) -> Result<String> {
     }
     m.step("registered", |m| {
         for (proto, cmd) in uplink_attempts(&uplink) {
-            // A registered phone's forwarded ping got no answer through QEMU's user
-            // network although the device's own did (not explained yet): for ICMP only
-            // the negative holds here, the unregistered case above being the one that
-            // matters.
-            if proto == "ICMP" && (gateway || !icmp_works) {
+            if proto == "ICMP" && !icmp_works {
                 continue;
             }
             let (status, out) = phone.try_run(m, &cmd, Duration::from_secs(30))?;
             std::thread::sleep(Duration::from_millis(300));
             let got = uplink.seen.take();
-            let reached = if proto == "ICMP" { status == 0 } else { !got.is_empty() };
+            // TCP: the listener saw the connection and the phone got its greeting back
+            let reached = match proto {
+                "ICMP" => status == 0,
+                "TCP" => !got.is_empty() && out.contains("uplink-tcp"),
+                _ => !got.is_empty(),
+            };
             if reached != gateway {
                 return Err(m.failure(format!(
                     "a registered phone's {proto} {} the uplink {UPLINK}, but ap.as-gateway is {gateway} ({got:?}; {})",
