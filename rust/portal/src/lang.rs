@@ -12,62 +12,7 @@
 //! sorts may answer with a panic) and keeps `q=0` entries as if they were wanted.
 
 /// A language the portal (and the dashboard) have a message catalogue for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Lang {
-    /// English, the reference catalogue and last fallback.
-    En,
-    /// French.
-    Fr,
-    /// Spanish.
-    Es,
-}
-
-impl Lang {
-    /// Every language, English first.
-    pub const ALL: [Lang; 3] = [Lang::En, Lang::Fr, Lang::Es];
-
-    /// The position in [`Lang::ALL`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// The BCP 47 tag, for `lang` attributes, `Content-Language` and URL paths.
-    pub fn tag(self) -> &'static str {
-        match self {
-            Lang::En => "en",
-            Lang::Fr => "fr",
-            Lang::Es => "es",
-        }
-    }
-
-    /// The language's name in itself, for language switchers.
-    pub fn autonym(self) -> &'static str {
-        match self {
-            Lang::En => "English",
-            Lang::Fr => "Français",
-            Lang::Es => "Español",
-        }
-    }
-
-    /// The language a tag names, if it is one of ours: a BCP 47 tag in any case, with
-    /// region or script (`fr-CA`, `es-419`), `_` for `-` (`fr_FR`, as locales write it),
-    /// or an ISO 639-2/3 code (`fra`, `fre`, `spa`, `eng`: the codes content packages use).
-    pub fn from_tag(tag: &str) -> Option<Lang> {
-        let primary = tag.trim().split(['-', '_']).next()?;
-        match primary.to_ascii_lowercase().as_str() {
-            "en" | "eng" => Some(Lang::En),
-            "fr" | "fra" | "fre" => Some(Lang::Fr),
-            "es" | "spa" => Some(Lang::Es),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Lang {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.tag())
-    }
-}
+pub use nixspot_i18n::Lang;
 
 /// At most this many entries of one header are looked at: a header is a handful of
 /// languages, and a hostile one must not cost more than a short one.
@@ -162,24 +107,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn tags() {
-        for (tag, lang) in [
-            ("fr", Some(Lang::Fr)),
-            ("fr-CA", Some(Lang::Fr)),
-            ("FR_fr", Some(Lang::Fr)),
-            ("fra", Some(Lang::Fr)),
-            ("es-419", Some(Lang::Es)),
-            ("spa", Some(Lang::Es)),
-            ("en-GB", Some(Lang::En)),
-            ("de", None),
-            ("", None),
-            ("*", None),
-        ] {
-            assert_eq!(Lang::from_tag(tag), lang, "{tag:?}");
-        }
-    }
-
-    #[test]
     fn weights_sort_stably_and_bad_entries_are_skipped() {
         assert_eq!(
             parse_accept_language("de;q=0.5, fr-FR, fr;q=0.9, x y, es;q=2, en;q=NaN, it;q=0.500"),
@@ -199,34 +126,26 @@ mod tests {
 
     #[test]
     fn negotiation() {
-        let n = |h: &str, c: Lang| negotiate(Some(h), c);
-        assert_eq!(n("fr-FR,fr;q=0.9", Lang::En), Lang::Fr);
-        assert_eq!(n("fr-CA", Lang::En), Lang::Fr);
-        assert_eq!(n("es", Lang::Fr), Lang::Es);
-        assert_eq!(n("de", Lang::Fr), Lang::Fr, "no German: the configured one");
-        assert_eq!(
-            n("de, es;q=0.1", Lang::Fr),
-            Lang::Es,
-            "any of ours beats none"
-        );
-        assert_eq!(
-            n("fr;q=0.1, es;q=0.9", Lang::En),
-            Lang::Es,
-            "weights, not order"
-        );
-        assert_eq!(
-            n("de, *;q=0.5", Lang::Es),
-            Lang::Es,
-            "wildcard: the hotspot's"
-        );
-        assert_eq!(
-            n("*, es;q=0", Lang::Es),
-            Lang::En,
-            "wildcard minus a refusal"
-        );
-        assert_eq!(n("fr;q=0, en", Lang::Fr), Lang::En);
-        assert_eq!(n("", Lang::Es), Lang::Es);
-        assert_eq!(n(";;;,,,=", Lang::Es), Lang::Es);
-        assert_eq!(negotiate(None, Lang::Fr), Lang::Fr);
+        use Lang::{En, Es, Fr};
+        for (header, configured, expected, why) in [
+            ("fr-FR,fr;q=0.9", En, Fr, "the first wanted"),
+            ("fr-CA", En, Fr, "region fallback"),
+            ("es", Fr, Es, "one of ours"),
+            ("de", Fr, Fr, "no German: the configured one"),
+            ("de, es;q=0.1", Fr, Es, "any of ours beats none"),
+            ("fr;q=0.1, es;q=0.9", En, Es, "weights, not order"),
+            ("de, *;q=0.5", Es, Es, "wildcard: the hotspot's"),
+            ("*, es;q=0", Es, En, "wildcard minus a refusal"),
+            ("fr;q=0, en", Fr, En, "a refusal of the configured one"),
+            ("", Es, Es, "empty header"),
+            (";;;,,,=", Es, Es, "garbage"),
+        ] {
+            assert_eq!(
+                negotiate(Some(header), configured),
+                expected,
+                "{header:?}: {why}"
+            );
+        }
+        assert_eq!(negotiate(None, Fr), Fr);
     }
 }

@@ -2,7 +2,7 @@
 //! the settings and the message catalogues ([`crate::i18n`]).
 
 use crate::config::PortalConfig;
-use crate::i18n::Catalog;
+use crate::i18n::{Arg, Catalog};
 use crate::lang::Lang;
 
 /// The stylesheet served at `/assets/style.css`.
@@ -67,7 +67,7 @@ impl Pages {
     pub fn render(cfg: &PortalConfig, logo: &str, configured: Lang) -> Self {
         let mut problems = Vec::new();
         let by_lang = Lang::ALL.map(|lang| {
-            let mut catalog = Catalog::new(lang);
+            let mut catalog = crate::i18n::catalog(lang);
             let pages = Self::render_one(cfg, logo, configured, &mut catalog);
             problems.extend(catalog.problems());
             pages
@@ -105,7 +105,7 @@ impl Pages {
             &format!(
                 "<p>{}</p><a class=\"button\" href=\"/register-hotspot/\">{}</a>",
                 escape(&catalog.text("welcome-text", &[])),
-                escape(&catalog.text("welcome-button", &[("name", raw_name)])),
+                escape(&catalog.text("welcome-button", &[("name", Arg::Text(raw_name))])),
             ),
         );
         let dashboard = dashboard_url(&cfg.hotspot_fqdn, lang, configured);
@@ -115,7 +115,7 @@ impl Pages {
                 "<p>{}</p><a class=\"button\" href=\"{}\">{}</a>",
                 escape(&catalog.text("registered-text", &[])),
                 escape(&dashboard),
-                escape(&catalog.text("registered-button", &[("name", raw_name)])),
+                escape(&catalog.text("registered-button", &[("name", Arg::Text(raw_name))])),
             ),
         );
         LangPages {
