@@ -6,17 +6,11 @@
 
 mod support;
 
+use nixspot_testkit::catalog::{Book, ZIM};
 use std::io::Write as _;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use support::*;
-
-const ZIM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/zim/withns_wikibooks_be_all_nopic_2017-02.zim"
-);
-const ZIM_SHA256: &str = "99465e14effc7f951e9c017b4b3cee91967eb49c556d9f4f0d674adbe80d78c2";
-const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 /// The server process, killed when dropped.
 struct Serve(Child);
@@ -68,34 +62,16 @@ fn json(text: &str) -> serde_json::Value {
 fn an_order_is_built_by_the_embedded_worker_as_nixspot_build_builds_its_export() {
     let dir = tempfile::tempdir().expect("tempdir");
     let work = dir.path();
-    // Downloads (the ZIM with its checksum files) and the catalog pointing at them.
+    // Downloads (the ZIM with its .sha256, no .meta4) and the catalog pointing at them.
     let zim = std::fs::read(ZIM).expect("fixture ZIM");
-    let srv = work.join("srv/zim");
-    std::fs::create_dir_all(&srv).expect("mkdir");
-    let name = "wikibooks_be_all_nopic_2017-02.zim";
-    std::fs::write(srv.join(name), &zim).expect("write");
-    std::fs::write(
-        srv.join(format!("{name}.sha256")),
-        format!("{ZIM_SHA256}  {name}\n"),
-    )
-    .expect("write");
+    let book = Book {
+        meta4: false,
+        favicon: true,
+    };
+    book.write_downloads(&work.join("srv"));
     let downloads = HttpServer::serve_dir(&work.join("srv"));
-    let lib = work.join("lib");
-    std::fs::create_dir_all(&lib).expect("mkdir");
-    std::fs::write(lib.join("wb.zim"), &zim).expect("write");
-    std::fs::write(
-        lib.join("library.xml"),
-        format!(
-            "<library version=\"20110515\">\n  <book id=\"6f1d7a2e-0c43-4e0b-9a55-0d5b3c1e0001\" path=\"wb.zim\" \
-             url=\"{}/zim/{name}.meta4\" title=\"Wikibooks (be)\" description=\"Belarusian Wikibooks\" \
-             language=\"bel\" creator=\"Wikibooks\" publisher=\"Kiwix\" name=\"wikibooks_be_all\" flavour=\"nopic\" \
-             tags=\"wikibooks;_category:wikibooks;nopic\" date=\"2017-02-01\" articleCount=\"10\" mediaCount=\"0\" \
-             size=\"149\" favicon=\"{PNG_B64}\" faviconMimeType=\"image/png\"/>\n</library>\n",
-            downloads.base
-        ),
-    )
-    .expect("write");
-    let catalog = nixspot_testkit::KiwixServe::start(&lib.join("library.xml"));
+    let library = book.write_library(&work.join("lib"), &downloads.base);
+    let catalog = nixspot_testkit::KiwixServe::start(&library);
     // One content cache for the service and for `nixspot build`, holding the base.
     let cache = work.join("cache");
     seed_base_debs(&cache);

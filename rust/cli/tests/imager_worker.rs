@@ -10,6 +10,7 @@
 
 mod support;
 
+use nixspot_testkit::catalog::Book;
 use nixspot_testkit::{KiwixServe, Postgres};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
@@ -18,13 +19,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use support::{nixspot, run, seed_base_debs, sha256_file, text, HttpServer};
-
-const ZIM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/zim/withns_wikibooks_be_all_nopic_2017-02.zim"
-);
-const ZIM_SHA256: &str = "99465e14effc7f951e9c017b4b3cee91967eb49c556d9f4f0d674adbe80d78c2";
-const ZIM_NAME: &str = "wikibooks_be_all_nopic_2017-02.zim";
 
 /// The catalog (kiwix-serve with one book) and the server its downloads come from.
 struct World {
@@ -36,41 +30,14 @@ struct World {
 impl World {
     fn new() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
-        let zim = std::fs::read(ZIM).expect("the fixture ZIM");
-        let srv = dir.path().join("srv/zim");
-        std::fs::create_dir_all(&srv).expect("mkdir");
-        std::fs::write(srv.join(ZIM_NAME), &zim).expect("write");
-        std::fs::write(
-            srv.join(format!("{ZIM_NAME}.sha256")),
-            format!("{ZIM_SHA256}  {ZIM_NAME}\n"),
-        )
-        .expect("write");
-        std::fs::write(
-            srv.join(format!("{ZIM_NAME}.meta4")),
-            format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">\n  \
-                 <file name=\"{ZIM_NAME}\">\n    <size>{}</size>\n    <hash type=\"sha-256\">{ZIM_SHA256}</hash>\n  </file>\n</metalink>\n",
-                zim.len()
-            ),
-        )
-        .expect("write");
+        let book = Book {
+            meta4: true,
+            favicon: false,
+        };
+        book.write_downloads(&dir.path().join("srv"));
         let downloads = HttpServer::serve_dir(&dir.path().join("srv"));
-        let lib = dir.path().join("lib");
-        std::fs::create_dir_all(&lib).expect("mkdir");
-        std::fs::write(lib.join("wb.zim"), &zim).expect("write");
-        std::fs::write(
-            lib.join("library.xml"),
-            format!(
-                "<library version=\"20110515\">\n  <book id=\"6f1d7a2e-0c43-4e0b-9a55-0d5b3c1e0001\" path=\"wb.zim\" \
-                 url=\"{}/zim/{ZIM_NAME}.meta4\" title=\"Wikibooks (be)\" description=\"Belarusian Wikibooks\" \
-                 language=\"bel\" creator=\"Wikibooks\" publisher=\"Kiwix\" name=\"wikibooks_be_all\" flavour=\"nopic\" \
-                 tags=\"wikibooks;_category:wikibooks;nopic\" date=\"2017-02-01\" articleCount=\"10\" mediaCount=\"0\" \
-                 size=\"149\"/>\n</library>\n",
-                downloads.base
-            ),
-        )
-        .expect("write");
-        let catalog = KiwixServe::start(&lib.join("library.xml"));
+        let library = book.write_library(&dir.path().join("lib"), &downloads.base);
+        let catalog = KiwixServe::start(&library);
         World {
             dir,
             catalog,

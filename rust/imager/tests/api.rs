@@ -6,6 +6,7 @@ mod support;
 
 use nixspot_imager::accounts::{self, Role, TokenKind};
 use nixspot_imager::server::Server;
+use nixspot_testkit::catalog::ZIM_SHA256;
 use nixspot_testkit::SmtpSink;
 use serde_json::json;
 use support::*;

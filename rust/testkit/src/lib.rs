@@ -118,5 +118,6 @@ impl Drop for KiwixServe {
     }
 }
 
+pub mod catalog;
 mod services;
 pub use services::{Mail, Postgres, SmtpSink, MOTO_SERVER, POSTGRES_BIN, S3};

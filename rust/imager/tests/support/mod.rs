@@ -9,17 +9,8 @@ use std::time::Duration;
 
 use nixspot_imager::accounts::{self, Role, TokenKind, User};
 use nixspot_imager::server::{Server, Settings};
+use nixspot_testkit::catalog::Book;
 use nixspot_testkit::KiwixServe;
-
-/// The real (tiny) Belarusian Wikibooks ZIM of the shared fixtures.
-pub const ZIM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/zim/withns_wikibooks_be_all_nopic_2017-02.zim"
-);
-/// Its sha256.
-pub const ZIM_SHA256: &str = "99465e14effc7f951e9c017b4b3cee91967eb49c556d9f4f0d674adbe80d78c2";
-/// A 1×1 PNG (the book's illustration).
-const PNG_B64: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
 
 /// The catalog and the downloads of one test.
 pub struct World {
@@ -36,25 +27,11 @@ impl World {
     /// Starts the download server and the catalog.
     pub async fn new() -> World {
         let dir = tempfile::tempdir().expect("tempdir");
-        let zim = std::fs::read(ZIM).expect("the fixture ZIM");
-        let srv = dir.path().join("srv/zim");
-        std::fs::create_dir_all(&srv).expect("mkdir");
-        let name = "wikibooks_be_all_nopic_2017-02.zim";
-        std::fs::write(srv.join(name), &zim).expect("write");
-        std::fs::write(
-            srv.join(format!("{name}.sha256")),
-            format!("{ZIM_SHA256}  {name}\n"),
-        )
-        .expect("write");
-        std::fs::write(
-            srv.join(format!("{name}.meta4")),
-            format!(
-                "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<metalink xmlns=\"urn:ietf:params:xml:ns:metalink\">\n  \
-                 <file name=\"{name}\">\n    <size>{}</size>\n    <hash type=\"sha-256\">{ZIM_SHA256}</hash>\n  </file>\n</metalink>\n",
-                zim.len()
-            ),
-        )
-        .expect("write");
+        let book = Book {
+            meta4: true,
+            favicon: true,
+        };
+        book.write_downloads(&dir.path().join("srv"));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -64,21 +41,10 @@ impl World {
         let task = tokio::spawn(async move {
             let _ = axum::serve(listener, app).await;
         });
-        let lib = dir.path().join("lib");
-        std::fs::create_dir_all(&lib).expect("mkdir");
-        std::fs::write(lib.join("wb.zim"), &zim).expect("write");
-        let library = format!(
-            "<library version=\"20110515\">\n  <book id=\"6f1d7a2e-0c43-4e0b-9a55-0d5b3c1e0001\" path=\"wb.zim\" \
-             url=\"{downloads}/zim/{name}.meta4\" title=\"Wikibooks (be)\" description=\"Belarusian Wikibooks\" \
-             language=\"bel\" creator=\"Wikibooks\" publisher=\"Kiwix\" name=\"wikibooks_be_all\" flavour=\"nopic\" \
-             tags=\"wikibooks;_category:wikibooks;nopic\" date=\"2017-02-01\" articleCount=\"10\" mediaCount=\"0\" \
-             size=\"149\" favicon=\"{PNG_B64}\" faviconMimeType=\"image/png\"/>\n</library>\n"
-        );
-        std::fs::write(lib.join("library.xml"), library).expect("write");
-        let catalog =
-            tokio::task::spawn_blocking(move || KiwixServe::start(&lib.join("library.xml")))
-                .await
-                .expect("kiwix-serve");
+        let library = book.write_library(&dir.path().join("lib"), &downloads);
+        let catalog = tokio::task::spawn_blocking(move || KiwixServe::start(&library))
+            .await
+            .expect("kiwix-serve");
         World {
             dir,
             downloads,
