@@ -91,18 +91,19 @@ fn authorised(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v == format!("Bearer {TOKEN}"))
 }
 
+/// The worker routes answer only the worker's token (401 as the Imager does).
+async fn require_token(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if !authorised(request.headers()) {
+        return error(StatusCode::UNAUTHORIZED, "invalid token");
+    }
+    next.run(request).await
+}
+
 fn error(status: StatusCode, message: &str) -> Response {
     (status, Json(json!({"error": message, "option": null}))).into_response()
 }
 
-async fn claim(
-    State(fake): State<Arc<Fake>>,
-    headers: HeaderMap,
-    Json(body): Json<Value>,
-) -> Response {
-    if !authorised(&headers) {
-        return error(StatusCode::UNAUTHORIZED, "invalid token");
-    }
+async fn claim(State(fake): State<Arc<Fake>>, Json(body): Json<Value>) -> Response {
     let worker = body["worker"].as_str().unwrap_or_default().to_string();
     fake.seen.lock().unwrap().claims.push(worker);
     match fake.queue.lock().unwrap().pop_front() {
@@ -114,12 +115,8 @@ async fn claim(
 async fn heartbeat(
     State(fake): State<Arc<Fake>>,
     UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if !authorised(&headers) {
-        return error(StatusCode::UNAUTHORIZED, "invalid token");
-    }
     let step = body["step"].as_str().unwrap_or_default().to_string();
     fake.seen
         .lock()
@@ -138,9 +135,6 @@ async fn image(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Response {
-    if !authorised(&headers) {
-        return error(StatusCode::UNAUTHORIZED, "invalid token");
-    }
     if fake
         .unavailable_uploads
         .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
@@ -182,12 +176,8 @@ async fn image(
 async fn fail(
     State(fake): State<Arc<Fake>>,
     UrlPath(id): UrlPath<String>,
-    headers: HeaderMap,
     Json(body): Json<Value>,
 ) -> Response {
-    if !authorised(&headers) {
-        return error(StatusCode::UNAUTHORIZED, "invalid token");
-    }
     let reason = body["error"].as_str().unwrap_or_default().to_string();
     fake.seen.lock().unwrap().fails.push((id, reason));
     Json(json!({})).into_response()
@@ -285,6 +275,7 @@ impl Server {
             .route("/api/v1/worker/jobs/{id}/heartbeat", post(heartbeat))
             .route("/api/v1/worker/jobs/{id}/image", put(image))
             .route("/api/v1/worker/jobs/{id}/fail", post(fail))
+            .route_layer(axum::middleware::from_fn(require_token))
             .route("/files/base.img", get(base))
             .with_state(Arc::clone(&fake));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
