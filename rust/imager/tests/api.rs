@@ -87,10 +87,8 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     );
     let secret = session.split_once('=').unwrap().1.to_string();
     let logout = Api::new(&server.url, Some(&secret))
-        .request(reqwest::Method::DELETE, "/api/v1/session")
-        .send()
-        .await
-        .unwrap();
+        .response(reqwest::Method::DELETE, "/api/v1/session")
+        .await;
     assert_eq!(logout.status().as_u16(), 204);
     let (status, _) = Api::new(&server.url, Some(&secret)).get("/api/v1/me").await;
     assert_eq!(status, 401, "a closed session is refused");
@@ -184,13 +182,11 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     assert_eq!(status, 200);
     assert_eq!(got["hotspot"], school()["hotspot"]);
     let module = alice
-        .request(
+        .response(
             reqwest::Method::GET,
             &format!("/api/v1/configurations/{config}/module.nix"),
         )
-        .send()
         .await
-        .unwrap()
         .text()
         .await
         .unwrap();
@@ -260,12 +256,7 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
         .await;
     assert_eq!(status, 204, "{none}");
 
-    let (status, beat) = worker
-        .post(
-            &format!("/api/v1/worker/jobs/{job_id}/heartbeat"),
-            json!({"step": "fetch", "progress": 0.5}),
-        )
-        .await;
+    let (status, beat) = worker.heartbeat(&job_id, "fetch", Some(0.5)).await;
     assert_eq!(status, 200);
     assert_eq!(beat, json!({"lease_seconds": 30}));
     let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
@@ -303,11 +294,7 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
 
     // Download, whole and by range; never by someone else.
     let path = format!("/api/v1/orders/{order}/image");
-    let whole = alice
-        .request(reqwest::Method::GET, &path)
-        .send()
-        .await
-        .unwrap();
+    let whole = alice.response(reqwest::Method::GET, &path).await;
     assert_eq!(whole.status().as_u16(), 200);
     assert_eq!(whole.bytes().await.unwrap().to_vec(), image);
     let part = alice
@@ -339,12 +326,7 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     assert!(messages[0].body.contains(&digest));
 
     // The lease ended with the upload: the job is nobody's now.
-    let (status, _) = worker
-        .post(
-            &format!("/api/v1/worker/jobs/{job_id}/heartbeat"),
-            json!({"step": "x", "progress": null}),
-        )
-        .await;
+    let (status, _) = worker.heartbeat(&job_id, "x", None).await;
     assert_eq!(status, 409);
 
     // A second order, cancelled by its owner while building: the worker gets 409.
@@ -372,12 +354,7 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
         .post(&format!("/api/v1/orders/{second}/cancel"), json!({}))
         .await;
     assert_eq!(status, 200);
-    let (status, _) = worker
-        .post(
-            &format!("/api/v1/worker/jobs/{lease}/heartbeat"),
-            json!({"step": "assemble", "progress": 0.9}),
-        )
-        .await;
+    let (status, _) = worker.heartbeat(&lease, "assemble", Some(0.9)).await;
     assert_eq!(status, 409);
     let (status, _) = worker
         .upload(&lease, b"late".to_vec(), &sha256(b"late"))
@@ -438,13 +415,11 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     let (_, none) = bob.get("/api/v1/orders").await;
     assert_eq!(none["orders"], json!([]));
     let deleted = alice
-        .request(
+        .response(
             reqwest::Method::DELETE,
             &format!("/api/v1/configurations/{config}"),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(deleted.status().as_u16(), 204);
     let (status, _) = alice.get(&format!("/api/v1/orders/{order}")).await;
     assert_eq!(status, 200);
@@ -478,12 +453,7 @@ async fn leases_survive_a_server_restart_and_lapsed_ones_end_in_failure() {
         .expect("restart");
     let worker = Api::new(&server.url, Some(&worker_token));
     let alice = Api::new(&server.url, Some(&alice_token));
-    let (status, _) = worker
-        .post(
-            &format!("/api/v1/worker/jobs/{lease}/heartbeat"),
-            json!({"step": "assemble", "progress": 0.2}),
-        )
-        .await;
+    let (status, _) = worker.heartbeat(&lease, "assemble", Some(0.2)).await;
     assert_eq!(status, 200);
     let (status, _) = worker
         .upload(&lease, b"image".to_vec(), &sha256(b"image"))
@@ -508,12 +478,7 @@ async fn leases_survive_a_server_restart_and_lapsed_ones_end_in_failure() {
         let (_, state) = alice.get(&format!("/api/v1/orders/{second}")).await;
         assert_eq!(state["attempts"], json!(attempt));
         if let Some(old) = &old {
-            let (status, _) = worker
-                .post(
-                    &format!("/api/v1/worker/jobs/{old}/heartbeat"),
-                    json!({"step": "x", "progress": null}),
-                )
-                .await;
+            let (status, _) = worker.heartbeat(old, "x", None).await;
             assert_eq!(
                 status, 409,
                 "a lapsed and re-claimed lease is not held any more"

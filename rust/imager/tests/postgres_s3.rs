@@ -170,13 +170,11 @@ async fn images_go_to_s3_with_presigned_links_and_expire_from_the_bucket() {
 
     // The download is a redirect to an expiring presigned URL that serves the bytes.
     let response = alice
-        .request(
+        .response(
             reqwest::Method::GET,
             &format!("/api/v1/orders/{order}/image"),
         )
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(response.status().as_u16(), 302);
     let link = response.headers()["location"].to_str().unwrap().to_string();
     assert!(

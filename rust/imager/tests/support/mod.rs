@@ -127,6 +127,14 @@ impl Api {
         )
     }
 
+    /// Sends a request without a body and returns the response as it came.
+    pub async fn response(&self, method: reqwest::Method, path: &str) -> reqwest::Response {
+        self.request(method, path)
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
     /// GET as JSON.
     pub async fn get(&self, path: &str) -> (u16, serde_json::Value) {
         self.send(self.request(reqwest::Method::GET, path)).await
@@ -142,6 +150,20 @@ impl Api {
     pub async fn put(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
         self.send(self.request(reqwest::Method::PUT, path).json(&body))
             .await
+    }
+
+    /// Reports a job's step and progress as a worker does.
+    pub async fn heartbeat(
+        &self,
+        job: &str,
+        step: &str,
+        progress: Option<f64>,
+    ) -> (u16, serde_json::Value) {
+        self.post(
+            &format!("/api/v1/worker/jobs/{job}/heartbeat"),
+            serde_json::json!({"step": step, "progress": progress}),
+        )
+        .await
     }
 
     /// Uploads an image for a job as a worker does.
