@@ -320,6 +320,11 @@ impl Server {
         config
     }
 
+    /// The worker left nothing in its work folder.
+    fn assert_work_dir_empty(&self) {
+        assert_eq!(entries(&self.work_dir()), Vec::<PathBuf>::new());
+    }
+
     fn work_dir(&self) -> PathBuf {
         self.dir.path().join("work")
     }
@@ -339,6 +344,18 @@ impl Server {
             seen.claims, seen.heartbeats, seen.uploads, seen.fails
         );
     }
+}
+
+/// A worker running on its own task, and what stops it.
+fn spawn_worker(
+    config: Config,
+) -> (
+    CancellationToken,
+    tokio::task::JoinHandle<anyhow::Result<()>>,
+) {
+    let stop = CancellationToken::new();
+    let worker = tokio::spawn(Worker::new(config).unwrap().run(stop.clone()));
+    (stop, worker)
 }
 
 fn entries(dir: &Path) -> Vec<PathBuf> {
@@ -410,8 +427,7 @@ async fn a_job_is_built_reported_step_by_step_and_uploaded_as_nixspot_build_make
     *server.fake.upload_gate.lock().unwrap() = Gate::AfterStep("uploading");
     let config = server.config(TOKEN);
     let cache = config.cache_dir.clone();
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(config).unwrap().run(stop.clone()));
+    let (stop, worker) = spawn_worker(config);
     server.until("the upload", |s| !s.uploads.is_empty()).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
@@ -464,8 +480,7 @@ async fn a_failed_build_is_reported_with_its_reason_and_no_folder_of_the_worker(
     server.queue("job-bad", &server.module("    ap.ssid = undefinedThing;\n"));
     let config = server.config(TOKEN);
     let work = config.work_dir.display().to_string();
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(config).unwrap().run(stop.clone()));
+    let (stop, worker) = spawn_worker(config);
     server.until("the failure", |s| !s.fails.is_empty()).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
@@ -480,7 +495,7 @@ async fn a_failed_build_is_reported_with_its_reason_and_no_folder_of_the_worker(
     );
     assert!(seen.uploads.is_empty());
     drop(seen);
-    assert_eq!(entries(&server.work_dir()), Vec::<PathBuf>::new());
+    server.assert_work_dir_empty();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -496,8 +511,7 @@ async fn a_local_file_in_a_job_is_refused_before_anything_is_read() {
     server.queue("job-local", &server.module(&extra));
     let config = server.config(TOKEN);
     let cache = config.cache_dir.clone();
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(config).unwrap().run(stop.clone()));
+    let (stop, worker) = spawn_worker(config);
     server.until("the failure", |s| !s.fails.is_empty()).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
@@ -533,8 +547,7 @@ async fn a_lost_lease_stops_the_build_and_removes_its_files() {
     // The download never completes; the first heartbeat is answered 409.
     *server.fake.base_gate.lock().unwrap() = Gate::Closed;
     server.fake.conflict.store(true, Ordering::SeqCst);
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    let (stop, worker) = spawn_worker(server.config(TOKEN));
     server
         .until("a heartbeat", |s| !s.heartbeats.is_empty())
         .await;
@@ -568,8 +581,7 @@ async fn the_upload_is_retried_while_the_server_cannot_take_it() {
     let server = Server::start().await;
     server.queue("job-retry", &server.module(""));
     server.fake.unavailable_uploads.store(2, Ordering::SeqCst);
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    let (stop, worker) = spawn_worker(server.config(TOKEN));
     server.until("the upload", |s| !s.uploads.is_empty()).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
@@ -589,8 +601,7 @@ async fn a_worker_stopped_mid_build_lets_the_lease_lapse_and_leaves_nothing() {
     let server = Server::start().await;
     server.queue("job-stop", &server.module(""));
     *server.fake.base_gate.lock().unwrap() = Gate::Closed;
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    let (stop, worker) = spawn_worker(server.config(TOKEN));
     server
         .until("the fetching step", |s| {
             s.heartbeats.iter().any(|(_, step, _)| step == "fetching")
@@ -606,7 +617,7 @@ async fn a_worker_stopped_mid_build_lets_the_lease_lapse_and_leaves_nothing() {
     );
     assert!(seen.uploads.is_empty());
     drop(seen);
-    assert_eq!(entries(&server.work_dir()), Vec::<PathBuf>::new());
+    server.assert_work_dir_empty();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -666,8 +677,7 @@ async fn a_starting_worker_removes_the_folders_of_dead_workers_only() {
     // Anything else in the work folder is not the worker's.
     let other = work.join("someone-else");
     std::fs::create_dir_all(&other).unwrap();
-    let stop = CancellationToken::new();
-    let worker = tokio::spawn(Worker::new(server.config(TOKEN)).unwrap().run(stop.clone()));
+    let (stop, worker) = spawn_worker(server.config(TOKEN));
     server.until("a claim", |s| !s.claims.is_empty()).await;
     stop.cancel();
     worker.await.unwrap().unwrap();
