@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use sha2::{Digest as _, Sha256};
-use tokio::io::AsyncWriteExt as _;
+use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
 /// Image storage.
 #[derive(Debug, Clone)]
@@ -199,12 +199,55 @@ impl Storage {
     }
 }
 
+/// Writes `chunk` at the end of what `file` has received (`size`), skipping its
+/// all-zero blocks so they stay holes: an image is mostly the empty space of its
+/// filesystems, and a stored image then takes the disk space of its data only (reads,
+/// Range requests included, see zeros in the holes).
+async fn write_sparse(
+    file: &mut tokio::fs::File,
+    chunk: &[u8],
+    size: &mut u64,
+) -> std::io::Result<()> {
+    const BLOCK: usize = 4096;
+    let mut written_to = *size; // where the file's cursor is
+    let mut at = 0;
+    while at < chunk.len() {
+        let end = (at + BLOCK).min(chunk.len());
+        let zeros = chunk[at..end].iter().all(|b| *b == 0);
+        // Extend the run of blocks of the same kind.
+        let mut run_end = end;
+        while run_end < chunk.len() {
+            let next = (run_end + BLOCK).min(chunk.len());
+            if chunk[run_end..next].iter().all(|b| *b == 0) != zeros {
+                break;
+            }
+            run_end = next;
+        }
+        if !zeros {
+            let offset = *size + at as u64;
+            if offset != written_to {
+                file.seek(std::io::SeekFrom::Start(offset)).await?;
+            }
+            file.write_all(&chunk[at..run_end]).await?;
+            written_to = *size + run_end as u64;
+        }
+        at = run_end;
+    }
+    *size += chunk.len() as u64;
+    if written_to != *size {
+        file.seek(std::io::SeekFrom::Start(*size)).await?;
+    }
+    Ok(())
+}
+
 /// An object being written.
 enum Sink {
     Local {
         file: tokio::fs::File,
         partial: PathBuf,
         path: PathBuf,
+        /// Bytes received so far (the file may end in a hole shorter than this).
+        size: u64,
     },
     S3 {
         writer: Box<object_store::buffered::BufWriter>,
@@ -231,6 +274,7 @@ impl Sink {
                     file,
                     partial,
                     path,
+                    size: 0,
                 })
             }
             Storage::S3 { store, bucket } => Ok(Sink::S3 {
@@ -245,8 +289,12 @@ impl Sink {
 
     async fn write(&mut self, chunk: Bytes) -> Result<(), StorageError> {
         match self {
-            Sink::Local { file, partial, .. } => file
-                .write_all(&chunk)
+            Sink::Local {
+                file,
+                partial,
+                size,
+                ..
+            } => write_sparse(file, &chunk, size)
                 .await
                 .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display()))),
             Sink::S3 { writer, what } => writer
@@ -262,9 +310,12 @@ impl Sink {
                 mut file,
                 partial,
                 path,
+                size,
             } => {
                 let done = async {
                     file.flush().await?;
+                    // A trailing run of zeros was skipped, not written.
+                    file.set_len(size).await?;
                     file.sync_all().await?;
                     drop(file);
                     tokio::fs::rename(&partial, &path).await
@@ -292,5 +343,59 @@ impl Sink {
                 let _ = writer.abort().await;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_stored_image_keeps_its_zeros_as_holes_and_its_bytes_exactly() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::Local(dir.path().to_path_buf());
+        // 64 MiB: data at the start, in the middle (unaligned, across chunks) and a
+        // few bytes at the very end; zeros elsewhere, in chunks of odd sizes.
+        let mut image = vec![0u8; 64 << 20];
+        image[..10_000].fill(7);
+        image[(30 << 20) + 123..(30 << 20) + 70_000].fill(9);
+        let last = image.len() - 3;
+        image[last..].fill(1);
+        let sha = hex::encode(Sha256::digest(&image));
+        let chunks: Vec<Result<Bytes, std::io::Error>> = image
+            .chunks(1_000_003)
+            .map(|c| Ok(Bytes::copy_from_slice(c)))
+            .collect();
+        let size = storage
+            .put(
+                "img",
+                futures_util::stream::iter(chunks),
+                Some(image.len() as u64),
+                &sha,
+            )
+            .await
+            .unwrap();
+        assert_eq!(size, image.len() as u64);
+        let path = dir.path().join("img");
+        assert!(
+            std::fs::read(&path).unwrap() == image,
+            "stored bytes differ"
+        );
+        let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(
+            allocated < 4 << 20,
+            "{allocated} bytes allocated for 64 MiB of mostly zeros"
+        );
+
+        // Trailing zeros: the file still has its full length.
+        let zeros = vec![0u8; 5 << 20];
+        let sha = hex::encode(Sha256::digest(&zeros));
+        let one: Vec<Result<Bytes, std::io::Error>> = vec![Ok(Bytes::from(zeros.clone()))];
+        storage
+            .put("zeros", futures_util::stream::iter(one), None, &sha)
+            .await
+            .unwrap();
+        assert_eq!(std::fs::read(dir.path().join("zeros")).unwrap(), zeros);
     }
 }
