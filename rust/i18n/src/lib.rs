@@ -4,7 +4,7 @@
 //! (`check`, feature `check`, for tests only: device binaries do not carry it).
 //!
 //! nixspot-portal and nixspot-dashboard each embed their own `locales/` files and hand
-//! them to [`Catalog::new`](crate::Catalog::new) as a [`Sources`] function.
+//! them to `Catalog::new` as a `Sources` function.
 
 mod lang;
 pub use lang::Lang;
