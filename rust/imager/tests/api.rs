@@ -20,14 +20,10 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     let mut settings = world.settings("data");
     settings.smtp = Some(smtp.url());
     let server = Server::start(settings).await.expect("the server starts");
-    let (_, alice_token) = user(&server, "alice", Role::User, Some("alice@example.org")).await;
-    let (_, bob_token) = user(&server, "bob", Role::User, None).await;
-    let (_, admin_token) = user(&server, "root", Role::Admin, None).await;
-    let (_, worker_token) = user(&server, "build-1", Role::Worker, None).await;
-    let alice = Api::new(&server.url, Some(&alice_token));
-    let bob = Api::new(&server.url, Some(&bob_token));
-    let admin = Api::new(&server.url, Some(&admin_token));
-    let worker = Api::new(&server.url, Some(&worker_token));
+    let alice = client(&server, "alice", Role::User, Some("alice@example.org")).await;
+    let bob = client(&server, "bob", Role::User, None).await;
+    let admin = client(&server, "root", Role::Admin, None).await;
+    let worker = client(&server, "build-1", Role::Worker, None).await;
 
     // No token, or an expired one: 401.
     let (status, body) = Api::new(&server.url, None).get("/api/v1/orders").await;
@@ -430,9 +426,8 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
 async fn leases_survive_a_server_restart_and_lapsed_ones_end_in_failure() {
     let world = World::new().await;
     let server = Server::start(world.settings("data")).await.expect("start");
-    let (_, alice_token) = user(&server, "alice", Role::User, None).await;
-    let (_, worker_token) = user(&server, "build-1", Role::Worker, None).await;
-    let alice = Api::new(&server.url, Some(&alice_token));
+    let alice = client(&server, "alice", Role::User, None).await;
+    let worker = client(&server, "build-1", Role::Worker, None).await;
     let (status, created) = alice.post("/api/v1/configurations", school()).await;
     assert_eq!(status, 201, "{created}");
     let config = created["id"].as_str().unwrap().to_string();
@@ -440,7 +435,6 @@ async fn leases_survive_a_server_restart_and_lapsed_ones_end_in_failure() {
         .post("/api/v1/orders", json!({"configuration": config}))
         .await;
     let first = first["id"].as_str().unwrap().to_string();
-    let worker = Api::new(&server.url, Some(&worker_token));
     let (_, claimed) = worker
         .post("/api/v1/worker/claim", json!({"worker": "w1"}))
         .await;
@@ -451,8 +445,8 @@ async fn leases_survive_a_server_restart_and_lapsed_ones_end_in_failure() {
     let server = Server::start(world.settings("data"))
         .await
         .expect("restart");
-    let worker = Api::new(&server.url, Some(&worker_token));
-    let alice = Api::new(&server.url, Some(&alice_token));
+    let worker = worker.at(&server.url);
+    let alice = alice.at(&server.url);
     let (status, _) = worker.heartbeat(&lease, "assemble", Some(0.2)).await;
     assert_eq!(status, 200);
     let (status, _) = worker

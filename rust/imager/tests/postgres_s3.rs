@@ -136,10 +136,8 @@ async fn images_go_to_s3_with_presigned_links_and_expire_from_the_bucket() {
     let server = Server::start(settings)
         .await
         .expect("the server starts with S3 storage");
-    let (_, alice_token) = user(&server, "alice", Role::User, None).await;
-    let (_, worker_token) = user(&server, "build-1", Role::Worker, None).await;
-    let alice = Api::new(&server.url, Some(&alice_token));
-    let worker = Api::new(&server.url, Some(&worker_token));
+    let alice = client(&server, "alice", Role::User, None).await;
+    let worker = client(&server, "build-1", Role::Worker, None).await;
     let (status, created) = alice.post("/api/v1/configurations", school()).await;
     assert_eq!(status, 201, "{created}");
     let (_, order) = alice

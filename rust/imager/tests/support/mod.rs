@@ -83,6 +83,12 @@ pub async fn user(server: &Server, name: &str, role: Role, email: Option<&str>) 
     (user, token)
 }
 
+/// A user and a client of the server sending an API token of theirs.
+pub async fn client(server: &Server, name: &str, role: Role, email: Option<&str>) -> Api {
+    let (_, token) = user(server, name, role, email).await;
+    Api::new(&server.url, Some(&token))
+}
+
 /// An HTTP client of the server with one token.
 #[derive(Clone)]
 pub struct Api {
@@ -104,6 +110,14 @@ impl Api {
                 .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .expect("client"),
+        }
+    }
+
+    /// The same client (same token) of a server at another address (restarted).
+    pub fn at(&self, base: &str) -> Api {
+        Api {
+            base: base.to_string(),
+            ..self.clone()
         }
     }
 
