@@ -1425,7 +1425,7 @@ impl Eval {
                 Ok(Value::Path(Rc::from(crate::lower::canon_path(&s))))
             }
             Value::String(sa) => {
-                let mut s = sa.s.clone();
+                let mut s = sa.s.to_vec();
                 let mut ctx = sa.ctx.clone();
                 self.coerce_into(
                     &b,
@@ -1528,7 +1528,7 @@ impl Eval {
         match a.get(self.syms.type_) {
             Some(t) => {
                 let v = self.force(&t.value.clone())?;
-                Ok(matches!(&v, Value::String(s) if s.s == b"derivation"))
+                Ok(matches!(&v, Value::String(s) if &*s.s == b"derivation"))
             }
             None => Ok(false),
         }

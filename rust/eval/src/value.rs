@@ -17,8 +17,10 @@ pub type Context = BTreeSet<Rc<str>>;
 /// inside a UTF-8 sequence keeps the bytes, and regexes match bytes.
 #[derive(Debug)]
 pub struct NixStr {
-    /// The text's bytes, usually but not necessarily UTF-8.
-    pub s: Vec<u8>,
+    /// The text's bytes, usually but not necessarily UTF-8. A boxed slice rather than
+    /// a `Vec`: no spare capacity kept, and 8 bytes less per string (a program may
+    /// hold millions of them, `fromJSON` of a big document).
+    pub s: Box<[u8]>,
     /// The context; empty for most strings.
     pub ctx: Context,
 }
@@ -384,14 +386,17 @@ impl Value {
     /// A string value without context.
     pub fn string(s: impl Into<Vec<u8>>) -> Value {
         Value::String(Rc::new(NixStr {
-            s: s.into(),
+            s: s.into().into_boxed_slice(),
             ctx: Context::new(),
         }))
     }
 
     /// A string value with context.
     pub fn string_ctx(s: impl Into<Vec<u8>>, ctx: Context) -> Value {
-        Value::String(Rc::new(NixStr { s: s.into(), ctx }))
+        Value::String(Rc::new(NixStr {
+            s: s.into().into_boxed_slice(),
+            ctx,
+        }))
     }
 
     /// An attribute set value.

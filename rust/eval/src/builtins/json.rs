@@ -27,7 +27,8 @@ struct JsonParser<'a> {
     items: Vec<Value>,
     /// Attributes of the objects being parsed, likewise.
     entries: Vec<Attr>,
-    /// The bytes of the object key being read (no allocation per key).
+    /// The bytes of the object key or string being read (no allocation per key, no
+    /// growth per string).
     key: Vec<u8>,
 }
 
@@ -138,9 +139,14 @@ impl JsonParser<'_> {
                 Ok(Value::List(self.items.drain(start..).collect()))
             }
             Some(b'"') => {
-                let mut out = Vec::new();
-                self.string_into(&mut out)?;
-                Ok(Value::string(out))
+                // Read into the reused buffer, then copied into a string of the exact
+                // size: no growth, no shrinking.
+                let mut buf = std::mem::take(&mut self.key);
+                buf.clear();
+                let read = self.string_into(&mut buf);
+                let v = read.map(|()| Value::string(&buf[..]));
+                self.key = buf;
+                v
             }
             Some(b't') if self.s.get(self.i..self.i + 4) == Some(b"true") => {
                 self.i += 4;
