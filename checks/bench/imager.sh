@@ -1,0 +1,192 @@
+#!/usr/bin/env bash
+# Imager benchmark (run on demand, not in CI), all on 127.0.0.1 in one run:
+#   1. reference: `nixspot build` of the order's exported module and lock, warm cache,
+#      REFS times alone, then REFS times two at once (two workers on a 2-core machine
+#      share its cores the same way);
+#   2. ORDERS orders (default 50) of that configuration through two
+#      `nixspot imager worker` processes on PostgreSQL: all must end ready, each built
+#      exactly once (one image per order in storage, none duplicated), and the time per
+#      order (wall time of the whole batch x 2 workers / ORDERS) against the references;
+#   3. the API under 200 concurrent keep-alive clients (wrk): catalog search and order
+#      status, p99 latency, errors, and the server's peak RSS (VmHWM) after all of it.
+# The catalog is kiwix-serve with the repository's fixture ZIM, its download a local
+# HTTP server; nixspot's base image comes from the Debian mirrors on first use (then
+# cached in $NIXSPOT_BENCH_CACHE, default ~/.cache/nixspot-bench).
+# Usage: bash checks/bench/imager.sh [ORDERS] [WRK_SECONDS]
+# Needs: cargo device + release build, postgresql 15, kiwix-tools, wrk, curl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+orders="${1:-50}"
+secs="${2:-20}"
+refs=5
+for tool in wrk curl kiwix-serve python3 /usr/lib/postgresql/15/bin/initdb; do
+  command -v "$tool" >/dev/null || { echo "$tool is needed (bash .ci/install-deps; apt-get install wrk)" >&2; exit 1; }
+done
+ulimit -n "$(ulimit -Hn)"
+
+cargo build --release -q -p nixspot
+nixspot="$PWD/target/release/nixspot"
+zim_src="$PWD/../shared/fixtures/zim/withns_wikibooks_be_all_nopic_2017-02.zim"
+zim_name=wikibooks_be_all_nopic_2017-02.zim
+cache="${NIXSPOT_BENCH_CACHE:-$HOME/.cache/nixspot-bench}"
+work="$(mktemp -d /var/tmp/nixspot-imager-bench.XXXXXX)"
+chmod 755 "$work"
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  [ -n "${pg_data:-}" ] && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+now() { date +%s.%N; }
+median() { sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+
+# --- the catalog and its download ---
+mkdir -p "$work/srv/zim" "$work/lib"
+cp "$zim_src" "$work/srv/zim/$zim_name"
+cp "$zim_src" "$work/lib/wb.zim"
+sha="$(sha256sum "$zim_src" | cut -d' ' -f1)"
+size="$(stat -c %s "$zim_src")"
+echo "$sha  $zim_name" >"$work/srv/zim/$zim_name.sha256"
+cat >"$work/srv/zim/$zim_name.meta4" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<metalink xmlns="urn:ietf:params:xml:ns:metalink"><file name="$zim_name"><size>$size</size><hash type="sha-256">$sha</hash></file></metalink>
+EOF
+http_port="$(free_port)"
+python3 -m http.server -b 127.0.0.1 -d "$work/srv" "$http_port" >/dev/null 2>&1 &
+pids+=($!)
+cat >"$work/lib/library.xml" <<EOF
+<library version="20110515">
+  <book id="6f1d7a2e-0c43-4e0b-9a55-0d5b3c1e0001" path="wb.zim" url="http://127.0.0.1:$http_port/zim/$zim_name.meta4" title="Wikibooks (be)" description="Belarusian Wikibooks" language="bel" creator="Wikibooks" publisher="Kiwix" name="wikibooks_be_all" flavour="nopic" tags="wikibooks;_category:wikibooks;nopic" date="2017-02-01" articleCount="10" mediaCount="0" size="149"/>
+</library>
+EOF
+kiwix_port="$(free_port)"
+kiwix-serve --library --address 127.0.0.1 --port "$kiwix_port" "$work/lib/library.xml" >"$work/kiwix.log" 2>&1 &
+pids+=($!)
+
+# --- PostgreSQL, a cluster of its own ---
+pg_data="$work/pg"
+mkdir -p "$pg_data" && chown postgres: "$pg_data"
+runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D "$pg_data" -U nixspot --auth=trust -E UTF8 --no-locale --no-sync >/dev/null
+pg_port="$(free_port)"
+runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pg_data" -l "$pg_data/log" -w \
+  -o "-p $pg_port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$pg_data -c max_connections=200" start >/dev/null
+/usr/lib/postgresql/15/bin/createdb -h 127.0.0.1 -p "$pg_port" -U nixspot nixspot
+database="postgres://nixspot@127.0.0.1:$pg_port/nixspot"
+
+# --- the server (no embedded worker), users, tokens ---
+# Images expire 30 s after they are ready (the sweeper deletes them), so 50 stored
+# orders never fill the disk: an expired order keeps its sha256, so it still counts.
+data="$work/data"
+mkdir -p "$data"
+imager_port="$(free_port)"
+url="http://127.0.0.1:$imager_port"
+"$nixspot" imager serve --workers 0 --listen "127.0.0.1:$imager_port" --data-dir "$data" \
+  --database "$database" --catalog "http://127.0.0.1:$kiwix_port" --cache-dir "$work/server-cache" \
+  --image-ttl 30s \
+  >"$work/serve.log" 2>&1 &
+server_pid=$!
+pids+=("$server_pid")
+for _ in $(seq 1 600); do curl -s -o /dev/null "$url" && break; sleep 0.1; done
+token() { # NAME [ROLE FLAG]
+  echo "a long password" | "$nixspot" imager user add "$1" --email "$1@example.org" --password-stdin \
+    --data-dir "$data" --database "$database" ${2:-} >/dev/null
+  "$nixspot" imager token create --user "$1" --data-dir "$data" --database "$database" | tail -n 1
+}
+alice="$(token alice)"
+worker_token="$(token build --worker)"
+api() { # METHOD PATH [BODY]
+  curl -sf -X "$1" -H "Authorization: Bearer $alice" -H "Content-Type: application/json" \
+    ${3:+--data-binary "$3"} "$url$2"
+}
+config="$(api POST /api/v1/configurations '{"hotspot": {"name": "School Library", "domain": "library",
+  "ap": {"ssid": "School Library"}, "base": {"source": "nixspot:base"},
+  "zims": {"wikibooks": {"package": "wikibooks_be_all:nopic"}}}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+api GET "/api/v1/configurations/$config/module.nix" >"$work/school.nix"
+api GET "/api/v1/configurations/$config/lock.json" >"$work/school.lock.json"
+
+# --- 1. the references: nixspot build alone, then two at once (warm caches) ---
+build() { # OUTPUT CACHE
+  "$nixspot" build "$work/school.nix" --lock "$work/school.lock.json" --locked --quiet \
+    -X -o "$1" --cache-dir "$2"
+}
+mkdir -p "$work/cache-a" "$work/cache-b"
+cp -a "$cache/." "$work/cache-a/" 2>/dev/null || true
+build "$work/warm.img" "$work/cache-a"  # downloads the base's .debs on the first run ever
+mkdir -p "$cache" && cp -a "$work/cache-a/." "$cache/"
+cp -a "$work/cache-a/." "$work/cache-b/"
+build "$work/warm.img" "$work/cache-b"
+reference_sha="$(sha256sum "$work/warm.img" | cut -d' ' -f1)"
+alone=()
+for i in $(seq 1 "$refs"); do
+  rm -f "$work/ref.img"; t0="$(now)"; build "$work/ref.img" "$work/cache-a"; alone+=("$(echo "$(now) - $t0" | bc)")
+done
+pair=()
+for i in $(seq 1 "$refs"); do
+  rm -f "$work/ref-a.img" "$work/ref-b.img"; t0="$(now)"
+  build "$work/ref-a.img" "$work/cache-a" & a=$!
+  build "$work/ref-b.img" "$work/cache-b" & b=$!
+  wait "$a" "$b"; pair+=("$(echo "($(now) - $t0)" | bc)")
+done
+rm -f "$work"/ref*.img "$work/warm.img"
+alone_median="$(printf '%s\n' "${alone[@]}" | median)"
+pair_median="$(printf '%s\n' "${pair[@]}" | median)"
+
+# --- 2. ORDERS orders through two workers ---
+for w in a b; do
+  "$nixspot" imager worker --server "$url" --token "$worker_token" --name "worker-$w" \
+    --cache-dir "$work/cache-$w" --work-dir "$work/work-$w" --poll-interval 0.2 \
+    >"$work/worker-$w.log" 2>&1 &
+  pids+=($!)
+done
+t0="$(now)"
+ids=()
+for i in $(seq 1 "$orders"); do
+  ids+=("$(api POST /api/v1/orders "{\"configuration\": \"$config\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
+done
+while :; do
+  states="$(for id in "${ids[@]}"; do api GET "/api/v1/orders/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d.get("sha256") or "-")'; done)"
+  if ! grep -qvE '^(ready|expired|failed) ' <<<"$states"; then break; fi
+  sleep 1
+done
+batch="$(echo "$(now) - $t0" | bc)"
+ready="$(grep -cE '^(ready|expired) ' <<<"$states" || true)"
+same="$(grep -cE "^(ready|expired) $reference_sha\$" <<<"$states" || true)"
+claims="$(grep -hc 'claimed' "$work"/worker-*.log | paste -sd+ | bc || true)"
+per_order="$(echo "scale=3; $batch * 2 / $orders" | bc)"
+
+# --- 3. the API under 200 concurrent clients ---
+order="${ids[0]}"
+load() { # PATH -> "req/s|p99|errors"
+  local out
+  out="$(wrk -t 2 -c 200 -d "${secs}s" --latency -H "Authorization: Bearer $alice" "$url$1")"
+  local rps p99 errors
+  rps="$(awk '/^Requests\/sec:/ {printf "%.0f", $2}' <<<"$out")"
+  p99="$(awk '$1=="99%" {print $2}' <<<"$out")"
+  errors="$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr '\n' ' ' || true)"
+  echo "$rps|$p99|${errors:-none}"
+}
+search="$(load "/api/v1/catalog?q=wiki&lang=bel")"
+status="$(load "/api/v1/orders/$order")"
+hwm="$(awk '$1=="VmHWM:" {printf "%.1f", $2/1024}' "/proc/$server_pid/status")"
+
+echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
+echo
+echo "| measure | value |"
+echo "|---|---:|"
+echo "| \`nixspot build\` alone, median of $refs (s) | $alone_median |"
+echo "| two \`nixspot build\` at once, median of $refs (s) | $pair_median |"
+echo "| $orders orders through 2 workers on PostgreSQL, wall (s) | $batch |"
+echo "| time per order (wall x 2 / $orders) (s) | $per_order |"
+echo "| per order ÷ two builds at once | $(echo "scale=3; $per_order / $pair_median" | bc) |"
+echo "| per order ÷ build alone | $(echo "scale=3; $per_order / $alone_median" | bc) |"
+echo "| orders built (ready, or expired since) / with the reference image's sha256 | $ready / $same |"
+echo "| jobs claimed by the workers (one per order: none duplicated) | ${claims:-?} |"
+echo
+echo "| 200 clients, ${secs} s | requests/s | p99 | errors |"
+echo "|---|---:|---:|---|"
+echo "| \`GET /api/v1/catalog?q=wiki&lang=bel\` | ${search//|/ | } |"
+echo "| \`GET /api/v1/orders/ID\` | ${status//|/ | } |"
+echo
+echo "Server peak RSS (VmHWM) after all of it: $hwm MiB"
