@@ -25,6 +25,7 @@ pub const MAX_LOGO_BYTES: usize = 1024 * 1024;
 /// name). Values are checked by the module system's own types afterwards.
 const PLAIN_OPTIONS: &[&str] = &[
     "name",
+    "language",
     "domain",
     "tld",
     "welcomeDomain",
@@ -515,7 +516,7 @@ mod tests {
 
     #[test]
     fn catalog_content_and_known_bases_pass() {
-        let body = json!({"hotspot": {"name": "School", "ap": {"ssid": "School"},
+        let body = json!({"hotspot": {"name": "School", "language": "fr", "ap": {"ssid": "School"},
             "base": {"source": "nixspot:base"},
             "zims": {"wp": {"package": "wikipedia_en_all:nopic"}},
             "apps": {"file-manager.offspot.kiwix.org": {"enable": true}}}});
