@@ -53,6 +53,23 @@ impl Lang {
     }
 }
 
+/// Whether `tag` has the shape of a language tag: a primary language of 2–8 letters,
+/// then subtags of 1–8 letters or digits (`fr`, `fra`, `pt-BR`, `zh-Hant`, `es-419`),
+/// separated by `-` or, as locales write them, `_` (`fr_FR`); at most 35 characters. Its
+/// content is not checked against the catalogues (a language without one means
+/// English). The one check of a hotspot's configured language, on the device and in
+/// the portal.
+pub fn is_language_tag(tag: &str) -> bool {
+    tag.len() <= 35
+        && tag.split(['-', '_']).enumerate().all(|(i, s)| {
+            if i == 0 {
+                (2..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphabetic())
+            } else {
+                (1..=8).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric())
+            }
+        })
+}
+
 impl std::fmt::Display for Lang {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.tag())
@@ -62,6 +79,36 @@ impl std::fmt::Display for Lang {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn language_tags_by_shape() {
+        for good in [
+            "en",
+            "fra",
+            "pt-BR",
+            "zh-Hant",
+            "es-419",
+            "fr_FR",
+            "de-CH-1996",
+        ] {
+            assert!(is_language_tag(good), "{good}");
+        }
+        for bad in [
+            "",
+            "f",
+            "fr-",
+            "-fr",
+            "fr--FR",
+            "fr;q=1",
+            "français",
+            "fr FR",
+            "abcdefghi",
+            "fr\nX=1",
+            "fr-abcdefghi",
+        ] {
+            assert!(!is_language_tag(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn tags() {

@@ -7,7 +7,7 @@
 //! them to `Catalog::new` as a `Sources` function.
 
 mod lang;
-pub use lang::Lang;
+pub use lang::{is_language_tag, Lang};
 
 #[cfg(feature = "catalog")]
 mod catalog;

@@ -176,18 +176,8 @@ impl PortalConfig {
             c.hotspot_fqdn = v;
         }
         if let Some(v) = var("HOTSPOT_LANGUAGE") {
-            // A tag such as fr, fr-FR, fr_FR or fra; its content is not checked against
-            // the catalogues here (a language without one means English, with a warning).
-            let tag_ok = v.len() <= 35
-                && v.split(['-', '_']).enumerate().all(|(i, s)| {
-                    (1..=8).contains(&s.len())
-                        && if i == 0 {
-                            s.bytes().all(|b| b.is_ascii_alphabetic())
-                        } else {
-                            s.bytes().all(|b| b.is_ascii_alphanumeric())
-                        }
-                });
-            if !tag_ok {
+            // A language without a catalogue means English, with a warning.
+            if !crate::lang::is_language_tag(&v) {
                 return Err(ConfigError {
                     name: "HOTSPOT_LANGUAGE",
                     value: v,

@@ -12,7 +12,7 @@
 //! sorts may answer with a panic) and keeps `q=0` entries as if they were wanted.
 
 /// A language the portal (and the dashboard) have a message catalogue for.
-pub use nixspot_i18n::Lang;
+pub use nixspot_i18n::{is_language_tag, Lang};
 
 /// At most this many entries of one header are looked at: a header is a handful of
 /// languages, and a hostile one must not cost more than a short one.

@@ -212,25 +212,15 @@ fn nested(a: &str, b: &str) -> bool {
     inside(a, b) || inside(b, a)
 }
 
-/// A language tag (`fr`, `pt-BR`, `zh-Hant`): a 2–3 letter language, then
-/// alphanumeric subtags of 1–8 characters.
+/// The hotspot's language: a language tag (`fr`, `pt-BR`, `fr_FR`), checked as the
+/// portal checks `HOTSPOT_LANGUAGE` ([`nixspot_portal::lang::is_language_tag`]).
 fn language_tag(sec: &Section<'_>, key: &str) -> Result<Option<String>, Invalid> {
-    let Some(tag) = sec.string(key)? else {
-        return Ok(None);
-    };
-    let mut parts = tag.split('-');
-    let language = parts.next().unwrap_or_default();
-    let ok = (2..=3).contains(&language.len())
-        && language.chars().all(|c| c.is_ascii_alphabetic())
-        && parts
-            .all(|p| (1..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()));
-    if ok {
-        Ok(Some(tag))
-    } else {
-        Err(invalid(
+    match sec.string(key)? {
+        Some(tag) if !nixspot_portal::lang::is_language_tag(&tag) => Err(invalid(
             sec.option(key),
             format!("expected a language tag such as fr or pt-BR, got {tag:?}"),
-        ))
+        )),
+        tag => Ok(tag),
     }
 }
 
