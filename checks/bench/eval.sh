@@ -10,6 +10,8 @@
 # Run on demand (not in CI):  bash checks/bench/eval.sh [PAIRS]   (default 5 pairs)
 #   NIXSPOT_BIN=path  measures `path eval --strict --json FILE` instead of building
 #   EVAL_JSON=1  measures the evaluator's `eval-json` example instead of `nixspot`
+#   EVAL_JSON_BIN=path  measures that build of the `eval-json` example (no cargo run:
+#     the shared build directory's lock can keep a no-op build waiting for minutes)
 #   WORKLOADS="fib tojson"  runs only those workloads
 #   CALLGRIND=nixspot (default) | both | none   which side gets instruction counts
 #     (Nix under callgrind takes up to a minute per workload: a `both` run of all
@@ -29,6 +31,8 @@ command -v nix-instantiate >/dev/null || { echo "nix-instantiate is needed (apt-
 
 if [[ -n "${NIXSPOT_BIN:-}" ]]; then
   nixspot=("$NIXSPOT_BIN" eval --strict --json)
+elif [[ -n "${EVAL_JSON_BIN:-}" ]]; then
+  nixspot=("$EVAL_JSON_BIN")
 elif [[ -z "${EVAL_JSON:-}" ]] && cargo build --release -q -p nixspot 2>/dev/null; then
   nixspot=("$PWD/target/release/nixspot" eval --strict --json)
 else

@@ -317,7 +317,15 @@ impl Eval {
     #[inline]
     pub fn force(&mut self, v: &Value) -> R<Value> {
         match v {
-            Value::Thunk(t) => self.force_thunk(t),
+            Value::Thunk(t) => {
+                // An evaluated thunk (most forced thunks) without the call.
+                if let Ok(state) = t.0.try_borrow() {
+                    if let ThunkState::Done(v) = &*state {
+                        return Ok(v.clone());
+                    }
+                }
+                self.force_thunk(t)
+            }
             other => Ok(other.clone()),
         }
     }
@@ -600,6 +608,20 @@ impl Eval {
                 self.eval(body, &new_env)
             }
             Expr::Select(base, path, default, pos) => {
+                // `x.name` with `x` a variable holding a set (the common case): the
+                // attribute is read in place, without taking a reference to the set
+                // and to the attribute's thunk only to drop them again.
+                if let (Expr::Var(d, s, _), [AttrKey::Static(name)]) = (&**base, &path[..]) {
+                    if let Value::Attrs(a) = lookup(env, *d, *s)? {
+                        if let Some(at) = a.get(*name) {
+                            return self.force(&at.value).map_err(|e| {
+                                e.frame(at.pos, || {
+                                    format!("while evaluating the attribute '{name}'")
+                                })
+                            });
+                        }
+                    }
+                }
                 self.eval_select(base, path, default.as_ref(), *pos, env)
             }
             Expr::HasAttr(base, path) => {
@@ -665,9 +687,9 @@ impl Eval {
             Expr::With(ns, body) => {
                 let nsv = self.thunk(ns, env)?;
                 let new_env = Rc::new(Env {
-                    slots: Slots::Many(Box::<[Value]>::default().into()),
+                    slots: Slots::One(nsv),
                     parent: Some(env.clone()),
-                    with: Some(nsv),
+                    with: true,
                 });
                 self.eval(body, &new_env)
             }
@@ -769,7 +791,7 @@ impl Eval {
     fn lookup_with(&mut self, env: &Rc<Env>, name: Symbol, pos: Pos) -> R<Value> {
         let mut cur = Some(env.clone());
         while let Some(e) = cur {
-            if let Some(ns) = &e.with {
+            if let (true, Slots::One(ns)) = (e.with, &e.slots) {
                 let attrs = self.force_attrs(ns, pos)?;
                 if let Some(a) = attrs.get(name) {
                     return Ok(a.value.clone());

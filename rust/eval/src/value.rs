@@ -314,8 +314,11 @@ pub struct Env {
     pub slots: Slots,
     /// The enclosing frame.
     pub parent: Option<Rc<Env>>,
-    /// For `with` frames: the namespace (possibly a thunk).
-    pub with: Option<Value>,
+    /// Whether this is a `with` frame, whose one slot holds the namespace (possibly a
+    /// thunk) that names not bound lexically are looked up in; no variable refers to
+    /// it by slot. A flag rather than an `Option<Value>` in every frame: 16 bytes less
+    /// per frame, and a frame is made at every call.
+    pub with: bool,
 }
 
 impl Env {
@@ -325,7 +328,7 @@ impl Env {
         Rc::new(Env {
             slots: Slots::One(value),
             parent,
-            with: None,
+            with: false,
         })
     }
 
@@ -335,7 +338,7 @@ impl Env {
         Rc::new(Env {
             slots: Slots::Many(OnceCell::new()),
             parent,
-            with: None,
+            with: false,
         })
     }
 

@@ -30,6 +30,26 @@ struct JsonParser<'a> {
     /// The bytes of the object key or string being read (no allocation per key, no
     /// growth per string).
     key: Vec<u8>,
+    /// Short strings made so far, by a hash of their bytes: a document repeats its
+    /// short values (tags, kinds, states) many times, and strings are immutable, so a
+    /// repeat shares the first one's allocation instead of making its own (tens of MB
+    /// on a big document). Direct-mapped, a later string replaces an earlier one of
+    /// the same hash: bounded memory, no hash-map iteration order anywhere.
+    short: Vec<Option<Value>>,
+}
+
+/// Strings up to this many bytes are looked up in [`JsonParser::short`].
+const SHORT_STRING: usize = 16;
+/// Number of entries of [`JsonParser::short`] (a power of two).
+const SHORT_STRINGS: usize = 1024;
+
+/// FNV-1a of a short string's bytes, the index of its entry in [`JsonParser::short`].
+fn short_slot(bytes: &[u8]) -> usize {
+    let mut h: u32 = 0x811c_9dc5;
+    for &b in bytes {
+        h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
+    }
+    h as usize & (SHORT_STRINGS - 1)
 }
 
 impl JsonParser<'_> {
@@ -144,7 +164,7 @@ impl JsonParser<'_> {
                 let mut buf = std::mem::take(&mut self.key);
                 buf.clear();
                 let read = self.string_into(&mut buf);
-                let v = read.map(|()| Value::string(&buf[..]));
+                let v = read.map(|()| self.string_value(&buf));
                 self.key = buf;
                 v
             }
@@ -163,6 +183,24 @@ impl JsonParser<'_> {
             Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(self.fail("value")),
         }
+    }
+
+    /// A string value of `bytes`, shared with an earlier equal one if short.
+    fn string_value(&mut self, bytes: &[u8]) -> Value {
+        if bytes.len() > SHORT_STRING {
+            return Value::string(bytes);
+        }
+        let slot = short_slot(bytes);
+        if let Some(Some(v @ Value::String(s))) = self.short.get(slot) {
+            if *s.s == *bytes {
+                return v.clone();
+            }
+        }
+        let v = Value::string(bytes);
+        if let Some(entry) = self.short.get_mut(slot) {
+            *entry = Some(v.clone());
+        }
+        v
     }
 
     fn number(&mut self) -> Result<Value, String> {
@@ -309,6 +347,7 @@ pub(super) fn from_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         items: Vec::new(),
         entries: Vec::new(),
         key: Vec::new(),
+        short: vec![None; SHORT_STRINGS],
     };
     let v = p.value().map_err(|m| err(m, pos))?;
     p.ws();
