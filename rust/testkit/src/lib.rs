@@ -48,6 +48,27 @@ const NO_CONF: &str = "/nonexistent/nixspot-tests/nix";
 /// `nix-store`, …) that reads only [`NIX_CONFIG`]: no configuration file, no `NIX_PATH`,
 /// no daemon, no cache directory of the caller's.
 pub fn nix(program: &str) -> Command {
+    nix_state_ready();
+    configured_nix(program)
+}
+
+/// Nix sets up its state (`/nix/var/nix`: database, gcroots, profiles) on first use, and
+/// two first uses at once race ("creating symlink from '/nix/var/nix/gcroots/profiles'
+/// … File exists", seen when a test binary's parallel tests met an empty `/nix`): the
+/// process's first Nix command runs alone, the others wait for it.
+fn nix_state_ready() {
+    static READY: std::sync::Once = std::sync::Once::new();
+    READY.call_once(|| {
+        // Only its side effect matters: a Nix that does not work fails the caller's own
+        // command, with that command's message.
+        let _ = configured_nix("nix-instantiate")
+            .args(["--eval", "-E", "null"])
+            .output();
+    });
+}
+
+/// [`nix`]'s command, without waiting for the state.
+fn configured_nix(program: &str) -> Command {
     let mut cmd = Command::new(program);
     for var in AMBIENT {
         cmd.env_remove(var);
@@ -118,6 +139,7 @@ impl Drop for KiwixServe {
     }
 }
 
+pub mod browser;
 pub mod catalog;
 mod services;
 pub use services::{Mail, Postgres, SmtpSink, MOTO_SERVER, POSTGRES_BIN, S3};
