@@ -62,6 +62,10 @@
     "raspi-firmware"
     "runit"
     "tzdata"
+    # The kernel's regulatory database (/lib/firmware/regulatory.db, signed; cfg80211
+    # loads it): without it the kernel stays in the world domain, hostapd waits for a
+    # regulatory update that never comes, and `ap.country` is not applied.
+    "wireless-regdb"
   ];
 
   # The kernel package (its version names /lib/modules/<version>).

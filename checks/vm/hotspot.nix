@@ -48,6 +48,9 @@ in
     # WPA2: the `wifi` check associates with this passphrase (and fails with another);
     # it reconfigures the access point through offspot.yaml for the open and hidden cases.
     ap.passphrase = "nixspot-vm-check";
+    # Not the runtime's default (US): the `wifi` check finds it as the kernel's
+    # regulatory domain, set by hostapd from the base image's wireless-regdb.
+    ap.country = "FR";
     # Where the hotspot's DNS sends every name while offline: an address in QEMU's
     # network, which the checks add to the guest and reach through their own forward.
     ap.capturedAddress = "10.0.2.16";

@@ -6,10 +6,11 @@ use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use nixspot_deb::accounts::{Accounts, Group, User};
+use nixspot_deb::alternatives::{Alternative, Slave};
 use nixspot_deb::depmod::{self, Module};
 use nixspot_deb::lock::Lock;
 use nixspot_deb::status::{self, InstalledPackage};
-use nixspot_deb::tree::{Node, NodeKind, Tree};
+use nixspot_deb::tree::{usr_merge_path, Node, NodeKind, Tree};
 use nixspot_fetch::Cache;
 use nixspot_fs::disk::{self, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::ext4::{Entry, EntryKind, Ext4Options, FileData, Meta, Size, SourceRange};
@@ -34,6 +35,25 @@ const MODPROBE_CONF: &str = include_str!("files/modprobe.conf");
 
 /// Every file the build embeds (part of what identifies an image it makes).
 pub const EMBEDDED_FILES: [&str; 5] = [INIT, INITRAMFS_INIT, UDHCPC_SCRIPT, FSTAB, MODPROBE_CONF];
+
+/// The `update-alternatives --install` calls of the base's packages' maintainer scripts
+/// (which never run here): wireless-regdb's, which make `/lib/firmware/regulatory.db`
+/// (and its signature, which the kernel's cfg80211 checks) the Debian-signed database
+/// (priority 100) over upstream's (50). Only choices whose files an image has get links.
+fn debian_alternatives() -> Vec<Alternative> {
+    let regdb = |variant: &str, priority: i64| Alternative {
+        name: "regulatory.db".into(),
+        link: "/lib/firmware/regulatory.db".into(),
+        path: format!("/lib/firmware/regulatory.db-{variant}"),
+        priority,
+        slaves: vec![Slave {
+            name: "regulatory.db.p7s".into(),
+            link: "/lib/firmware/regulatory.db.p7s".into(),
+            path: format!("/lib/firmware/regulatory.db.p7s-{variant}"),
+        }],
+    };
+    vec![regdb("debian", 100), regdb("upstream", 50)]
+}
 
 /// One inode per this many bytes in the ext4 partitions (mke2fs's default).
 const BYTES_PER_INODE: u64 = 16384;
@@ -398,6 +418,23 @@ pub fn build(
         tree.set(
             path,
             node(NodeKind::Symlink(target.to_string()), 0o777, 0, 0, t),
+        );
+    }
+    // update-alternatives as the packages' postinst scripts would run it
+    let alternatives = nixspot_deb::alternatives::alternatives(&debian_alternatives(), |path| {
+        tree.get(&usr_merge_path(path)).is_some()
+    })?;
+    for link in alternatives.links {
+        tree.set(
+            &usr_merge_path(&link.path),
+            node(NodeKind::Symlink(link.target), 0o777, 0, 0, t),
+        );
+    }
+    for (name, text) in alternatives.admin_files {
+        let blob = spool.add(text.as_bytes())?;
+        tree.set(
+            &format!("var/lib/dpkg/alternatives/{name}"),
+            node(NodeKind::File(blob), 0o644, 0, 0, t),
         );
     }
     match tree.get("usr/bin/busybox") {
@@ -802,4 +839,51 @@ fn initramfs(
     let archive = cpio::newc(&entries, epoch.clamp(0, u32::MAX as i64) as u32);
     let gz = cpio::gzip(&archive).map_err(|e| Error::io("initramfs (gzip)", e))?;
     Ok((gz, load))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_regulatory_database_is_debians_when_wireless_regdb_is_unpacked() {
+        let shipped = [
+            "lib/firmware/regulatory.db-debian",
+            "lib/firmware/regulatory.db.p7s-debian",
+            "lib/firmware/regulatory.db-upstream",
+            "lib/firmware/regulatory.db.p7s-upstream",
+        ];
+        let out = nixspot_deb::alternatives::alternatives(&debian_alternatives(), |p| {
+            shipped.contains(&p)
+        })
+        .unwrap();
+        let links: Vec<(&str, &str)> = out
+            .links
+            .iter()
+            .map(|l| (l.path.as_str(), l.target.as_str()))
+            .collect();
+        for link in [
+            (
+                "lib/firmware/regulatory.db",
+                "/etc/alternatives/regulatory.db",
+            ),
+            (
+                "etc/alternatives/regulatory.db",
+                "/lib/firmware/regulatory.db-debian",
+            ),
+            (
+                "lib/firmware/regulatory.db.p7s",
+                "/etc/alternatives/regulatory.db.p7s",
+            ),
+            (
+                "etc/alternatives/regulatory.db.p7s",
+                "/lib/firmware/regulatory.db.p7s-debian",
+            ),
+        ] {
+            assert!(links.contains(&link), "{link:?} not in {links:?}");
+        }
+        // an image without the package gets no dangling link
+        let none = nixspot_deb::alternatives::alternatives(&debian_alternatives(), |_| false);
+        assert!(none.unwrap().links.is_empty());
+    }
 }

@@ -5,7 +5,8 @@
 //!
 //! The site is written once per language (see [`crate::render()`]): static pages need no
 //! JavaScript and no work per request, and a phone's language is chosen where requests
-//! are seen (nixspot-portal sends a registered visitor to `/<tag>/`).
+//! are seen (nixspot-portal sends a registered visitor to `/<tag>/`, and Caddy a phone
+//! opening `/` by its `Accept-Language`: `nixspot_proxy::ProxyConfig::dashboard_languages`).
 
 pub(crate) use nixspot_i18n::Arg;
 

@@ -3,7 +3,8 @@
 //!
 //! Sites, for `fqdn = <domain>.<tld>`:
 //! - `<fqdn>`: the dashboard's static site; `/<service>` and `/<service>/…` redirect to
-//!   `<service>.<fqdn>` for every other site below;
+//!   `<service>.<fqdn>` for every other site below; `/` redirects to the dashboard's copy
+//!   in the phone's language (`/fr/`, see [`ProxyConfig::dashboard_languages`]);
 //! - the welcome domain: redirect to `<fqdn>`;
 //! - `browse.<fqdn>`: kiwix-serve; `/catch/external*` shows the dashboard's `/blocked/`
 //!   page, `/` goes back to the dashboard (kiwix-serve's own home is not used);
@@ -49,6 +50,15 @@ pub struct ProxyConfig {
     pub admin: Option<String>,
     /// The dashboard's static site directory.
     pub dashboard_root: String,
+    /// Languages (two-letter ISO 639-1 codes) the dashboard has a copy in at `/<code>/`,
+    /// its root being in the hotspot's language. `/` redirects to the copy of the first
+    /// of these a phone's `Accept-Language` names (`fr-FR,fr;q=0.9,en;q=0.8` → `/fr/`):
+    /// phones list languages most wanted first, and entries in other languages are
+    /// passed over; a phone naming none of them (or `*` first, or refusing the first one
+    /// it names with `q=0`) gets the root. Caddy's matchers compare the header with a
+    /// regular expression, so weights do not reorder entries here (the portal, which
+    /// parses them, does reorder).
+    pub dashboard_languages: Vec<String>,
     /// kiwix-serve's address (`host:port`), served at `browse.<fqdn>`.
     pub kiwix: Option<String>,
     /// The ZIM folder, served at `zim-download.<fqdn>`.
@@ -150,6 +160,9 @@ pub enum Error {
     /// bcrypt failed.
     #[error("bcrypt: {0}")]
     Bcrypt(String),
+    /// A dashboard language is not a two-letter code, or listed twice.
+    #[error("dashboard language {0:?}: expected a two-letter lowercase ISO 639-1 code (en, fr, es), each once")]
+    Language(String),
 }
 
 impl ProxyConfig {
@@ -163,6 +176,7 @@ impl ProxyConfig {
             https_port: 443,
             admin: None,
             dashboard_root: dashboard_root.into(),
+            dashboard_languages: Vec::new(),
             kiwix: None,
             zim_download_root: None,
             apps: Vec::new(),
@@ -200,6 +214,17 @@ impl ProxyConfig {
             for sub in &subdomains {
                 let _ = writeln!(body, "\t\t@{sub} path /{sub} /{sub}/*");
                 let _ = writeln!(body, "\t\tredir @{sub} //{sub}.{}/ 302", self.fqdn);
+            }
+            if !self.dashboard_languages.is_empty() {
+                // what `/` answers depends on the header: caches must know
+                body.push_str("\t\theader / Vary Accept-Language\n");
+            }
+            for lang in &self.dashboard_languages {
+                let pattern = accept_language_pattern(lang, &self.dashboard_languages);
+                let _ = writeln!(
+                    body,
+                    "\t\t@lang_{lang} {{\n\t\t\tpath /\n\t\t\theader_regexp Accept-Language \"{pattern}\"\n\t\t}}\n\t\tredir @lang_{lang} /{lang}/ 302"
+                );
             }
             let _ = writeln!(body, "\t\troot * {dash}\n\t\tfile_server");
         });
@@ -325,6 +350,12 @@ impl ProxyConfig {
             check_upstream("admin", a)?;
         }
         check_path("dashboard root", &self.dashboard_root)?;
+        for (i, lang) in self.dashboard_languages.iter().enumerate() {
+            let two_letters = lang.len() == 2 && lang.bytes().all(|b| b.is_ascii_lowercase());
+            if !two_letters || self.dashboard_languages[..i].contains(lang) {
+                return Err(Error::Language(lang.clone()));
+            }
+        }
         if let Some(k) = &self.kiwix {
             check_upstream("kiwix", k)?;
         }
@@ -407,6 +438,41 @@ fn check_label(what: &str, value: &str) -> Result<(), Error> {
     }
 }
 
+/// A regular expression (RE2, as Caddy's `header_regexp` compiles it) matching an
+/// `Accept-Language` value whose first entry in one of `languages` is in `target` and
+/// not refused (`q=0`): any entries before it are in other languages (or empty). Written
+/// without braces, backslashes or spaces, which the Caddyfile would read as
+/// placeholders, escapes or token ends.
+fn accept_language_pattern(target: &str, languages: &[String]) -> String {
+    const WS: &str = "[[:space:]]*";
+    // a primary subtag that is none of `languages`: one letter, three or more, or two
+    // letters other than theirs
+    let mut free_first = String::new();
+    let mut two = Vec::new();
+    for first in 'a'..='z' {
+        let taken: Vec<char> = languages
+            .iter()
+            .filter(|l| l.starts_with(first))
+            .filter_map(|l| l.chars().nth(1))
+            .collect();
+        if taken.is_empty() {
+            free_first.push(first);
+        } else {
+            let rest: String = ('a'..='z').filter(|c| !taken.contains(c)).collect();
+            two.push(format!("{first}[{rest}]"));
+        }
+    }
+    if !free_first.is_empty() {
+        two.push(format!("[{free_first}][a-z]"));
+    }
+    let other = format!("([a-z]|[a-z][a-z][a-z]+|{})", two.join("|"));
+    let subtags = "([-_][a-z0-9]+)*";
+    let skipped = format!("({WS}({other}{subtags})?{WS}(;[^,]*)?,)*");
+    // no weight, or one above zero (`1`, `0.5`, `.5`; not `0`, `0.000`)
+    let wanted = format!("({WS};{WS}q{WS}={WS}(1|0?[.][0-9]*[1-9])[^,]*)?");
+    format!("(?i)^{skipped}{WS}{target}{subtags}{wanted}{WS}(,|$)")
+}
+
 /// `host:port` with a DNS name or IPv4 host and a non-zero port.
 fn check_upstream(what: &str, value: &str) -> Result<(), Error> {
     let ok = value.rsplit_once(':').is_some_and(|(host, port)| {
@@ -457,6 +523,33 @@ mod tests {
             password: "s3cret pass".into(),
         });
         c
+    }
+
+    #[test]
+    fn the_dashboard_root_redirects_by_language_only_when_asked() {
+        let plain = full().caddyfile().unwrap();
+        assert!(!plain.contains("Accept-Language"), "{plain}");
+        let mut c = full();
+        c.dashboard_languages = vec!["en".into(), "fr".into(), "es".into()];
+        let out = c.caddyfile().unwrap();
+        for lang in ["en", "fr", "es"] {
+            assert!(
+                out.contains(&format!("redir @lang_{lang} /{lang}/ 302")),
+                "{out}"
+            );
+        }
+        assert!(out.contains("header / Vary Accept-Language"), "{out}");
+        // French is passed over only by the other languages' patterns
+        let fr = accept_language_pattern("fr", &c.dashboard_languages);
+        let en = accept_language_pattern("en", &c.dashboard_languages);
+        assert!(fr.contains("f[abcdefghijklmnopqstuvwxyz]"), "{fr}");
+        assert!(en.contains("f[abcdefghijklmnopqstuvwxyz]"), "{en}");
+        assert!(!fr.contains(['{', '\\', ' ', '"']), "{fr}");
+        for bad in ["FR", "fra", "f", "", "fr\"", "en"] {
+            let mut c = full();
+            c.dashboard_languages = vec!["en".into(), bad.into()];
+            assert_eq!(c.caddyfile(), Err(Error::Language(bad.into())), "{bad:?}");
+        }
     }
 
     #[test]

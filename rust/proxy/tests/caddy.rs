@@ -217,11 +217,18 @@ fn free_port() -> u16 {
 
 /// A minimal HTTP/1.1 GET: (status, raw head, body).
 fn get(port: u16, host: &str, path: &str, auth: Option<&str>) -> (u16, String, String) {
+    let auth = auth.map(|a| format!("Basic {a}"));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    get_with(port, host, path, &headers)
+}
+
+/// A minimal HTTP/1.1 GET with extra request headers: (status, raw head, body).
+fn get_with(port: u16, host: &str, path: &str, headers: &[(&str, &str)]) -> (u16, String, String) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let mut req = format!("GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
-    if let Some(a) = auth {
-        req.push_str(&format!("Authorization: Basic {a}\r\n"));
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
     s.write_all(req.as_bytes()).unwrap();
@@ -313,6 +320,95 @@ fn caddy_run_serves_the_sites() {
     assert_eq!((status, body.as_str()), (200, "nomad doc"));
     let (status, _, _) = get(port, "elsewhere.example", "/", None);
     assert_eq!(status, 404);
+}
+
+/// Starts caddy on `c` (its HTTP port set to a free one) and waits until it listens.
+fn run_caddy(home: &Path, c: &mut ProxyConfig) -> (Killed, u16) {
+    let port = free_port();
+    c.http_port = port;
+    let path = write(home, &c.caddyfile().unwrap());
+    let child = Killed(
+        caddy(home)
+            .args(["run", "--adapter", "caddyfile", "--config"])
+            .arg(&path)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("caddy must be installed"),
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "caddy did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    (child, port)
+}
+
+#[test]
+fn caddy_sends_phones_to_the_dashboard_in_their_language() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dash = tmp.path().join("dash");
+    for (dir, text) in [
+        ("", "root"),
+        ("en", "English"),
+        ("fr", "French"),
+        ("es", "Spanish"),
+    ] {
+        std::fs::create_dir_all(dash.join(dir)).unwrap();
+        std::fs::write(dash.join(dir).join("index.html"), text).unwrap();
+    }
+    let mut c = ProxyConfig::new("generic.offspot", dash.to_str().unwrap());
+    c.dashboard_languages = vec!["en".into(), "fr".into(), "es".into()];
+    let (_caddy, port) = run_caddy(tmp.path(), &mut c);
+
+    let root = |accept: Option<&str>| {
+        let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept-Language", *a)).collect();
+        get_with(port, "generic.offspot", "/", &headers)
+    };
+    // (Accept-Language, the copy `/` leads to; None: the root, in the hotspot's language)
+    let cases: &[(Option<&str>, Option<&str>)] = &[
+        (Some("fr"), Some("/fr/")),
+        (Some("fr-FR,fr;q=0.9,en-US;q=0.8,en;q=0.7"), Some("/fr/")),
+        (Some("FR-ca"), Some("/fr/")),
+        (Some("es-419, es;q=0.9"), Some("/es/")),
+        (Some("en-GB,en;q=0.5"), Some("/en/")),
+        // languages without a copy are passed over
+        (Some("de-DE, de;q=0.9, fr;q=0.8, en;q=0.5"), Some("/fr/")),
+        (Some("ff, fy, es"), Some("/es/")),
+        (Some(" , pt-BR;q=0.9 ,es ;q=0.5"), Some("/es/")),
+        // the first it names wins over later ones
+        (Some("en, fr"), Some("/en/")),
+        (Some("es;q=1.0, fr"), Some("/es/")),
+        // none of them, a wildcard first, a refusal, garbage: the hotspot's language
+        (None, None),
+        (Some(""), None),
+        (Some("de, pt"), None),
+        (Some("*, fr"), None),
+        (Some("fr;q=0"), None),
+        (Some("fr;q=0.000, de"), None),
+        (Some("fra"), None),
+        (Some("frx-FR"), None),
+    ];
+    for (accept, to) in cases {
+        let (status, head, body) = root(*accept);
+        match to {
+            Some(to) => {
+                assert_eq!(status, 302, "{accept:?}: {head}");
+                assert!(
+                    head.contains(&format!("Location: {to}\r")),
+                    "{accept:?}: {head}"
+                );
+            }
+            None => assert_eq!((status, body.as_str()), (200, "root"), "{accept:?}: {head}"),
+        }
+        assert!(head.contains("Vary: Accept-Language"), "{accept:?}: {head}");
+    }
+    // only `/` is chosen for the phone: every other path is served as asked
+    let fr = [("Accept-Language", "fr")];
+    let (status, _, body) = get_with(port, "generic.offspot", "/es/", &fr);
+    assert_eq!((status, body.as_str()), (200, "Spanish"));
+    let (status, _, body) = get_with(port, "generic.offspot", "/fr/", &fr);
+    assert_eq!((status, body.as_str()), (200, "French"));
 }
 
 /// The bcrypt salt of the `admin` account in a rendered Caddyfile.

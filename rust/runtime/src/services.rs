@@ -383,6 +383,13 @@ impl Services {
                     .map(|d| d.www.clone())
                     .unwrap_or_else(|| DASHBOARD_WWW.to_string());
                 let mut c = ProxyConfig::new(ap.fqdn(), www);
+                if dashboard.is_some() {
+                    // nixspot-dashboard writes a copy of the site per language it speaks
+                    c.dashboard_languages = nixspot_portal::lang::Lang::ALL
+                        .iter()
+                        .map(|l| l.tag().to_string())
+                        .collect();
+                }
                 c.welcome_fqdn = Some(ap.welcome_fqdn());
                 c.http_port = port(&s, "http-port", 80)?;
                 c.https = s.boolean("https")?.unwrap_or(false);

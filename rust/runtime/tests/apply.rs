@@ -183,6 +183,13 @@ fn full_config_is_applied_and_removed() {
     assert!(caddy.contains("http://browse.demo.offspot {"));
     assert!(caddy.contains("http://goto.demo.offspot {"));
     assert!(caddy.contains("basicauth"));
+    // the dashboard's copies per language: `/` leads a phone to its own
+    for lang in ["en", "fr", "es"] {
+        assert!(
+            caddy.contains(&format!("redir @lang_{lang} /{lang}/ 302")),
+            "{caddy}"
+        );
+    }
     let env = read(r, "/etc/nixspot/portal.env");
     for line in [
         "HOTSPOT_NAME='Demo <Spot>'",

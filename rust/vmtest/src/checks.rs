@@ -96,7 +96,7 @@ pub const CHECKS: &[Check] = &[
     },
     Check {
         name: "wifi",
-        description: "a phone on a second mac80211_hwsim radio sees the SSID (not when ap.hide), joins with WPA2-PSK and the module's passphrase (not with a wrong one) and open, gets a lease in ap.dhcp-range, and every name resolves to the captured address",
+        description: "the kernel's regulatory domain is ap.country; a phone on a second mac80211_hwsim radio sees the SSID (not when ap.hide), joins with WPA2-PSK and the module's passphrase (not with a wrong one) and open, gets a lease in ap.dhcp-range, and every name resolves to the captured address",
         guest_ports: &[],
         uses_captured_address: false,
         run: wifi::check_wifi,

@@ -203,6 +203,29 @@ fn content(m: &mut Machine, v: &Visitor<'_>, fqdn: &str, name: &str) -> Result<S
     Err(m.failure(format!("http://{browse}{book}: too many redirects")))
 }
 
+/// The hotspot's home `http://<fqdn>/` as a French phone asks for it: Caddy sends it to
+/// the dashboard's French copy, which is French and names the hotspot. Returns where.
+fn french_dashboard(m: &mut Machine, v: &Visitor<'_>, fqdn: &str, name: &str) -> Result<String> {
+    let r = v.get(m, fqdn, "/")?;
+    let to = r.header("location").unwrap_or_default().to_string();
+    if r.status != 302 || to != "/fr/" {
+        return Err(m.failure(format!(
+            "http://{fqdn}/ with Accept-Language fr answered HTTP {} (Location {to:?}), expected a redirect to /fr/",
+            r.status
+        )));
+    }
+    let page = v.get(m, fqdn, &to)?;
+    let text = page.text();
+    if page.status != 200 || !text.contains("<html lang=\"fr\"") || !text.contains(name) {
+        return Err(m.failure(format!(
+            "http://{fqdn}{to} answered HTTP {} without a French page naming the hotspot: {}",
+            page.status,
+            super::short_text(&text)
+        )));
+    }
+    Ok(to)
+}
+
 /// The check.
 pub fn check_captive(m: &mut Machine, h: &Hotspot) -> Result<String> {
     super::wait_for_runtime(m)?;
@@ -252,8 +275,11 @@ pub fn check_captive(m: &mut Machine, h: &Hotspot) -> Result<String> {
     }
     let to = m.step("French phone, register", |m| fr.register(m))?;
     m.step("French phone, registered probes", |m| fr.online(m))?;
+    let dashboard = m.step("French phone, dashboard", |m| {
+        french_dashboard(m, &fr, &fqdn, &name)
+    })?;
     seen.push(format!(
-        "French phone: portal in French, registering led to {to}"
+        "French phone: portal in French, registering led to {to}, http://{fqdn}/ to {dashboard}"
     ));
 
     // the registration expires (the portal sweeps as often as its timeout, at most hourly)

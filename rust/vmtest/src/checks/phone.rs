@@ -59,6 +59,16 @@ pub fn parse_nslookup(out: &str) -> Vec<Ipv4Addr> {
         .collect()
 }
 
+/// The country of the kernel's global regulatory domain in `iw reg get` output (the
+/// `country XX: …` line under `global`; `00` is the world domain).
+pub fn parse_global_country(out: &str) -> Option<&str> {
+    let mut lines = out.lines().skip_while(|l| l.trim() != "global");
+    lines.next()?;
+    let line = lines.next()?.trim().strip_prefix("country ")?;
+    let (code, _) = line.split_once(':')?;
+    Some(code)
+}
+
 /// Parses `curl -i` output: status line, headers, then the body as curl already decoded
 /// it (so `Transfer-Encoding` no longer applies).
 pub fn parse_curl(out: &str) -> Option<HttpResponse> {
@@ -102,9 +112,10 @@ pub struct Phone {
 }
 
 impl Phone {
-    /// Unpacks the phone's tools, replaces the init's stand-in interface with the first
-    /// simulated radio (hostapd starts on it with the runtime's configuration) and moves
-    /// the second into the phone's namespace. Idempotent: later checks reuse it.
+    /// Unpacks the phone's tools, waits for the test image's simulated radios (the init
+    /// loads `mac80211_hwsim`; hostapd runs on the first with the runtime's
+    /// configuration) and moves the second into the phone's namespace. Idempotent: later
+    /// checks reuse it.
     pub fn setup(m: &mut Machine, h: &Hotspot) -> Result<Phone> {
         let ssid = h.require(m, &["ap", "ssid"])?;
         m.step("radios", |m| {
@@ -200,6 +211,16 @@ impl Phone {
         m.execute(&format!(". /run/vmtest/phone.sh\nin_phone {body}"), timeout)
     }
 
+    /// The country of the kernel's global regulatory domain (`iw reg get` in the
+    /// hotspot's namespace), and the whole output.
+    pub fn regulatory_domain(&self, m: &mut Machine) -> Result<(String, String)> {
+        let out = sh(m, "iw reg get", LINK_TIMEOUT)?;
+        match parse_global_country(&out) {
+            Some(code) => Ok((code.to_string(), out.clone())),
+            None => Err(m.failure(format!("`iw reg get` names no global country:\n{out}"))),
+        }
+    }
+
     /// Leaves the network (wpa_supplicant stopped, disconnected).
     pub fn leave(&self, m: &mut Machine) -> Result<()> {
         sh(m, "phone_stop", LINK_TIMEOUT).map(|_| ())
@@ -247,5 +268,18 @@ mod tests {
             (204, Some("x"), &b"ab\r\n"[..])
         );
         assert!(parse_curl("curl: (7) Failed to connect").is_none());
+    }
+
+    #[test]
+    fn the_global_regulatory_country_is_read_from_iw() {
+        let fr = "global\ncountry FR: DFS-ETSI\n\t(2400 - 2483 @ 40), (N/A, 20), (N/A)\n\nphy#1\ncountry 00: DFS-UNSET\n";
+        assert_eq!(parse_global_country(fr), Some("FR"));
+        let world = "global\ncountry 00: DFS-UNSET\n\t(2402 - 2472 @ 40), (6, 20), (N/A)\n";
+        assert_eq!(parse_global_country(world), Some("00"));
+        assert_eq!(parse_global_country("phy#0\ncountry FR: DFS-ETSI\n"), None);
+        assert_eq!(
+            parse_global_country("command failed: No such file or directory (-2)\n"),
+            None
+        );
     }
 }

@@ -19,8 +19,7 @@ ap_freq() {
 
 phone_pid() { cat $V/phone.pid; }
 
-# Waits until hostapd beacons (`iw … info` shows the SSID only then): with a country code
-# and no regulatory database, hostapd first waits for the kernel's regulatory update.
+# Waits until hostapd beacons (`iw … info` shows the SSID only then).
 ap_wait() {
 	ap=$(ap_if)
 	i=0
@@ -52,24 +51,15 @@ wifi_setup() {
 	fi
 	ap=$(ap_if)
 	[ -n "$ap" ] || fail "/etc/hostapd/hostapd.conf names no interface"
-	# the init creates its stand-in once the runtime has run: wait for it, so the two
-	# never race for the name
+	# the test image's init loads mac80211_hwsim (two radios) in the background
 	i=0
 	until [ -e "/sys/class/net/$ap" ]; do
 		i=$((i + 1))
 		[ $i -lt 120 ] || fail "no interface $ap after 60 s"
 		sleep 0.5
 	done
-	if [ ! -e "/sys/class/net/$ap/phy80211" ]; then
-		# the init's stand-in for the missing radio (a dummy interface) makes way for the
-		# simulated one; the runtime's /etc/network/interfaces configures it again
-		ip link del "$ap" 2>/dev/null
-		modprobe mac80211_hwsim radios=2 || fail "modprobe mac80211_hwsim failed"
-		[ -e "/sys/class/net/$ap/phy80211" ] || fail "mac80211_hwsim made no $ap: $(ls /sys/class/net)"
-		ifup -f "$ap" || fail "ifup $ap failed"
-		# hostapd's run script waits for the radio; start it now rather than in 10 s
-		sv -w 10 restart /etc/service/hostapd >/dev/null
-	fi
+	[ -e "/sys/class/net/$ap/phy80211" ] ||
+		fail "$ap is no radio (the init's dummy stand-in: mac80211_hwsim did not load, or $ap is not one of its radios): $(ls /sys/class/net)"
 	if [ ! -e $V/phone.pid ]; then
 		phone=
 		for n in /sys/class/net/*/phy80211; do

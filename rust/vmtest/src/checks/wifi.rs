@@ -81,6 +81,23 @@ pub fn check_wifi(m: &mut Machine, h: &Hotspot) -> Result<String> {
             m.failure("the image's ap is hidden: build the test hotspot (checks/vm/hotspot.nix)")
         );
     }
+    // hostapd set the kernel's regulatory domain to ap.country from the image's signed
+    // database (wireless-regdb), instead of leaving it in the world domain
+    let country = h
+        .string(&["ap", "country"])
+        .unwrap_or_else(|| "US".to_string())
+        .to_ascii_uppercase();
+    m.step("regulatory domain", |m| {
+        let (found, out) = phone.regulatory_domain(m)?;
+        if found != country {
+            return Err(m.failure(format!(
+                "the kernel's regulatory domain is {found}, expected ap.country {country}:\n{out}"
+            )));
+        }
+        Ok(())
+    })?;
+    seen.push(format!("regulatory domain {country}"));
+
     phone.new_identity(m, 1)?;
     let scan = m.step("scan", |m| phone.scan(m))?;
     if !scan.lines().any(|l| l.trim() == ssid_line) {
