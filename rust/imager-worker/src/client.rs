@@ -2,6 +2,7 @@
 //! upload and `fail`, each one HTTP request with the worker's bearer token. One call is
 //! one attempt; retrying is the caller's decision ([`ClientError::is_retryable`]).
 
+use crate::sparse;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -234,7 +235,9 @@ impl Client {
     }
 
     /// `PUT /api/v1/worker/jobs/{id}/image`: streams the image at `path` (`size`
-    /// bytes, `sha256`) from disk; `sent` counts the bytes handed to the connection.
+    /// bytes, `sha256`) from disk as a sparse upload ([`crate::sparse`]): its data
+    /// ranges only, the holes (most of an image) are not sent. `sent` is how far into
+    /// the image the upload got.
     pub async fn upload(
         &self,
         job: &str,
@@ -243,27 +246,32 @@ impl Client {
         sha256: &str,
         sent: Arc<AtomicU64>,
     ) -> Result<(), ClientError> {
-        use futures_util::StreamExt as _;
         let url = self.url(&["jobs", job, "image"]);
-        let file = tokio::fs::File::open(path)
-            .await
-            .map_err(|source| ClientError::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+        let io = |source| ClientError::Io {
+            path: path.to_path_buf(),
+            source,
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let ranges = nixspot_fs::sparse::data_ranges(&file, 0, size).map_err(io)?;
+        let length: u64 = ranges.iter().map(|r| sparse::RECORD_HEADER + r.len).sum();
         sent.store(0, Ordering::Relaxed);
-        let stream = tokio_util::io::ReaderStream::with_capacity(file, 1 << 20).map(move |chunk| {
-            if let Ok(bytes) = &chunk {
-                sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
-            }
-            chunk
+        let reader = RangeReader {
+            file: Arc::new(file),
+            ranges: ranges.into_iter().collect(),
+            current: None,
+            sent,
+        };
+        let stream = futures_util::stream::unfold(reader, |mut reader| async move {
+            let chunk = reader.next_chunk().await.transpose()?;
+            Some((chunk, reader))
         });
         let body = reqwest::Body::wrap_stream(stream);
         self.send("PUT", &url, |r| {
-            // An explicit length: the server refuses a body that is not the image's
+            // An explicit length: the server refuses a body that is not the records'
             // size, and a stream alone would be sent chunked.
-            r.header(reqwest::header::CONTENT_LENGTH, size)
-                .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            r.header(reqwest::header::CONTENT_LENGTH, length)
+                .header(reqwest::header::CONTENT_TYPE, sparse::CONTENT_TYPE)
+                .header(sparse::SIZE_HEADER, size)
                 .header("X-Image-Sha256", sha256)
                 .body(body)
         })
@@ -316,6 +324,46 @@ impl Client {
                 message,
             }
         })
+    }
+}
+
+/// Reads an image's data ranges as the records of a sparse upload.
+struct RangeReader {
+    file: Arc<std::fs::File>,
+    ranges: std::collections::VecDeque<nixspot_fs::sparse::DataRange>,
+    /// The range being sent: where its next byte is and how many remain.
+    current: Option<(u64, u64)>,
+    sent: Arc<AtomicU64>,
+}
+
+/// Bytes read from the image per chunk of the upload.
+const UPLOAD_CHUNK: u64 = 1 << 20;
+
+impl RangeReader {
+    /// The next chunk of the body: a record header, or up to [`UPLOAD_CHUNK`] bytes of
+    /// its range; `None` after the last range.
+    async fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
+        let Some((offset, remaining)) = self.current else {
+            let Some(range) = self.ranges.pop_front() else {
+                return Ok(None);
+            };
+            self.current = (range.len > 0).then_some((range.offset, range.len));
+            return Ok(Some(
+                sparse::record_header(range.offset, range.len).to_vec(),
+            ));
+        };
+        let len = remaining.min(UPLOAD_CHUNK);
+        let file = Arc::clone(&self.file);
+        let chunk = tokio::task::spawn_blocking(move || {
+            use std::os::unix::fs::FileExt as _;
+            let mut chunk = vec![0u8; len as usize];
+            file.read_exact_at(&mut chunk, offset).map(|()| chunk)
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        self.current = (remaining > len).then_some((offset + len, remaining - len));
+        self.sent.store(offset + len, Ordering::Relaxed);
+        Ok(Some(chunk))
     }
 }
 

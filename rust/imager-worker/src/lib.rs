@@ -4,8 +4,8 @@
 //! /api/v1/worker/claim`), builds it with the same library pipeline as `nixspot build`
 //! (the job's module and lock, nixspot's evaluator, remote content only, the shared
 //! content cache), renews the job's lease every third of its length with the current
-//! build step (`…/heartbeat`), and streams the image to the server with its sha256
-//! (`PUT …/image`) or reports why it failed (`…/fail`). A `409` from the server (the
+//! build step (`…/heartbeat`), and streams the image's data ranges to the server with
+//! its sha256 (`PUT …/image`, [`sparse`]) or reports why it failed (`…/fail`). A `409` from the server (the
 //! lease was lost, the order cancelled) stops the build; the job's folder is removed
 //! however the job ends.
 //!
@@ -15,6 +15,7 @@
 
 mod client;
 mod job;
+pub mod sparse;
 mod worker;
 
 pub use client::{Client, ClientError, Job};

@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 use axum::Json;
 use futures_util::StreamExt as _;
-use nixspot_imager_worker::{CancellationToken, Config, Worker};
+use nixspot_imager_worker::{sparse, CancellationToken, Config, Worker};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::collections::VecDeque;
@@ -37,6 +37,9 @@ struct Upload {
     job: String,
     header_sha256: String,
     content_length: Option<u64>,
+    /// Bytes of the body (the sparse records).
+    body_len: u64,
+    /// The image the body describes: its sha256 and length.
     sha256: String,
     len: u64,
 }
@@ -143,18 +146,43 @@ async fn image(
         return error(StatusCode::SERVICE_UNAVAILABLE, "storage restarting");
     }
     fake.wait(&fake.upload_gate).await;
+    // The image the sparse upload describes: its ranges, zeros between them.
+    let Some(size) = headers
+        .get(sparse::SIZE_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return error(StatusCode::BAD_REQUEST, "no X-Image-Size");
+    };
+    if headers.get("content-type").and_then(|v| v.to_str().ok()) != Some(sparse::CONTENT_TYPE) {
+        return error(StatusCode::BAD_REQUEST, "not a sparse upload");
+    }
     let mut hasher = Sha256::new();
+    let mut body_len = 0u64;
     let mut len = 0u64;
+    let mut decoder = sparse::Decoder::new(size);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
-        match chunk {
-            Ok(bytes) => {
-                hasher.update(&bytes);
-                len += bytes.len() as u64;
-            }
+        let bytes = match chunk {
+            Ok(bytes) => bytes,
             Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+        };
+        body_len += bytes.len() as u64;
+        let pieces = match decoder.feed(&bytes) {
+            Ok(pieces) => pieces,
+            Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
+        };
+        for piece in pieces {
+            hasher.update(vec![0u8; (piece.offset - len) as usize]);
+            hasher.update(&bytes[piece.bytes.clone()]);
+            len = piece.offset + piece.bytes.len() as u64;
         }
     }
+    if let Err(e) = decoder.finish() {
+        return error(StatusCode::BAD_REQUEST, &e.to_string());
+    }
+    hasher.update(vec![0u8; (size - len) as usize]);
+    let len = size;
     let upload = Upload {
         job: id,
         header_sha256: headers
@@ -166,6 +194,7 @@ async fn image(
             .get("content-length")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse().ok()),
+        body_len,
         sha256: hex(&hasher.finalize()),
         len,
     };
@@ -442,7 +471,13 @@ async fn a_job_is_built_reported_step_by_step_and_uploaded_as_nixspot_build_make
             upload.header_sha256, upload.sha256,
             "the announced sha256 is the body's"
         );
-        assert_eq!(upload.content_length, Some(upload.len));
+        assert_eq!(upload.content_length, Some(upload.body_len));
+        assert!(
+            upload.body_len < upload.len / 2,
+            "the holes are not sent: {} bytes sent for an image of {}",
+            upload.body_len,
+            upload.len
+        );
         let steps: Vec<&str> = seen.heartbeats.iter().map(|(_, s, _)| s.as_str()).collect();
         assert!(
             steps.contains(&"fetching") && steps.contains(&"uploading"),

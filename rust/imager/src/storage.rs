@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt as _};
+use nixspot_imager_worker::sparse;
 use sha2::{Digest as _, Sha256};
 use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
 
@@ -199,6 +200,138 @@ impl Storage {
     }
 }
 
+impl Storage {
+    /// Streams a sparse upload (`body`, [`nixspot_imager_worker::sparse`]) of an image
+    /// of `size` bytes into `key`: its data ranges are written where they go and the
+    /// rest is left as holes (S3 objects have none: zeros are sent there). The sha256
+    /// is computed in the same pass over exactly the bytes stored — each range as it
+    /// arrives, the zeros between ranges from memory, in order — so the image is
+    /// never read back, and the sha256 the server publishes is the stored image's:
+    /// kept only if it is `sha256` and the body is `length` bytes (when known).
+    pub async fn put_sparse<S, E>(
+        &self,
+        key: &str,
+        mut body: S,
+        length: Option<u64>,
+        size: u64,
+        sha256: &str,
+    ) -> Result<u64, StorageError>
+    where
+        S: Stream<Item = Result<Bytes, E>> + Unpin,
+        E: std::fmt::Display,
+    {
+        let mut sink = Sink::open(self, key).await?;
+        let mut hasher = ZeroHasher::default();
+        let mut decoder = sparse::Decoder::new(size);
+        let mut received: u64 = 0;
+        let result: Result<(), StorageError> = async {
+            while let Some(chunk) = body.next().await {
+                let chunk =
+                    chunk.map_err(|e| StorageError::Io(format!("reading the upload: {e}")))?;
+                received += chunk.len() as u64;
+                if length.is_some_and(|l| received > l) {
+                    return Err(StorageError::Mismatch(format!(
+                        "the upload is longer than its Content-Length ({} bytes)",
+                        length.unwrap_or(0)
+                    )));
+                }
+                let pieces = decoder
+                    .feed(&chunk)
+                    .map_err(|e| StorageError::Mismatch(e.to_string()))?;
+                for piece in pieces {
+                    hasher.zeros_to(piece.offset).await;
+                    sink.skip_to(piece.offset).await?;
+                    let data = chunk.slice(piece.bytes);
+                    hasher.update(&data);
+                    sink.write(data).await?;
+                }
+            }
+            decoder
+                .finish()
+                .map_err(|e| StorageError::Mismatch(e.to_string()))?;
+            if let Some(expected) = length.filter(|l| *l != received) {
+                return Err(StorageError::Mismatch(format!(
+                    "the upload has {received} bytes, its Content-Length said {expected}"
+                )));
+            }
+            hasher.zeros_to(size).await;
+            sink.skip_to(size).await?;
+            let actual = hasher.finish().await;
+            if !actual.eq_ignore_ascii_case(sha256) {
+                return Err(StorageError::Mismatch(format!(
+                    "the upload's sha256 is {actual}, X-Image-Sha256 said {sha256}"
+                )));
+            }
+            Ok(())
+        }
+        .await;
+        match result {
+            Ok(()) => {
+                sink.commit().await?;
+                Ok(size)
+            }
+            Err(e) => {
+                sink.abort().await;
+                Err(e)
+            }
+        }
+    }
+}
+
+/// Zeros to hash or send, from memory.
+static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
+
+/// A sha256 of an image fed in order, its holes as runs of zeros. Long runs are hashed
+/// on the blocking pool: a gigabyte of zeros is a second of CPU, too long to hold one
+/// of the runtime's threads (other requests wait behind it).
+#[derive(Default)]
+struct ZeroHasher {
+    hasher: Option<Sha256>,
+    /// Bytes hashed so far.
+    at: u64,
+}
+
+impl ZeroHasher {
+    fn update(&mut self, data: &[u8]) {
+        self.hasher.get_or_insert_with(Sha256::new).update(data);
+        self.at += data.len() as u64;
+    }
+
+    /// Hashes zeros up to byte `end`.
+    async fn zeros_to(&mut self, end: u64) {
+        let count = end.saturating_sub(self.at);
+        if count == 0 {
+            return;
+        }
+        let mut hasher = self.hasher.take().unwrap_or_default();
+        let hash = move || {
+            let mut left = count;
+            while left > 0 {
+                let n = left.min(ZEROS.len() as u64) as usize;
+                hasher.update(&ZEROS[..n]);
+                left -= n as u64;
+            }
+            hasher
+        };
+        let hasher = if count < 1 << 20 {
+            hash()
+        } else {
+            match tokio::task::spawn_blocking(hash).await {
+                Ok(hasher) => hasher,
+                // The blocking pool is shutting down: the server is stopping, and this
+                // upload is refused below on its (now wrong) sha256.
+                Err(_) => Sha256::new(),
+            }
+        };
+        self.hasher = Some(hasher);
+        self.at = end;
+    }
+
+    async fn finish(self) -> String {
+        hex::encode(self.hasher.unwrap_or_default().finalize())
+    }
+}
+
 /// Writes `chunk` at the end of what `file` has received (`size`), skipping its
 /// all-zero blocks so they stay holes: an image is mostly the empty space of its
 /// filesystems, and a stored image then takes the disk space of its data only (reads,
@@ -252,6 +385,8 @@ enum Sink {
     S3 {
         writer: Box<object_store::buffered::BufWriter>,
         what: String,
+        /// Bytes written so far.
+        written: u64,
     },
 }
 
@@ -283,6 +418,7 @@ impl Sink {
                     object_store::path::Path::from(key),
                 )),
                 what: format!("{bucket}/{key}"),
+                written: 0,
             }),
         }
     }
@@ -297,10 +433,53 @@ impl Sink {
             } => write_sparse(file, &chunk, size)
                 .await
                 .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display()))),
-            Sink::S3 { writer, what } => writer
-                .put(chunk)
-                .await
-                .map_err(|e| StorageError::Io(format!("{what}: {e}"))),
+            Sink::S3 {
+                writer,
+                what,
+                written,
+            } => {
+                *written += chunk.len() as u64;
+                writer
+                    .put(chunk)
+                    .await
+                    .map_err(|e| StorageError::Io(format!("{what}: {e}")))
+            }
+        }
+    }
+
+    /// Moves the write position forward to byte `offset` of the object, leaving a hole
+    /// (a local file) or writing zeros (S3).
+    async fn skip_to(&mut self, offset: u64) -> Result<(), StorageError> {
+        match self {
+            Sink::Local {
+                file,
+                partial,
+                size,
+                ..
+            } => {
+                if offset > *size {
+                    file.seek(std::io::SeekFrom::Start(offset))
+                        .await
+                        .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))?;
+                    *size = offset;
+                }
+                Ok(())
+            }
+            Sink::S3 {
+                writer,
+                what,
+                written,
+            } => {
+                while *written < offset {
+                    let n = (offset - *written).min(ZEROS.len() as u64) as usize;
+                    writer
+                        .put(Bytes::from_static(&ZEROS[..n]))
+                        .await
+                        .map_err(|e| StorageError::Io(format!("{what}: {e}")))?;
+                    *written += n as u64;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -326,7 +505,9 @@ impl Sink {
                     StorageError::Io(format!("{}: {e}", path.display()))
                 })
             }
-            Sink::S3 { mut writer, what } => writer
+            Sink::S3 {
+                mut writer, what, ..
+            } => writer
                 .shutdown()
                 .await
                 .map_err(|e| StorageError::Io(format!("{what}: {e}"))),
@@ -397,5 +578,84 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(std::fs::read(dir.path().join("zeros")).unwrap(), zeros);
+    }
+
+    #[tokio::test]
+    async fn a_sparse_upload_is_stored_with_holes_and_checked_against_its_sha256() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::Local(dir.path().to_path_buf());
+        // 40 MiB: two data ranges (one across the upload's chunks), holes elsewhere,
+        // including long ones (hashed on the blocking pool) and a trailing one.
+        let size: u64 = 40 << 20;
+        let mut image = vec![0u8; size as usize];
+        image[4096..10_000].fill(7);
+        image[(20 << 20) + 5..(20 << 20) + 300_000].fill(9);
+        let sha = hex::encode(Sha256::digest(&image));
+        let mut body = Vec::new();
+        for (start, end) in [(4096, 10_000), ((20 << 20) + 5, (20 << 20) + 300_000)] {
+            body.extend(sparse::record_header(start as u64, (end - start) as u64));
+            body.extend(&image[start..end]);
+        }
+        let chunks = |body: &[u8]| -> Vec<Result<Bytes, std::io::Error>> {
+            body.chunks(65_537)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect()
+        };
+        let stored = storage
+            .put_sparse(
+                "img",
+                futures_util::stream::iter(chunks(&body)),
+                Some(body.len() as u64),
+                size,
+                &sha,
+            )
+            .await
+            .unwrap();
+        assert_eq!(stored, size);
+        let path = dir.path().join("img");
+        assert!(
+            std::fs::read(&path).unwrap() == image,
+            "stored bytes differ"
+        );
+        let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
+        assert!(allocated < 2 << 20, "{allocated} bytes allocated");
+
+        // Refused, leaving nothing: a wrong sha256, a wrong Content-Length, ranges
+        // that overlap or pass the image's end, a body cut inside a record.
+        let mut overlapping = body.clone();
+        overlapping.extend(sparse::record_header(5000, 1));
+        overlapping.push(1);
+        let mut past_end = body.clone();
+        past_end.extend(sparse::record_header(size - 1, 2));
+        past_end.extend([1, 2]);
+        let cut = &body[..body.len() - 1];
+        let wrong_sha = "0".repeat(64);
+        for (what, body, length, sha) in [
+            ("sha256", &body[..], Some(body.len() as u64), &wrong_sha),
+            ("length", &body[..], Some(body.len() as u64 + 1), &sha),
+            ("overlap", &overlapping[..], None, &sha),
+            ("past the end", &past_end[..], None, &sha),
+            ("cut", cut, None, &sha),
+        ] {
+            let refused = storage
+                .put_sparse(
+                    "refused",
+                    futures_util::stream::iter(chunks(body)),
+                    length,
+                    size,
+                    sha,
+                )
+                .await;
+            assert!(
+                matches!(refused, Err(StorageError::Mismatch(_))),
+                "{what}: {refused:?}"
+            );
+        }
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left, ["img"], "nothing but the stored image is left");
     }
 }
