@@ -18,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 orders="${1:-50}"
 secs="${2:-20}"
-refs=5
+refs="${REFS:-5}"  # reference builds of each kind
 for tool in wrk curl kiwix-serve python3 /usr/lib/postgresql/15/bin/initdb; do
   command -v "$tool" >/dev/null || { echo "$tool is needed (bash .ci/install-deps; apt-get install wrk)" >&2; exit 1; }
 done
@@ -105,6 +105,9 @@ config="$(api POST /api/v1/configurations '{"hotspot": {"name": "School Library"
   "zims": {"wikibooks": {"package": "wikibooks_be_all:nopic"}}}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
 api GET "/api/v1/configurations/$config/module.nix" >"$work/school.nix"
 api GET "/api/v1/configurations/$config/lock.json" >"$work/school.lock.json"
+# The server's peak RSS so far (VmHWM), read after each phase to see what raises it.
+peak() { awk '$1=="VmHWM:" {printf "%.1f", $2/1024}' "/proc/$server_pid/status"; }
+hwm_config="$(peak)"
 
 # --- 1. the references: nixspot build alone, then two at once (warm caches) ---
 build() { # OUTPUT CACHE
@@ -145,16 +148,40 @@ ids=()
 for i in $(seq 1 "$orders"); do
   ids+=("$(api POST /api/v1/orders "{\"configuration\": \"$config\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
 done
+ordering="$(echo "$(now) - $t0" | bc)"
+hwm_ordered="$(peak)"
 while :; do
   states="$(for id in "${ids[@]}"; do api GET "/api/v1/orders/$id" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["state"], d.get("sha256") or "-")'; done)"
   if ! grep -qvE '^(ready|expired|failed) ' <<<"$states"; then break; fi
   sleep 1
 done
 batch="$(echo "$(now) - $t0" | bc)"
+hwm_built="$(peak)"
 ready="$(grep -cE '^(ready|expired) ' <<<"$states" || true)"
 same="$(grep -cE "^(ready|expired) $reference_sha\$" <<<"$states" || true)"
 claims="$(grep -hc 'claimed' "$work"/worker-*.log | paste -sd+ | bc || true)"
 per_order="$(echo "scale=3; $batch * 2 / $orders" | bc)"
+# Where a job's time goes, from the workers' logs: claim to image built (evaluation,
+# fetch, assembly), built to uploaded, uploaded to the next claim (clean-up, polling).
+steps="$(python3 - "$work"/worker-*.log <<'PY'
+import re, sys, statistics
+from datetime import datetime
+spans = {"build": [], "upload": [], "next claim": []}
+for path in sys.argv[1:]:
+    events = []
+    for line in open(path, errors="replace"):
+        line = re.sub(r"\x1b\[[0-9;]*m", "", line)
+        m = re.match(r"(\S+Z)\s+\S+\s+\S+ (claimed|image built|image uploaded)", line)
+        if m:
+            events.append((datetime.fromisoformat(m[1].replace("Z", "+00:00")), m[2]))
+    for (t1, a), (t2, b) in zip(events, events[1:]):
+        key = {("claimed", "image built"): "build", ("image built", "image uploaded"): "upload",
+               ("image uploaded", "claimed"): "next claim"}.get((a, b))
+        if key:
+            spans[key].append((t2 - t1).total_seconds())
+print("; ".join(f"{k} {statistics.median(v):.2f} s" for k, v in spans.items() if v))
+PY
+)"
 
 # --- 3. the API under 200 concurrent clients ---
 order="${ids[0]}"
@@ -168,8 +195,9 @@ load() { # PATH -> "req/s|p99|errors"
   echo "$rps|$p99|${errors:-none}"
 }
 search="$(load "/api/v1/catalog?q=wiki&lang=bel")"
+hwm_search="$(peak)"
 status="$(load "/api/v1/orders/$order")"
-hwm="$(awk '$1=="VmHWM:" {printf "%.1f", $2/1024}' "/proc/$server_pid/status")"
+hwm="$(peak)"
 
 echo "Load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) ($(nproc) cores)"
 echo
@@ -183,10 +211,12 @@ echo "| per order ÷ two builds at once | $(echo "scale=3; $per_order / $pair_me
 echo "| per order ÷ build alone | $(echo "scale=3; $per_order / $alone_median" | bc) |"
 echo "| orders built (ready, or expired since) / with the reference image's sha256 | $ready / $same |"
 echo "| jobs claimed by the workers (one per order: none duplicated) | ${claims:-?} |"
+echo "| $orders orders created (POST, one after the other) (s) | $ordering |"
+echo "| a job's steps in the workers' logs, median | $steps |"
 echo
 echo "| 200 clients, ${secs} s | requests/s | p99 | errors |"
 echo "|---|---:|---:|---|"
 echo "| \`GET /api/v1/catalog?q=wiki&lang=bel\` | ${search//|/ | } |"
 echo "| \`GET /api/v1/orders/ID\` | ${status//|/ | } |"
 echo
-echo "Server peak RSS (VmHWM) after all of it: $hwm MiB"
+echo "Server peak RSS (VmHWM) after all of it: $hwm MiB (after the configuration and its lock: $hwm_config; the orders created: $hwm_ordered; built and uploaded: $hwm_built; catalog searches: $hwm_search)"

@@ -5,8 +5,8 @@
 //! worker or the server mid-build, and the image is the one `nixspot build` makes from
 //! the order's exported module and lock.
 //!
-//! Waits are on states the API reports (no durations asserted); a lapsed lease takes
-//! the server's 30 s.
+//! Waits are on states the API reports (no durations asserted); the servers run with
+//! a 15 s lease (`--lease`), which a lapsed lease takes.
 
 mod support;
 
@@ -151,7 +151,9 @@ impl Imager {
             .arg(data)
             .args(["--catalog", catalog])
             .arg("--cache-dir")
-            .arg(cache);
+            .arg(cache)
+            // A short lease: a killed worker's job comes back in 15 s, not 30 s.
+            .args(["--lease", "15s"]);
         if let Some(db) = database {
             cmd.args(["--database", db]);
         }

@@ -12,13 +12,14 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::Row as _;
 
 use crate::accounts::{self, Role, TokenKind, User};
-use crate::config::{self, Scratch};
+use crate::config;
 use crate::error::ApiError;
 use crate::queue;
 use crate::server::AppState;
+use crate::service;
+use nixspot_imager_worker::sparse;
 
 type Shared = Arc<AppState>;
 
@@ -189,103 +190,13 @@ async fn me(caller: Caller) -> Json<User> {
     Json(caller.0)
 }
 
-/// A stored configuration.
-struct Stored {
-    owner: String,
-    hotspot: Value,
-    lock: Option<String>,
-}
-
-async fn load_configuration(state: &AppState, user: &User, id: &str) -> Result<Stored, ApiError> {
-    let row = sqlx::query("SELECT owner, hotspot, lock FROM configurations WHERE id = $1")
-        .bind(id)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    let Some(row) = row else {
-        return Err(ApiError::not_found("configuration"));
-    };
-    let owner: String = row.try_get("owner")?;
-    // Another user's configuration is "not found": its id must not be confirmed.
-    if owner != user.id && user.role != Role::Admin {
-        return Err(ApiError::not_found("configuration"));
-    }
-    let text: String = row.try_get("hotspot")?;
-    let hotspot = serde_json::from_str(&text)
-        .map_err(|e| ApiError::internal(format!("configuration {id} is not JSON: {e}")))?;
-    Ok(Stored {
-        owner,
-        hotspot,
-        lock: crate::db::opt(&row, "lock")?,
-    })
-}
-
-/// Checks the policy, then evaluates the module (with its catalog packages pinned)
-/// off the async threads, at most a few at a time.
-async fn validate(state: &Shared, body: &Value) -> Result<(), ApiError> {
-    state.policy.check(body)?;
-    in_scratch(state, body, "validation", |scratch, pinning| {
-        crate::lock::lock_packages(pinning, &scratch.module(), &scratch.lock())
-            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
-        config::evaluate(scratch, &pinning.modules).map(|_| ())
-    })
-    .await
-}
-
-/// Runs `work` on a scratch folder holding the module of `hotspot`: off the async
-/// threads (evaluation is CPU-bound) and at most a few at a time (`eval_slots`).
-async fn in_scratch<T: Send + 'static>(
-    state: &Shared,
-    hotspot: &Value,
-    task: &'static str,
-    work: impl FnOnce(&Scratch, &crate::lock::Pinning) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    let _slot = state
-        .eval_slots
-        .acquire()
-        .await
-        .map_err(|_| ApiError::internal("shutting down"))?;
-    let module = config::module_text(hotspot);
-    let pinning = state.pinning.clone();
-    tokio::task::spawn_blocking(move || {
-        let scratch = Scratch::new(&module, None)?;
-        work(&scratch, &pinning)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("{task} task: {e}")))?
-}
-
-fn lock_error(
-    scratch: &Scratch,
-    modules: &std::path::Path,
-    e: &crate::lock::LockError,
-) -> ApiError {
-    let message = scratch.scrub(&e.to_string(), modules);
-    if e.catalog_unavailable() {
-        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
-        error.option = config::option_in(&error.message);
-        return error;
-    }
-    ApiError::invalid(config::option_in(&message), message)
-}
-
 async fn create_configuration(
     State(state): State<Shared>,
     caller: Caller,
     JsonBody(body): JsonBody<Value>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let user = caller.person()?;
-    validate(&state, &body).await?;
-    let id = crate::new_id();
-    let now = crate::now();
-    sqlx::query(
-        "INSERT INTO configurations (id, owner, hotspot, created, updated) VALUES ($1, $2, $3, $4, $4)",
-    )
-    .bind(&id)
-    .bind(&user.id)
-    .bind(body.to_string())
-    .bind(now)
-    .execute(&state.db.pool)
-    .await?;
+    let id = service::create_configuration(&state, &user, &body).await?;
     Ok((StatusCode::CREATED, Json(json!({"id": id}))))
 }
 
@@ -294,28 +205,7 @@ async fn list_configurations(
     caller: Caller,
 ) -> Result<Json<Value>, ApiError> {
     let user = caller.person()?;
-    let rows = if user.role == Role::Admin {
-        sqlx::query("SELECT id, hotspot, updated FROM configurations ORDER BY updated DESC, id")
-            .fetch_all(&state.db.pool)
-            .await?
-    } else {
-        sqlx::query(
-            "SELECT id, hotspot, updated FROM configurations WHERE owner = $1 ORDER BY updated DESC, id",
-        )
-        .bind(&user.id)
-        .fetch_all(&state.db.pool)
-        .await?
-    };
-    let mut list = Vec::new();
-    for row in &rows {
-        let text: String = row.try_get("hotspot")?;
-        let hotspot: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-        list.push(json!({
-            "id": row.try_get::<String, _>("id")?,
-            "name": hotspot.pointer("/hotspot/name"),
-            "updated": row.try_get::<i64, _>("updated")?,
-        }));
-    }
+    let list = service::list_configurations(&state, &user, true).await?;
     Ok(Json(json!({"configurations": list})))
 }
 
@@ -325,7 +215,7 @@ async fn get_configuration(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = caller.person()?;
-    let stored = load_configuration(&state, &user, &id).await?;
+    let stored = service::load_configuration(&state, &user, &id).await?;
     let mut body = stored.hotspot;
     if let Some(object) = body.as_object_mut() {
         object.insert("id".into(), json!(id));
@@ -340,16 +230,7 @@ async fn update_configuration(
     JsonBody(body): JsonBody<Value>,
 ) -> Result<Json<Value>, ApiError> {
     let user = caller.person()?;
-    let stored = load_configuration(&state, &user, &id).await?;
-    validate(&state, &body).await?;
-    // The stored lock belonged to the old options.
-    sqlx::query("UPDATE configurations SET hotspot = $1, lock = NULL, updated = $2 WHERE id = $3 AND owner = $4")
-        .bind(body.to_string())
-        .bind(crate::now())
-        .bind(&id)
-        .bind(&stored.owner)
-        .execute(&state.db.pool)
-        .await?;
+    service::update_configuration(&state, &user, &id, &body).await?;
     Ok(Json(json!({"id": id})))
 }
 
@@ -359,12 +240,7 @@ async fn delete_configuration(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     let user = caller.person()?;
-    let stored = load_configuration(&state, &user, &id).await?;
-    sqlx::query("DELETE FROM configurations WHERE id = $1 AND owner = $2")
-        .bind(&id)
-        .bind(&stored.owner)
-        .execute(&state.db.pool)
-        .await?;
+    service::delete_configuration(&state, &user, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -374,7 +250,7 @@ async fn module_nix(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let user = caller.person()?;
-    let stored = load_configuration(&state, &user, &id).await?;
+    let stored = service::load_configuration(&state, &user, &id).await?;
     Ok(text_file(
         config::module_text(&stored.hotspot),
         "text/plain; charset=utf-8",
@@ -403,37 +279,8 @@ async fn lock_json(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let user = caller.person()?;
-    let stored = load_configuration(&state, &user, &id).await?;
-    let lock = match stored.lock {
-        Some(lock) => lock,
-        None => {
-            let lock = compute_lock(&state, &stored.hotspot).await?;
-            store_lock(&state, &id, &lock).await?;
-            lock
-        }
-    };
+    let lock = service::configuration_lock(&state, &user, &id).await?;
     Ok(text_file(lock, "application/json", "module.lock.json"))
-}
-
-async fn store_lock(state: &AppState, id: &str, lock: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE configurations SET lock = $1 WHERE id = $2")
-        .bind(lock)
-        .bind(id)
-        .execute(&state.db.pool)
-        .await?;
-    Ok(())
-}
-
-/// Computes the full lock of a configuration (the text `nixspot lock` would write).
-async fn compute_lock(state: &Shared, hotspot: &Value) -> Result<String, ApiError> {
-    in_scratch(state, hotspot, "lock", |scratch, pinning| {
-        let lock = crate::lock::lock_module(pinning, &scratch.module(), &scratch.lock())
-            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
-        // The lock must also make the module evaluate (e.g. an SD card too small).
-        config::evaluate(scratch, &pinning.modules)?;
-        Ok(lock.to_json_string())
-    })
-    .await
 }
 
 #[derive(Deserialize)]
@@ -463,29 +310,14 @@ async fn create_order(
         ),
         None => None,
     };
-    if let Some(key) = &key {
-        if let Some(id) = queue::find_idempotent(&state.db, &user, key).await? {
-            return Ok((StatusCode::OK, Json(json!({"id": id}))));
-        }
-    }
-    let stored = load_configuration(&state, &user, &body.configuration).await?;
-    // The policy may have changed since the configuration was saved.
-    state.policy.check(&stored.hotspot)?;
-    let lock = compute_lock(&state, &stored.hotspot).await?;
-    store_lock(&state, &body.configuration, &lock).await?;
-    let module = config::module_text(&stored.hotspot);
-    let name = config::image_name(&stored.hotspot);
-    let id = queue::create(
-        &state.db,
-        &user,
-        &body.configuration,
-        &name,
-        &module,
-        &lock,
-        key.as_deref(),
-    )
-    .await?;
-    Ok((StatusCode::CREATED, Json(json!({"id": id}))))
+    let (id, created) =
+        service::create_order(&state, &user, &body.configuration, key.as_deref()).await?;
+    let status = if created {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(json!({"id": id}))))
 }
 
 async fn list_orders(State(state): State<Shared>, caller: Caller) -> Result<Json<Value>, ApiError> {
@@ -558,10 +390,7 @@ async fn cancel(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let user = caller.person()?;
-    let ended = queue::cancel(&state.db, &user, &id).await?;
-    state
-        .notify_failed(&ended, &format!("cancelled by {}", user.name))
-        .await;
+    service::cancel_order(&state, &user, &id).await?;
     Ok(Json(json!({"id": id, "state": "failed"})))
 }
 
@@ -694,14 +523,36 @@ async fn upload(
         order.name,
         &id[..8.min(id.len())]
     );
-    let size = state
-        .storage
-        .put(&key, body.into_data_stream(), length, &sha256)
-        .await
-        .map_err(|e| match e {
-            crate::storage::StorageError::Mismatch(m) => ApiError::invalid(None, m),
-            other => ApiError::internal(other.to_string()),
-        })?;
+    // The worker's sparse upload (its data ranges, the holes left out), or the image's
+    // bytes as they are.
+    let sparse = headers
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes() == sparse::CONTENT_TYPE.as_bytes());
+    let stored = if sparse {
+        let size = headers
+            .get(sparse::SIZE_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::bad_request(format!(
+                    "{}: expected the image's length in bytes (a sparse upload)",
+                    sparse::SIZE_HEADER
+                ))
+            })?;
+        state
+            .storage
+            .put_sparse(&key, body.into_data_stream(), length, size, &sha256)
+            .await
+    } else {
+        state
+            .storage
+            .put(&key, body.into_data_stream(), length, &sha256)
+            .await
+    };
+    let size = stored.map_err(|e| match e {
+        crate::storage::StorageError::Mismatch(m) => ApiError::invalid(None, m),
+        other => ApiError::internal(other.to_string()),
+    })?;
     let expires = crate::now().saturating_add(state.settings.image_ttl.as_secs() as i64);
     let size_i64 = i64::try_from(size).unwrap_or(i64::MAX);
     let ended = match queue::finish(&state.db, &id, &sha256, size_i64, &key, expires).await {

@@ -10,8 +10,11 @@
 //!   hashed API tokens and sessions; orders that are also leased build jobs.
 //! - [`storage`]: images in a directory (Range requests) or S3-compatible storage
 //!   (presigned download links); [`mail`]: the ready/failed e-mails.
+//! - [`service`]: what the API and the web pages both do with configurations and orders.
+//! - [`web`]: the web pages (server-rendered HTML, English and French) beside the API.
 //! - [`api`]: the axum router (JSON handlers, kept apart from the model so an HTML layer
-//!   can sit beside them); [`server`]: settings, start-up and the expiry sweeper.
+//!   can sit beside them); [`server`]: settings, start-up and the expiry sweeper;
+//!   [`local`]: local mode, the Imager app of one person (`nixspot imager`).
 //!
 //! On one machine, `nixspot imager serve` needs nothing else: SQLite and the images in
 //! `./imager-data`, one embedded worker, `127.0.0.1:8080`. To scale out, point every
@@ -26,11 +29,14 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod local;
 pub mod lock;
 pub mod mail;
 pub mod queue;
 pub mod server;
+pub mod service;
 pub mod storage;
+pub mod web;
 
 pub use error::ApiError;
 pub use server::{Server, Settings};

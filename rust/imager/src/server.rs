@@ -12,6 +12,7 @@ use crate::accounts::{self, Role, TokenKind};
 use crate::config::Policy;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::local::{Local, LocalMode};
 use crate::lock::Pinning;
 use crate::mail::Mailer;
 use crate::queue::{self, Ended};
@@ -50,6 +51,10 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// How long a presigned S3 download link is valid.
     pub link_ttl: Duration,
+    /// The local app (`nixspot imager`): one user signed in through a one-time link, a
+    /// loopback address only, finished images also written to a folder
+    /// ([`crate::local`]) [default: none, a service with accounts].
+    pub local: Option<LocalMode>,
 }
 
 impl Settings {
@@ -71,6 +76,7 @@ impl Settings {
             lease_seconds: 30,
             sweep_interval: Duration::from_secs(30),
             link_ttl: Duration::from_secs(3600),
+            local: None,
         }
     }
 
@@ -136,6 +142,8 @@ pub struct AppState {
     pub eval_slots: tokio::sync::Semaphore,
     /// The public base URL, without a trailing slash.
     pub public_url: String,
+    /// The local app's user and output folder (local mode only).
+    pub local: Option<Local>,
     catalog_cache: tokio::sync::Mutex<Option<(Instant, Arc<Catalog>)>>,
 }
 
@@ -196,6 +204,9 @@ impl AppState {
         let link = format!("{}/api/v1/orders/{}/image", self.public_url, ended.order);
         let message = crate::mail::ready_message(&ended.name, &link, sha256, size, expires);
         self.send(&ended.owner, message).await;
+        if let Some(local) = &self.local {
+            local.export(self, &ended.order).await;
+        }
     }
 
     /// Sends the "failed" e-mail of an order (`reason` empty: read it from the order).
@@ -249,6 +260,8 @@ pub struct Server {
     pub url: String,
     /// The shared state.
     pub state: Arc<AppState>,
+    /// Local mode: the secret of the one-time sign-in link.
+    local_secret: Option<String>,
     stop: tokio::sync::watch::Sender<bool>,
     workers_stop: nixspot_imager_worker::CancellationToken,
     tasks: Vec<tokio::task::JoinHandle<()>>,
@@ -261,6 +274,12 @@ impl Server {
     /// Opens the database (running migrations), storage and modules, listens, and
     /// starts serving and sweeping in the background.
     pub async fn start(settings: Settings) -> Result<Server, ServerError> {
+        if settings.local.is_some() && !settings.listen.ip().is_loopback() {
+            return Err(ServerError::Other(format!(
+                "--listen {}: the local Imager listens on a loopback address only (127.0.0.1 or ::1)",
+                settings.listen
+            )));
+        }
         std::fs::create_dir_all(&settings.data_dir).map_err(|error| ServerError::Io {
             path: settings.data_dir.clone(),
             error,
@@ -302,6 +321,14 @@ impl Server {
             error,
         })?;
         let url = format!("http://{addr}");
+        let (local, local_secret) = match settings.local.clone() {
+            Some(mode) => {
+                let user = local_user(&db).await?;
+                let (local, secret) = Local::new(mode, user, addr);
+                (Some(local), Some(secret))
+            }
+            None => (None, None),
+        };
         let public_url = settings
             .public_url
             .clone()
@@ -319,16 +346,22 @@ impl Server {
             pinning,
             eval_slots: tokio::sync::Semaphore::new(2),
             public_url,
+            local,
             catalog_cache: tokio::sync::Mutex::new(None),
             settings,
         });
         let (stop, stopped) = tokio::sync::watch::channel(false);
-        let app = crate::api::router(state.clone());
+        let mut app = crate::api::router(state.clone()).merge(crate::web::router(state.clone()));
+        if state.local.is_some() {
+            app = crate::local::wrap(app, state.clone());
+        }
         let mut serve_stop = stopped.clone();
         let serve = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = serve_stop.wait_for(|s| *s).await;
             };
+            // The peer address: local mode answers loopback peers only.
+            let app = app.into_make_service_with_connect_info::<SocketAddr>();
             if let Err(e) = axum::serve(listener, app)
                 .with_graceful_shutdown(shutdown)
                 .await
@@ -355,10 +388,21 @@ impl Server {
             addr,
             url,
             state,
+            local_secret,
             stop,
             workers_stop: nixspot_imager_worker::CancellationToken::new(),
             tasks: vec![serve, sweeper],
         })
+    }
+
+    /// Local mode: the one-time link that signs the browser in as the local user.
+    pub fn local_sign_in_url(&self) -> Option<String> {
+        let secret = self.local_secret.as_ref()?;
+        Some(format!(
+            "{}{}?secret={secret}",
+            self.url,
+            crate::local::SIGN_IN_PATH
+        ))
     }
 
     /// Starts `count` embedded workers: the worker of `nixspot imager worker`, run on
@@ -444,4 +488,17 @@ impl Server {
         }
         self.state.db.pool.close().await;
     }
+}
+
+/// The local app's user, created on first start (an administrator with a random
+/// password nobody knows: nobody signs in with a password in local mode).
+async fn local_user(db: &Db) -> Result<accounts::User, ServerError> {
+    let other = |e: &dyn std::fmt::Display| ServerError::Other(e.to_string());
+    let name = crate::local::LOCAL_USER;
+    if let Some(user) = accounts::find_user(db, name).await.map_err(|e| other(&e))? {
+        return Ok(user);
+    }
+    accounts::add_user(db, name, &crate::random_token(32), Role::Admin, None)
+        .await
+        .map_err(|e| other(&e))
 }

@@ -1,9 +1,10 @@
-//! `nixspot imager serve|user add|token create|worker`: the Imager service (the
+//! `nixspot imager [serve|user add|token create|worker]`: the Imager app and service (the
 //! libraries are `rust/imager` and `rust/imager-worker`; this file only maps flags onto
 //! them).
 
 use anyhow::Context as _;
 use nixspot_imager::accounts::{self, Role, TokenKind};
+use nixspot_imager::local::LocalMode;
 use nixspot_imager::server::{Server, Settings};
 use std::io::Read as _;
 use std::net::SocketAddr;
@@ -14,17 +15,48 @@ use std::time::Duration;
 /// The nixspot Imager: a web service where people configure a hotspot from catalog
 /// content, order its image and download it when a worker has built it.
 ///
+/// Without a subcommand it is the app of one person on this computer: it serves on
+/// 127.0.0.1 with a worker inside, opens the browser (signed in through a one-time
+/// link), and writes every finished image to --output.
+///
 /// Examples:
+///   nixspot imager                                         # the app: browser opens, images in ~/nixspot-images
+///   nixspot imager --output /media/me/images --no-browser  # prints the link instead
 ///   nixspot imager serve                                   # SQLite and images in ./imager-data, one worker
 ///   printf '%s' "$PW" | nixspot imager user add alice --password-stdin --email alice@example.org
 ///   nixspot imager token create --user alice --ttl 90d
 ///   nixspot imager serve --database postgres://imager@db/imager \
 ///       --storage 's3://images?endpoint=https://s3.example.org&region=eu-1' --workers 0
 #[derive(clap::Args, Debug)]
-#[command(verbatim_doc_comment)]
+#[command(verbatim_doc_comment, args_conflicts_with_subcommands = true)]
 pub struct Args {
     #[command(subcommand)]
-    pub action: Action,
+    pub action: Option<Action>,
+    #[command(flatten)]
+    pub app: AppArgs,
+}
+
+/// `nixspot imager` without a subcommand: the local app.
+#[derive(clap::Args, Debug)]
+pub struct AppArgs {
+    /// Where finished images are written [default: ~/nixspot-images].
+    #[arg(long, value_name = "DIR")]
+    pub output: Option<PathBuf>,
+    /// Print the sign-in link instead of opening the browser.
+    #[arg(long)]
+    pub no_browser: bool,
+    /// Loopback address and port to listen on (port 0: a free one).
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
+    pub listen: SocketAddr,
+    /// Saved configurations and orders [default: ~/.local/share/nixspot/imager].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// The Kiwix catalog [default: $NIXSPOT_CATALOG, else https://library.kiwix.org].
+    #[arg(long, value_name = "URL")]
+    pub catalog: Option<String>,
+    /// The content cache shared with `nixspot build` [default: `~/.cache/nixspot`].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
 }
 
 /// What to do.
@@ -113,6 +145,10 @@ pub struct ServeArgs {
     /// How long images are kept (e.g. `7d`, `12h`).
     #[arg(long, value_name = "DURATION", env = "NIXSPOT_IMAGER_IMAGE_TTL", default_value = "7d", value_parser = humantime::parse_duration)]
     pub image_ttl: Duration,
+    /// How long a worker holds a job without a heartbeat before it goes back to the
+    /// queue (workers renew it every third of this; at least 3s).
+    #[arg(long, value_name = "DURATION", env = "NIXSPOT_IMAGER_LEASE", default_value = "30s", value_parser = parse_lease)]
+    pub lease: Duration,
     /// Let configurations name content by http(s) URL, not only catalog content.
     #[arg(long, env = "NIXSPOT_IMAGER_ALLOW_URLS")]
     pub allow_urls: bool,
@@ -176,7 +212,10 @@ fn settings_store(store: &Store) -> Settings {
 
 /// Runs `nixspot imager`.
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
-    match args.action {
+    let Some(action) = args.action else {
+        return run_app(args.app);
+    };
+    match action {
         Action::Serve(serve) => run_serve(*serve),
         Action::Worker(worker) => {
             nixspot_imager_worker::run_cli(worker)?;
@@ -245,6 +284,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     settings.mail_from = args.mail_from;
     settings.image_ttl = args.image_ttl;
     settings.allow_urls = args.allow_urls;
+    settings.lease_seconds = i64::try_from(args.lease.as_secs()).unwrap_or(i64::MAX);
     settings.cache_root = args.cache_dir;
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -260,6 +300,102 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         anyhow::Ok(())
     })?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn home() -> anyhow::Result<PathBuf> {
+    std::env::var_os("HOME")
+        .filter(|h| !h.is_empty())
+        .map(PathBuf::from)
+        .context("$HOME is not set: give --output and --data-dir")
+}
+
+/// `nixspot imager`: the local app.
+fn run_app(args: AppArgs) -> anyhow::Result<ExitCode> {
+    let output = match args.output {
+        Some(dir) => dir,
+        None => home()?.join("nixspot-images"),
+    };
+    let data_dir = match args.data_dir {
+        Some(dir) => dir,
+        None => match std::env::var_os("XDG_DATA_HOME").filter(|d| !d.is_empty()) {
+            Some(data) => PathBuf::from(data).join("nixspot/imager"),
+            None => home()?.join(".local/share/nixspot/imager"),
+        },
+    };
+    let mut settings = Settings::local(data_dir);
+    settings.listen = args.listen;
+    settings.catalog = args.catalog;
+    settings.cache_root = args.cache_dir;
+    settings.local = Some(LocalMode {
+        output: output.clone(),
+    });
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let mut server = Server::start(settings).await?;
+        server.start_workers(1).await?;
+        let link = server
+            .local_sign_in_url()
+            .context("the server did not start in local mode")?;
+        let mut exported = server
+            .state
+            .local
+            .as_ref()
+            .map(|local| local.exported())
+            .context("the server did not start in local mode")?;
+        eprintln!("nixspot imager: the Imager runs at {}", server.url);
+        eprintln!("nixspot imager: finished images go to {}", output.display());
+        if args.no_browser || !open_browser(&link) {
+            eprintln!("nixspot imager: open this one-time link in your browser:\n  {link}");
+        } else {
+            // xdg-open may start without a desktop to show it on.
+            eprintln!("nixspot imager: opening your browser; if it did not open, open this one-time link:\n  {link}");
+        }
+        eprintln!("nixspot imager: Ctrl-C stops it");
+        let announce = async {
+            loop {
+                match exported.recv().await {
+                    Ok(Ok(path)) => eprintln!("nixspot imager: image written to {}", path.display()),
+                    Ok(Err(reason)) => eprintln!("nixspot imager: an image could not be written: {reason}"),
+                    Err(nixspot_imager::tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(nixspot_imager::tokio::sync::broadcast::error::RecvError::Closed) => {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        };
+        nixspot_imager::tokio::select! {
+            () = shutdown_signal() => {}
+            () = announce => {}
+        }
+        eprintln!("nixspot imager: stopping");
+        server.shutdown().await;
+        anyhow::Ok(())
+    })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Opens `url` in the desktop's browser (`open` on macOS, `xdg-open` elsewhere);
+/// false when that could not be started.
+fn open_browser(url: &str) -> bool {
+    let opener = if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    let started = std::process::Command::new(opener)
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    match started {
+        Ok(mut child) => {
+            // Reaped in the background: some openers wait for the browser to exit.
+            std::thread::spawn(move || child.wait());
+            true
+        }
+        Err(_) => false,
+    }
 }
 
 /// Ctrl-C or SIGTERM.
@@ -291,6 +427,16 @@ fn readable_duration(d: Duration) -> String {
     format!("{n} {unit}{}", if n == 1 { "" } else { "s" })
 }
 
+/// A job lease: a duration of whole seconds, long enough for a heartbeat every third
+/// of it to arrive in time.
+fn parse_lease(text: &str) -> Result<Duration, String> {
+    let lease = humantime::parse_duration(text).map_err(|e| e.to_string())?;
+    if lease < Duration::from_secs(3) {
+        return Err(format!("{text} is shorter than the 3s minimum"));
+    }
+    Ok(Duration::from_secs(lease.as_secs()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -311,5 +457,13 @@ mod tests {
             "90 minutes"
         );
         assert_eq!(readable_duration(Duration::from_secs(61)), "61 seconds");
+    }
+
+    #[test]
+    fn leases_are_whole_seconds_of_at_least_three() {
+        assert_eq!(parse_lease("15s"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_lease("3500ms"), Ok(Duration::from_secs(3)));
+        assert!(parse_lease("2s").unwrap_err().contains("3s minimum"));
+        assert!(parse_lease("soon").is_err());
     }
 }

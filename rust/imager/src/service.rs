@@ -1,0 +1,326 @@
+//! What the JSON API and the web pages both do with configurations and orders: load one
+//! a user may see, validate (the policy, then the module system), save, copy, delete,
+//! lock and order. The handlers of [`crate::api`] and [`crate::web`] only translate
+//! requests and answers.
+
+use axum::http::StatusCode;
+use serde_json::Value;
+use sqlx::Row as _;
+
+use crate::accounts::{Role, User};
+use crate::config::{self, Scratch};
+use crate::error::ApiError;
+use crate::queue;
+use crate::server::AppState;
+
+/// A stored configuration.
+pub struct Stored {
+    /// Its owner's user id.
+    pub owner: String,
+    /// The configuration body `{"hotspot": {…}}`.
+    pub hotspot: Value,
+    /// The lock its last order froze (or a lock computed for `lock.json`).
+    pub lock: Option<String>,
+}
+
+/// The configuration `id` if `user` may see it (its owner, or an administrator); else
+/// 404, so another user's ids are never confirmed.
+pub async fn load_configuration(
+    state: &AppState,
+    user: &User,
+    id: &str,
+) -> Result<Stored, ApiError> {
+    let row = sqlx::query("SELECT owner, hotspot, lock FROM configurations WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(row) = row else {
+        return Err(ApiError::not_found("configuration"));
+    };
+    let owner: String = row.try_get("owner")?;
+    if owner != user.id && user.role != Role::Admin {
+        return Err(ApiError::not_found("configuration"));
+    }
+    let text: String = row.try_get("hotspot")?;
+    let hotspot = serde_json::from_str(&text)
+        .map_err(|e| ApiError::internal(format!("configuration {id} is not JSON: {e}")))?;
+    Ok(Stored {
+        owner,
+        hotspot,
+        lock: crate::db::opt(&row, "lock")?,
+    })
+}
+
+/// A configuration in a list.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Summary {
+    /// Its id.
+    pub id: String,
+    /// Its `hotspot.name`, if set.
+    pub name: Option<String>,
+    /// When it was last saved (Unix seconds).
+    pub updated: i64,
+}
+
+/// The configurations of `user`, newest first; with `everyone` (administrators only)
+/// every user's.
+pub async fn list_configurations(
+    state: &AppState,
+    user: &User,
+    everyone: bool,
+) -> Result<Vec<Summary>, ApiError> {
+    let rows = if everyone && user.role == Role::Admin {
+        sqlx::query("SELECT id, hotspot, updated FROM configurations ORDER BY updated DESC, id")
+            .fetch_all(&state.db.pool)
+            .await?
+    } else {
+        sqlx::query(
+            "SELECT id, hotspot, updated FROM configurations WHERE owner = $1 ORDER BY updated DESC, id",
+        )
+        .bind(&user.id)
+        .fetch_all(&state.db.pool)
+        .await?
+    };
+    let mut list = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let text: String = row.try_get("hotspot")?;
+        let hotspot: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        list.push(Summary {
+            id: row.try_get("id")?,
+            name: hotspot
+                .pointer("/hotspot/name")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            updated: row.try_get("updated")?,
+        });
+    }
+    Ok(list)
+}
+
+/// Checks the policy, then evaluates the module (with its catalog packages pinned)
+/// off the async threads, at most a few at a time.
+pub async fn validate(state: &AppState, body: &Value) -> Result<(), ApiError> {
+    state.policy.check(body)?;
+    in_scratch(state, body, "validation", |scratch, pinning| {
+        crate::lock::lock_packages(pinning, &scratch.module(), &scratch.lock())
+            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
+        config::evaluate(scratch, &pinning.modules).map(|_| ())
+    })
+    .await
+}
+
+/// Runs `work` on a scratch folder holding the module of `hotspot`: off the async
+/// threads (evaluation is CPU-bound) and at most a few at a time (`eval_slots`).
+async fn in_scratch<T: Send + 'static>(
+    state: &AppState,
+    hotspot: &Value,
+    task: &'static str,
+    work: impl FnOnce(&Scratch, &crate::lock::Pinning) -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    let _slot = state
+        .eval_slots
+        .acquire()
+        .await
+        .map_err(|_| ApiError::internal("shutting down"))?;
+    let module = config::module_text(hotspot);
+    let pinning = state.pinning.clone();
+    tokio::task::spawn_blocking(move || {
+        let scratch = Scratch::new(&module, None)?;
+        work(&scratch, &pinning)
+    })
+    .await
+    .map_err(|e| ApiError::internal(format!("{task} task: {e}")))?
+}
+
+fn lock_error(
+    scratch: &Scratch,
+    modules: &std::path::Path,
+    e: &crate::lock::LockError,
+) -> ApiError {
+    let message = scratch.scrub(&e.to_string(), modules);
+    if e.catalog_unavailable() {
+        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
+        error.option = config::option_in(&error.message);
+        return error;
+    }
+    ApiError::invalid(config::option_in(&message), message)
+}
+
+/// Validates `body` and saves it as a new configuration of `user`; returns its id.
+pub async fn create_configuration(
+    state: &AppState,
+    user: &User,
+    body: &Value,
+) -> Result<String, ApiError> {
+    validate(state, body).await?;
+    let id = crate::new_id();
+    let now = crate::now();
+    sqlx::query(
+        "INSERT INTO configurations (id, owner, hotspot, created, updated) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&id)
+    .bind(&user.id)
+    .bind(body.to_string())
+    .bind(now)
+    .execute(&state.db.pool)
+    .await?;
+    Ok(id)
+}
+
+/// Validates `body` and saves it over configuration `id` (which `user` may see).
+pub async fn update_configuration(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    body: &Value,
+) -> Result<(), ApiError> {
+    let stored = load_configuration(state, user, id).await?;
+    validate(state, body).await?;
+    // The stored lock belonged to the old options.
+    sqlx::query("UPDATE configurations SET hotspot = $1, lock = NULL, updated = $2 WHERE id = $3 AND owner = $4")
+        .bind(body.to_string())
+        .bind(crate::now())
+        .bind(id)
+        .bind(&stored.owner)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Deletes configuration `id` (which `user` may see).
+pub async fn delete_configuration(state: &AppState, user: &User, id: &str) -> Result<(), ApiError> {
+    let stored = load_configuration(state, user, id).await?;
+    sqlx::query("DELETE FROM configurations WHERE id = $1 AND owner = $2")
+        .bind(id)
+        .bind(&stored.owner)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Copies configuration `id` (which `user` may see) as a new configuration of `user`
+/// named `name`; returns the copy's id. The copy is what was validated before, under
+/// another name, so it is saved without evaluating it again.
+pub async fn copy_configuration(
+    state: &AppState,
+    user: &User,
+    id: &str,
+    name: &str,
+) -> Result<String, ApiError> {
+    let mut body = load_configuration(state, user, id).await?.hotspot;
+    if let Some(hotspot) = body.get_mut("hotspot").and_then(Value::as_object_mut) {
+        hotspot.insert("name".into(), Value::String(name.to_string()));
+    }
+    state.policy.check(&body)?;
+    let copy = crate::new_id();
+    sqlx::query(
+        "INSERT INTO configurations (id, owner, hotspot, created, updated) VALUES ($1, $2, $3, $4, $4)",
+    )
+    .bind(&copy)
+    .bind(&user.id)
+    .bind(body.to_string())
+    .bind(crate::now())
+    .execute(&state.db.pool)
+    .await?;
+    Ok(copy)
+}
+
+/// The lock of configuration `id`: the one its last order froze, else computed now
+/// (and kept).
+pub async fn configuration_lock(
+    state: &AppState,
+    user: &User,
+    id: &str,
+) -> Result<String, ApiError> {
+    let stored = load_configuration(state, user, id).await?;
+    match stored.lock {
+        Some(lock) => Ok(lock),
+        None => {
+            let lock = compute_lock(state, &stored.hotspot).await?;
+            store_lock(state, id, &lock).await?;
+            Ok(lock)
+        }
+    }
+}
+
+async fn store_lock(state: &AppState, id: &str, lock: &str) -> Result<(), ApiError> {
+    sqlx::query("UPDATE configurations SET lock = $1 WHERE id = $2")
+        .bind(lock)
+        .bind(id)
+        .execute(&state.db.pool)
+        .await?;
+    Ok(())
+}
+
+/// Computes the full lock of a configuration (the text `nixspot lock` would write).
+pub async fn compute_lock(state: &AppState, hotspot: &Value) -> Result<String, ApiError> {
+    in_scratch(state, hotspot, "lock", |scratch, pinning| {
+        let lock = crate::lock::lock_module(pinning, &scratch.module(), &scratch.lock())
+            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
+        // The lock must also make the module evaluate (e.g. an SD card too small).
+        config::evaluate(scratch, &pinning.modules)?;
+        Ok(lock.to_json_string())
+    })
+    .await
+}
+
+/// Orders an image of configuration `configuration` for `user`: checks the policy
+/// again (it may have changed since the configuration was saved), freezes its module
+/// and lock, and queues it; returns the order's id. With an idempotency `key`, an order
+/// made with the same key is returned instead of a second one.
+pub async fn create_order(
+    state: &AppState,
+    user: &User,
+    configuration: &str,
+    key: Option<&str>,
+) -> Result<(String, bool), ApiError> {
+    if let Some(key) = key {
+        if let Some(id) = queue::find_idempotent(&state.db, user, key).await? {
+            return Ok((id, false));
+        }
+    }
+    let stored = load_configuration(state, user, configuration).await?;
+    state.policy.check(&stored.hotspot)?;
+    let lock = compute_lock(state, &stored.hotspot).await?;
+    store_lock(state, configuration, &lock).await?;
+    let module = config::module_text(&stored.hotspot);
+    let name = config::image_name(&stored.hotspot);
+    let id = queue::create(&state.db, user, configuration, &name, &module, &lock, key).await?;
+    Ok((id, true))
+}
+
+/// Cancels order `id` (its owner or an administrator) and sends the "failed" e-mail.
+pub async fn cancel_order(state: &AppState, user: &User, id: &str) -> Result<(), ApiError> {
+    let ended = queue::cancel(&state.db, user, id).await?;
+    state
+        .notify_failed(&ended, &format!("cancelled by {}", user.name))
+        .await;
+    Ok(())
+}
+
+/// A user as administrators see them.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Account {
+    /// The user.
+    pub user: User,
+    /// When they were added (Unix seconds).
+    pub created: i64,
+}
+
+/// Every user, by name.
+pub async fn users(state: &AppState) -> Result<Vec<Account>, ApiError> {
+    let rows = sqlx::query("SELECT name, created FROM users ORDER BY name")
+        .fetch_all(&state.db.pool)
+        .await?;
+    let mut accounts = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let name: String = row.try_get("name")?;
+        if let Some(user) = crate::accounts::find_user(&state.db, &name).await? {
+            accounts.push(Account {
+                user,
+                created: row.try_get("created")?,
+            });
+        }
+    }
+    Ok(accounts)
+}
