@@ -278,3 +278,66 @@ fn an_order_is_built_by_the_embedded_worker_as_nixspot_build_builds_its_export()
         zim.len()
     );
 }
+
+/// `nixspot imager evaluate` (the server's evaluation child) given `request` on its
+/// standard input: its output.
+fn evaluate_child(request: &nixspot_imager::evaluator::Request) -> std::process::Output {
+    let mut child = nixspot()
+        .args(["imager", "evaluate"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nixspot imager evaluate");
+    let input = serde_json::to_vec(request).expect("request");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(&input)
+        .expect("request to the child");
+    child.wait_with_output().expect("nixspot imager evaluate")
+}
+
+#[test]
+fn the_evaluation_child_answers_with_the_module_systems_errors_and_keeps_to_its_limits() {
+    use nixspot_imager::evaluator::{Limits, Request, Task};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let request = |hotspot: serde_json::Value, limits: Limits| Request {
+        task: Task::Validate,
+        module: nixspot_imager::config::module_text(&serde_json::json!({ "hotspot": hotspot })),
+        pinning: nixspot_imager::lock::Pinning {
+            modules: Path::new(env!("CARGO_MANIFEST_DIR")).join("../../modules"),
+            // No catalog content: the catalog is never asked.
+            catalog: "http://127.0.0.1:9".into(),
+            cache_root: dir.path().join("cache"),
+        },
+        limits,
+    };
+    let school = serde_json::json!({"name": "School", "ap": {"ssid": "School"}});
+    let out = evaluate_child(&request(school.clone(), Limits::default()));
+    assert!(out.status.success(), "{}", text(&out));
+    assert_eq!(
+        json(&String::from_utf8_lossy(&out.stdout)),
+        serde_json::json!({"ok": null})
+    );
+
+    // The module system's error, naming its option.
+    let long_ssid = serde_json::json!({"name": "School", "ap": {"ssid": "S".repeat(40)}});
+    let out = evaluate_child(&request(long_ssid, Limits::default()));
+    assert!(out.status.success(), "{}", text(&out));
+    let answer = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(answer["error"]["status"], 422, "{answer}");
+    assert_eq!(answer["error"]["option"], "hotspot.ap.ssid", "{answer}");
+
+    // Under a memory limit the evaluation cannot live with, the child stops instead of
+    // answering (the server turns that into an error naming the limits): the limit is
+    // set on the child itself.
+    let tight = Limits {
+        memory: 24 << 20,
+        ..Limits::default()
+    };
+    let out = evaluate_child(&request(school, tight));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "{}", text(&out));
+}

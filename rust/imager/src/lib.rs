@@ -4,7 +4,8 @@
 //!
 //! - [`config`]: a configuration is the JSON of the `hotspot` option values; it is
 //!   checked against the Imager's policy (catalog content, catalog apps, known bases,
-//!   no local files) and validated by evaluating it with the hotspot modules.
+//!   no local files) and validated by evaluating it with the hotspot modules;
+//!   [`evaluator`]: that evaluation, in a short-lived child process with limits.
 //! - [`lock`]: the lock an order freezes, computed as `nixspot lock` computes it.
 //! - [`db`], [`accounts`], [`queue`]: one schema on SQLite or PostgreSQL; users, roles,
 //!   hashed API tokens and sessions; orders that are also leased build jobs.
@@ -29,6 +30,7 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod evaluator;
 pub mod local;
 pub mod lock;
 pub mod mail;

@@ -13,7 +13,7 @@ use nixspot_recipe::{Lock, LockedPackage};
 pub use nixspot_lock::Error as LockError;
 
 /// Where and how to pin.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Pinning {
     /// The hotspot modules.
     pub modules: PathBuf,

@@ -12,6 +12,7 @@ use crate::accounts::{self, Role, TokenKind};
 use crate::config::Policy;
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::evaluator::Evaluator;
 use crate::local::{Local, LocalMode};
 use crate::lock::Pinning;
 use crate::mail::Mailer;
@@ -55,6 +56,9 @@ pub struct Settings {
     /// loopback address only, finished images also written to a folder
     /// ([`crate::local`]) [default: none, a service with accounts].
     pub local: Option<LocalMode>,
+    /// Where configurations are evaluated [default: in this process; `nixspot imager
+    /// serve` uses a limited child process, [`Evaluator::current_program`]].
+    pub evaluator: Evaluator,
 }
 
 impl Settings {
@@ -77,6 +81,7 @@ impl Settings {
             sweep_interval: Duration::from_secs(30),
             link_ttl: Duration::from_secs(3600),
             local: None,
+            evaluator: Evaluator::InProcess,
         }
     }
 

@@ -3,13 +3,13 @@
 //! lock and order. The handlers of [`crate::api`] and [`crate::web`] only translate
 //! requests and answers.
 
-use axum::http::StatusCode;
 use serde_json::Value;
 use sqlx::Row as _;
 
 use crate::accounts::{Role, User};
-use crate::config::{self, Scratch};
+use crate::config;
 use crate::error::ApiError;
+use crate::evaluator::Task;
 use crate::queue;
 use crate::server::AppState;
 
@@ -97,53 +97,29 @@ pub async fn list_configurations(
     Ok(list)
 }
 
-/// Checks the policy, then evaluates the module (with its catalog packages pinned)
-/// off the async threads, at most a few at a time.
+/// Checks the policy, then evaluates the module (with its catalog packages pinned).
 pub async fn validate(state: &AppState, body: &Value) -> Result<(), ApiError> {
     state.policy.check(body)?;
-    in_scratch(state, body, "validation", |scratch, pinning| {
-        crate::lock::lock_packages(pinning, &scratch.module(), &scratch.lock())
-            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
-        config::evaluate(scratch, &pinning.modules).map(|_| ())
-    })
-    .await
+    evaluate(state, body, Task::Validate).await.map(|_| ())
 }
 
-/// Runs `work` on a scratch folder holding the module of `hotspot`: off the async
-/// threads (evaluation is CPU-bound) and at most a few at a time (`eval_slots`).
-async fn in_scratch<T: Send + 'static>(
+/// Does `task` on the module of `hotspot` with the server's evaluator, at most a few at
+/// a time (`eval_slots`: each takes a core).
+async fn evaluate(
     state: &AppState,
     hotspot: &Value,
-    task: &'static str,
-    work: impl FnOnce(&Scratch, &crate::lock::Pinning) -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
+    task: Task,
+) -> Result<Option<String>, ApiError> {
     let _slot = state
         .eval_slots
         .acquire()
         .await
         .map_err(|_| ApiError::internal("shutting down"))?;
-    let module = config::module_text(hotspot);
-    let pinning = state.pinning.clone();
-    tokio::task::spawn_blocking(move || {
-        let scratch = Scratch::new(&module, None)?;
-        work(&scratch, &pinning)
-    })
-    .await
-    .map_err(|e| ApiError::internal(format!("{task} task: {e}")))?
-}
-
-fn lock_error(
-    scratch: &Scratch,
-    modules: &std::path::Path,
-    e: &crate::lock::LockError,
-) -> ApiError {
-    let message = scratch.scrub(&e.to_string(), modules);
-    if e.catalog_unavailable() {
-        let mut error = ApiError::new(StatusCode::SERVICE_UNAVAILABLE, message);
-        error.option = config::option_in(&error.message);
-        return error;
-    }
-    ApiError::invalid(config::option_in(&message), message)
+    state
+        .settings
+        .evaluator
+        .evaluate(task, config::module_text(hotspot), state.pinning.clone())
+        .await
 }
 
 /// Validates `body` and saves it as a new configuration of `user`; returns its id.
@@ -254,14 +230,9 @@ async fn store_lock(state: &AppState, id: &str, lock: &str) -> Result<(), ApiErr
 
 /// Computes the full lock of a configuration (the text `nixspot lock` would write).
 pub async fn compute_lock(state: &AppState, hotspot: &Value) -> Result<String, ApiError> {
-    in_scratch(state, hotspot, "lock", |scratch, pinning| {
-        let lock = crate::lock::lock_module(pinning, &scratch.module(), &scratch.lock())
-            .map_err(|e| lock_error(scratch, &pinning.modules, &e))?;
-        // The lock must also make the module evaluate (e.g. an SD card too small).
-        config::evaluate(scratch, &pinning.modules)?;
-        Ok(lock.to_json_string())
-    })
-    .await
+    evaluate(state, hotspot, Task::Lock)
+        .await?
+        .ok_or_else(|| ApiError::internal("the lock task gave no lock"))
 }
 
 /// Orders an image of configuration `configuration` for `user`: checks the policy

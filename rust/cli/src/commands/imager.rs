@@ -4,6 +4,7 @@
 
 use anyhow::Context as _;
 use nixspot_imager::accounts::{self, Role, TokenKind};
+use nixspot_imager::evaluator::Evaluator;
 use nixspot_imager::local::LocalMode;
 use nixspot_imager::server::{Server, Settings};
 use std::io::Read as _;
@@ -72,6 +73,10 @@ pub enum Action {
     Token(TokenAction),
     /// Build images for an Imager server (on this or another machine).
     Worker(nixspot_imager_worker::WorkerArgs),
+    /// The server's evaluation child: a request as JSON on standard input, the answer
+    /// on standard output (nixspot_imager::evaluator).
+    #[command(hide = true)]
+    Evaluate,
 }
 
 /// Where the service keeps its state.
@@ -204,6 +209,11 @@ fn runtime() -> anyhow::Result<nixspot_imager::tokio::runtime::Runtime> {
         .context("starting the async runtime")
 }
 
+/// Configurations are evaluated by this program, in a child process with limits.
+fn evaluator() -> anyhow::Result<Evaluator> {
+    Evaluator::current_program().context("finding the running nixspot program")
+}
+
 fn settings_store(store: &Store) -> Settings {
     let mut settings = Settings::local(store.data_dir.clone());
     settings.database.clone_from(&store.database);
@@ -219,6 +229,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         Action::Serve(serve) => run_serve(*serve),
         Action::Worker(worker) => {
             nixspot_imager_worker::run_cli(worker)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::Evaluate => {
+            nixspot_imager::evaluator::serve_child().context("nixspot imager evaluate")?;
             Ok(ExitCode::SUCCESS)
         }
         Action::User(UserAction::Add {
@@ -286,6 +300,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     settings.allow_urls = args.allow_urls;
     settings.lease_seconds = i64::try_from(args.lease.as_secs()).unwrap_or(i64::MAX);
     settings.cache_root = args.cache_dir;
+    settings.evaluator = evaluator()?;
     let runtime = runtime()?;
     runtime.block_on(async {
         let mut server = Server::start(settings).await?;
@@ -329,6 +344,7 @@ fn run_app(args: AppArgs) -> anyhow::Result<ExitCode> {
     settings.local = Some(LocalMode {
         output: output.clone(),
     });
+    settings.evaluator = evaluator()?;
     let runtime = runtime()?;
     runtime.block_on(async {
         let mut server = Server::start(settings).await?;
