@@ -1,12 +1,13 @@
 //! The administrators' page: users, every order (retry, cancel), workers and their last
 //! heartbeat. Anyone else gets 403.
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use maud::html;
 
 use super::configurations::Plain;
+use super::csrf::Posted;
 use super::layout::{self, Tr};
 use super::{Shared, SignedIn};
 use crate::{queue, service};
@@ -28,7 +29,7 @@ pub(super) async fn page(State(state): State<Shared>, signed: SignedIn) -> Respo
     .await;
     let (users, orders, workers) = match gathered {
         Ok(found) => found,
-        Err(e) => return layout::error_page(visitor.lang, Some(visitor), &e),
+        Err(e) => return visitor.error_page(&e),
     };
     let now = crate::now();
     let tr = Tr::new(visitor.lang);
@@ -122,20 +123,13 @@ pub(super) async fn page(State(state): State<Shared>, signed: SignedIn) -> Respo
 /// Puts a failed order back in the queue, then the admin page.
 pub(super) async fn retry(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Plain>,
+    Posted(signed, _): Posted<Plain>,
 ) -> Response {
     let admin = match signed.admin() {
-        Ok(admin) => admin.clone(),
+        Ok(admin) => admin,
         Err(refused) => return *refused,
     };
-    let visitor = &signed.visitor;
-    if let Some(refused) = visitor.refuse_csrf(&form.csrf) {
-        return refused;
-    }
-    match queue::retry(&state.db, &admin, &id).await {
-        Ok(()) => Redirect::to("/admin").into_response(),
-        Err(e) => layout::error_page(visitor.lang, Some(visitor), &e),
-    }
+    let outcome = queue::retry(&state.db, admin, &id).await;
+    signed.visitor.redirect(outcome.map(|()| "/admin".into()))
 }

@@ -2,13 +2,14 @@
 //! `multipart/form-data` post (it carries the logo); a refused configuration comes back
 //! with what was typed and each error next to its field.
 
-use axum::extract::{Form, Multipart, Path, State};
+use axum::extract::{FromRequest, Multipart, Path, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use maud::{html, Markup};
 use serde_json::{json, Map, Value};
 
+use super::csrf::{FormBody, Posted, UrlEncoded};
 use super::layout::{self, Tr};
 use super::{Shared, SignedIn, Visitor};
 use crate::config::{ALLOWED_BASES, MAX_LOGO_BYTES};
@@ -217,7 +218,7 @@ pub(super) async fn list(State(state): State<Shared>, signed: SignedIn) -> Respo
     let SignedIn { visitor, user } = signed;
     let list = match service::list_configurations(&state, &user, false).await {
         Ok(list) => list,
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => return visitor.error_page(&e),
     };
     let tr = Tr::new(visitor.lang);
     let main = html! {
@@ -486,43 +487,41 @@ pub(super) async fn edit(
                 form_page(&visitor, Some(&id), &fields, &Errors::none()),
             )
         }
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => visitor.error_page(&e),
+    }
+}
+
+impl FormBody for Fields {
+    async fn read(request: Request, visitor: &Visitor) -> Result<Self, Response> {
+        let multipart = Multipart::from_request(request, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Fields::read(multipart)
+            .await
+            .map_err(|e| visitor.error_page(&e))
+    }
+
+    fn csrf(&self) -> &str {
+        &self.csrf
     }
 }
 
 /// Saves a new configuration, then its page; or the form with its errors.
-pub(super) async fn create(
-    State(state): State<Shared>,
-    signed: SignedIn,
-    multipart: Multipart,
-) -> Response {
-    save_form(state, signed, None, multipart).await
+pub(super) async fn create(State(state): State<Shared>, posted: Posted<Fields>) -> Response {
+    save_form(state, posted, None).await
 }
 
 /// Saves a configuration, then its page; or the form with its errors.
 pub(super) async fn save(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    multipart: Multipart,
+    posted: Posted<Fields>,
 ) -> Response {
-    save_form(state, signed, Some(id), multipart).await
+    save_form(state, posted, Some(id)).await
 }
 
-async fn save_form(
-    state: Shared,
-    signed: SignedIn,
-    id: Option<String>,
-    multipart: Multipart,
-) -> Response {
-    let SignedIn { visitor, user } = signed;
-    let fields = match Fields::read(multipart).await {
-        Ok(fields) => fields,
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
-    };
-    if let Some(refused) = visitor.refuse_csrf(&fields.csrf) {
-        return refused;
-    }
+async fn save_form(state: Shared, posted: Posted<Fields>, id: Option<String>) -> Response {
+    let Posted(SignedIn { visitor, user }, fields) = posted;
     let outcome = match &id {
         Some(id) => match service::load_configuration(&state, &user, id).await {
             Ok(stored) => {
@@ -532,7 +531,7 @@ async fn save_form(
                     .await
                     .map(|()| id.clone())
             }
-            Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+            Err(e) => return visitor.error_page(&e),
         },
         None => {
             let mut body = json!({"hotspot": {}});
@@ -541,12 +540,11 @@ async fn save_form(
         }
     };
     match outcome {
-        Ok(id) => Redirect::to(&format!("/configurations/{id}")).into_response(),
         Err(e) if e.status == StatusCode::UNPROCESSABLE_ENTITY => layout::respond(
             StatusCode::UNPROCESSABLE_ENTITY,
             form_page(&visitor, id.as_deref(), &fields, &Errors::of(&e)),
         ),
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
+        outcome => visitor.redirect(outcome.map(|id| format!("/configurations/{id}"))),
     }
 }
 
@@ -554,20 +552,21 @@ async fn save_form(
 #[derive(serde::Deserialize)]
 pub(super) struct Plain {
     #[serde(default)]
-    pub(super) csrf: String,
+    csrf: String,
+}
+
+impl UrlEncoded for Plain {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
 }
 
 /// Copies a configuration ("Copy of …"), then the copy's page.
 pub(super) async fn copy(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Plain>,
+    Posted(SignedIn { visitor, user }, _): Posted<Plain>,
 ) -> Response {
-    let SignedIn { visitor, user } = signed;
-    if let Some(refused) = visitor.refuse_csrf(&form.csrf) {
-        return refused;
-    }
     let name = match service::load_configuration(&state, &user, &id).await {
         Ok(stored) => stored
             .hotspot
@@ -575,31 +574,22 @@ pub(super) async fn copy(
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => return visitor.error_page(&e),
     };
     // The catalogue is not Send: made and dropped before the next await.
     let name = Tr::new(visitor.lang).t1("copy-of", "name", &name);
-    match service::copy_configuration(&state, &user, &id, &name).await {
-        Ok(copy) => Redirect::to(&format!("/configurations/{copy}")).into_response(),
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
-    }
+    let outcome = service::copy_configuration(&state, &user, &id, &name).await;
+    visitor.redirect(outcome.map(|copy| format!("/configurations/{copy}")))
 }
 
 /// Deletes a configuration, then the list.
 pub(super) async fn delete(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Plain>,
+    Posted(SignedIn { visitor, user }, _): Posted<Plain>,
 ) -> Response {
-    let SignedIn { visitor, user } = signed;
-    if let Some(refused) = visitor.refuse_csrf(&form.csrf) {
-        return refused;
-    }
-    match service::delete_configuration(&state, &user, &id).await {
-        Ok(()) => Redirect::to("/configurations").into_response(),
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
-    }
+    let outcome = service::delete_configuration(&state, &user, &id).await;
+    visitor.redirect(outcome.map(|()| "/configurations".into()))
 }
 
 #[cfg(test)]

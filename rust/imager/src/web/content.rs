@@ -7,13 +7,14 @@ use std::path::{Path as FsPath, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::{html, Markup};
 use nixspot_catalog::{Catalog, Entry};
 use serde_json::{json, Value};
 
+use super::csrf::{FormBody, Posted};
 use super::layout::{self, Tr};
 use super::{Shared, SignedIn, Visitor};
 use crate::accounts::User;
@@ -199,7 +200,7 @@ async fn render(
     .await;
     let (stored, catalog, offers) = match gathered {
         Ok(found) => found,
-        Err(e) => return layout::error_page(visitor.lang, Some(visitor), &e),
+        Err(e) => return visitor.error_page(&e),
     };
     let status = error.map_or(StatusCode::OK, |e| e.status);
     layout::respond(
@@ -332,33 +333,9 @@ fn picker(
                     label for="q" { (tr.t("field-q")) }
                     input #q name="q" type="search" value=(search.q);
                 }
-                div .field {
-                    label for="lang" { (tr.t("field-lang")) }
-                    select #lang name="lang" {
-                        option value="" { (tr.t("any")) }
-                        @for l in catalog.languages() {
-                            option value=(l.value) selected[l.value == search.lang] { (l.value) " (" (l.count) ")" }
-                        }
-                    }
-                }
-                div .field {
-                    label for="category" { (tr.t("field-category")) }
-                    select #category name="category" {
-                        option value="" { (tr.t("any")) }
-                        @for c in catalog.categories() {
-                            option value=(c.value) selected[c.value == search.category] { (c.value) " (" (c.count) ")" }
-                        }
-                    }
-                }
-                div .field {
-                    label for="flavour" { (tr.t("field-flavour")) }
-                    select #flavour name="flavour" {
-                        option value="" { (tr.t("any")) }
-                        @for f in &flavours {
-                            option value=(f) selected[*f == search.flavour] { (f) }
-                        }
-                    }
-                }
+                (filter(&tr, "lang", &search.lang, catalog.languages().iter().map(counted)))
+                (filter(&tr, "category", &search.category, catalog.categories().iter().map(counted)))
+                (filter(&tr, "flavour", &search.flavour, flavours.iter().map(|f| (f.to_string(), f.to_string()))))
                 p { button #search type="submit" { (tr.t("search")) } }
             }
             p #result-count { (tr.count("results-count", results.len() as u64)) }
@@ -415,6 +392,35 @@ fn picker(
     layout::page(visitor, &tr, &title, main)
 }
 
+/// A search filter: the select of `name` (its `id` too), any value first, then
+/// `options` (value, label); `current` selected.
+fn filter(
+    tr: &Tr,
+    name: &str,
+    current: &str,
+    options: impl Iterator<Item = (String, String)>,
+) -> Markup {
+    html! {
+        div .field {
+            label for=(name) { (tr.t(&format!("field-{name}"))) }
+            select id=(name) name=(name) {
+                option value="" { (tr.t("any")) }
+                @for (value, label) in options {
+                    option value=(value) selected[value == current] { (label) }
+                }
+            }
+        }
+    }
+}
+
+/// A language or category as a filter option: its value, and its value with its count.
+fn counted(count: &nixspot_catalog::Count) -> (String, String) {
+    (
+        count.value.clone(),
+        format!("{} ({})", count.value, count.count),
+    )
+}
+
 /// An entry's icon (the catalog's illustration), decorative: the title says it all.
 fn icon(entry: &Entry) -> Markup {
     html! {
@@ -426,11 +432,30 @@ fn icon(entry: &Entry) -> Markup {
     }
 }
 
-/// The form of `add` and `remove`.
-fn form_fields(body: &Bytes) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+/// The forms of the picker, as posted (`add`, `remove`, `back`, each `package`).
+pub(super) struct Pairs(Vec<(String, String)>);
+
+impl Pairs {
+    fn field(&self, name: &str) -> Option<&str> {
+        field(&self.0, name)
+    }
+}
+
+impl FormBody for Pairs {
+    async fn read(request: Request, _visitor: &Visitor) -> Result<Self, Response> {
+        let body = Bytes::from_request(request, &())
+            .await
+            .map_err(IntoResponse::into_response)?;
+        Ok(Pairs(
+            url::form_urlencoded::parse(&body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        ))
+    }
+
+    fn csrf(&self) -> &str {
+        self.field("csrf").unwrap_or_default()
+    }
 }
 
 fn field<'a>(fields: &'a [(String, String)], name: &str) -> Option<&'a str> {
@@ -458,58 +483,70 @@ fn zim_key(zims: &serde_json::Map<String, Value>, package: &str) -> String {
     key
 }
 
+/// The options of configuration `id` (its `hotspot`), to change.
+fn options_of<'a>(
+    hotspot: &'a mut Value,
+    id: &str,
+) -> Result<&'a mut serde_json::Map<String, Value>, ApiError> {
+    hotspot
+        .get_mut("hotspot")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| ApiError::internal(format!("configuration {id}: no hotspot options")))
+}
+
+/// Stores the changed `hotspot` of configuration `id`, then the picker at `to`; or the
+/// picker with the policy's refusal (the search `search`).
+async fn store(
+    state: &AppState,
+    signed: &SignedIn,
+    id: &str,
+    hotspot: &Value,
+    search: &Search,
+    to: String,
+) -> Response {
+    let SignedIn { visitor, user } = signed;
+    match service::update_configuration(state, user, id, hotspot).await {
+        Err(e) if e.status.is_client_error() => {
+            render(state, visitor, user, id, search, Some(&e)).await
+        }
+        outcome => visitor.redirect(outcome.map(|()| to)),
+    }
+}
+
 /// Adds (`add=NAME:FLAVOUR`) or removes (`remove=KEY`) content, then the picker.
 pub(super) async fn change(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted(signed, fields): Posted<Pairs>,
 ) -> Response {
-    let SignedIn { visitor, user } = signed;
-    let fields = form_fields(&body);
-    if let Some(refused) = visitor.refuse_csrf(field(&fields, "csrf").unwrap_or_default()) {
-        return refused;
-    }
-    let back = field(&fields, "back").unwrap_or_default().to_string();
+    let back = fields.field("back").unwrap_or_default().to_string();
     let search: Search = serde_urlencoded_search(&back);
-    let mut hotspot = match service::load_configuration(&state, &user, &id).await {
+    let mut hotspot = match service::load_configuration(&state, &signed.user, &id).await {
         Ok(stored) => stored.hotspot,
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => return signed.visitor.error_page(&e),
     };
-    let Some(object) = hotspot.get_mut("hotspot").and_then(Value::as_object_mut) else {
-        return layout::error_page(
-            visitor.lang,
-            Some(&visitor),
-            &ApiError::internal(format!("configuration {id}: no hotspot options")),
-        );
-    };
-    let zims = object
-        .entry("zims")
-        .or_insert_with(|| json!({}))
-        .as_object_mut();
-    let Some(zims) = zims else {
-        return layout::error_page(
-            visitor.lang,
-            Some(&visitor),
-            &ApiError::internal(format!("configuration {id}: zims is not a set")),
-        );
-    };
-    if let Some(package) = field(&fields, "add").filter(|p| !p.is_empty()) {
-        let key = zim_key(zims, package);
-        zims.insert(key, json!({ "package": package }));
-    } else if let Some(key) = field(&fields, "remove") {
-        zims.remove(key);
-    }
-    if zims.is_empty() {
-        object.remove("zims");
-    }
-    match service::update_configuration(&state, &user, &id, &hotspot).await {
-        Ok(()) => Redirect::to(&format!("/configurations/{id}/content?{back}")).into_response(),
-        Err(e) if e.status.is_client_error() => {
-            render(&state, &visitor, &user, &id, &search, Some(&e)).await
+    let changed = options_of(&mut hotspot, &id).and_then(|object| {
+        let zims = object
+            .entry("zims")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .ok_or_else(|| ApiError::internal(format!("configuration {id}: zims is not a set")))?;
+        if let Some(package) = fields.field("add").filter(|p| !p.is_empty()) {
+            let key = zim_key(zims, package);
+            zims.insert(key, json!({ "package": package }));
+        } else if let Some(key) = fields.field("remove") {
+            zims.remove(key);
         }
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
+        if zims.is_empty() {
+            object.remove("zims");
+        }
+        Ok(())
+    });
+    if let Err(e) = changed {
+        return signed.visitor.error_page(&e);
     }
+    let to = format!("/configurations/{id}/content?{back}");
+    store(&state, &signed, &id, &hotspot, &search, to).await
 }
 
 fn serde_urlencoded_search(query: &str) -> Search {
@@ -528,30 +565,21 @@ fn serde_urlencoded_search(query: &str) -> Search {
 /// Enables the ticked apps and files packages (and no others), then the picker.
 pub(super) async fn apps(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    body: Bytes,
+    Posted(signed, fields): Posted<Pairs>,
 ) -> Response {
-    let SignedIn { visitor, user } = signed;
-    let fields = form_fields(&body);
-    if let Some(refused) = visitor.refuse_csrf(field(&fields, "csrf").unwrap_or_default()) {
-        return refused;
-    }
-    let mut hotspot = match service::load_configuration(&state, &user, &id).await {
+    let mut hotspot = match service::load_configuration(&state, &signed.user, &id).await {
         Ok(stored) => stored.hotspot,
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => return signed.visitor.error_page(&e),
     };
     let kinds = &state.policy.packages;
-    let Some(object) = hotspot.get_mut("hotspot").and_then(Value::as_object_mut) else {
-        return layout::error_page(
-            visitor.lang,
-            Some(&visitor),
-            &ApiError::internal(format!("configuration {id}: no hotspot options")),
-        );
+    let object = match options_of(&mut hotspot, &id) {
+        Ok(object) => object,
+        Err(e) => return signed.visitor.error_page(&e),
     };
     object.remove("apps");
     object.remove("filesPackages");
-    for (_, ident) in fields.iter().filter(|(k, _)| k == "package") {
+    for (_, ident) in fields.0.iter().filter(|(k, _)| k == "package") {
         // Unknown idents go in as apps: the policy then refuses them by name.
         let group = match kinds.get(ident).map(String::as_str) {
             Some("files") => "filesPackages",
@@ -562,13 +590,8 @@ pub(super) async fn apps(
             set.insert(ident.clone(), json!({"enable": true}));
         }
     }
-    match service::update_configuration(&state, &user, &id, &hotspot).await {
-        Ok(()) => Redirect::to(&format!("/configurations/{id}/content")).into_response(),
-        Err(e) if e.status.is_client_error() => {
-            render(&state, &visitor, &user, &id, &Search::default(), Some(&e)).await
-        }
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
-    }
+    let to = format!("/configurations/{id}/content");
+    store(&state, &signed, &id, &hotspot, &Search::default(), to).await
 }
 
 #[cfg(test)]

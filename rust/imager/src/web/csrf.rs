@@ -3,11 +3,15 @@
 //! signing in the pre-session cookie), so a page of another site can neither read nor
 //! guess it.
 
+use std::future::Future;
+
+use axum::extract::{Form, FromRequest, FromRequestParts, Request};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use serde::de::DeserializeOwned;
 use sha2::{Digest as _, Sha256};
 
-use super::{layout, Visitor};
+use super::{layout, Shared, SignedIn, Visitor};
 
 /// The cookie that ties the sign-in form's token to a browser before it has a session.
 pub const PRESESSION_COOKIE: &str = "nixspot_presession";
@@ -55,5 +59,55 @@ impl Visitor {
         );
         self.presession = Some(secret);
         Some(cookie)
+    }
+}
+
+/// What a `POST` form's body holds, with the CSRF token it carries.
+pub(super) trait FormBody: Sized + Send {
+    /// Reads the body of `request` (`visitor` for an error page).
+    fn read(
+        request: Request,
+        visitor: &Visitor,
+    ) -> impl Future<Output = Result<Self, Response>> + Send;
+
+    /// The form's `csrf` field.
+    fn csrf(&self) -> &str;
+}
+
+/// An `application/x-www-form-urlencoded` form with a `csrf` field.
+pub(super) trait UrlEncoded: DeserializeOwned + Send {
+    /// The form's `csrf` field.
+    fn csrf(&self) -> &str;
+}
+
+impl<T: UrlEncoded> FormBody for T {
+    async fn read(request: Request, _visitor: &Visitor) -> Result<Self, Response> {
+        Form::<T>::from_request(request, &())
+            .await
+            .map(|Form(form)| form)
+            .map_err(IntoResponse::into_response)
+    }
+
+    fn csrf(&self) -> &str {
+        UrlEncoded::csrf(self)
+    }
+}
+
+/// A form posted by a signed-in visitor, only once its CSRF token is theirs: the
+/// extractor of every `POST` handler but signing in and out. Before signing in, the
+/// redirect of [`SignedIn`]; then the body's; then a missing or wrong token, 403.
+pub(super) struct Posted<F>(pub SignedIn, pub F);
+
+impl<F: FormBody> FromRequest<Shared> for Posted<F> {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &Shared) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let signed = SignedIn::from_request_parts(&mut parts, state).await?;
+        let form = F::read(Request::from_parts(parts, body), &signed.visitor).await?;
+        match signed.visitor.refuse_csrf(form.csrf()) {
+            Some(refused) => Err(refused),
+            None => Ok(Posted(signed, form)),
+        }
     }
 }

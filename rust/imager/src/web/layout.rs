@@ -4,7 +4,7 @@
 use std::cell::RefCell;
 
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use maud::{html, Markup, DOCTYPE};
 use nixspot_i18n::{Arg, Catalog, Lang};
 
@@ -161,6 +161,21 @@ pub fn error_page(lang: Lang, visitor: Option<&Visitor>, error: &ApiError) -> Re
         },
     };
     respond(error.status, markup)
+}
+
+impl Visitor {
+    /// The page of `error`, for this visitor.
+    pub fn error_page(&self, error: &ApiError) -> Response {
+        error_page(self.lang, Some(self), error)
+    }
+
+    /// A redirect to the path `outcome` gives, or the page of its error.
+    pub fn redirect(&self, outcome: Result<String, ApiError>) -> Response {
+        match outcome {
+            Ok(path) => Redirect::to(&path).into_response(),
+            Err(e) => self.error_page(&e),
+        }
+    }
 }
 
 /// `bytes` for people: `1.2 GB` (decimal units, as SD cards are sold).

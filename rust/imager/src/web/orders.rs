@@ -5,13 +5,14 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use maud::html;
 
 use super::configurations::Plain;
+use super::csrf::{Posted, UrlEncoded};
 use super::layout::{self, Tr};
 use super::{Shared, SignedIn};
 use crate::queue::{self, Order};
@@ -28,22 +29,21 @@ pub(super) struct OrderForm {
     key: String,
 }
 
+impl UrlEncoded for OrderForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
 /// Orders configuration `id`, then the order's page.
 pub(super) async fn order(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<OrderForm>,
+    Posted(SignedIn { visitor, user }, form): Posted<OrderForm>,
 ) -> Response {
-    let SignedIn { visitor, user } = signed;
-    if let Some(refused) = visitor.refuse_csrf(&form.csrf) {
-        return refused;
-    }
     let key = Some(form.key.as_str()).filter(|k| !k.is_empty() && k.len() <= 255);
-    match service::create_order(&state, &user, &id, key).await {
-        Ok((order, _)) => Redirect::to(&format!("/orders/{order}")).into_response(),
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
-    }
+    let outcome = service::create_order(&state, &user, &id, key).await;
+    visitor.redirect(outcome.map(|(order, _)| format!("/orders/{order}")))
 }
 
 /// The state's message id.
@@ -62,7 +62,7 @@ pub(super) async fn list(State(state): State<Shared>, signed: SignedIn) -> Respo
     // Administrators see everyone's on the admin page; here, one's own.
     let orders = match queue::list(&state.db, &user).await {
         Ok(orders) => orders,
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => return visitor.error_page(&e),
     };
     let orders: Vec<Order> = orders.into_iter().filter(|o| o.owner == user.id).collect();
     let tr = Tr::new(visitor.lang);
@@ -103,7 +103,7 @@ pub(super) async fn page(
     let SignedIn { visitor, user } = signed;
     let order = match queue::get(&state.db, &user, &id).await {
         Ok(order) => order,
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => return visitor.error_page(&e),
     };
     let tr = Tr::new(visitor.lang);
     let live = !settled(&order);
@@ -185,7 +185,7 @@ pub(super) async fn events(
     let SignedIn { visitor, user } = signed;
     let first = match queue::get(&state.db, &user, &id).await {
         Ok(order) => order,
-        Err(e) => return layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => return visitor.error_page(&e),
     };
     let labels: serde_json::Map<String, serde_json::Value> = {
         // The catalogue is not Send: made and dropped before the stream.
@@ -282,23 +282,16 @@ async fn frozen(state: Shared, signed: SignedIn, id: String, module: bool) -> Re
     match found {
         Ok((text, _)) if module => text_file(text, "text/plain; charset=utf-8", "module.nix"),
         Ok((_, lock)) => text_file(lock, "application/json", "module.lock.json"),
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
+        Err(e) => visitor.error_page(&e),
     }
 }
 
 /// Cancels an order (its owner or an administrator), then its page.
 pub(super) async fn cancel(
     State(state): State<Shared>,
-    signed: SignedIn,
     Path(id): Path<String>,
-    Form(form): Form<Plain>,
+    Posted(SignedIn { visitor, user }, _): Posted<Plain>,
 ) -> Response {
-    let SignedIn { visitor, user } = signed;
-    if let Some(refused) = visitor.refuse_csrf(&form.csrf) {
-        return refused;
-    }
-    match service::cancel_order(&state, &user, &id).await {
-        Ok(()) => Redirect::to(&format!("/orders/{id}")).into_response(),
-        Err(e) => layout::error_page(visitor.lang, Some(&visitor), &e),
-    }
+    let outcome = service::cancel_order(&state, &user, &id).await;
+    visitor.redirect(outcome.map(|()| format!("/orders/{id}")))
 }
