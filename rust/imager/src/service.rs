@@ -21,6 +21,8 @@ pub struct Stored {
     pub hotspot: Value,
     /// The lock its last order froze (or a lock computed for `lock.json`).
     pub lock: Option<String>,
+    /// When that lock was computed (Unix seconds).
+    pub locked: Option<i64>,
 }
 
 /// The configuration `id` if `user` may see it (its owner, or an administrator); else
@@ -30,7 +32,7 @@ pub async fn load_configuration(
     user: &User,
     id: &str,
 ) -> Result<Stored, ApiError> {
-    let row = sqlx::query("SELECT owner, hotspot, lock FROM configurations WHERE id = $1")
+    let row = sqlx::query("SELECT owner, hotspot, lock, locked FROM configurations WHERE id = $1")
         .bind(id)
         .fetch_optional(&state.db.pool)
         .await?;
@@ -48,6 +50,7 @@ pub async fn load_configuration(
         owner,
         hotspot,
         lock: crate::db::opt(&row, "lock")?,
+        locked: crate::db::opt(&row, "locked")?,
     })
 }
 
@@ -153,7 +156,7 @@ pub async fn update_configuration(
     let stored = load_configuration(state, user, id).await?;
     validate(state, body).await?;
     // The stored lock belonged to the old options.
-    sqlx::query("UPDATE configurations SET hotspot = $1, lock = NULL, updated = $2 WHERE id = $3 AND owner = $4")
+    sqlx::query("UPDATE configurations SET hotspot = $1, lock = NULL, locked = NULL, updated = $2 WHERE id = $3 AND owner = $4")
         .bind(body.to_string())
         .bind(crate::now())
         .bind(id)
@@ -220,8 +223,9 @@ pub async fn configuration_lock(
 }
 
 async fn store_lock(state: &AppState, id: &str, lock: &str) -> Result<(), ApiError> {
-    sqlx::query("UPDATE configurations SET lock = $1 WHERE id = $2")
+    sqlx::query("UPDATE configurations SET lock = $1, locked = $2 WHERE id = $3")
         .bind(lock)
+        .bind(crate::now())
         .bind(id)
         .execute(&state.db.pool)
         .await?;
@@ -235,9 +239,14 @@ pub async fn compute_lock(state: &AppState, hotspot: &Value) -> Result<String, A
         .ok_or_else(|| ApiError::internal("the lock task gave no lock"))
 }
 
+/// How long a configuration's lock is reused by its next orders: the hour the server
+/// also keeps its view of the catalog (`server::CATALOG_REFRESH`). Saving the
+/// configuration forgets its lock.
+const LOCK_REUSE_SECONDS: i64 = 3600;
+
 /// Orders an image of configuration `configuration` for `user`: checks the policy
 /// again (it may have changed since the configuration was saved), freezes its module
-/// and lock, and queues it; returns the order's id. With an idempotency `key`, an order
+/// and lock (computed now, or its lock of the last hour), and queues it; returns the order's id. With an idempotency `key`, an order
 /// made with the same key is returned instead of a second one.
 pub async fn create_order(
     state: &AppState,
@@ -252,8 +261,14 @@ pub async fn create_order(
     }
     let stored = load_configuration(state, user, configuration).await?;
     state.policy.check(&stored.hotspot)?;
-    let lock = compute_lock(state, &stored.hotspot).await?;
-    store_lock(state, configuration, &lock).await?;
+    let lock = match (stored.lock, stored.locked) {
+        (Some(lock), Some(at)) if crate::now().saturating_sub(at) < LOCK_REUSE_SECONDS => lock,
+        _ => {
+            let lock = compute_lock(state, &stored.hotspot).await?;
+            store_lock(state, configuration, &lock).await?;
+            lock
+        }
+    };
     let module = config::module_text(&stored.hotspot);
     let name = config::image_name(&stored.hotspot);
     let id = queue::create(&state.db, user, configuration, &name, &module, &lock, key).await?;

@@ -515,3 +515,57 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_order_within_the_hour_reuses_its_configurations_lock_and_a_saved_change_forgets_it() {
+    let world = World::new().await;
+    let server = Server::start(world.settings("data")).await.expect("start");
+    let alice = client(&server, "alice", Role::User, None).await;
+    let (status, created) = alice.post("/api/v1/configurations", school()).await;
+    assert_eq!(status, 201, "{created}");
+    let config = created["id"].as_str().unwrap().to_string();
+    let pool = &server.state.db.pool;
+    // When the configuration's lock was computed, after moving it `back` seconds back.
+    let age_lock = |back: i64| {
+        let config = config.clone();
+        async move {
+            sqlx::query("UPDATE configurations SET locked = locked - $1 WHERE id = $2")
+                .bind(back)
+                .bind(&config)
+                .execute(pool)
+                .await
+                .expect("aging the lock");
+            let row = sqlx::query("SELECT locked FROM configurations WHERE id = $1")
+                .bind(&config)
+                .fetch_one(pool)
+                .await
+                .expect("the configuration");
+            sqlx::Row::try_get::<Option<i64>, _>(&row, "locked").expect("locked")
+        }
+    };
+    let order = || alice.post("/api/v1/orders", json!({"configuration": config}));
+    let (status, first) = order().await;
+    assert_eq!(status, 201, "{first}");
+
+    // Ordered again within the hour: the lock is the first order's (not computed again).
+    let aged = age_lock(600).await.expect("a lock time");
+    let (status, second) = order().await;
+    assert_eq!(status, 201, "{second}");
+    assert_ne!(first["id"], second["id"]);
+    assert_eq!(age_lock(0).await, Some(aged));
+
+    // Past the hour, the next order computes it again.
+    let aged = age_lock(3600).await.expect("a lock time");
+    let (status, _) = order().await;
+    assert_eq!(status, 201);
+    let recomputed = age_lock(0).await.expect("a lock time");
+    assert!(recomputed >= aged + 3600, "{recomputed} vs {aged}");
+
+    // Saving the configuration forgets its lock.
+    let (status, body) = alice
+        .put(&format!("/api/v1/configurations/{config}"), school())
+        .await;
+    assert!(status < 300, "{status} {body}");
+    assert_eq!(age_lock(0).await, None);
+    server.shutdown().await;
+}
