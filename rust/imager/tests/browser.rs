@@ -7,7 +7,10 @@
 //! French pages; and a browser without JavaScript completing an order.
 //!
 //! The job is built by a worker speaking the protocol over HTTP (as `tests/api.rs`
-//! does), so the test exercises the pages, not the image builder.
+//! does), so the test exercises the pages, not the image builder. The same flow with a
+//! real build (the `nixspot imager serve` binary and its embedded worker), the image
+//! read by `nixspot inspect` and the order's "Download as Nix module" files built by
+//! `nixspot build` to the same sha256, is `rust/cli/tests/imager_browser.rs`.
 
 mod support;
 

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod imager;
+
 use nixspot_fs::disk::{create_image, ext4_options, FatData, ImageSpec, PartitionContent};
 use nixspot_fs::ext4::{Entry, EntryKind, FileData, Meta, Size};
 use nixspot_fs::partition::TableKind;
