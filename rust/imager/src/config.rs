@@ -479,8 +479,14 @@ pub fn evaluate(
 
 /// The catalog packages `modules/catalog.nix` offers, by ident: `app` or `files`.
 pub fn catalog_packages(modules: &Path) -> Result<BTreeMap<String, String>, String> {
+    eval_catalog(modules, "c: builtins.mapAttrs (n: p: p.kind) c.packages")
+}
+
+/// `of` (a Nix function) applied to `modules/catalog.nix`, evaluated (nixspot's
+/// evaluator) and read as JSON.
+pub fn eval_catalog<T: serde::de::DeserializeOwned>(modules: &Path, of: &str) -> Result<T, String> {
     let expr = format!(
-        "builtins.mapAttrs (n: p: p.kind) (import (/. + {})).packages",
+        "({of}) (import (/. + {}))",
         nix_string(&modules.join("catalog.nix").display().to_string())
     );
     let text = nixspot_hotspot::eval_json(

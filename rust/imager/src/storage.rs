@@ -158,45 +158,19 @@ impl Storage {
     {
         let mut sink = Sink::open(self, key).await?;
         let mut hasher = Sha256::new();
-        let mut size: u64 = 0;
-        let result: Result<(), StorageError> = async {
+        let mut counted = Counted::new(length);
+        let hashed: Result<String, StorageError> = async {
             while let Some(chunk) = body.next().await {
-                let chunk =
-                    chunk.map_err(|e| StorageError::Io(format!("reading the upload: {e}")))?;
-                size += chunk.len() as u64;
-                if length.is_some_and(|l| size > l) {
-                    return Err(StorageError::Mismatch(format!(
-                        "the upload is longer than its Content-Length ({} bytes)",
-                        length.unwrap_or(0)
-                    )));
-                }
+                let chunk = counted.chunk(chunk)?;
                 hasher.update(&chunk);
                 sink.write(chunk).await?;
             }
-            if let Some(expected) = length.filter(|l| *l != size) {
-                return Err(StorageError::Mismatch(format!(
-                    "the upload has {size} bytes, its Content-Length said {expected}"
-                )));
-            }
-            let actual = hex::encode(hasher.finalize_reset());
-            if !actual.eq_ignore_ascii_case(sha256) {
-                return Err(StorageError::Mismatch(format!(
-                    "the upload's sha256 is {actual}, X-Image-Sha256 said {sha256}"
-                )));
-            }
-            Ok(())
+            counted.end()?;
+            Ok(hex::encode(hasher.finalize_reset()))
         }
         .await;
-        match result {
-            Ok(()) => {
-                sink.commit().await?;
-                Ok(size)
-            }
-            Err(e) => {
-                sink.abort().await;
-                Err(e)
-            }
-        }
+        keep_if(sink, hashed, sha256).await?;
+        Ok(counted.received)
     }
 }
 
@@ -223,18 +197,10 @@ impl Storage {
         let mut sink = Sink::open(self, key).await?;
         let mut hasher = ZeroHasher::default();
         let mut decoder = sparse::Decoder::new(size);
-        let mut received: u64 = 0;
-        let result: Result<(), StorageError> = async {
+        let mut counted = Counted::new(length);
+        let hashed: Result<String, StorageError> = async {
             while let Some(chunk) = body.next().await {
-                let chunk =
-                    chunk.map_err(|e| StorageError::Io(format!("reading the upload: {e}")))?;
-                received += chunk.len() as u64;
-                if length.is_some_and(|l| received > l) {
-                    return Err(StorageError::Mismatch(format!(
-                        "the upload is longer than its Content-Length ({} bytes)",
-                        length.unwrap_or(0)
-                    )));
-                }
+                let chunk = counted.chunk(chunk)?;
                 let pieces = decoder
                     .feed(&chunk)
                     .map_err(|e| StorageError::Mismatch(e.to_string()))?;
@@ -249,31 +215,81 @@ impl Storage {
             decoder
                 .finish()
                 .map_err(|e| StorageError::Mismatch(e.to_string()))?;
-            if let Some(expected) = length.filter(|l| *l != received) {
-                return Err(StorageError::Mismatch(format!(
-                    "the upload has {received} bytes, its Content-Length said {expected}"
-                )));
-            }
+            counted.end()?;
             hasher.zeros_to(size).await;
             sink.skip_to(size).await?;
-            let actual = hasher.finish().await;
-            if !actual.eq_ignore_ascii_case(sha256) {
-                return Err(StorageError::Mismatch(format!(
-                    "the upload's sha256 is {actual}, X-Image-Sha256 said {sha256}"
-                )));
-            }
-            Ok(())
+            Ok(hasher.finish().await)
         }
         .await;
-        match result {
-            Ok(()) => {
-                sink.commit().await?;
-                Ok(size)
-            }
-            Err(e) => {
-                sink.abort().await;
-                Err(e)
-            }
+        keep_if(sink, hashed, sha256).await?;
+        Ok(size)
+    }
+}
+
+/// An upload's bytes as they arrive, against its Content-Length `length` (when known).
+struct Counted {
+    length: Option<u64>,
+    received: u64,
+}
+
+impl Counted {
+    fn new(length: Option<u64>) -> Counted {
+        Counted {
+            length,
+            received: 0,
+        }
+    }
+
+    /// The next chunk of the body, counted: refused once there are more bytes than
+    /// `length`.
+    fn chunk<E: std::fmt::Display>(
+        &mut self,
+        chunk: Result<Bytes, E>,
+    ) -> Result<Bytes, StorageError> {
+        let chunk = chunk.map_err(|e| StorageError::Io(format!("reading the upload: {e}")))?;
+        self.received += chunk.len() as u64;
+        if self.length.is_some_and(|l| self.received > l) {
+            return Err(StorageError::Mismatch(format!(
+                "the upload is longer than its Content-Length ({} bytes)",
+                self.length.unwrap_or(0)
+            )));
+        }
+        Ok(chunk)
+    }
+
+    /// Refused unless the whole body had `length` bytes.
+    fn end(&self) -> Result<(), StorageError> {
+        match self.length.filter(|l| *l != self.received) {
+            Some(expected) => Err(StorageError::Mismatch(format!(
+                "the upload has {} bytes, its Content-Length said {expected}",
+                self.received
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The end of every upload: `sink` is kept if the upload went well and its sha256
+/// (`hashed`) is `sha256`, else removed.
+async fn keep_if(
+    sink: Sink,
+    hashed: Result<String, StorageError>,
+    sha256: &str,
+) -> Result<(), StorageError> {
+    let checked = hashed.and_then(|actual| {
+        if actual.eq_ignore_ascii_case(sha256) {
+            Ok(())
+        } else {
+            Err(StorageError::Mismatch(format!(
+                "the upload's sha256 is {actual}, X-Image-Sha256 said {sha256}"
+            )))
+        }
+    });
+    match checked {
+        Ok(()) => sink.commit().await,
+        Err(e) => {
+            sink.abort().await;
+            Err(e)
         }
     }
 }

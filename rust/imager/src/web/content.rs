@@ -62,24 +62,15 @@ fn offers(modules: &FsPath) -> Result<Arc<Offers>, String> {
     if let Some(found) = cache.lock().ok().and_then(|c| c.get(modules).cloned()) {
         return Ok(found);
     }
-    let expr = format!(
-        "let c = import (/. + {}); in {{ cards = c.sdCards; \
+    let offers: Arc<Offers> = Arc::new(crate::config::eval_catalog(
+        modules,
+        "c: { cards = c.sdCards; \
          nixspotBase = c.nixspotBase.rootfsSize; \
          baseImages = builtins.mapAttrs (n: b: b.rootfsSize) c.baseImages; \
-         packages = builtins.mapAttrs (n: p: {{ kind = p.kind; title = p.title or n; \
+         packages = builtins.mapAttrs (n: p: { kind = p.kind; title = p.title or n; \
            description = p.description or \"\"; icon = p.iconUrl or null; \
-           size = p.imageFullsize or p.downloadSize or 0; }}) c.packages; }}",
-        crate::config::nix_string(&modules.join("catalog.nix").display().to_string())
-    );
-    let text = nixspot_hotspot::eval_json(
-        nixspot_hotspot::Engine::Builtin,
-        &expr,
-        modules,
-        "modules/catalog.nix",
-    )
-    .map_err(|e| e.to_string())?;
-    let offers: Arc<Offers> =
-        Arc::new(serde_json::from_str(&text).map_err(|e| format!("modules/catalog.nix: {e}"))?);
+           size = p.imageFullsize or p.downloadSize or 0; }) c.packages; }",
+    )?);
     if let Ok(mut c) = cache.lock() {
         c.insert(modules.to_path_buf(), offers.clone());
     }
