@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use nixspot_imager::accounts::Role;
 use nixspot_imager::server::Server;
+use nixspot_testkit::browser::fantoccini::elements::Element;
+use nixspot_testkit::browser::fantoccini::error::CmdError;
 use nixspot_testkit::browser::fantoccini::{Client, Locator};
-use nixspot_testkit::browser::{self, ChromeDriver, Session, DESKTOP, PHONE};
+use nixspot_testkit::browser::{self, poll_until, ChromeDriver, Session, DESKTOP, PHONE};
 use serde_json::json;
 use support::{client, World};
 
@@ -30,53 +32,55 @@ const PASSWORD: &str = "a long password";
 /// default of 30 s was not: a workspace test run timed out on the order button).
 const PATIENCE: Duration = Duration::from_secs(180);
 
+/// Element `id`, once the page has it (within [`PATIENCE`]).
+async fn element(browser: &Client, id: &str) -> Result<Element, CmdError> {
+    browser
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(Locator::Id(id))
+        .await
+}
+
 /// Polls `attribute` of element `id` until it is `wanted` (readiness, not timing: the
 /// bound only keeps a broken page from hanging the test).
 async fn wait_attribute(browser: &Client, id: &str, attribute: &str, wanted: &str) {
-    let mut last = None;
-    for _ in 0..600 {
-        if let Ok(element) = browser
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Id(id))
-            .await
-        {
-            last = element.attr(attribute).await.ok().flatten();
-            if last.as_deref() == Some(wanted) {
-                return;
-            }
+    let seen = poll_until(600, async || {
+        let value = match element(browser, id).await {
+            Ok(element) => element.attr(attribute).await.ok().flatten(),
+            Err(_) => None,
+        };
+        match value.as_deref() == Some(wanted) {
+            true => Ok(()),
+            false => Err(value),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    if let Err(last) = seen {
+        panic!("#{id}[{attribute}] never became {wanted:?} (last {last:?})");
     }
-    panic!("#{id}[{attribute}] never became {wanted:?} (last {last:?})");
 }
 
 /// Polls the text of element `id` until it contains `wanted` (any case): the page may
 /// update it after a script's request (readiness, not timing).
 async fn wait_text(browser: &Client, id: &str, wanted: &str) {
-    let mut last = String::new();
-    for _ in 0..600 {
-        if let Ok(element) = browser
-            .wait()
-            .at_most(PATIENCE)
-            .for_element(Locator::Id(id))
-            .await
-        {
-            last = element.text().await.unwrap_or_default();
-            if last.to_lowercase().contains(wanted) {
-                return;
-            }
+    let seen = poll_until(600, async || {
+        let text = match element(browser, id).await {
+            Ok(element) => element.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        match text.to_lowercase().contains(wanted) {
+            true => Ok(()),
+            false => Err(text),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    if let Err(last) = seen {
+        panic!("#{id} never contained {wanted:?} (last {last:?})");
     }
-    panic!("#{id} never contained {wanted:?} (last {last:?})");
 }
 
 async fn fill(browser: &Client, id: &str, text: &str) {
-    let field = browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id(id))
+    let field = element(browser, id)
         .await
         .unwrap_or_else(|e| panic!("#{id}: {e}"));
     field.clear().await.unwrap_or_else(|e| panic!("#{id}: {e}"));
@@ -87,10 +91,7 @@ async fn fill(browser: &Client, id: &str, text: &str) {
 }
 
 async fn click(browser: &Client, id: &str) {
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id(id))
+    element(browser, id)
         .await
         .unwrap_or_else(|e| panic!("#{id}: {e}"))
         .click()
@@ -101,36 +102,41 @@ async fn click(browser: &Client, id: &str) {
 /// Waits until the page's path starts with `prefix` (a form's submission may still be
 /// navigating when the click returns) and returns it.
 async fn wait_path(browser: &Client, prefix: &str) -> String {
-    let mut last = String::new();
-    for _ in 0..600 {
-        last = path_of(browser).await;
-        if last.starts_with(prefix) {
-            return last;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!(
-        "never reached {prefix} (still at {last}): {}",
-        browser.source().await.unwrap_or_default()
-    );
+    let reached = |path: &str| path.starts_with(prefix);
+    wait_path_where(browser, 600, reached, &format!("never reached {prefix}")).await
 }
 
 /// Waits until a new configuration's form has been saved and returns the saved
 /// configuration's path: `/configurations/new` itself also starts with
 /// `/configurations/`, so [`wait_path`] could return before the submission navigated.
 async fn wait_saved(browser: &Client) -> String {
-    let mut last = String::new();
-    for _ in 0..1800 {
-        last = path_of(browser).await;
-        if last.starts_with("/configurations/") && last != "/configurations/new" {
-            return last;
+    let saved = |path: &str| path.starts_with("/configurations/") && path != "/configurations/new";
+    wait_path_where(browser, 1800, saved, "the configuration was not saved").await
+}
+
+/// Polls the page's path until `done` says it is there, and returns it; else fails
+/// saying `what`, where the page still is, and its source.
+async fn wait_path_where(
+    browser: &Client,
+    tries: u32,
+    done: impl Fn(&str) -> bool,
+    what: &str,
+) -> String {
+    let seen = poll_until(tries, async || {
+        let path = path_of(browser).await;
+        match done(&path) {
+            true => Ok(path),
+            false => Err(path),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await;
+    })
+    .await;
+    match seen {
+        Ok(path) => path,
+        Err(last) => panic!(
+            "{what} (still at {last}): {}",
+            browser.source().await.unwrap_or_default()
+        ),
     }
-    panic!(
-        "the configuration was not saved (still at {last}): {}",
-        browser.source().await.unwrap_or_default()
-    );
 }
 
 async fn path_of(browser: &Client) -> String {
@@ -187,19 +193,11 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
     let too_long = "an SSID far longer than thirty-two bytes";
     fill(&browser, "ssid", too_long).await;
     click(&browser, "save").await;
-    let error = browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id("ssid-error"))
+    let error = element(&browser, "ssid-error")
         .await
         .expect("the SSID's error next to it");
     assert!(!error.text().await.unwrap().is_empty());
-    let ssid = browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id("ssid"))
-        .await
-        .unwrap();
+    let ssid = element(&browser, "ssid").await.unwrap();
     assert_eq!(
         ssid.attr("aria-invalid").await.unwrap().as_deref(),
         Some("true")
@@ -213,10 +211,7 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
             .contains("ssid-error"),
         "the error is the field's description"
     );
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id("error-summary"))
+    element(&browser, "error-summary")
         .await
         .expect("a summary of the errors");
     screenshots(&browser, "configuration-error", true).await;
@@ -228,19 +223,11 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
     click(&browser, "content-link").await;
     fill(&browser, "q", "wiki").await;
     click(&browser, "search").await;
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id("results"))
-        .await
-        .expect("search results");
+    element(&browser, "results").await.expect("search results");
     screenshots(&browser, "content", true).await;
     click(&browser, "add-button-wikibooks_be_all_nopic").await;
     wait_text(&browser, "selection", "wikibooks").await;
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id("total"))
+    element(&browser, "total")
         .await
         .expect("the total against card sizes");
 
@@ -276,10 +263,7 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
         let http = http.clone();
         let cookie = format!("{}={}", cookie.name(), cookie.value());
         async move {
-            let href = browser
-                .wait()
-                .at_most(PATIENCE)
-                .for_element(Locator::Id(id))
+            let href = element(&browser, id)
                 .await
                 .unwrap_or_else(|e| panic!("#{id}: {e}"))
                 .prop("href")
@@ -346,10 +330,7 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
         .unwrap();
     click(&browser, "order").await;
     wait_path(&browser, "/orders/").await;
-    let state = browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id("order-state"))
+    let state = element(&browser, "order-state")
         .await
         .unwrap()
         .attr("data-state")

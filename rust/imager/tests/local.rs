@@ -24,6 +24,15 @@ fn cookie_of(response: &reqwest::Response) -> String {
     set.split(';').next().unwrap().to_string()
 }
 
+/// `GET url` with `headers`.
+async fn get(api: &Api, url: &str, headers: &[(header::HeaderName, &str)]) -> reqwest::Response {
+    let mut request = api.http.get(url);
+    for (name, value) in headers {
+        request = request.header(name, *value);
+    }
+    request.send().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_app_signs_in_once_answers_only_its_host_and_writes_images_out() {
     let world = World::new().await;
@@ -53,52 +62,50 @@ async fn local_app_signs_in_once_answers_only_its_host_and_writes_images_out() {
     // Without the cookie the app is as closed as the service.
     let (status, _) = anonymous.get("/api/v1/me").await;
     assert_eq!(status, 401);
-    let wrong = anonymous
-        .http
-        .get(format!("{}/local/sign-in?secret=0123", server.url))
-        .send()
-        .await
-        .unwrap();
+    let wrong = get(
+        &anonymous,
+        &format!("{}/local/sign-in?secret=0123", server.url),
+        &[],
+    )
+    .await;
     assert_eq!(wrong.status(), 403);
     assert!(wrong.headers().get(header::SET_COOKIE).is_none());
 
     // A page that rebinds its DNS name to 127.0.0.1 names another host.
     let port = server.addr.port();
     for host in [format!("evil.example:{port}"), "127.0.0.1".to_string()] {
-        let rebound = anonymous
-            .http
-            .get(format!("{}/api/v1/health", server.url))
-            .header(header::HOST, &host)
-            .send()
-            .await
-            .unwrap();
+        let rebound = get(
+            &anonymous,
+            &format!("{}/api/v1/health", server.url),
+            &[(header::HOST, &host)],
+        )
+        .await;
         assert_eq!(rebound.status(), 403, "Host: {host}");
     }
-    let own = anonymous
-        .http
-        .get(format!("http://localhost:{port}/api/v1/health"))
-        .send()
-        .await
-        .unwrap();
+    let own = get(
+        &anonymous,
+        &format!("http://localhost:{port}/api/v1/health"),
+        &[],
+    )
+    .await;
     assert_eq!(own.status(), 200);
 
     // The link signs the browser in, once.
-    let signed_in = anonymous.http.get(&link).send().await.unwrap();
+    let signed_in = get(&anonymous, &link, &[]).await;
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()[header::LOCATION], "/");
     let cookie = cookie_of(&signed_in);
-    let me = anonymous
-        .http
-        .get(format!("{}/api/v1/me", server.url))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let me = get(
+        &anonymous,
+        &format!("{}/api/v1/me", server.url),
+        &[(header::COOKIE, &cookie)],
+    )
+    .await;
     assert_eq!(me.status(), 200);
     let me: serde_json::Value = me.json().await.unwrap();
     assert_eq!(me["name"], json!("local"));
     assert_eq!(me["role"], json!("admin"));
-    let again = anonymous.http.get(&link).send().await.unwrap();
+    let again = get(&anonymous, &link, &[]).await;
     assert_eq!(again.status(), 403, "a spent link signs nobody in");
     assert!(again.headers().get(header::SET_COOKIE).is_none());
 
@@ -148,13 +155,12 @@ async fn local_app_signs_in_once_answers_only_its_host_and_writes_images_out() {
     let server = Server::start(settings).await.expect("restart");
     assert_eq!(server.state.local.as_ref().unwrap().user, local_user);
     assert_ne!(server.local_sign_in_url().unwrap(), link);
-    let me = anonymous
-        .http
-        .get(format!("{}/api/v1/me", server.url))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
+    let me = get(
+        &anonymous,
+        &format!("{}/api/v1/me", server.url),
+        &[(header::COOKIE, &cookie)],
+    )
+    .await;
     assert_eq!(me.status(), 200);
     server.shutdown().await;
 }

@@ -180,6 +180,61 @@ impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
     }
 }
 
+/// How long [`poll_until`] waits between two looks.
+pub const POLL_PERIOD: Duration = Duration::from_millis(100);
+
+/// Looks at something with `probe` at most `tries` times, [`POLL_PERIOD`] apart, until
+/// it is ready: `probe` gives `Ok(what)` then, else `Err(what it saw)`. Returns the
+/// first `Ok`, or the last `Err` when every try saw it unready. For readiness, not
+/// timing: the bound only keeps a broken page from hanging the test.
+pub async fn poll_until<T, Seen>(
+    tries: u32,
+    mut probe: impl AsyncFnMut() -> Result<T, Seen>,
+) -> Result<T, Seen> {
+    let mut left = tries.max(1);
+    loop {
+        let seen = match probe().await {
+            Ok(ready) => return Ok(ready),
+            Err(seen) => seen,
+        };
+        left -= 1;
+        if left == 0 {
+            return Err(seen);
+        }
+        pause(POLL_PERIOD).await;
+    }
+}
+
+/// Waits `period` without holding a thread of the caller's async runtime: another
+/// thread sleeps, then wakes the task (the test kit has no runtime of its own).
+async fn pause(period: Duration) {
+    use std::sync::{Arc, Mutex};
+    use std::task::{Poll, Waker};
+
+    /// Whether the time is up, and the task to wake then.
+    type Shared = Arc<Mutex<(bool, Option<Waker>)>>;
+    let shared: Shared = Arc::default();
+    let sleeper = shared.clone();
+    std::thread::spawn(move || {
+        std::thread::sleep(period);
+        let mut state = sleeper.lock().unwrap_or_else(|e| e.into_inner());
+        state.0 = true;
+        if let Some(waker) = state.1.take() {
+            waker.wake();
+        }
+    });
+    std::future::poll_fn(|cx| {
+        let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
+        if state.0 {
+            Poll::Ready(())
+        } else {
+            state.1 = Some(cx.waker().clone());
+            Poll::Pending
+        }
+    })
+    .await
+}
+
 /// Where a test suite keeps its artefacts (screenshots): `target/test-artefacts/<suite>`
 /// of the workspace (`$CARGO_TARGET_DIR/test-artefacts/<suite>` when that is set).
 pub fn artefacts_dir(suite: &str) -> PathBuf {
@@ -252,4 +307,50 @@ fn colour_stats(png: &[u8], path: &Path) -> (u32, u32, f64, usize) {
         most as f64 / total as f64,
         counts.len(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Wake, Waker};
+
+    /// Runs `future` on this thread (the test kit has no async runtime).
+    fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+        struct Unpark(std::thread::Thread);
+        impl Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut context = Context::from_waker(&waker);
+        let mut future = std::pin::pin!(future);
+        loop {
+            match future.as_mut().poll(&mut context) {
+                Poll::Ready(value) => return value,
+                Poll::Pending => std::thread::park(),
+            }
+        }
+    }
+
+    #[test]
+    fn polls_until_ready_or_out_of_tries() {
+        let mut looks = 0;
+        let ready = block_on(poll_until(5, async || {
+            looks += 1;
+            if looks == 3 {
+                Ok("ready")
+            } else {
+                Err(looks)
+            }
+        }));
+        assert_eq!((ready, looks), (Ok("ready"), 3));
+        let mut looks = 0;
+        let never: Result<(), u32> = block_on(poll_until(4, async || {
+            looks += 1;
+            Err(looks)
+        }));
+        assert_eq!(never, Err(4), "the last look, after every try");
+    }
 }
