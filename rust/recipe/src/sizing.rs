@@ -163,6 +163,23 @@ impl SizeEstimate {
     }
 }
 
+/// `bytes` for people in decimal units, as SD cards are sold, with `decimals` digits
+/// after the point: `1.3 GB` (1), `1.28 GB` (2); under a kilobyte, exact: `999 B`.
+pub fn decimal_size(bytes: u64, decimals: usize) -> String {
+    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit < UNITS.len() - 1 {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.decimals$} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,5 +203,15 @@ mod tests {
             blocks,
             ((used + 16384 + 1024 + used / 8192) * 704).div_ceil(597)
         );
+    }
+
+    #[test]
+    fn sizes_in_decimal_units() {
+        assert_eq!(decimal_size(999, 1), "999 B");
+        assert_eq!(decimal_size(1000, 1), "1.0 kB");
+        assert_eq!(decimal_size(1_280_000_000, 1), "1.3 GB");
+        assert_eq!(decimal_size(1_280_000_000, 2), "1.28 GB");
+        assert_eq!(decimal_size(31_914_983_424, 1), "31.9 GB");
+        assert_eq!(decimal_size(5_000_000_000_000_000, 2), "5000.00 TB");
     }
 }

@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use nixspot_flash::{BlockDevice, Compression, Image, ImageSize, Policy, Roots, Target, Transport};
+use nixspot_recipe::sizing::decimal_size;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -100,7 +101,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     println!(
         "wrote {} ({}) to {}: sha256 {}",
         outcome.bytes,
-        human(outcome.bytes),
+        decimal_size(outcome.bytes, 1),
         target.path().display(),
         outcome.sha256
     );
@@ -124,12 +125,12 @@ fn confirm(image: &Image, path: &std::path::Path, dev: &BlockDevice) -> anyhow::
              terminal; pass --yes to confirm on the command line",
             path.display(),
             dev.description(),
-            human(dev.size)
+            decimal_size(dev.size, 1)
         );
     }
     let size = match image.size {
-        ImageSize::Exact(n) => human(n),
-        ImageSize::AtLeast(n) => format!("at least {}", human(n)),
+        ImageSize::Exact(n) => decimal_size(n, 1),
+        ImageSize::AtLeast(n) => format!("at least {}", decimal_size(n, 1)),
         ImageSize::Unknown => "size not recorded: checked while writing".into(),
     };
     let compression = match image.compression {
@@ -159,7 +160,12 @@ fn confirm(image: &Image, path: &std::path::Path, dev: &BlockDevice) -> anyhow::
         "  model   {}",
         dev.model.as_deref().unwrap_or("(unknown)")
     )?;
-    writeln!(err, "  size    {} ({} bytes)", human(dev.size), dev.size)?;
+    writeln!(
+        err,
+        "  size    {} ({} bytes)",
+        decimal_size(dev.size, 1),
+        dev.size
+    )?;
     writeln!(
         err,
         "  serial  {}",
@@ -195,7 +201,7 @@ fn list(roots: &Roots, policy: Policy, all: bool) -> anyhow::Result<ExitCode> {
             println!(
                 "{:<16} {:>10}  {:<10} {:<28} {:<20} {}",
                 dev.dev_path().display(),
-                human(dev.size),
+                decimal_size(dev.size, 1),
                 dev.transport.to_string(),
                 dev.description(),
                 dev.serial.as_deref().unwrap_or("-"),
@@ -217,7 +223,7 @@ fn list(roots: &Roots, policy: Policy, all: bool) -> anyhow::Result<ExitCode> {
             println!(
                 "{:<16} {:>10}  {:<10} {}",
                 dev.dev_path().display(),
-                human(dev.size),
+                decimal_size(dev.size, 1),
                 dev.transport.to_string(),
                 dev.description()
             );
@@ -227,20 +233,4 @@ fn list(roots: &Roots, policy: Policy, all: bool) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Decimal units, as card sizes are sold.
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
 }

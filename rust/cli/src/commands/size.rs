@@ -3,7 +3,7 @@
 
 use super::shared_args::{load_lock, EvalFlags, LockFlag};
 use nixspot_hotspot::load::Target;
-use nixspot_recipe::sizing::{smallest_card, SizeEstimate};
+use nixspot_recipe::sizing::{decimal_size, smallest_card, SizeEstimate};
 use nixspot_recipe::SD_CARDS;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -52,7 +52,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         value["card"] = serde_json::to_value(card)?;
         println!("{}", serde_json::to_string_pretty(&value)?);
     } else {
-        let row = |what: &str, bytes: u64| println!("{what:<8} {bytes:>16}  {}", human(bytes));
+        let row =
+            |what: &str, bytes: u64| println!("{what:<8} {bytes:>16}  {}", decimal_size(bytes, 2));
         row("base", estimate.base);
         row("content", estimate.content);
         row("images", estimate.images);
@@ -79,20 +80,4 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::FAILURE
     })
-}
-
-/// `1.23 GB`: decimal units, as cards are sold.
-fn human(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.2} {}", UNITS[unit])
-    }
 }

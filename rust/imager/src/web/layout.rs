@@ -180,18 +180,7 @@ impl Visitor {
 
 /// `bytes` for people: `1.2 GB` (decimal units, as SD cards are sold).
 pub fn bytes(bytes: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "kB", "MB", "GB", "TB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1000.0 && unit < UNITS.len() - 1 {
-        value /= 1000.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
+    nixspot_recipe::sizing::decimal_size(bytes, 1)
 }
 
 /// A Unix time as UTC `YYYY-MM-DD HH:MM`.
