@@ -41,40 +41,44 @@ async fn element(browser: &Client, id: &str) -> Result<Element, CmdError> {
         .await
 }
 
-/// Polls `attribute` of element `id` until it is `wanted` (readiness, not timing: the
-/// bound only keeps a broken page from hanging the test).
-async fn wait_attribute(browser: &Client, id: &str, attribute: &str, wanted: &str) {
-    let seen = poll_until(600, async || {
-        let value = match element(browser, id).await {
-            Ok(element) => element.attr(attribute).await.ok().flatten(),
+/// Polls element `id`, read by `read`, until `ready` says so: the page may update it
+/// after a script's request (readiness, not timing: the bound only keeps a broken page
+/// from hanging the test). Else what was last read (`None`: no such element).
+async fn wait_element<T>(
+    browser: &Client,
+    id: &str,
+    read: impl AsyncFn(&Element) -> T,
+    ready: impl Fn(&T) -> bool,
+) -> Result<(), Option<T>> {
+    poll_until(600, async || {
+        let seen = match element(browser, id).await {
+            Ok(element) => Some(read(&element).await),
             Err(_) => None,
         };
-        match value.as_deref() == Some(wanted) {
-            true => Ok(()),
-            false => Err(value),
+        match seen {
+            Some(value) if ready(&value) => Ok(()),
+            other => Err(other),
         }
     })
-    .await;
+    .await
+}
+
+/// Waits until `attribute` of element `id` is `wanted`.
+async fn wait_attribute(browser: &Client, id: &str, attribute: &str, wanted: &str) {
+    let read = async |e: &Element| e.attr(attribute).await.ok().flatten();
+    let seen = wait_element(browser, id, read, |v| v.as_deref() == Some(wanted)).await;
     if let Err(last) = seen {
+        let last = last.flatten();
         panic!("#{id}[{attribute}] never became {wanted:?} (last {last:?})");
     }
 }
 
-/// Polls the text of element `id` until it contains `wanted` (any case): the page may
-/// update it after a script's request (readiness, not timing).
+/// Waits until the text of element `id` contains `wanted` (any case).
 async fn wait_text(browser: &Client, id: &str, wanted: &str) {
-    let seen = poll_until(600, async || {
-        let text = match element(browser, id).await {
-            Ok(element) => element.text().await.unwrap_or_default(),
-            Err(_) => String::new(),
-        };
-        match text.to_lowercase().contains(wanted) {
-            true => Ok(()),
-            false => Err(text),
-        }
-    })
-    .await;
+    let read = async |e: &Element| e.text().await.unwrap_or_default();
+    let seen = wait_element(browser, id, read, |t| t.to_lowercase().contains(wanted)).await;
     if let Err(last) = seen {
+        let last = last.unwrap_or_default();
         panic!("#{id} never contained {wanted:?} (last {last:?})");
     }
 }

@@ -33,6 +33,18 @@ async fn get(api: &Api, url: &str, headers: &[(header::HeaderName, &str)]) -> re
     request.send().await.unwrap()
 }
 
+/// `GET /api/v1/me` of `server` with the session `cookie`: answered 200.
+async fn me_with(api: &Api, server: &Server, cookie: &str) -> reqwest::Response {
+    let me = get(
+        api,
+        &format!("{}/api/v1/me", server.url),
+        &[(header::COOKIE, cookie)],
+    )
+    .await;
+    assert_eq!(me.status(), 200);
+    me
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn local_app_signs_in_once_answers_only_its_host_and_writes_images_out() {
     let world = World::new().await;
@@ -95,13 +107,7 @@ async fn local_app_signs_in_once_answers_only_its_host_and_writes_images_out() {
     assert_eq!(signed_in.status(), 303);
     assert_eq!(signed_in.headers()[header::LOCATION], "/");
     let cookie = cookie_of(&signed_in);
-    let me = get(
-        &anonymous,
-        &format!("{}/api/v1/me", server.url),
-        &[(header::COOKIE, &cookie)],
-    )
-    .await;
-    assert_eq!(me.status(), 200);
+    let me = me_with(&anonymous, &server, &cookie).await;
     let me: serde_json::Value = me.json().await.unwrap();
     assert_eq!(me["name"], json!("local"));
     assert_eq!(me["role"], json!("admin"));
@@ -155,12 +161,6 @@ async fn local_app_signs_in_once_answers_only_its_host_and_writes_images_out() {
     let server = Server::start(settings).await.expect("restart");
     assert_eq!(server.state.local.as_ref().unwrap().user, local_user);
     assert_ne!(server.local_sign_in_url().unwrap(), link);
-    let me = get(
-        &anonymous,
-        &format!("{}/api/v1/me", server.url),
-        &[(header::COOKIE, &cookie)],
-    )
-    .await;
-    assert_eq!(me.status(), 200);
+    me_with(&anonymous, &server, &cookie).await;
     server.shutdown().await;
 }

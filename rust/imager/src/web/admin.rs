@@ -37,12 +37,7 @@ pub(super) async fn page(State(state): State<Shared>, signed: SignedIn) -> Respo
         section aria-labelledby="users-title" {
             h2 #users-title { (tr.t("users-title")) }
             table #users {
-                thead { tr {
-                    th scope="col" { (tr.t("field-user-name")) }
-                    th scope="col" { (tr.t("role")) }
-                    th scope="col" { (tr.t("email")) }
-                    th scope="col" { (tr.t("added")) }
-                } }
+                (layout::head(&tr, &["field-user-name", "role", "email", "added"]))
                 tbody {
                     @for account in &users {
                         tr {
@@ -59,12 +54,7 @@ pub(super) async fn page(State(state): State<Shared>, signed: SignedIn) -> Respo
             h2 #orders-title { (tr.t("all-orders-title")) }
             div .scroll {
                 table #all-orders {
-                    thead { tr {
-                        th scope="col" { (tr.t("field-name")) }
-                        th scope="col" { (tr.t("ordered")) }
-                        th scope="col" { (tr.t("state")) }
-                        th scope="col" { (tr.t("actions")) }
-                    } }
+                    (layout::head(&tr, &["field-name", "ordered", "state", "actions"]))
                     tbody {
                         @for o in &orders {
                             tr id=(format!("admin-order-{}", o.id)) {
@@ -97,11 +87,7 @@ pub(super) async fn page(State(state): State<Shared>, signed: SignedIn) -> Respo
         section aria-labelledby="workers-title" {
             h2 #workers-title { (tr.t("workers-title")) }
             table #workers {
-                thead { tr {
-                    th scope="col" { (tr.t("worker")) }
-                    th scope="col" { (tr.t("last-heartbeat")) }
-                    th scope="col" { (tr.t("current-job")) }
-                } }
+                (layout::head(&tr, &["worker", "last-heartbeat", "current-job"]))
                 tbody {
                     @for w in &workers {
                         tr {

@@ -227,7 +227,7 @@ pub(super) async fn list(State(state): State<Shared>, signed: SignedIn) -> Respo
             p #no-configurations { (tr.t("no-configurations")) }
         } @else {
             table #configurations {
-                thead { tr { th scope="col" { (tr.t("field-name")) } th scope="col" { (tr.t("updated")) } } }
+                (layout::head(&tr, &["field-name", "updated"]))
                 tbody {
                     @for c in &list {
                         tr id=(format!("configuration-{}", c.id)) {

@@ -178,6 +178,17 @@ impl Visitor {
     }
 }
 
+/// A table's head: a column header a message id in `columns`.
+pub fn head(tr: &Tr, columns: &[&str]) -> Markup {
+    html! {
+        thead { tr {
+            @for column in columns {
+                th scope="col" { (tr.t(column)) }
+            }
+        } }
+    }
+}
+
 /// `bytes` for people: `1.2 GB` (decimal units, as SD cards are sold).
 pub fn bytes(bytes: u64) -> String {
     nixspot_recipe::sizing::decimal_size(bytes, 1)

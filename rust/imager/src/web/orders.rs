@@ -71,11 +71,7 @@ pub(super) async fn list(State(state): State<Shared>, signed: SignedIn) -> Respo
             p #no-orders { (tr.t("no-orders")) }
         } @else {
             table #orders {
-                thead { tr {
-                    th scope="col" { (tr.t("field-name")) }
-                    th scope="col" { (tr.t("ordered")) }
-                    th scope="col" { (tr.t("state")) }
-                } }
+                (layout::head(&tr, &["field-name", "ordered", "state"]))
                 tbody {
                     @for o in &orders {
                         tr id=(format!("order-{}", o.id)) {
