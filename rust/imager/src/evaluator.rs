@@ -164,10 +164,18 @@ pub enum Evaluator {
 }
 
 impl Evaluator {
-    /// `nixspot imager evaluate` of the running `nixspot` program, default limits.
+    /// `nixspot imager evaluate` of the running `nixspot` program, default limits. The
+    /// program is `/proc/self/exe`, the running binary itself, which stays the same
+    /// file when its path is replaced while the server runs (an upgrade, a rebuild).
     pub fn current_program() -> std::io::Result<Evaluator> {
+        let running = PathBuf::from("/proc/self/exe");
+        let program = if running.exists() {
+            running
+        } else {
+            std::env::current_exe()?
+        };
         Ok(Evaluator::Child {
-            program: std::env::current_exe()?,
+            program,
             args: vec!["imager".into(), "evaluate".into()],
             limits: Limits::default(),
         })
