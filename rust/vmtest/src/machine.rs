@@ -139,9 +139,9 @@ pub fn default_qemu(board: Board) -> PathBuf {
 }
 
 /// Kernel arguments the driver adds on `raspi4b`, never written to the image: Debian's
-/// kernel panics with a "synchronous external abort" without each of them (see
+/// kernel panics with a "synchronous external abort" without each of the first two (see
 /// `shared/spec/wifi-and-pi4-vm.md` §3), because QEMU leaves blocks of the BCM2711
-/// unmapped that a real Pi 4 has.
+/// unmapped that a real Pi 4 has; the last keeps the emulated Pi 4 from stalling.
 pub const RASPI4B_APPEND: &[&str] = &[
     // clk_disable_unused switches off the clocks no driver claimed, writing clock
     // registers QEMU does not emulate
@@ -149,6 +149,14 @@ pub const RASPI4B_APPEND: &[&str] = &[
     // brcmstb_l2: the HDMI block's level-2 interrupt controller (0xfef00100) is not
     // mapped; brcmstb_i2c: HDMI's DDC I2C controllers, in the same unmapped block
     "initcall_blacklist=brcmstb_l2_driver_init,brcmstb_i2c_driver_init",
+    // /dev/console on the PL011 (QEMU's first -serial, not connected), so that the
+    // kernel does not open the mini UART (ttyS1, the test shell's) as its console at
+    // `console_on_rootfs`: under load, requesting the mini UART's interrupt at that
+    // moment stalled QEMU 10's Pi 4 (RCU stall, soft lockups in `__setup_irq`) in most
+    // boots while another build ran, and in a `.ci/fresh` run; with this argument,
+    // boots under the same load came up. Kernel messages still reach ttyS1 (every
+    // `console=` gets them); the test shell opens ttyS1 later, from the init.
+    "console=ttyAMA0,115200",
 ];
 
 /// Edits of the Pi 4 device tree (arguments of `fdtput`) the driver makes on its own copy
