@@ -328,6 +328,9 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
     let no_script_path = wait_saved(&browser).await;
     click(&browser, "content-link").await;
     click(&browser, "add-button-wikibooks_be_all_nopic").await;
+    // The form's submission navigates after the click returns: leaving the page before
+    // it has come back would race it (its answer could replace the next page).
+    wait_text(&browser, "selection", "wikibooks").await;
     browser
         .goto(&format!("{base}{no_script_path}"))
         .await
