@@ -463,7 +463,7 @@ impl Eval {
     }
 
     /// Forces to a list.
-    pub fn force_list(&mut self, v: &Value, pos: Pos) -> R<Rc<[Value]>> {
+    pub fn force_list(&mut self, v: &Value, pos: Pos) -> R<crate::value::List> {
         match &self.force(v)? {
             Value::List(l) => Ok(l.clone()),
             other => Err(type_err(other, "a list", pos)),
@@ -600,7 +600,7 @@ impl Eval {
                 for i in items {
                     out.push(self.thunk(i, env)?);
                 }
-                Ok(Value::List(Rc::from(out)))
+                Ok(Value::list(out))
             }
             Expr::Attrs(lit) => self.eval_attrs(lit, env).map(|(v, _)| v),
             Expr::Let(lit, body) => {
@@ -1346,7 +1346,7 @@ impl Eval {
                 let mut out = Vec::with_capacity(l1.len() + l2.len());
                 out.extend(l1.iter().cloned());
                 out.extend(l2.iter().cloned());
-                Ok(Value::List(Rc::from(out)))
+                Ok(Value::list(out))
             }
             BinOp::Update => {
                 let a1 = match &a {

@@ -489,7 +489,7 @@ impl<'a> Lowerer<'a> {
                 // A list of constants is built once (see `Expr::ConstData`).
                 let consts: Option<Vec<Value>> = items.iter().map(|i| constant(i)).collect();
                 match consts {
-                    Some(values) => Expr::ConstData(Value::List(Rc::from(values))),
+                    Some(values) => Expr::ConstData(Value::list(values)),
                     None => Expr::List(items),
                 }
             }

@@ -10,9 +10,38 @@ use std::cell::RefCell;
 use std::collections::HashSet;
 use std::fmt;
 
-/// An interned name.
+/// An interned name: a thin pointer (8 bytes, where a slice would take 16: every
+/// attribute of every set holds one).
 #[derive(Clone, Copy)]
-pub struct Symbol(&'static [u8]);
+pub struct Symbol(&'static Name);
+
+/// The leaked text of an interned name.
+struct Name(Box<[u8]>);
+
+/// The interner's key: hashed and compared as the name's bytes, so that a name can be
+/// looked up by a byte slice.
+#[derive(Clone, Copy)]
+struct Key(&'static Name);
+
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0 .0.hash(state);
+    }
+}
+
+impl PartialEq for Key {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 .0 == other.0 .0
+    }
+}
+
+impl Eq for Key {}
+
+impl std::borrow::Borrow<[u8]> for Key {
+    fn borrow(&self) -> &[u8] {
+        &self.0 .0
+    }
+}
 
 /// A fast non-cryptographic hasher (FxHash, as in rustc) for the evaluator's own
 /// tables: keys are names and pointers, never attacker-chosen in a way that matters
@@ -58,7 +87,7 @@ impl std::hash::Hasher for FxHasher {
 pub type FxBuild = std::hash::BuildHasherDefault<FxHasher>;
 
 thread_local! {
-    static INTERNER: RefCell<HashSet<&'static [u8], FxBuild>> = RefCell::new(HashSet::default());
+    static INTERNER: RefCell<HashSet<Key, FxBuild>> = RefCell::new(HashSet::default());
 }
 
 /// Interns `s`, returning its unique [`Symbol`].
@@ -71,10 +100,10 @@ pub fn intern_bytes(b: &[u8]) -> Symbol {
     INTERNER.with(|set| {
         let mut set = set.borrow_mut();
         if let Some(existing) = set.get(b) {
-            return Symbol(existing);
+            return Symbol(existing.0);
         }
-        let leaked: &'static [u8] = Box::leak(b.to_vec().into_boxed_slice());
-        set.insert(leaked);
+        let leaked: &'static Name = Box::leak(Box::new(Name(b.to_vec().into_boxed_slice())));
+        set.insert(Key(leaked));
         Symbol(leaked)
     })
 }
@@ -82,13 +111,13 @@ pub fn intern_bytes(b: &[u8]) -> Symbol {
 impl Symbol {
     /// The name's exact bytes.
     pub fn as_bytes(self) -> &'static [u8] {
-        self.0
+        &self.0 .0
     }
 
     /// The name as text, for messages and comparisons with known names (bytes that are
     /// not UTF-8 shown as U+FFFD).
     pub fn as_str(self) -> std::borrow::Cow<'static, str> {
-        String::from_utf8_lossy(self.0)
+        String::from_utf8_lossy(&self.0 .0)
     }
 }
 
@@ -102,7 +131,7 @@ impl Eq for Symbol {}
 
 impl std::hash::Hash for Symbol {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self.0.as_ptr() as usize).hash(state);
+        (self.0 as *const Name as usize).hash(state);
     }
 }
 
@@ -117,7 +146,7 @@ impl Ord for Symbol {
         if self == other {
             std::cmp::Ordering::Equal
         } else {
-            self.0.cmp(other.0)
+            self.0 .0.cmp(&other.0 .0)
         }
     }
 }

@@ -156,7 +156,7 @@ impl JsonParser<'_> {
                         _ => return Err(self.fail("array")),
                     }
                 }
-                Ok(Value::List(self.items.drain(start..).collect()))
+                Ok(Value::list(self.items.drain(start..).collect()))
             }
             Some(b'"') => {
                 // Read into the reused buffer, then copied into a string of the exact

@@ -179,7 +179,7 @@ pub fn install(ev: &mut Eval) {
         ("true", Value::Bool(true)),
         ("false", Value::Bool(false)),
         ("null", Value::Null),
-        ("nixPath", Value::List(Rc::from(Vec::new()))),
+        ("nixPath", Value::list(Vec::new())),
     ];
     let search: Vec<Value> = ev
         .search_path
@@ -196,7 +196,7 @@ pub fn install(ev: &mut Eval) {
         .collect();
     for (name, v) in consts {
         let v = if name == "nixPath" {
-            Value::List(Rc::from(search.clone()))
+            Value::list(search.clone())
         } else {
             v
         };
@@ -266,7 +266,7 @@ pub(crate) fn make_attrs(pairs: Vec<(&str, Value)>) -> Value {
 
 /// A list value.
 pub(crate) fn list(items: Vec<Value>) -> Value {
-    Value::List(Rc::from(items))
+    Value::list(items)
 }
 
 // ----- general builtins -----
