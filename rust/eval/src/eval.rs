@@ -209,11 +209,7 @@ const COREPKGS_FETCHURL: &str = "/__corepkgs__/fetchurl.nix";
 /// Empties a thunk (its value or code) if `v` is one.
 fn empty_thunk(v: &Value) {
     if let Value::Thunk(t) = v {
-        let old = match t.0.try_borrow_mut() {
-            Ok(mut state) => std::mem::replace(&mut *state, ThunkState::Blackhole),
-            Err(_) => return,
-        };
-        drop(old);
+        drop(t.take());
     }
 }
 
@@ -319,10 +315,8 @@ impl Eval {
         match v {
             Value::Thunk(t) => {
                 // An evaluated thunk (most forced thunks) without the call.
-                if let Ok(state) = t.0.try_borrow() {
-                    if let ThunkState::Done(v) = &*state {
-                        return Ok(v.clone());
-                    }
+                if let Some(v) = t.value() {
+                    return Ok(v);
                 }
                 self.force_thunk(t)
             }
@@ -331,19 +325,21 @@ impl Eval {
     }
 
     fn force_thunk(&mut self, t: &Rc<Thunk>) -> R<Value> {
-        let state = {
-            let mut b = t.0.borrow_mut();
-            match &*b {
-                ThunkState::Done(v) => return Ok(v.clone()),
-                ThunkState::Blackhole => {
-                    return Err(err("infinite recursion encountered", Pos::NONE))
-                }
-                _ => std::mem::replace(&mut *b, ThunkState::Blackhole),
+        let state = t.take();
+        match &state {
+            ThunkState::Done(v) => {
+                let v = v.clone();
+                t.put(state);
+                return Ok(v);
             }
-        };
+            ThunkState::Blackhole => return Err(err("infinite recursion encountered", Pos::NONE)),
+            _ => {}
+        }
         let res = with_stack(|| match &state {
             ThunkState::Pending(e, env) => self.eval(e, env).map_err(|err| err.at(e.pos())),
-            ThunkState::Apply(f, a) => {
+            ThunkState::ApplyLambda(c, a) => self.call_lambda(c, a.clone(), Pos::NONE),
+            ThunkState::Apply(fa) => {
+                let (f, a) = &**fa;
                 let f = self.force(f)?;
                 self.call(f, a.clone(), Pos::NONE)
             }
@@ -351,11 +347,11 @@ impl Eval {
         });
         match res {
             Ok(v) => {
-                *t.0.borrow_mut() = ThunkState::Done(v.clone());
+                t.set(ThunkState::Done(v.clone()));
                 Ok(v)
             }
             Err(e) => {
-                *t.0.borrow_mut() = state;
+                t.set(state);
                 Err(e)
             }
         }
@@ -412,11 +408,11 @@ impl Eval {
     pub fn thunk_in_new_frame(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
         match &**e {
             Expr::Var(0, _, _) => Ok(Value::pending(e.clone(), env.clone())),
-            Expr::Lambda(l) if self.speculate => Ok(Value::Thunk(Rc::new(Thunk(
-                std::cell::RefCell::new(ThunkState::Done(Value::Lambda(Rc::new(Closure {
+            Expr::Lambda(l) if self.speculate => Ok(Value::Thunk(Rc::new(Thunk::new(
+                ThunkState::Done(Value::Lambda(Rc::new(Closure {
                     lambda: l.clone(),
                     env: env.clone(),
-                })))),
+                }))),
             )))),
             _ => self.thunk(e, env),
         }
@@ -933,12 +929,7 @@ impl Eval {
         let cells: Vec<Rc<Thunk>> = lit
             .statics
             .iter()
-            .map(|(_, e, _)| {
-                Rc::new(Thunk(std::cell::RefCell::new(ThunkState::Pending(
-                    e.clone(),
-                    scope.clone(),
-                ))))
-            })
+            .map(|(_, e, _)| Rc::new(Thunk::new(ThunkState::Pending(e.clone(), scope.clone()))))
             .collect();
         let vals: Vec<Value> = cells.iter().cloned().map(Value::Thunk).collect();
         self.track_bound(&vals);
@@ -958,8 +949,10 @@ impl Eval {
         for o in overrides.entries().iter() {
             match lit.statics.binary_search_by_key(&o.name, |s| s.0) {
                 Ok(j) => {
-                    *cells[j].0.borrow_mut() =
-                        ThunkState::Pending(Rc::new(Expr::Const(o.value.clone())), scope.clone());
+                    cells[j].set(ThunkState::Pending(
+                        Rc::new(Expr::Const(o.value.clone())),
+                        scope.clone(),
+                    ));
                     entries[j] = o.clone();
                 }
                 Err(_) => entries.push(o.clone()),
@@ -1960,8 +1953,8 @@ fn int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
     };
     match v {
         Value::Int(i) => Some(*i),
-        Value::Thunk(t) => match &*t.0.try_borrow().ok()? {
-            ThunkState::Done(Value::Int(i)) => Some(*i),
+        Value::Thunk(t) => match t.value()? {
+            Value::Int(i) => Some(i),
             _ => None,
         },
         _ => None,

@@ -4,7 +4,7 @@
 use crate::error::{err, R};
 use crate::eval::{with_stack, Coerce, Eval};
 use crate::ir::Pos;
-use crate::value::{Context, ThunkState, Value};
+use crate::value::{Context, Value};
 use std::collections::HashSet;
 use std::io::Write;
 use std::rc::Rc;
@@ -238,19 +238,13 @@ impl Eval {
     ) -> R<()> {
         with_stack(|| {
             let v = match v {
-                Value::Thunk(t) if !strict && !top => {
-                    let done = match &*t.0.borrow() {
-                        ThunkState::Done(v) => Some(v.clone()),
-                        _ => None,
-                    };
-                    match done {
-                        Some(v) => v,
-                        None => {
-                            out.extend_from_slice("<CODE>".as_bytes());
-                            return Ok(());
-                        }
+                Value::Thunk(t) if !strict && !top => match t.value() {
+                    Some(v) => v,
+                    None => {
+                        out.extend_from_slice("<CODE>".as_bytes());
+                        return Ok(());
                     }
-                }
+                },
                 v => self.force(v)?,
             };
             match &v {

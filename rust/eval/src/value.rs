@@ -2,7 +2,7 @@
 
 use crate::ir::{Expr, Lambda, Pos};
 use crate::symbol::Symbol;
-use std::cell::{OnceCell, RefCell};
+use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
 
@@ -376,13 +376,16 @@ impl Env {
     }
 }
 
-/// The state of a lazy value.
+/// The state of a lazy value. 24 bytes: every state holds at most three words, the
+/// rare general application is boxed.
 #[derive(Debug)]
 pub enum ThunkState {
     /// An expression to evaluate in an environment.
     Pending(Rc<Expr>, Rc<Env>),
-    /// A function application made lazily by a builtin (`map f xs`).
-    Apply(Value, Value),
+    /// A function literal applied lazily by a builtin (`map f xs`, `genList f n`).
+    ApplyLambda(Rc<Closure>, Value),
+    /// Any other function value applied lazily by a builtin.
+    Apply(Box<(Value, Value)>),
     /// Being evaluated: forcing it again means infinite recursion.
     Blackhole,
     /// The result.
@@ -390,8 +393,57 @@ pub enum ThunkState {
 }
 
 /// A lazy value, updated in place once evaluated.
-#[derive(Debug)]
-pub struct Thunk(pub RefCell<ThunkState>);
+///
+/// A `Cell` rather than a `RefCell`: no borrow flag, so that a thunk with its reference
+/// counts takes 40 bytes (a 48-byte heap block instead of 64; programs make millions).
+/// The state is taken out (leaving [`ThunkState::Blackhole`]) while it is looked at
+/// or evaluated, and put back.
+pub struct Thunk(Cell<ThunkState>);
+
+impl std::fmt::Debug for Thunk {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Thunk")
+    }
+}
+
+impl Thunk {
+    /// A thunk in `state`.
+    #[inline]
+    pub fn new(state: ThunkState) -> Thunk {
+        Thunk(Cell::new(state))
+    }
+
+    /// Its value, if it has been evaluated.
+    #[inline]
+    pub fn value(&self) -> Option<Value> {
+        // SAFETY: the reference to the state lives only in this function, which does
+        // not replace the state: cloning a `Value` only increments a reference count.
+        // `Cell` is `!Sync`, so no other thread can replace it meanwhile either.
+        match unsafe { &*self.0.as_ptr() } {
+            ThunkState::Done(v) => Some(v.clone()),
+            _ => None,
+        }
+    }
+
+    /// Takes the state out, leaving [`ThunkState::Blackhole`].
+    #[inline]
+    pub fn take(&self) -> ThunkState {
+        self.0.replace(ThunkState::Blackhole)
+    }
+
+    /// Puts a state taken by [`Thunk::take`] back (the thunk holds `Blackhole`, which
+    /// needs no drop).
+    #[inline]
+    pub fn put(&self, state: ThunkState) {
+        std::mem::forget(self.0.replace(state));
+    }
+
+    /// Replaces the state, dropping the old one.
+    #[inline]
+    pub fn set(&self, state: ThunkState) {
+        self.0.set(state);
+    }
+}
 
 impl Value {
     /// A string value without context.
@@ -423,12 +475,16 @@ impl Value {
 
     /// A thunk applying `f` to `arg` when forced.
     pub fn apply_lazy(f: Value, arg: Value) -> Value {
-        Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Apply(f, arg)))))
+        let state = match &f {
+            Value::Lambda(c) => ThunkState::ApplyLambda(c.clone(), arg),
+            _ => ThunkState::Apply(Box::new((f, arg))),
+        };
+        Value::Thunk(Rc::new(Thunk::new(state)))
     }
 
     /// A lazy value of an expression in an environment.
     pub fn pending(expr: Rc<Expr>, env: Rc<Env>) -> Value {
-        Value::Thunk(Rc::new(Thunk(RefCell::new(ThunkState::Pending(expr, env)))))
+        Value::Thunk(Rc::new(Thunk::new(ThunkState::Pending(expr, env))))
     }
 
     /// This value with an evaluated thunk replaced by its result, so that later uses
@@ -436,10 +492,8 @@ impl Value {
     #[inline]
     pub fn settled(&self) -> Value {
         if let Value::Thunk(t) = self {
-            if let Ok(state) = t.0.try_borrow() {
-                if let ThunkState::Done(v) = &*state {
-                    return v.clone();
-                }
+            if let Some(v) = t.value() {
+                return v;
             }
         }
         self.clone()
@@ -516,5 +570,6 @@ mod tests {
         assert_eq!(std::mem::size_of::<Value>(), 16);
         assert_eq!(std::mem::size_of::<Symbol>(), 8);
         assert_eq!(std::mem::size_of::<Attr>(), 32);
+        assert_eq!(std::mem::size_of::<Thunk>(), 24);
     }
 }

@@ -16,7 +16,6 @@ use crate::eval::{attr, Coerce, Eval};
 use crate::ir::{Param, Pos};
 use crate::symbol::intern;
 use crate::value::{Attr, Attrs, PrimOpApp, PrimOpDef, Thunk, ThunkState, Value};
-use std::cell::RefCell;
 use std::rc::Rc;
 
 macro_rules! prim {
@@ -203,13 +202,13 @@ pub fn install(ev: &mut Eval) {
         entries.push(attr(intern(name), v));
     }
     // `builtins.builtins` is the set itself: a thunk filled in once the set exists.
-    let self_ref = Rc::new(Thunk(RefCell::new(ThunkState::Blackhole)));
+    let self_ref = Rc::new(Thunk::new(ThunkState::Blackhole));
     entries.push(attr(intern("builtins"), Value::Thunk(self_ref.clone())));
     // `derivation` is Nix code (as in Nix itself), evaluated once the globals exist.
-    let drv_ref = Rc::new(Thunk(RefCell::new(ThunkState::Blackhole)));
+    let drv_ref = Rc::new(Thunk::new(ThunkState::Blackhole));
     entries.push(attr(intern("derivation"), Value::Thunk(drv_ref.clone())));
     let builtins = Rc::new(Attrs::from_unsorted(entries));
-    *self_ref.0.borrow_mut() = ThunkState::Done(Value::Attrs(builtins.clone()));
+    self_ref.set(ThunkState::Done(Value::Attrs(builtins.clone())));
     for a in builtins.entries() {
         let name = a.name.as_str();
         let name: &str = &name;
@@ -238,7 +237,7 @@ pub fn install(ev: &mut Eval) {
         Ok(v) => v,
         Err(e) => Value::string(format!("internal error: {}", e.msg)),
     };
-    *drv_ref.0.borrow_mut() = ThunkState::Done(drv.clone());
+    drv_ref.set(ThunkState::Done(drv.clone()));
     ev.globals.insert(intern("derivation"), drv.clone());
     ev.globals.insert(intern("__derivation"), drv);
 }
