@@ -45,6 +45,7 @@ const MAX_TRACE: usize = 32;
 
 impl EvalError {
     /// Adds a trace frame (dropped once the trace is long).
+    #[cold]
     pub fn frame(mut self: Box<Self>, pos: Pos, msg: impl FnOnce() -> String) -> Box<Self> {
         if self.trace.len() < MAX_TRACE && self.kind != ErrorKind::StackOverflow {
             self.trace.push((pos, msg()));
@@ -53,6 +54,7 @@ impl EvalError {
     }
 
     /// Sets the position if the error has none yet.
+    #[cold]
     pub fn at(mut self: Box<Self>, pos: Pos) -> Box<Self> {
         if !self.pos.is_known() {
             self.pos = pos;
@@ -64,7 +66,9 @@ impl EvalError {
 /// The result type of evaluation steps.
 pub type R<T> = Result<T, Box<EvalError>>;
 
-/// A plain evaluation error at `pos`.
+/// A plain evaluation error at `pos`. Cold, like every error path: the code that
+/// makes errors stays out of the evaluator's hot functions.
+#[cold]
 pub fn err(msg: impl Into<String>, pos: Pos) -> Box<EvalError> {
     Box::new(EvalError {
         kind: ErrorKind::Eval,
@@ -75,6 +79,7 @@ pub fn err(msg: impl Into<String>, pos: Pos) -> Box<EvalError> {
 }
 
 /// An error of a given kind at `pos`.
+#[cold]
 pub fn err_kind(kind: ErrorKind, msg: impl Into<String>, pos: Pos) -> Box<EvalError> {
     Box::new(EvalError {
         kind,

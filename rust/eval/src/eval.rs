@@ -234,6 +234,7 @@ impl Drop for Eval {
     }
 }
 
+#[cold]
 fn type_err(v: &Value, expected: &str, pos: Pos) -> Box<EvalError> {
     err(
         format!("value is {} while {expected} was expected", v.show_type()),
@@ -345,13 +346,14 @@ impl Eval {
             }
             _ => Err(err("internal error: bad thunk state", Pos::NONE)),
         });
+        // The thunk is still a blackhole: nothing sets a thunk being evaluated.
         match res {
             Ok(v) => {
-                t.set(ThunkState::Done(v.clone()));
+                t.put(ThunkState::Done(v.clone()));
                 Ok(v)
             }
             Err(e) => {
-                t.set(state);
+                t.put(state);
                 Err(e)
             }
         }
@@ -1900,11 +1902,20 @@ pub fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> R<&Value> {
     for _ in 0..depth {
         match &e.parent {
             Some(p) => e = p,
-            None => return Err(err("internal error: bad variable depth", Pos::NONE)),
+            None => return Err(bad_variable("depth")),
         }
     }
-    e.get(slot)
-        .ok_or_else(|| err("internal error: bad variable slot", Pos::NONE))
+    match e.get(slot) {
+        Some(v) => Ok(v),
+        None => Err(bad_variable("slot")),
+    }
+}
+
+/// [`lookup`]'s error (a lowering bug), out of line.
+#[cold]
+#[inline(never)]
+fn bad_variable(what: &str) -> Box<EvalError> {
+    err(format!("internal error: bad variable {what}"), Pos::NONE)
 }
 
 /// The value of an integer operation whose operands are known without evaluating
