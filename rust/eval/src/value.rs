@@ -64,7 +64,19 @@ pub enum Value {
 /// A list's elements: a thin pointer to a boxed slice, so that a [`Value`] takes 16
 /// bytes rather than the 24 an `Rc<[Value]>` (a fat pointer) would need. Making one
 /// costs two allocations, as `Rc::from(Vec)` did (it copies the vector), but no copy.
-pub type List = Rc<Box<[Value]>>;
+pub type List = Rc<Items>;
+
+/// The elements of a list.
+#[derive(Debug, Default)]
+pub struct Items(pub Box<[Value]>);
+
+impl std::ops::Deref for Items {
+    type Target = [Value];
+    #[inline]
+    fn deref(&self) -> &[Value] {
+        &self.0
+    }
+}
 
 /// One attribute.
 #[derive(Clone, Debug)]
@@ -465,7 +477,7 @@ impl Value {
     /// A list value.
     #[inline]
     pub fn list(items: Vec<Value>) -> Value {
-        Value::List(Rc::new(items.into_boxed_slice()))
+        Value::List(Rc::new(Items(items.into_boxed_slice())))
     }
 
     /// An attribute set value.
@@ -539,23 +551,54 @@ const DROP_RED_ZONE: usize = 64 * 1024;
 /// Size of each stack segment used for dropping.
 const DROP_STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
-impl Drop for Value {
-    /// Dropping the last reference to a 100 000-deep list or thunk chain recurses as
-    /// deep: when the native stack runs low, the rest continues on a heap-allocated
-    /// stack segment instead of overflowing.
-    #[inline]
+/// Drops `parts` (what a dying list, set, thunk, frame or builtin application held) on
+/// a heap-allocated stack segment when the native stack runs low: dropping the last
+/// reference to a 100 000-deep list or thunk chain recurses as deep. Checked where a
+/// container dies rather than at every drop of a [`Value`] (most only decrement a
+/// count), which lets values be dropped without a call.
+#[inline]
+fn drop_deep<T>(parts: impl FnOnce() -> T) {
+    if crate::eval::remaining_stack().is_some_and(|left| left < DROP_RED_ZONE) {
+        let parts = parts();
+        crate::eval::grow_stack(DROP_STACK_SEGMENT, move || drop(parts));
+    }
+}
+
+impl Drop for Items {
     fn drop(&mut self) {
-        let last = match self {
-            Value::List(l) => Rc::strong_count(l) == 1 && !l.is_empty(),
-            Value::Attrs(a) => Rc::strong_count(a) == 1,
-            Value::Thunk(t) => Rc::strong_count(t) == 1,
-            Value::Lambda(c) => Rc::strong_count(c) == 1,
-            Value::PrimOp(p) => Rc::strong_count(p) == 1 && !p.args.is_empty(),
-            _ => false,
-        };
-        if last && crate::eval::remaining_stack().is_some_and(|left| left < DROP_RED_ZONE) {
-            let v = std::mem::replace(self, Value::Null);
-            crate::eval::grow_stack(DROP_STACK_SEGMENT, move || drop(v));
+        if !self.0.is_empty() {
+            drop_deep(|| std::mem::take(&mut self.0));
+        }
+    }
+}
+
+impl Drop for Attrs {
+    fn drop(&mut self) {
+        drop_deep(|| (std::mem::take(&mut self.own), self.below.take()));
+    }
+}
+
+impl Drop for Thunk {
+    fn drop(&mut self) {
+        drop_deep(|| self.take());
+    }
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        drop_deep(|| {
+            (
+                std::mem::replace(&mut self.slots, Slots::One(Value::Null)),
+                self.parent.take(),
+            )
+        });
+    }
+}
+
+impl Drop for PrimOpApp {
+    fn drop(&mut self) {
+        if !self.args.is_empty() {
+            drop_deep(|| std::mem::take(&mut self.args));
         }
     }
 }

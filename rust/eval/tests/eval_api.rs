@@ -95,6 +95,36 @@ fn deep_recursion_does_not_crash() {
 }
 
 #[test]
+fn dropping_deep_chains_does_not_overflow() {
+    // Each program leaves a 100 000-long chain that the evaluator's drop lets go of at
+    // once: sets, unevaluated thunks whose frames hold lists, closures whose frames hold
+    // the previous closure, partial applications of a builtin.
+    let n = "(builtins.genList (x: x) 100000)";
+    for (text, want) in [
+        (
+            format!("builtins.attrNames (builtins.foldl' (acc: _: {{ a = acc; }}) {{ }} {n})"),
+            "[\"a\"]",
+        ),
+        (
+            format!(
+                "builtins.length (builtins.foldl' (acc: _: [ (builtins.head acc) ]) [ 0 ] {n})"
+            ),
+            "1",
+        ),
+        (
+            format!("builtins.isFunction (builtins.foldl' (acc: _: (y: acc)) (x: x) {n})"),
+            "true",
+        ),
+        (
+            format!("builtins.isFunction (builtins.foldl' (acc: _: builtins.seq acc) (x: x) {n})"),
+            "true",
+        ),
+    ] {
+        assert_eq!(json(&text).expect("evaluates"), want, "{text}");
+    }
+}
+
+#[test]
 fn try_eval_catches_throw_and_assert_only() {
     assert_eq!(
         json("[ (builtins.tryEval (throw \"x\")).success (builtins.tryEval (assert false; 1)).success (builtins.tryEval 2).value ]")
