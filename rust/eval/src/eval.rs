@@ -190,6 +190,8 @@ pub struct Eval {
     pub speculate: bool,
     /// Thunks bound by `rec`, `let` and defaults (see [`Eval::track_bound`]).
     bound: Vec<std::rc::Weak<Thunk>>,
+    /// Attribute names as string values (`attrNames`, `mapAttrs`), made once each.
+    name_strings: HashMap<Symbol, Rc<NixStr>, FxBuild>,
     /// The length of `bound` beyond which dead entries are dropped.
     bound_prune_at: usize,
 }
@@ -265,9 +267,26 @@ impl Eval {
             speculate: false,
             bound: Vec::new(),
             bound_prune_at: BOUND_PRUNE_MIN,
+            name_strings: HashMap::default(),
         };
         crate::builtins::install(&mut ev);
         ev
+    }
+
+    /// An attribute name as a string value, shared by every use of the name (strings
+    /// are immutable: builtins that list names need not copy them each time).
+    pub fn name_string(&mut self, name: Symbol) -> Value {
+        Value::String(
+            self.name_strings
+                .entry(name)
+                .or_insert_with(|| {
+                    Rc::new(NixStr {
+                        s: name.as_bytes().into(),
+                        ctx: Context::new(),
+                    })
+                })
+                .clone(),
+        )
     }
 
     /// Registers a source text and returns its file id.
@@ -343,6 +362,10 @@ impl Eval {
                 let (f, a) = &**fa;
                 let f = self.force(f)?;
                 self.call(f, a.clone(), Pos::NONE)
+            }
+            ThunkState::Apply2(fab) => {
+                let (f, a, b) = &**fab;
+                self.call_n(f, &[a.clone(), b.clone()], Pos::NONE)
             }
             _ => Err(err("internal error: bad thunk state", Pos::NONE)),
         });

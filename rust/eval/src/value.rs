@@ -398,6 +398,9 @@ pub enum ThunkState {
     ApplyLambda(Rc<Closure>, Value),
     /// Any other function value applied lazily by a builtin.
     Apply(Box<(Value, Value)>),
+    /// A function applied lazily to two arguments (`mapAttrs f`, `zipAttrsWith f`):
+    /// one thunk where nesting single applications would make two.
+    Apply2(Box<(Value, Value, Value)>),
     /// Being evaluated: forcing it again means infinite recursion.
     Blackhole,
     /// The result.
@@ -492,6 +495,11 @@ impl Value {
             _ => ThunkState::Apply(Box::new((f, arg))),
         };
         Value::Thunk(Rc::new(Thunk::new(state)))
+    }
+
+    /// A thunk applying `f` to `a` and then the result to `b` when forced.
+    pub fn apply_lazy2(f: Value, a: Value, b: Value) -> Value {
+        Value::Thunk(Rc::new(Thunk::new(ThunkState::Apply2(Box::new((f, a, b))))))
     }
 
     /// A lazy value of an expression in an environment.

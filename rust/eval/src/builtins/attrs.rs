@@ -4,7 +4,7 @@ use super::list;
 use crate::error::{err, R};
 use crate::eval::{attr, Eval};
 use crate::ir::Pos;
-use crate::symbol::{intern_bytes, Symbol};
+use crate::symbol::{intern_bytes, FxBuild, Symbol};
 use crate::value::{Attr, Attrs, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -12,10 +12,7 @@ use std::rc::Rc;
 pub(super) fn attr_names(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let a = ev.force_attrs(&args[0], pos)?;
     Ok(list(
-        a.entries()
-            .iter()
-            .map(|e| Value::string(e.name.as_bytes()))
-            .collect(),
+        a.entries().iter().map(|e| ev.name_string(e.name)).collect(),
     ))
 }
 
@@ -135,10 +132,7 @@ pub(super) fn map_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         .iter()
         .map(|e| Attr {
             name: e.name,
-            value: Value::apply_lazy(
-                Value::apply_lazy(f.clone(), Value::string(e.name.as_bytes())),
-                e.value.clone(),
-            ),
+            value: Value::apply_lazy2(f.clone(), ev.name_string(e.name), e.value.clone()),
             pos: e.pos,
         })
         .collect();
@@ -147,7 +141,7 @@ pub(super) fn map_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 pub(super) fn zip_attrs_with(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let l = ev.force_list(&args[1], pos)?;
-    let mut groups: HashMap<Symbol, Vec<Value>> = HashMap::new();
+    let mut groups: HashMap<Symbol, Vec<Value>, FxBuild> = HashMap::default();
     for item in l.iter() {
         let a = ev.force_attrs(item, pos)?;
         for e in a.entries().iter() {
@@ -160,10 +154,7 @@ pub(super) fn zip_attrs_with(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
         .map(|(name, vals)| {
             attr(
                 name,
-                Value::apply_lazy(
-                    Value::apply_lazy(f.clone(), Value::string(name.as_bytes())),
-                    list(vals),
-                ),
+                Value::apply_lazy2(f.clone(), ev.name_string(name), list(vals)),
             )
         })
         .collect();
