@@ -219,7 +219,7 @@ impl Attrs {
     }
 
     /// Finds an attribute.
-    #[inline]
+    #[inline(always)]
     pub fn get(&self, name: Symbol) -> Option<&Attr> {
         let mut cur = self;
         loop {

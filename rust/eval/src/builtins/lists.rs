@@ -98,22 +98,39 @@ pub(super) fn any(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 pub(super) fn concat_lists(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let l = ev.force_list(&args[0], pos)?;
-    let mut out = Vec::new();
+    let mut parts = Vec::with_capacity(l.len());
     for x in l.iter() {
-        out.extend(ev.force_list(x, pos)?.iter().cloned());
+        parts.push(ev.force_list(x, pos)?);
     }
-    Ok(list(out))
+    Ok(concat_parts(parts))
+}
+
+/// The concatenation of lists: one list of their exact total size, or the only
+/// non-empty one as it is (the same elements).
+fn concat_parts(mut parts: Vec<crate::value::List>) -> Value {
+    parts.retain(|p| !p.is_empty());
+    match &parts[..] {
+        [] => list(Vec::new()),
+        [one] => Value::List(one.clone()),
+        _ => {
+            let mut out = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+            for p in &parts {
+                out.extend(p.iter().cloned());
+            }
+            list(out)
+        }
+    }
 }
 
 pub(super) fn concat_map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
-    let mut out = Vec::new();
+    let mut parts = Vec::with_capacity(l.len());
     for x in l.iter() {
         let r = ev.call(f.clone(), x.clone(), pos)?;
-        out.extend(ev.force_list(&r, pos)?.iter().cloned());
+        parts.push(ev.force_list(&r, pos)?);
     }
-    Ok(list(out))
+    Ok(concat_parts(parts))
 }
 
 /// `foldl'`: iterative, strict in the accumulator.
@@ -185,6 +202,16 @@ pub(super) fn group_by(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
+    // Nothing to compare: the list as it is (its elements are the answer's).
+    if l.len() < 2 {
+        return Ok(Value::List(l));
+    }
+    sort_list(ev, f, &l, pos)
+}
+
+/// [`sort`] of a list of at least two elements.
+#[inline(never)]
+fn sort_list(ev: &mut Eval, f: Value, l: &[Value], pos: Pos) -> R<Value> {
     // Elements the comparator already forced are compared (and returned) as their
     // values, without the thunk around them.
     let mut items: Vec<Value> = l.iter().map(Value::settled).collect();
