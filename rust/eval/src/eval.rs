@@ -885,6 +885,14 @@ impl Eval {
     /// Builds an attribute set literal; for `rec`/`let` also returns the new frame.
     /// The frame of a `let` (its bindings are a `rec` set's statics; no set is made).
     fn let_env(&mut self, lit: &AttrsLit, env: &Rc<Env>) -> R<Rc<Env>> {
+        // One binding (the most common `let`): no slice for it.
+        if let [(_, e, _)] = &lit.statics[..] {
+            let new_env = Env::unfilled_one(Some(env.clone()));
+            let v = self.thunk_in_new_frame(e, &new_env)?;
+            self.track_bound(std::slice::from_ref(&v));
+            new_env.fill_one(v);
+            return Ok(new_env);
+        }
         let new_env = Env::unfilled(Some(env.clone()));
         let mut vals = Vec::with_capacity(lit.statics.len());
         for (_, e, _) in &lit.statics {

@@ -325,6 +325,9 @@ pub enum Slots {
     /// Frames whose values may refer to the frame itself (`rec`, `let`, defaults of
     /// a pattern): set once, right after the frame is made.
     Many(OnceCell<Box<[Value]>>),
+    /// Like `Many` for a single value (`let x = …; in`): set once, right after the
+    /// frame is made, without a slice of its own.
+    Late(OnceCell<Value>),
 }
 
 /// An environment frame.
@@ -369,6 +372,24 @@ impl Env {
         env
     }
 
+    /// A frame whose one slot is set later with [`Env::fill_one`], below `parent`.
+    #[inline]
+    pub fn unfilled_one(parent: Option<Rc<Env>>) -> Rc<Env> {
+        Rc::new(Env {
+            slots: Slots::Late(OnceCell::new()),
+            parent,
+            with: false,
+        })
+    }
+
+    /// Sets the slot of a frame made by [`Env::unfilled_one`]; later calls do nothing.
+    #[inline]
+    pub fn fill_one(&self, value: Value) {
+        if let Slots::Late(cell) = &self.slots {
+            let _ = cell.set(value);
+        }
+    }
+
     /// Sets the slots of a frame made by [`Env::unfilled`]; later calls do nothing.
     #[inline]
     pub fn fill(&self, values: Vec<Value>) {
@@ -384,6 +405,8 @@ impl Env {
             Slots::One(v) if slot == 0 => Some(v),
             Slots::One(_) => None,
             Slots::Many(cell) => cell.get().and_then(|s| s.get(slot as usize)),
+            Slots::Late(cell) if slot == 0 => cell.get(),
+            Slots::Late(_) => None,
         }
     }
 }
