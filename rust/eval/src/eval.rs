@@ -45,6 +45,16 @@ fn stack_pointer() -> usize {
 pub(crate) fn remaining_stack() -> Option<usize> {
     let sp = stack_pointer();
     let limit = STACK_LIMIT.with(|l| l.get());
+    if limit > 1 {
+        return Some(sp.saturating_sub(limit));
+    }
+    remaining_stack_unknown(sp, limit)
+}
+
+/// [`remaining_stack`] before the limit is known (0), or when it cannot be (1).
+#[cold]
+#[inline(never)]
+fn remaining_stack_unknown(sp: usize, limit: usize) -> Option<usize> {
     let limit = if limit == 0 {
         init_stack_limit(sp)
     } else {
