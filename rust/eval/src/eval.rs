@@ -395,7 +395,7 @@ impl Eval {
     /// A lazy value for `e` in `env`: constants and variables are made directly, like
     /// Nix does; when speculating also functions and what cannot fail (see
     /// [`Eval::speculate`]); everything else becomes a thunk.
-    #[inline]
+    #[inline(always)]
     pub fn thunk(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
         Ok(match &**e {
             Expr::Const(v) => v.clone(),
