@@ -838,17 +838,22 @@ impl Eval {
     }
 
     /// Evaluates an attribute name; `None` for a dynamic `null` name.
+    #[inline(always)]
     fn attr_name(&mut self, key: &AttrKey, env: &Rc<Env>, pos: Pos) -> R<Option<Symbol>> {
         match key {
             AttrKey::Static(s) => Ok(Some(*s)),
-            AttrKey::Dynamic(e) => {
-                let v = self.eval(e, env)?;
-                match &v {
-                    Value::Null => Ok(None),
-                    Value::String(s) => Ok(Some(intern_bytes(&s.s))),
-                    other => Err(type_err(other, "a string", pos)),
-                }
-            }
+            AttrKey::Dynamic(e) => self.dynamic_attr_name(e, env, pos),
+        }
+    }
+
+    /// [`Eval::attr_name`] of `${e}`.
+    #[inline(never)]
+    fn dynamic_attr_name(&mut self, e: &Expr, env: &Rc<Env>, pos: Pos) -> R<Option<Symbol>> {
+        let v = self.eval(e, env)?;
+        match &v {
+            Value::Null => Ok(None),
+            Value::String(s) => Ok(Some(intern_bytes(&s.s))),
+            other => Err(type_err(other, "a string", pos)),
         }
     }
 
