@@ -366,7 +366,9 @@ impl Eval {
             _ => {}
         }
         let res = with_stack(|| match &state {
-            ThunkState::Pending(e, env) => self.eval(e, env).map_err(|err| err.at(e.pos())),
+            // Already on checked stack: the expression itself, without `eval`'s leaf
+            // cases (a pending expression is rarely a leaf) and second stack check.
+            ThunkState::Pending(e, env) => self.eval_inner(e, env).map_err(|err| err.at(e.pos())),
             ThunkState::ApplyLambda(c, a) => self.call_lambda(c, a.clone(), Pos::NONE),
             ThunkState::Apply(fa) => {
                 let (f, a) = &**fa;
