@@ -3,6 +3,7 @@
 //! one attempt; retrying is the caller's decision ([`ClientError::is_retryable`]).
 
 use crate::sparse;
+use futures_util::{StreamExt as _, TryStreamExt as _};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -252,19 +253,32 @@ impl Client {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        let ranges = nixspot_fs::sparse::data_ranges(&file, 0, size).map_err(io)?;
-        let length: u64 = ranges.iter().map(|r| sparse::RECORD_HEADER + r.len).sum();
+        // The records: each data range in pieces of at most MAX_RECORD bytes.
+        let mut records = Vec::new();
+        for range in nixspot_fs::sparse::data_ranges(&file, 0, size).map_err(io)? {
+            let end = range.offset + range.len;
+            let mut at = range.offset;
+            while at < end {
+                let len = (end - at).min(sparse::MAX_RECORD);
+                records.push((at, len));
+                at += len;
+            }
+        }
+        let length: u64 = records
+            .iter()
+            .map(|(_, len)| sparse::RECORD_HEADER + len)
+            .sum();
         sent.store(0, Ordering::Relaxed);
-        let reader = RangeReader {
-            file: Arc::new(file),
-            ranges: ranges.into_iter().collect(),
-            current: None,
-            sent,
-        };
-        let stream = futures_util::stream::unfold(reader, |mut reader| async move {
-            let chunk = reader.next_chunk().await.transpose()?;
-            Some((chunk, reader))
-        });
+        let file = Arc::new(file);
+        // A few records are read ahead while earlier ones are on the wire.
+        let stream = futures_util::stream::iter(records)
+            .map(move |(offset, len)| read_record(Arc::clone(&file), offset, len))
+            .buffered(READ_AHEAD)
+            .inspect_ok(move |record| {
+                let (offset, len) = (record.offset, record.len);
+                sent.store(offset + len, Ordering::Relaxed);
+            })
+            .map_ok(|record| record.bytes);
         let body = reqwest::Body::wrap_stream(stream);
         self.send("PUT", &url, |r| {
             // An explicit length: the server refuses a body that is not the records'
@@ -327,44 +341,29 @@ impl Client {
     }
 }
 
-/// Reads an image's data ranges as the records of a sparse upload.
-struct RangeReader {
-    file: Arc<std::fs::File>,
-    ranges: std::collections::VecDeque<nixspot_fs::sparse::DataRange>,
-    /// The range being sent: where its next byte is and how many remain.
-    current: Option<(u64, u64)>,
-    sent: Arc<AtomicU64>,
+/// Records of a sparse upload read ahead of the one being sent.
+const READ_AHEAD: usize = 4;
+
+/// One record of a sparse upload: header and data, read from the image.
+struct Record {
+    offset: u64,
+    len: u64,
+    bytes: Vec<u8>,
 }
 
-/// Bytes read from the image per chunk of the upload.
-const UPLOAD_CHUNK: u64 = 1 << 20;
-
-impl RangeReader {
-    /// The next chunk of the body: a record header, or up to [`UPLOAD_CHUNK`] bytes of
-    /// its range; `None` after the last range.
-    async fn next_chunk(&mut self) -> std::io::Result<Option<Vec<u8>>> {
-        let Some((offset, remaining)) = self.current else {
-            let Some(range) = self.ranges.pop_front() else {
-                return Ok(None);
-            };
-            self.current = (range.len > 0).then_some((range.offset, range.len));
-            return Ok(Some(
-                sparse::record_header(range.offset, range.len).to_vec(),
-            ));
-        };
-        let len = remaining.min(UPLOAD_CHUNK);
-        let file = Arc::clone(&self.file);
-        let chunk = tokio::task::spawn_blocking(move || {
-            use std::os::unix::fs::FileExt as _;
-            let mut chunk = vec![0u8; len as usize];
-            file.read_exact_at(&mut chunk, offset).map(|()| chunk)
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        self.current = (remaining > len).then_some((offset + len, remaining - len));
-        self.sent.store(offset + len, Ordering::Relaxed);
-        Ok(Some(chunk))
-    }
+/// Reads `len` bytes at `offset` of the image as a record of a sparse upload.
+async fn read_record(file: Arc<std::fs::File>, offset: u64, len: u64) -> std::io::Result<Record> {
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt as _;
+        let header = sparse::RECORD_HEADER as usize;
+        let mut bytes = vec![0u8; header + len as usize];
+        file.read_exact_at(&mut bytes[header..], offset)?;
+        let (head, data) = bytes.split_at_mut(header);
+        head.copy_from_slice(&sparse::record_header(offset, data));
+        Ok(Record { offset, len, bytes })
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Maps a failed send or read of `method url` to [`ClientError::Transport`] (the URL

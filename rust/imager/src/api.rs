@@ -525,9 +525,21 @@ async fn upload(
     );
     // The worker's sparse upload (its data ranges, the holes left out), or the image's
     // bytes as they are.
-    let sparse = headers
+    let content_type = headers
         .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == sparse::CONTENT_TYPE.as_bytes());
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let sparse = content_type == sparse::CONTENT_TYPE;
+    if !sparse && content_type.starts_with(sparse::CONTENT_TYPE_FAMILY) {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!(
+                "Content-Type {content_type}: this server takes sparse uploads as {} \
+             (records with checksums): update the worker to this server's nixspot",
+                sparse::CONTENT_TYPE
+            ),
+        ));
+    }
     let stored = if sparse {
         let size = headers
             .get(sparse::SIZE_HEADER)
@@ -541,7 +553,7 @@ async fn upload(
             })?;
         state
             .storage
-            .put_sparse(&key, body.into_data_stream(), length, size, &sha256)
+            .put_sparse(&key, body.into_data_stream(), length, size)
             .await
     } else {
         state

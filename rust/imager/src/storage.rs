@@ -1,7 +1,8 @@
 //! Where images go: a local directory (served with Range requests) or an S3-compatible
 //! bucket (downloads are 302 redirects to presigned, expiring URLs). Uploads stream into
-//! storage while being hashed and are refused on a sha256 or length mismatch, leaving
-//! nothing behind.
+//! storage while being checked — a plain upload against its sha256, a worker's sparse
+//! upload against its records' checksums — and are refused on a mismatch or a wrong
+//! length, leaving nothing behind.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -9,9 +10,10 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt as _};
+use nixspot_fs::sparse::is_zero;
 use nixspot_imager_worker::sparse;
 use sha2::{Digest as _, Sha256};
-use tokio::io::{AsyncSeekExt as _, AsyncWriteExt as _};
+use tokio::io::AsyncWriteExt as _;
 
 /// Image storage.
 #[derive(Debug, Clone)]
@@ -169,59 +171,62 @@ impl Storage {
             Ok(hex::encode(hasher.finalize_reset()))
         }
         .await;
-        keep_if(sink, hashed, sha256).await?;
+        let checked = hashed.and_then(|actual| {
+            if actual.eq_ignore_ascii_case(sha256) {
+                Ok(())
+            } else {
+                Err(StorageError::Mismatch(format!(
+                    "the upload's sha256 is {actual}, X-Image-Sha256 said {sha256}"
+                )))
+            }
+        });
+        sink.end(checked).await?;
         Ok(counted.received)
     }
 }
 
 impl Storage {
-    /// Streams a sparse upload (`body`, [`nixspot_imager_worker::sparse`]) of an image
-    /// of `size` bytes into `key`: its data ranges are written where they go and the
-    /// rest is left as holes (S3 objects have none: zeros are sent there). The sha256
-    /// is computed in the same pass over exactly the bytes stored — each range as it
-    /// arrives, the zeros between ranges from memory, in order — so the image is
-    /// never read back, and the sha256 the server publishes is the stored image's:
-    /// kept only if it is `sha256` and the body is `length` bytes (when known).
+    /// Streams a worker's sparse upload (`body`, [`nixspot_imager_worker::sparse`]) of
+    /// an image of `size` bytes into `key`: its data ranges are written where they go
+    /// and the rest is left as holes (S3 objects have none: zeros are sent there). Kept
+    /// only if every record's CRC-32C holds and the body is `length` bytes (when known):
+    /// the stored bytes are then exactly those the worker read from its image, whose
+    /// sha256 its build computed as it wrote them. The image is not hashed again here:
+    /// that would cost a sha256 over the whole image, holes included, for every order
+    /// (more than the build itself takes), to learn what the checksums already say.
     pub async fn put_sparse<S, E>(
         &self,
         key: &str,
         mut body: S,
         length: Option<u64>,
         size: u64,
-        sha256: &str,
     ) -> Result<u64, StorageError>
     where
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
         let mut sink = Sink::open(self, key).await?;
-        let mut hasher = ZeroHasher::default();
         let mut decoder = sparse::Decoder::new(size);
         let mut counted = Counted::new(length);
-        let hashed: Result<String, StorageError> = async {
+        let received: Result<(), StorageError> = async {
             while let Some(chunk) = body.next().await {
                 let chunk = counted.chunk(chunk)?;
                 let pieces = decoder
                     .feed(&chunk)
                     .map_err(|e| StorageError::Mismatch(e.to_string()))?;
                 for piece in pieces {
-                    hasher.zeros_to(piece.offset).await;
                     sink.skip_to(piece.offset).await?;
-                    let data = chunk.slice(piece.bytes);
-                    hasher.update(&data);
-                    sink.write(data).await?;
+                    sink.write(chunk.slice(piece.bytes)).await?;
                 }
             }
             decoder
                 .finish()
                 .map_err(|e| StorageError::Mismatch(e.to_string()))?;
             counted.end()?;
-            hasher.zeros_to(size).await;
-            sink.skip_to(size).await?;
-            Ok(hasher.finish().await)
+            sink.skip_to(size).await
         }
         .await;
-        keep_if(sink, hashed, sha256).await?;
+        sink.end(received).await?;
         Ok(size)
     }
 }
@@ -269,122 +274,111 @@ impl Counted {
     }
 }
 
-/// The end of every upload: `sink` is kept if the upload went well and its sha256
-/// (`hashed`) is `sha256`, else removed.
-async fn keep_if(
-    sink: Sink,
-    hashed: Result<String, StorageError>,
-    sha256: &str,
-) -> Result<(), StorageError> {
-    let checked = hashed.and_then(|actual| {
-        if actual.eq_ignore_ascii_case(sha256) {
-            Ok(())
-        } else {
-            Err(StorageError::Mismatch(format!(
-                "the upload's sha256 is {actual}, X-Image-Sha256 said {sha256}"
-            )))
-        }
-    });
-    match checked {
-        Ok(()) => sink.commit().await,
-        Err(e) => {
-            sink.abort().await;
-            Err(e)
-        }
-    }
-}
-
-/// Zeros to hash or send, from memory.
+/// Zeros to send, from memory.
 static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
 
-/// A sha256 of an image fed in order, its holes as runs of zeros. Long runs are hashed
-/// on the blocking pool: a gigabyte of zeros is a second of CPU, too long to hold one
-/// of the runtime's threads (other requests wait behind it).
-#[derive(Default)]
-struct ZeroHasher {
-    hasher: Option<Sha256>,
-    /// Bytes hashed so far.
-    at: u64,
+/// Bytes written to a local image between two calls for its writeback.
+const WRITEBACK_STEP: u64 = 64 << 20;
+
+/// What the upload hands to a local image's writer thread.
+enum Write {
+    /// Bytes to write at this offset.
+    At(u64, Bytes),
+    /// The upload is complete: the file is `size` bytes long; make it durable.
+    Finish(u64),
 }
 
-impl ZeroHasher {
-    fn update(&mut self, data: &[u8]) {
-        self.hasher.get_or_insert_with(Sha256::new).update(data);
-        self.at += data.len() as u64;
+/// A local image written on a thread of its own, fed through a bounded channel: the
+/// upload goes on receiving while earlier bytes are written (one round trip to the
+/// blocking pool per chunk of the body made the upload wait on each write in turn).
+struct LocalWriter {
+    writes: tokio::sync::mpsc::Sender<Write>,
+    thread: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl LocalWriter {
+    fn start(file: std::fs::File) -> LocalWriter {
+        let (writes, mut received) = tokio::sync::mpsc::channel::<Write>(64);
+        let thread = tokio::task::spawn_blocking(move || {
+            let mut written_back = 0;
+            while let Some(write) = received.blocking_recv() {
+                match write {
+                    Write::At(offset, data) => {
+                        write_nonzero_at(&file, offset, &data)?;
+                        let end = offset + data.len() as u64;
+                        if end >= written_back + WRITEBACK_STEP {
+                            // The image must be on disk before the order is ready
+                            // (the fsync below): start writing it out while the rest
+                            // arrives, so the fsync waits for the tail only.
+                            nixspot_fs::sparse::start_writeback(&file)?;
+                            written_back = end;
+                        }
+                    }
+                    Write::Finish(size) => {
+                        // A trailing run of zeros was skipped, not written.
+                        file.set_len(size)?;
+                        return file.sync_all();
+                    }
+                }
+            }
+            Ok(()) // abandoned: the caller removes the file
+        });
+        LocalWriter { writes, thread }
     }
 
-    /// Hashes zeros up to byte `end`.
-    async fn zeros_to(&mut self, end: u64) {
-        let count = end.saturating_sub(self.at);
-        if count == 0 {
-            return;
+    /// Queues `data` for byte `offset`; an error is the thread's (it stopped on it).
+    async fn write(&mut self, offset: u64, data: Bytes) -> std::io::Result<()> {
+        if self.writes.send(Write::At(offset, data)).await.is_ok() {
+            return Ok(());
         }
-        let mut hasher = self.hasher.take().unwrap_or_default();
-        let hash = move || {
-            let mut left = count;
-            while left > 0 {
-                let n = left.min(ZEROS.len() as u64) as usize;
-                hasher.update(&ZEROS[..n]);
-                left -= n as u64;
-            }
-            hasher
-        };
-        let hasher = if count < 1 << 20 {
-            hash()
-        } else {
-            match tokio::task::spawn_blocking(hash).await {
-                Ok(hasher) => hasher,
-                // The blocking pool is shutting down: the server is stopping, and this
-                // upload is refused below on its (now wrong) sha256.
-                Err(_) => Sha256::new(),
-            }
-        };
-        self.hasher = Some(hasher);
-        self.at = end;
+        Err(self.stopped().await)
     }
 
-    async fn finish(self) -> String {
-        hex::encode(self.hasher.unwrap_or_default().finalize())
+    /// Ends the file at `size` bytes and waits until it is on disk.
+    async fn finish(mut self, size: u64) -> std::io::Result<()> {
+        if self.writes.send(Write::Finish(size)).await.is_err() {
+            return Err(self.stopped().await);
+        }
+        drop(self.writes);
+        match self.thread.await {
+            Ok(done) => done,
+            Err(e) => Err(std::io::Error::other(e)),
+        }
+    }
+
+    /// Why the thread stopped before the end.
+    async fn stopped(&mut self) -> std::io::Error {
+        match (&mut self.thread).await {
+            Ok(Err(e)) => e,
+            Ok(Ok(())) => std::io::Error::other("the image's writer stopped"),
+            Err(e) => std::io::Error::other(e),
+        }
     }
 }
 
-/// Writes `chunk` at the end of what `file` has received (`size`), skipping its
-/// all-zero blocks so they stay holes: an image is mostly the empty space of its
-/// filesystems, and a stored image then takes the disk space of its data only (reads,
-/// Range requests included, see zeros in the holes).
-async fn write_sparse(
-    file: &mut tokio::fs::File,
-    chunk: &[u8],
-    size: &mut u64,
-) -> std::io::Result<()> {
+/// Writes `data` at `offset` of `file`, skipping its all-zero blocks so they stay holes:
+/// an image is mostly the empty space of its filesystems, and a stored image then takes
+/// the disk space of its data only (reads, Range requests included, see zeros in the
+/// holes).
+fn write_nonzero_at(file: &std::fs::File, offset: u64, data: &[u8]) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
     const BLOCK: usize = 4096;
-    let mut written_to = *size; // where the file's cursor is
     let mut at = 0;
-    while at < chunk.len() {
-        let end = (at + BLOCK).min(chunk.len());
-        let zeros = chunk[at..end].iter().all(|b| *b == 0);
+    while at < data.len() {
+        let zeros = is_zero(&data[at..(at + BLOCK).min(data.len())]);
         // Extend the run of blocks of the same kind.
-        let mut run_end = end;
-        while run_end < chunk.len() {
-            let next = (run_end + BLOCK).min(chunk.len());
-            if chunk[run_end..next].iter().all(|b| *b == 0) != zeros {
+        let mut run_end = (at + BLOCK).min(data.len());
+        while run_end < data.len() {
+            let next = (run_end + BLOCK).min(data.len());
+            if is_zero(&data[run_end..next]) != zeros {
                 break;
             }
             run_end = next;
         }
         if !zeros {
-            let offset = *size + at as u64;
-            if offset != written_to {
-                file.seek(std::io::SeekFrom::Start(offset)).await?;
-            }
-            file.write_all(&chunk[at..run_end]).await?;
-            written_to = *size + run_end as u64;
+            file.write_all_at(&data[at..run_end], offset + at as u64)?;
         }
         at = run_end;
-    }
-    *size += chunk.len() as u64;
-    if written_to != *size {
-        file.seek(std::io::SeekFrom::Start(*size)).await?;
     }
     Ok(())
 }
@@ -392,7 +386,7 @@ async fn write_sparse(
 /// An object being written.
 enum Sink {
     Local {
-        file: tokio::fs::File,
+        writer: LocalWriter,
         partial: PathBuf,
         path: PathBuf,
         /// Bytes received so far (the file may end in a hole shorter than this).
@@ -422,7 +416,7 @@ impl Sink {
                     .await
                     .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))?;
                 Ok(Sink::Local {
-                    file,
+                    writer: LocalWriter::start(file.into_std().await),
                     partial,
                     path,
                     size: 0,
@@ -442,13 +436,18 @@ impl Sink {
     async fn write(&mut self, chunk: Bytes) -> Result<(), StorageError> {
         match self {
             Sink::Local {
-                file,
+                writer,
                 partial,
                 size,
                 ..
-            } => write_sparse(file, &chunk, size)
-                .await
-                .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display()))),
+            } => {
+                let offset = *size;
+                *size += chunk.len() as u64;
+                writer
+                    .write(offset, chunk)
+                    .await
+                    .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))
+            }
             Sink::S3 {
                 writer,
                 what,
@@ -467,18 +466,8 @@ impl Sink {
     /// (a local file) or writing zeros (S3).
     async fn skip_to(&mut self, offset: u64) -> Result<(), StorageError> {
         match self {
-            Sink::Local {
-                file,
-                partial,
-                size,
-                ..
-            } => {
-                if offset > *size {
-                    file.seek(std::io::SeekFrom::Start(offset))
-                        .await
-                        .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))?;
-                    *size = offset;
-                }
+            Sink::Local { size, .. } => {
+                *size = (*size).max(offset);
                 Ok(())
             }
             Sink::S3 {
@@ -499,20 +488,28 @@ impl Sink {
         }
     }
 
+    /// The end of an upload: the object is kept if it was `received` whole and
+    /// checked, else removed.
+    async fn end(self, received: Result<(), StorageError>) -> Result<(), StorageError> {
+        match received {
+            Ok(()) => self.commit().await,
+            Err(e) => {
+                self.abort().await;
+                Err(e)
+            }
+        }
+    }
+
     async fn commit(self) -> Result<(), StorageError> {
         match self {
             Sink::Local {
-                mut file,
+                writer,
                 partial,
                 path,
                 size,
             } => {
                 let done = async {
-                    file.flush().await?;
-                    // A trailing run of zeros was skipped, not written.
-                    file.set_len(size).await?;
-                    file.sync_all().await?;
-                    drop(file);
+                    writer.finish(size).await?;
                     tokio::fs::rename(&partial, &path).await
                 }
                 .await;
@@ -532,8 +529,13 @@ impl Sink {
 
     async fn abort(self) {
         match self {
-            Sink::Local { file, partial, .. } => {
-                drop(file);
+            Sink::Local {
+                writer, partial, ..
+            } => {
+                // The thread ends when the channel closes; wait for it, so nothing
+                // writes the file once it is removed.
+                drop(writer.writes);
+                let _ = writer.thread.await;
                 let _ = tokio::fs::remove_file(&partial).await;
             }
             Sink::S3 { mut writer, .. } => {
@@ -597,21 +599,26 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_sparse_upload_is_stored_with_holes_and_checked_against_its_sha256() {
+    async fn a_sparse_upload_is_stored_with_holes_and_checked_against_its_checksums() {
         use std::os::unix::fs::MetadataExt as _;
         let dir = tempfile::tempdir().unwrap();
         let storage = Storage::Local(dir.path().to_path_buf());
-        // 40 MiB: two data ranges (one across the upload's chunks), holes elsewhere,
-        // including long ones (hashed on the blocking pool) and a trailing one.
-        let size: u64 = 40 << 20;
+        // 200 MiB: two data ranges (one across the upload's chunks, one of 100 MiB of
+        // data with zero blocks in it: kept as holes, and long enough to be handed to the
+        // disk while the rest arrives), holes elsewhere, a trailing one.
+        let size: u64 = 200 << 20;
         let mut image = vec![0u8; size as usize];
         image[4096..10_000].fill(7);
-        image[(20 << 20) + 5..(20 << 20) + 300_000].fill(9);
-        let sha = hex::encode(Sha256::digest(&image));
+        let big = (50 << 20) + 5..(150 << 20) + 5;
+        image[big.clone()].fill(9);
+        image[(100 << 20)..(101 << 20)].fill(0);
         let mut body = Vec::new();
-        for (start, end) in [(4096, 10_000), ((20 << 20) + 5, (20 << 20) + 300_000)] {
-            body.extend(sparse::record_header(start as u64, (end - start) as u64));
-            body.extend(&image[start..end]);
+        for (start, end) in [(4096, 10_000), (big.start, big.end)] {
+            for at in (start..end).step_by(sparse::MAX_RECORD as usize) {
+                let data = &image[at..end.min(at + sparse::MAX_RECORD as usize)];
+                body.extend(sparse::record_header(at as u64, data));
+                body.extend(data);
+            }
         }
         let chunks = |body: &[u8]| -> Vec<Result<Bytes, std::io::Error>> {
             body.chunks(65_537)
@@ -624,7 +631,6 @@ mod tests {
                 futures_util::stream::iter(chunks(&body)),
                 Some(body.len() as u64),
                 size,
-                &sha,
             )
             .await
             .unwrap();
@@ -635,24 +641,27 @@ mod tests {
             "stored bytes differ"
         );
         let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
-        assert!(allocated < 2 << 20, "{allocated} bytes allocated");
+        assert!(
+            allocated < 100 << 20,
+            "{allocated} bytes allocated: the zeros were written"
+        );
 
-        // Refused, leaving nothing: a wrong sha256, a wrong Content-Length, ranges
-        // that overlap or pass the image's end, a body cut inside a record.
-        let mut overlapping = body.clone();
-        overlapping.extend(sparse::record_header(5000, 1));
-        overlapping.push(1);
-        let mut past_end = body.clone();
-        past_end.extend(sparse::record_header(size - 1, 2));
-        past_end.extend([1, 2]);
+        // Refused, leaving nothing: a byte changed on the way, a wrong Content-Length,
+        // ranges that overlap or pass the image's end, a body cut inside a record.
+        let mut corrupted = body.clone();
+        let last = corrupted.len() - 1;
+        corrupted[last] ^= 1;
+        let record =
+            |offset: u64, data: &[u8]| [&sparse::record_header(offset, data)[..], data].concat();
+        let overlapping = [&body[..], &record(5000, &[1])].concat();
+        let past_end = [&body[..], &record(size - 1, &[1, 2])].concat();
         let cut = &body[..body.len() - 1];
-        let wrong_sha = "0".repeat(64);
-        for (what, body, length, sha) in [
-            ("sha256", &body[..], Some(body.len() as u64), &wrong_sha),
-            ("length", &body[..], Some(body.len() as u64 + 1), &sha),
-            ("overlap", &overlapping[..], None, &sha),
-            ("past the end", &past_end[..], None, &sha),
-            ("cut", cut, None, &sha),
+        for (what, body, length) in [
+            ("corrupted", &corrupted[..], None),
+            ("length", &body[..], Some(body.len() as u64 + 1)),
+            ("overlap", &overlapping[..], None),
+            ("past the end", &past_end[..], None),
+            ("cut", cut, None),
         ] {
             let refused = storage
                 .put_sparse(
@@ -660,7 +669,6 @@ mod tests {
                     futures_util::stream::iter(chunks(body)),
                     length,
                     size,
-                    sha,
                 )
                 .await;
             assert!(

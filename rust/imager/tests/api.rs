@@ -278,6 +278,46 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     assert_eq!(status, 422, "{answer}");
     let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
     assert_eq!(state["state"], json!("building"));
+    // A worker's sparse upload: a record changed on the way is refused by its checksum;
+    // a worker of an older nixspot (records without checksums) is told to update.
+    use nixspot_imager_worker::sparse;
+    let sparse_upload = |content_type: &str, body: Vec<u8>| {
+        worker
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/worker/jobs/{job_id}/image"),
+            )
+            .header("X-Image-Sha256", &digest)
+            .header("Content-Type", content_type)
+            .header(sparse::SIZE_HEADER, image.len())
+            .body(body)
+    };
+    let mut corrupted = [&sparse::record_header(0, &image)[..], &image].concat();
+    corrupted[500] ^= 1;
+    let (status, answer) = worker
+        .send(sparse_upload(sparse::CONTENT_TYPE, corrupted))
+        .await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("CRC-32C"),
+        "{answer}"
+    );
+    let (status, answer) = worker
+        .send(sparse_upload(sparse::CONTENT_TYPE_FAMILY, Vec::new()))
+        .await;
+    assert_eq!(status, 415, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("update the worker"),
+        "{answer}"
+    );
+    let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
+    assert_eq!(state["state"], json!("building"));
     let (status, done) = worker.upload(&job_id, image.clone(), &digest).await;
     assert_eq!(status, 200, "{done}");
     let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
