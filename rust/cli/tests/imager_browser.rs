@@ -18,8 +18,10 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use nixspot_testkit::browser::fantoccini::{self, Client, Locator};
-use nixspot_testkit::browser::{self, ChromeDriver, Session, DESKTOP, PHONE};
+use nixspot_testkit::browser::fantoccini::{Client, Locator};
+use nixspot_testkit::browser::{
+    self, click, element, fill, wait_path, wait_text, ChromeDriver, Session, DESKTOP, PHONE,
+};
 use nixspot_testkit::catalog::{ZIM, ZIM_SHA256};
 use serde_json::Value;
 use support::imager::{build_module, Imager, World};
@@ -27,80 +29,6 @@ use support::{nixspot, run, sfdisk_partitions, sha256_file, text};
 
 /// The password `Imager::user` gives its users.
 const PASSWORD: &str = "a long password";
-
-/// How long an element may take to appear (a loaded CI machine is slow; a broken page
-/// must not hang the test).
-const PATIENCE: Duration = Duration::from_secs(180);
-
-/// Polls between two looks at a page.
-const POLL: Duration = Duration::from_millis(200);
-
-async fn element(browser: &Client, id: &str) -> fantoccini::elements::Element {
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id(id))
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-}
-
-async fn fill(browser: &Client, id: &str, value: &str) {
-    let field = element(browser, id).await;
-    field.clear().await.unwrap_or_else(|e| panic!("#{id}: {e}"));
-    field
-        .send_keys(value)
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
-}
-
-async fn click(browser: &Client, id: &str) {
-    element(browser, id)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking #{id}: {e}"));
-}
-
-async fn path_of(browser: &Client) -> String {
-    browser
-        .current_url()
-        .await
-        .expect("the URL")
-        .path()
-        .to_string()
-}
-
-/// Waits until the page's path satisfies `reached` (a submission may still be
-/// navigating when the click returns) and returns it.
-async fn wait_path(browser: &Client, what: &str, reached: impl Fn(&str) -> bool) -> String {
-    let mut last = String::new();
-    for _ in 0..900 {
-        last = path_of(browser).await;
-        if reached(&last) {
-            return last;
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    panic!(
-        "never reached {what} (still at {last}): {}",
-        browser.source().await.unwrap_or_default()
-    );
-}
-
-/// Waits until the text of `id` contains `wanted` (any case).
-async fn wait_text(browser: &Client, id: &str, wanted: &str) {
-    let mut last = String::new();
-    for _ in 0..900 {
-        if let Ok(found) = browser.find(Locator::Id(id)).await {
-            last = found.text().await.unwrap_or_default();
-            if last.to_lowercase().contains(wanted) {
-                return;
-            }
-        }
-        tokio::time::sleep(POLL).await;
-    }
-    panic!("#{id} never contained {wanted:?} (last {last:?})");
-}
 
 /// Screenshots of the current page at phone and desktop widths, checked (not blank,
 /// no horizontal scrolling) and kept.
@@ -147,6 +75,7 @@ fn fetch(href: &str, cookie: &str, into: &Path) {
 async fn href(browser: &Client, id: &str) -> String {
     element(browser, id)
         .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
         .prop("href")
         .await
         .unwrap_or_else(|e| panic!("#{id}: {e}"))
@@ -190,10 +119,10 @@ async fn a_person_orders_an_image_in_a_browser_and_the_module_builds_the_same_im
     let too_long = "an SSID far longer than thirty-two bytes";
     fill(&browser, "ssid", too_long).await;
     click(&browser, "save").await;
-    let error = element(&browser, "ssid-error").await;
+    let error = element(&browser, "ssid-error").await.expect("#ssid-error");
     let message = error.text().await.expect("the error's text");
     assert!(message.contains("32"), "the SSID's error: {message:?}");
-    let ssid = element(&browser, "ssid").await;
+    let ssid = element(&browser, "ssid").await.expect("#ssid");
     assert_eq!(
         ssid.attr("aria-invalid")
             .await
@@ -249,7 +178,8 @@ async fn a_person_orders_an_image_in_a_browser_and_the_module_builds_the_same_im
     let mut steps = Vec::new();
     let mut seen = Vec::new();
     // A bound of an hour of polls, for a build on a loaded machine.
-    for _ in 0..18_000 {
+    let polls = Duration::from_secs(3600).as_millis() / browser::POLL_PERIOD.as_millis();
+    for _ in 0..polls {
         if let Some((state, step)) = order_state(&browser).await {
             if seen.last() != Some(&state) {
                 seen.push(state.clone());
@@ -276,7 +206,7 @@ async fn a_person_orders_an_image_in_a_browser_and_the_module_builds_the_same_im
                 );
             }
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(browser::POLL_PERIOD).await;
     }
     assert_eq!(
         seen.last().map(String::as_str),
@@ -294,6 +224,7 @@ async fn a_person_orders_an_image_in_a_browser_and_the_module_builds_the_same_im
     screenshots(&browser, "order-ready").await;
     let page_sha = element(&browser, "order-sha256")
         .await
+        .expect("#order-sha256")
         .text()
         .await
         .expect("the page's sha256")

@@ -14,142 +14,29 @@
 
 mod support;
 
-use std::time::Duration;
-
 use nixspot_imager::accounts::Role;
 use nixspot_imager::server::Server;
-use nixspot_testkit::browser::fantoccini::elements::Element;
-use nixspot_testkit::browser::fantoccini::error::CmdError;
 use nixspot_testkit::browser::fantoccini::{Client, Locator};
-use nixspot_testkit::browser::{self, poll_until, ChromeDriver, Session, DESKTOP, PHONE};
+use nixspot_testkit::browser::{
+    self, click, element, fill, wait_attribute, wait_path, wait_text, ChromeDriver, Session,
+    DESKTOP, PHONE,
+};
 use serde_json::json;
 use support::{client, World};
 
 const PASSWORD: &str = "a long password";
 
-/// How long an element may take to appear: a bound on readiness that only keeps a
-/// broken page from hanging the test, long enough for a loaded CI machine (fantoccini's
-/// default of 30 s was not: a workspace test run timed out on the order button).
-const PATIENCE: Duration = Duration::from_secs(180);
-
-/// Element `id`, once the page has it (within [`PATIENCE`]).
-async fn element(browser: &Client, id: &str) -> Result<Element, CmdError> {
-    browser
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Id(id))
-        .await
-}
-
-/// Polls element `id`, read by `read`, until `ready` says so: the page may update it
-/// after a script's request (readiness, not timing: the bound only keeps a broken page
-/// from hanging the test). Else what was last read (`None`: no such element).
-async fn wait_element<T>(
-    browser: &Client,
-    id: &str,
-    read: impl AsyncFn(&Element) -> T,
-    ready: impl Fn(&T) -> bool,
-) -> Result<(), Option<T>> {
-    poll_until(600, async || {
-        let seen = match element(browser, id).await {
-            Ok(element) => Some(read(&element).await),
-            Err(_) => None,
-        };
-        match seen {
-            Some(value) if ready(&value) => Ok(()),
-            other => Err(other),
-        }
-    })
-    .await
-}
-
-/// Waits until `attribute` of element `id` is `wanted`.
-async fn wait_attribute(browser: &Client, id: &str, attribute: &str, wanted: &str) {
-    let read = async |e: &Element| e.attr(attribute).await.ok().flatten();
-    let seen = wait_element(browser, id, read, |v| v.as_deref() == Some(wanted)).await;
-    if let Err(last) = seen {
-        let last = last.flatten();
-        panic!("#{id}[{attribute}] never became {wanted:?} (last {last:?})");
-    }
-}
-
-/// Waits until the text of element `id` contains `wanted` (any case).
-async fn wait_text(browser: &Client, id: &str, wanted: &str) {
-    let read = async |e: &Element| e.text().await.unwrap_or_default();
-    let seen = wait_element(browser, id, read, |t| t.to_lowercase().contains(wanted)).await;
-    if let Err(last) = seen {
-        let last = last.unwrap_or_default();
-        panic!("#{id} never contained {wanted:?} (last {last:?})");
-    }
-}
-
-async fn fill(browser: &Client, id: &str, text: &str) {
-    let field = element(browser, id)
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
-    field.clear().await.unwrap_or_else(|e| panic!("#{id}: {e}"));
-    field
-        .send_keys(text)
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"));
-}
-
-async fn click(browser: &Client, id: &str) {
-    element(browser, id)
-        .await
-        .unwrap_or_else(|e| panic!("#{id}: {e}"))
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("clicking #{id}: {e}"));
-}
-
-/// Waits until the page's path starts with `prefix` (a form's submission may still be
-/// navigating when the click returns) and returns it.
-async fn wait_path(browser: &Client, prefix: &str) -> String {
-    let reached = |path: &str| path.starts_with(prefix);
-    wait_path_where(browser, 600, reached, &format!("never reached {prefix}")).await
+/// Waits until the page's path starts with `prefix` and returns it.
+async fn wait_prefix(browser: &Client, prefix: &str) -> String {
+    wait_path(browser, prefix, |path| path.starts_with(prefix)).await
 }
 
 /// Waits until a new configuration's form has been saved and returns the saved
 /// configuration's path: `/configurations/new` itself also starts with
-/// `/configurations/`, so [`wait_path`] could return before the submission navigated.
+/// `/configurations/`, so [`wait_prefix`] could return before the submission navigated.
 async fn wait_saved(browser: &Client) -> String {
     let saved = |path: &str| path.starts_with("/configurations/") && path != "/configurations/new";
-    wait_path_where(browser, 1800, saved, "the configuration was not saved").await
-}
-
-/// Polls the page's path until `done` says it is there, and returns it; else fails
-/// saying `what`, where the page still is, and its source.
-async fn wait_path_where(
-    browser: &Client,
-    tries: u32,
-    done: impl Fn(&str) -> bool,
-    what: &str,
-) -> String {
-    let seen = poll_until(tries, async || {
-        let path = path_of(browser).await;
-        match done(&path) {
-            true => Ok(path),
-            false => Err(path),
-        }
-    })
-    .await;
-    match seen {
-        Ok(path) => path,
-        Err(last) => panic!(
-            "{what} (still at {last}): {}",
-            browser.source().await.unwrap_or_default()
-        ),
-    }
-}
-
-async fn path_of(browser: &Client) -> String {
-    browser
-        .current_url()
-        .await
-        .expect("the URL")
-        .path()
-        .to_string()
+    wait_path(browser, "the saved configuration", saved).await
 }
 
 /// Screenshots of the current page at phone and desktop widths, checked and kept.
@@ -174,7 +61,7 @@ async fn sign_in(browser: &Client, base: &str, name: &str) {
     fill(browser, "name", name).await;
     fill(browser, "password", PASSWORD).await;
     click(browser, "sign-in").await;
-    wait_path(browser, "/configurations").await;
+    wait_prefix(browser, "/configurations").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,7 +125,7 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
     // Order; the page follows the job live.
     browser.goto(&format!("{base}{config_path}")).await.unwrap();
     click(&browser, "order").await;
-    let order_path = wait_path(&browser, "/orders/").await;
+    let order_path = wait_prefix(&browser, "/orders/").await;
     wait_attribute(&browser, "order-state", "data-state", "queued").await;
     screenshots(&browser, "order-queued", true).await;
     let (status, claimed) = worker
@@ -336,7 +223,7 @@ async fn a_person_configures_orders_and_downloads_in_a_browser() {
         .await
         .unwrap();
     click(&browser, "order").await;
-    wait_path(&browser, "/orders/").await;
+    wait_prefix(&browser, "/orders/").await;
     let state = element(&browser, "order-state")
         .await
         .unwrap()

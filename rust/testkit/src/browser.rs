@@ -180,6 +180,121 @@ impl fantoccini::wd::WebDriverCompatibleCommand for CdpCommand {
     }
 }
 
+/// How long an element may take to appear: a bound on readiness that only keeps a
+/// broken page from hanging a test, long enough for a loaded CI machine (fantoccini's
+/// default of 30 s was not: a workspace test run timed out on an order button).
+pub const PATIENCE: Duration = Duration::from_secs(180);
+
+/// Element `id`, once the page has it (within [`PATIENCE`]).
+pub async fn element(
+    browser: &Client,
+    id: &str,
+) -> Result<fantoccini::elements::Element, fantoccini::error::CmdError> {
+    browser
+        .wait()
+        .at_most(PATIENCE)
+        .for_element(fantoccini::Locator::Id(id))
+        .await
+}
+
+/// Replaces the text of field `id` with `text`; panics naming the field.
+pub async fn fill(browser: &Client, id: &str, text: &str) {
+    let field = element(browser, id)
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+    field.clear().await.unwrap_or_else(|e| panic!("#{id}: {e}"));
+    field
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"));
+}
+
+/// Clicks element `id`; panics naming it.
+pub async fn click(browser: &Client, id: &str) {
+    element(browser, id)
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("clicking #{id}: {e}"));
+}
+
+/// The page's path (`/orders/…`).
+pub async fn path_of(browser: &Client) -> String {
+    browser
+        .current_url()
+        .await
+        .expect("the URL")
+        .path()
+        .to_string()
+}
+
+/// Tries of a wait: [`PATIENCE`] in all.
+const TRIES: u32 = (PATIENCE.as_millis() / POLL_PERIOD.as_millis()) as u32;
+
+/// Waits until the page's path satisfies `reached` (a form's submission may still be
+/// navigating when the click returns) and returns it; else panics saying it never
+/// reached `what`, where the page still is, and its source.
+pub async fn wait_path(browser: &Client, what: &str, reached: impl Fn(&str) -> bool) -> String {
+    let seen = poll_until(TRIES, async || {
+        let path = path_of(browser).await;
+        match reached(&path) {
+            true => Ok(path),
+            false => Err(path),
+        }
+    })
+    .await;
+    match seen {
+        Ok(path) => path,
+        Err(last) => panic!(
+            "never reached {what} (still at {last}): {}",
+            browser.source().await.unwrap_or_default()
+        ),
+    }
+}
+
+/// Polls element `id`, read by `read`, until `ready` says so: the page may update it
+/// after a script's request (readiness, not timing: the bound only keeps a broken page
+/// from hanging the test). Else what was last read (`None`: no such element).
+pub async fn wait_element<T>(
+    browser: &Client,
+    id: &str,
+    read: impl AsyncFn(&fantoccini::elements::Element) -> T,
+    ready: impl Fn(&T) -> bool,
+) -> Result<(), Option<T>> {
+    poll_until(TRIES, async || {
+        let seen = match browser.find(fantoccini::Locator::Id(id)).await {
+            Ok(element) => Some(read(&element).await),
+            Err(_) => None,
+        };
+        match seen {
+            Some(value) if ready(&value) => Ok(()),
+            other => Err(other),
+        }
+    })
+    .await
+}
+
+/// Waits until `attribute` of element `id` is `wanted`.
+pub async fn wait_attribute(browser: &Client, id: &str, attribute: &str, wanted: &str) {
+    let read = async |e: &fantoccini::elements::Element| e.attr(attribute).await.ok().flatten();
+    let seen = wait_element(browser, id, read, |v| v.as_deref() == Some(wanted)).await;
+    if let Err(last) = seen {
+        let last = last.flatten();
+        panic!("#{id}[{attribute}] never became {wanted:?} (last {last:?})");
+    }
+}
+
+/// Waits until the text of element `id` contains `wanted` (any case).
+pub async fn wait_text(browser: &Client, id: &str, wanted: &str) {
+    let read = async |e: &fantoccini::elements::Element| e.text().await.unwrap_or_default();
+    let seen = wait_element(browser, id, read, |t| t.to_lowercase().contains(wanted)).await;
+    if let Err(last) = seen {
+        let last = last.unwrap_or_default();
+        panic!("#{id} never contained {wanted:?} (last {last:?})");
+    }
+}
+
 /// How long [`poll_until`] waits between two looks.
 pub const POLL_PERIOD: Duration = Duration::from_millis(100);
 
@@ -201,38 +316,8 @@ pub async fn poll_until<T, Seen>(
         if left == 0 {
             return Err(seen);
         }
-        pause(POLL_PERIOD).await;
+        tokio::time::sleep(POLL_PERIOD).await;
     }
-}
-
-/// Waits `period` without holding a thread of the caller's async runtime: another
-/// thread sleeps, then wakes the task (the test kit has no runtime of its own).
-async fn pause(period: Duration) {
-    use std::sync::{Arc, Mutex};
-    use std::task::{Poll, Waker};
-
-    /// Whether the time is up, and the task to wake then.
-    type Shared = Arc<Mutex<(bool, Option<Waker>)>>;
-    let shared: Shared = Arc::default();
-    let sleeper = shared.clone();
-    std::thread::spawn(move || {
-        std::thread::sleep(period);
-        let mut state = sleeper.lock().unwrap_or_else(|e| e.into_inner());
-        state.0 = true;
-        if let Some(waker) = state.1.take() {
-            waker.wake();
-        }
-    });
-    std::future::poll_fn(|cx| {
-        let mut state = shared.lock().unwrap_or_else(|e| e.into_inner());
-        if state.0 {
-            Poll::Ready(())
-        } else {
-            state.1 = Some(cx.waker().clone());
-            Poll::Pending
-        }
-    })
-    .await
 }
 
 /// Where a test suite keeps its artefacts (screenshots): `target/test-artefacts/<suite>`
