@@ -19,7 +19,8 @@ pub struct Stored {
     pub owner: String,
     /// The configuration body `{"hotspot": {…}}`.
     pub hotspot: Value,
-    /// The lock its last order froze (or a lock computed for `lock.json`).
+    /// Its last lock (see `current_lock`): frozen by its last order, or computed for
+    /// its `lock.json`.
     pub lock: Option<String>,
     /// When that lock was computed (Unix seconds).
     pub locked: Option<i64>,
@@ -204,17 +205,27 @@ pub async fn copy_configuration(
     Ok(copy)
 }
 
-/// The lock of configuration `id`: the one its last order froze, else computed now
-/// (and kept).
+/// The lock of configuration `id`: the one an order of it would freeze now (see
+/// [`current_lock`]).
 pub async fn configuration_lock(
     state: &AppState,
     user: &User,
     id: &str,
 ) -> Result<String, ApiError> {
     let stored = load_configuration(state, user, id).await?;
-    match stored.lock {
-        Some(lock) => Ok(lock),
-        None => {
+    current_lock(state, id, &stored).await
+}
+
+/// The lock of `stored` (configuration `id`) as of now: the one it has kept if that
+/// was made within [`LOCK_REUSE_SECONDS`], else computed now and kept. The one rule of
+/// both the configuration's `lock.json` and its next order, so what a person downloads
+/// is what the order would build.
+async fn current_lock(state: &AppState, id: &str, stored: &Stored) -> Result<String, ApiError> {
+    match (&stored.lock, stored.locked) {
+        (Some(lock), Some(at)) if crate::now().saturating_sub(at) < LOCK_REUSE_SECONDS => {
+            Ok(lock.clone())
+        }
+        _ => {
             let lock = compute_lock(state, &stored.hotspot).await?;
             store_lock(state, id, &lock).await?;
             Ok(lock)
@@ -246,8 +257,9 @@ const LOCK_REUSE_SECONDS: i64 = 3600;
 
 /// Orders an image of configuration `configuration` for `user`: checks the policy
 /// again (it may have changed since the configuration was saved), freezes its module
-/// and lock (computed now, or its lock of the last hour), and queues it; returns the order's id. With an idempotency `key`, an order
-/// made with the same key is returned instead of a second one.
+/// and lock ([`current_lock`]), and queues it; returns the order's id. With an
+/// idempotency `key`, an order made with the same key is returned instead of a second
+/// one.
 pub async fn create_order(
     state: &AppState,
     user: &User,
@@ -261,14 +273,7 @@ pub async fn create_order(
     }
     let stored = load_configuration(state, user, configuration).await?;
     state.policy.check(&stored.hotspot)?;
-    let lock = match (stored.lock, stored.locked) {
-        (Some(lock), Some(at)) if crate::now().saturating_sub(at) < LOCK_REUSE_SECONDS => lock,
-        _ => {
-            let lock = compute_lock(state, &stored.hotspot).await?;
-            store_lock(state, configuration, &lock).await?;
-            lock
-        }
-    };
+    let lock = current_lock(state, configuration, &stored).await?;
     let module = config::module_text(&stored.hotspot);
     let name = config::image_name(&stored.hotspot);
     let id = queue::create(&state.db, user, configuration, &name, &module, &lock, key).await?;

@@ -557,7 +557,8 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn an_order_within_the_hour_reuses_its_configurations_lock_and_a_saved_change_forgets_it() {
+async fn orders_and_lock_json_within_the_hour_reuse_the_configurations_lock_and_a_saved_change_forgets_it(
+) {
     let world = World::new().await;
     let server = Server::start(world.settings("data")).await.expect("start");
     let alice = client(&server, "alice", Role::User, None).await;
@@ -598,6 +599,19 @@ async fn an_order_within_the_hour_reuses_its_configurations_lock_and_a_saved_cha
     let aged = age_lock(3600).await.expect("a lock time");
     let (status, _) = order().await;
     assert_eq!(status, 201);
+    let recomputed = age_lock(0).await.expect("a lock time");
+    assert!(recomputed >= aged + 3600, "{recomputed} vs {aged}");
+
+    // The configuration's lock.json follows the same rule: what an order would freeze.
+    let lock_path = format!("/api/v1/configurations/{config}/lock.json");
+    let lock_json = || alice.get(&lock_path);
+    let aged = age_lock(600).await.expect("a lock time");
+    let (status, _) = lock_json().await;
+    assert_eq!(status, 200);
+    assert_eq!(age_lock(0).await, Some(aged), "the lock of the hour");
+    let aged = age_lock(3600).await.expect("a lock time");
+    let (status, _) = lock_json().await;
+    assert_eq!(status, 200);
     let recomputed = age_lock(0).await.expect("a lock time");
     assert!(recomputed >= aged + 3600, "{recomputed} vs {aged}");
 
