@@ -397,26 +397,14 @@ fn colour_stats(png: &[u8], path: &Path) -> (u32, u32, f64, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
-    use std::task::{Context, Poll, Wake, Waker};
 
-    /// Runs `future` on this thread (the test kit has no async runtime).
+    /// Runs `future` on a runtime of this thread, as the tests that use the kit do.
     fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-        struct Unpark(std::thread::Thread);
-        impl Wake for Unpark {
-            fn wake(self: Arc<Self>) {
-                self.0.unpark();
-            }
-        }
-        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
-        let mut context = Context::from_waker(&waker);
-        let mut future = std::pin::pin!(future);
-        loop {
-            match future.as_mut().poll(&mut context) {
-                Poll::Ready(value) => return value,
-                Poll::Pending => std::thread::park(),
-            }
-        }
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .expect("a runtime")
+            .block_on(future)
     }
 
     #[test]
