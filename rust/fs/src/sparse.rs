@@ -202,6 +202,18 @@ pub fn copy_nonzero(
     Ok(())
 }
 
+/// Writes `data` at `offset` of `file`, where the file already reads as zeros (new, or
+/// extended), skipping the blocks of the [`HOLE_BLOCK`] grid that would only receive
+/// zeros, so they stay holes.
+pub fn write_nonzero_at(file: &File, offset: u64, data: &[u8]) -> io::Result<()> {
+    use std::os::unix::fs::FileExt as _;
+    for r in nonzero_runs(data, offset) {
+        let start = r.offset as usize;
+        file.write_all_at(&data[start..start + r.len as usize], offset + r.offset)?;
+    }
+    Ok(())
+}
+
 /// The runs of `bytes` (which go to byte `at` of the destination) holding a non-zero byte,
 /// in pieces of the destination's [`HOLE_BLOCK`] grid, as offsets into `bytes`.
 fn nonzero_runs(bytes: &[u8], at: u64) -> Vec<DataRange> {

@@ -163,6 +163,31 @@ fn copy_sparse_leaves_zero_blocks_of_a_dense_source_as_holes() {
 }
 
 #[test]
+fn write_nonzero_at_writes_every_byte_and_leaves_zero_blocks_as_holes() {
+    let t = tempfile::tempdir().unwrap();
+    let content = content_with_zero_runs();
+    let dst = rw(&t.path().join("dst"));
+    // An unaligned destination offset: the grid is the destination's, so the data
+    // spills into the block after each data run and the rest of the run is holes.
+    let at = 4096 + 100;
+    let len = at + content.len() as u64;
+    sparse::write_nonzero_at(&dst, at, &content).unwrap();
+    dst.set_len(len).unwrap();
+    let mut back = vec![0u8; content.len()];
+    dst.read_exact_at(&mut back, at).unwrap();
+    assert_eq!(back, content);
+    let blocks = len.div_ceil(4096);
+    let holes = (0..blocks).filter(|b| is_hole(&dst, *b)).count() as u64;
+    // data: blocks 1 and 2 (the first 4 KiB), and two blocks around the second 4 KiB
+    assert!(
+        holes >= blocks - 4 - 1,
+        "{holes} of {blocks} blocks are holes: {:?}",
+        sparse::data_ranges(&dst, 0, len).unwrap()
+    );
+    assert!(is_hole(&dst, 0), "the untouched first block was written");
+}
+
+#[test]
 fn in_order_write_announces_final_ranges_whose_hash_is_the_finished_files() {
     let t = tempfile::tempdir().unwrap();
     let big = t.path().join("big.bin");

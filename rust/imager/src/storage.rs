@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt as _};
-use nixspot_fs::sparse::is_zero;
 use nixspot_imager_worker::sparse;
 use sha2::{Digest as _, Sha256};
 use tokio::io::AsyncWriteExt as _;
@@ -310,7 +309,7 @@ impl LocalWriter {
             while let Some(write) = received.blocking_recv() {
                 match write {
                     Write::At(offset, data) => {
-                        write_nonzero_at(&file, offset, &data)?;
+                        nixspot_fs::sparse::write_nonzero_at(&file, offset, &data)?;
                         let end = offset + data.len() as u64;
                         if end >= written_back + WRITEBACK_STEP {
                             // The image must be on disk before the order is ready
@@ -360,33 +359,6 @@ impl LocalWriter {
             Err(e) => std::io::Error::other(e),
         }
     }
-}
-
-/// Writes `data` at `offset` of `file`, skipping its all-zero blocks so they stay holes:
-/// an image is mostly the empty space of its filesystems, and a stored image then takes
-/// the disk space of its data only (reads, Range requests included, see zeros in the
-/// holes).
-fn write_nonzero_at(file: &std::fs::File, offset: u64, data: &[u8]) -> std::io::Result<()> {
-    use std::os::unix::fs::FileExt as _;
-    const BLOCK: usize = 4096;
-    let mut at = 0;
-    while at < data.len() {
-        let zeros = is_zero(&data[at..(at + BLOCK).min(data.len())]);
-        // Extend the run of blocks of the same kind.
-        let mut run_end = (at + BLOCK).min(data.len());
-        while run_end < data.len() {
-            let next = (run_end + BLOCK).min(data.len());
-            if is_zero(&data[run_end..next]) != zeros {
-                break;
-            }
-            run_end = next;
-        }
-        if !zeros {
-            file.write_all_at(&data[at..run_end], offset + at as u64)?;
-        }
-        at = run_end;
-    }
-    Ok(())
 }
 
 /// An object being written.
