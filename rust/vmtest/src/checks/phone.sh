@@ -121,22 +121,37 @@ phone_stop() {
 	return 0
 }
 
-# What the phone's scan of the access point's channel finds (the BSS cache flushed, so a
-# hidden network's name learnt from an earlier association does not show). Passive: a
-# hidden network answers no broadcast probe, only its beacons show it; a few tries, as
-# one dwell on the channel may miss them.
+# What the phone's scan of the access point's channel finds: the access points heard
+# during this scan only. Passive: a hidden network answers no broadcast probe, only its
+# beacons show it. `flush` is not enough to leave out what an earlier scan heard: the
+# kernel has been seen to keep an entry that stopped beaconing (an access point being
+# restarted by `reconfigure`: hostapd derives the WPA2 key before it beacons, seconds
+# under emulation), so entries last heard before the scan are dropped here, and a scan
+# that heard nothing is tried again. Each try is bounded: under emulation the kernel has
+# been seen never to report a scan's end, and `iw … scan` then waits forever; the stuck
+# scan is aborted and the next try starts a new one.
 phone_scan() {
 	f=$(ap_freq)
 	i=0
+	: >$V/scan.log
 	while :; do
-		if in_phone iw dev phone0 scan freq "$f" flush passive >$V/scan 2>&1 && grep -q '^BSS ' $V/scan; then
-			break
-		fi
+		timeout 15 nsenter -t "$(phone_pid)" -n iw dev phone0 scan freq "$f" flush passive >$V/scan.all 2>&1
+		r=$?
+		# the BSS blocks whose `last seen: N ms ago` is within the scan's few seconds
+		awk '/^BSS /{ if (b != "" && fresh) printf "%s", b; b = ""; fresh = 0 }
+			/^[[:space:]]*last seen: [0-9]+ ms ago/{ if ($3 + 0 < 3000) fresh = 1 }
+			{ b = b $0 "\n" }
+			END { if (b != "" && fresh) printf "%s", b }' $V/scan.all >$V/scan
+		[ $r -eq 0 ] && grep -q '^BSS ' $V/scan && break
+		echo "try $((i + 1)): iw exited with $r, heard $(grep -c '^BSS ' $V/scan) access point(s) in this scan; iw said: $(head -c 200 $V/scan.all | tr '\n\t' '  ')" >>$V/scan.log
+		[ $r -eq 143 ] && in_phone iw dev phone0 scan abort >>$V/scan.log 2>&1
 		i=$((i + 1))
 		[ $i -lt 10 ] || break
-		sleep 0.5
+		sleep 1
 	done
 	cat $V/scan
+	# the retries, for a failure's message (a scan without the SSID fails the check)
+	[ $i -eq 0 ] || sed 's/^/phone_scan: /' $V/scan.log
 }
 
 # Associates with WPA2-PSK: $1 SSID, $2 passphrase. Prints `connected` or `refused`
@@ -176,7 +191,9 @@ EOF
 # Associates with an open network $1 (named: it may be hidden).
 phone_open() {
 	phone_stop
-	in_phone iw dev phone0 connect -w "$1" "$(ap_freq)" || fail "iw connect \"$1\" failed"
+	# bounded, as a scan is (phone_scan): `-w` waits for the kernel's connect event
+	timeout 30 nsenter -t "$(phone_pid)" -n iw dev phone0 connect -w "$1" "$(ap_freq)" ||
+		fail "iw connect \"$1\" failed or gave no answer within 30 s (exit $?)"
 	in_phone iw dev phone0 link
 }
 

@@ -177,7 +177,7 @@ pub fn check_wifi(m: &mut Machine, h: &Hotspot) -> Result<String> {
                 "ap.hide: the phone's scan still shows {ssid:?}:\n{scan}"
             )));
         }
-        if !scan.contains("BSS ") {
+        if !scan.lines().any(|l| l.starts_with("BSS ")) {
             return Err(m.failure(format!(
                 "the phone's scan finds no access point at all:\n{scan}"
             )));
