@@ -24,6 +24,10 @@ const SETUP_TIMEOUT: Duration = Duration::from_secs(240);
 /// handshake retries) or a DHCP exchange.
 const LINK_TIMEOUT: Duration = Duration::from_secs(90);
 
+/// Time for a scan: `phone_scan` tries up to 10 times, each bounded by 15 s (a try
+/// takes about a second when the kernel answers).
+const SCAN_TIMEOUT: Duration = Duration::from_secs(200);
+
 /// What a DHCP lease gave the phone.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Lease {
@@ -139,7 +143,7 @@ impl Phone {
 
     /// The scan of the access point's channel (`iw dev … scan`), cache flushed.
     pub fn scan(&self, m: &mut Machine) -> Result<String> {
-        sh(m, "phone_scan", LINK_TIMEOUT)
+        sh(m, "phone_scan", SCAN_TIMEOUT)
     }
 
     /// Associates with WPA2-PSK; `Ok(true)` when connected, `Ok(false)` when the access
