@@ -282,21 +282,82 @@ fn an_order_is_built_by_the_embedded_worker_as_nixspot_build_builds_its_export()
 /// `nixspot imager evaluate` (the server's evaluation child) given `request` on its
 /// standard input: its output.
 fn evaluate_child(request: &nixspot_imager::evaluator::Request) -> std::process::Output {
+    run_child("evaluate", &serde_json::to_vec(request).expect("request"))
+}
+
+/// `nixspot imager SUBCOMMAND` given `input` on its standard input: its output.
+fn run_child(subcommand: &str, input: &[u8]) -> std::process::Output {
     let mut child = nixspot()
-        .args(["imager", "evaluate"])
+        .args(["imager", subcommand])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("nixspot imager evaluate");
-    let input = serde_json::to_vec(request).expect("request");
     child
         .stdin
         .take()
         .expect("stdin")
-        .write_all(&input)
+        .write_all(input)
         .expect("request to the child");
     child.wait_with_output().expect("nixspot imager evaluate")
+}
+
+#[test]
+fn a_workers_evaluation_child_answers_the_recipe_of_nixspot_build_and_keeps_to_its_limits() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../modules");
+    let module = nixspot_imager::config::module_text(&serde_json::json!({
+        "hotspot": {"name": "School", "ap": {"ssid": "School"}}
+    }));
+    std::fs::write(dir.path().join("module.nix"), &module).expect("module");
+    let request = |memory: u64| {
+        serde_json::to_vec(&serde_json::json!({
+            "dir": dir.path(),
+            "modules": modules,
+            "limits": {"memory": memory, "cpu_seconds": 120, "wall_seconds": 300},
+        }))
+        .expect("request")
+    };
+    let out = run_child("evaluate-job", &request(4 << 30));
+    assert!(out.status.success(), "{}", text(&out));
+    let answer = json(&String::from_utf8_lossy(&out.stdout));
+    // The recipe `nixspot build` evaluates from the same module.
+    let out = run(nixspot()
+        .arg("manifest")
+        .arg(dir.path().join("module.nix"))
+        .arg("--modules")
+        .arg(&modules)
+        .arg("--json"));
+    assert!(out.status.success(), "{}", text(&out));
+    let typed = |json: &str| {
+        nixspot_recipe::Recipe::from_json_str(json, "recipe")
+            .expect("a recipe")
+            .to_json()
+    };
+    assert_eq!(
+        typed(&answer["recipe"].to_string()),
+        typed(&String::from_utf8_lossy(&out.stdout)),
+        "the child's recipe differs from `nixspot manifest`'s"
+    );
+
+    // A module that does not evaluate: the module system's message, not a crash.
+    std::fs::write(
+        dir.path().join("module.nix"),
+        module.replace("\"School\"", "\"S\" + 1"),
+    )
+    .expect("module");
+    let out = run_child("evaluate-job", &request(4 << 30));
+    assert!(out.status.success(), "{}", text(&out));
+    let answer = json(&String::from_utf8_lossy(&out.stdout));
+    assert!(answer["error"].is_string(), "{answer}");
+
+    // Under a memory limit the evaluation cannot live with, the child stops instead of
+    // answering: the limit is set on the child itself.
+    std::fs::write(dir.path().join("module.nix"), &module).expect("module");
+    let out = run_child("evaluate-job", &request(24 << 20));
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(out.stdout.is_empty(), "{}", text(&out));
 }
 
 #[test]

@@ -14,8 +14,11 @@ use nixspot_fetch::{Cache, Fetcher, Mirror, Options, ProgressMode};
 use nixspot_hotspot::load::{load, Target};
 use nixspot_hotspot::Engine;
 use nixspot_recipe::{Lock, Recipe};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+
+use crate::child::{Child, Limits};
 
 /// How jobs are built: the same for every job of a worker.
 #[derive(Debug, Clone)]
@@ -30,6 +33,9 @@ pub(crate) struct Settings {
     pub offline: bool,
     /// Timestamp of every file in the image (`SOURCE_DATE_EPOCH`).
     pub timestamp: i64,
+    /// Where modules are evaluated: in this child process ([`evaluate_in`]), else in
+    /// the worker's own.
+    pub evaluate_in: Option<Child>,
 }
 
 /// A job evaluated: its recipe with the lock's pins, ready to fetch.
@@ -47,31 +53,111 @@ pub(crate) const MODULE: &str = "module.nix";
 /// The file name of the job's lock in its folder.
 pub(crate) const LOCK: &str = "module.lock.json";
 
-/// Writes the job's files into `dir` and evaluates the module (blocking).
-pub(crate) fn prepare(
+/// Writes the job's module and lock into `dir` (blocking).
+pub(crate) fn write_files(
     dir: &Path,
     module_text: &str,
     lock: &serde_json::Value,
-    settings: &Settings,
-) -> anyhow::Result<Prepared> {
-    let module = dir.join(MODULE);
-    std::fs::write(&module, module_text).with_context(|| format!("writing {MODULE}"))?;
-    let lock_path = dir.join(LOCK);
+) -> anyhow::Result<()> {
+    std::fs::write(dir.join(MODULE), module_text).with_context(|| format!("writing {MODULE}"))?;
     if !lock.is_null() {
         let text = serde_json::to_string_pretty(lock).context("serialising the job's lock")?;
-        std::fs::write(&lock_path, text + "\n").with_context(|| format!("writing {LOCK}"))?;
+        std::fs::write(dir.join(LOCK), text + "\n").with_context(|| format!("writing {LOCK}"))?;
     }
-    let target = Target::Module(module);
+    Ok(())
+}
+
+/// Evaluates the module written in `dir` with its lock, in this process (blocking): the
+/// recipe as evaluated, the lock's pins not applied.
+pub(crate) fn evaluate(dir: &Path, modules: Option<&Path>) -> anyhow::Result<Recipe> {
     let loaded = load(
-        &target,
+        &Target::Module(dir.join(MODULE)),
         Engine::Builtin,
-        settings.modules.as_deref(),
-        Some(&lock_path),
+        modules,
+        Some(&dir.join(LOCK)),
     )
     .context("evaluating the job's module")?;
-    let mut recipe = loaded.recipe;
+    Ok(loaded.recipe)
+}
+
+/// What a worker asks its evaluation child (`nixspot imager evaluate-job`).
+#[derive(Debug, Serialize, Deserialize)]
+struct EvaluationRequest {
+    /// The job's folder, holding its module and lock.
+    dir: PathBuf,
+    /// The hotspot modules (`None`: `$NIXSPOT_MODULES`, else the embedded ones).
+    modules: Option<PathBuf>,
+    /// The child's limits (it sets them on itself before evaluating).
+    limits: Limits,
+}
+
+/// The evaluation child's answer on its standard output.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum EvaluationAnswer {
+    Recipe(Box<Recipe>),
+    Error(String),
+}
+
+/// [`evaluate`] in `child`, a short-lived process with limits, which returns all the
+/// memory the evaluation took when it exits ([`crate::child`]).
+pub(crate) async fn evaluate_in(
+    child: &Child,
+    dir: &Path,
+    modules: Option<&Path>,
+) -> anyhow::Result<Recipe> {
+    let request = EvaluationRequest {
+        dir: dir.to_path_buf(),
+        modules: modules.map(Path::to_path_buf),
+        limits: child.limits,
+    };
+    let input = serde_json::to_vec(&request).context("serialising the evaluation request")?;
+    let stdout = match child.run(&input).await {
+        Ok(stdout) => stdout,
+        Err(e) if e.over_limits() => anyhow::bail!(
+            "evaluating the job's module went past its limits ({}): {e}",
+            child.limits
+        ),
+        Err(e) => return Err(e).context("evaluating the job's module in a child process"),
+    };
+    match serde_json::from_slice(&stdout).with_context(|| {
+        format!(
+            "the evaluation child's answer ({} bytes) is not the protocol",
+            stdout.len()
+        )
+    })? {
+        EvaluationAnswer::Recipe(recipe) => Ok(*recipe),
+        EvaluationAnswer::Error(message) => Err(anyhow::anyhow!(message)),
+    }
+}
+
+/// The evaluation child's side (`nixspot imager evaluate-job`): reads an evaluation
+/// request on standard input, limits itself as it says, evaluates, and writes the
+/// recipe (or why there is none) as JSON on standard output.
+pub fn serve_evaluation_child() -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input)?;
+    let request: EvaluationRequest = serde_json::from_slice(&input)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    crate::child::limit_self(&request.limits)?;
+    let answer = match evaluate(&request.dir, request.modules.as_deref()) {
+        Ok(recipe) => EvaluationAnswer::Recipe(Box::new(recipe)),
+        Err(e) => EvaluationAnswer::Error(format!("{e:#}")),
+    };
+    let out = serde_json::to_vec(&answer)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.flush()
+}
+
+/// The job's `recipe` (as evaluated) made ready to fetch: the lock's pins applied, local
+/// files refused, the fetcher on the shared cache (blocking).
+pub(crate) fn prepare(dir: &Path, recipe: Recipe, settings: &Settings) -> anyhow::Result<Prepared> {
+    let mut recipe = recipe;
     let text = recipe.to_yaml();
-    let pins = Lock::load_or_default(&lock_path).context("reading the job's lock")?;
+    let pins = Lock::load_or_default(&dir.join(LOCK)).context("reading the job's lock")?;
     recipe.apply_lock(&pins);
     // Before anything is fetched: the download step runs ahead of the pipeline, which
     // would refuse a local path only after this worker had read it.
@@ -247,6 +333,51 @@ pub fn source_date_epoch() -> anyhow::Result<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `sh -c script` as a job's evaluation child.
+    fn shell(script: &str) -> Child {
+        Child {
+            program: "/bin/sh".into(),
+            args: vec!["-c".into(), script.into()],
+            limits: Limits::default(),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_evaluation_child_answers_a_recipe_or_why_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let error = |script: &'static str| {
+            let dir = dir.path().to_path_buf();
+            async move {
+                format!(
+                    "{:#}",
+                    evaluate_in(&shell(script), &dir, None).await.unwrap_err()
+                )
+            }
+        };
+        // the module system's message, as the child gives it
+        let e = error(r#"cat >/dev/null; printf '{"error":"hotspot.ap.ssid: too long"}'"#).await;
+        assert_eq!(e, "hotspot.ap.ssid: too long");
+        // stopped by its CPU limit, as the kernel stops it
+        let e = error("cat >/dev/null; kill -s XCPU $$").await;
+        assert!(e.contains("went past its limits"), "{e}");
+        // not the protocol
+        let e = error("cat >/dev/null; printf nonsense").await;
+        assert!(e.contains("not the protocol"), "{e}");
+        let e = error("echo 'cannot start' >&2; exit 2").await;
+        assert!(
+            e.contains("in a child process") && e.contains("cannot start"),
+            "{e}"
+        );
+        // the request names the job's folder
+        let request = dir.path().join("request.json");
+        let script = format!("cat >{}; printf '{{\"error\":\"x\"}}'", request.display());
+        let child = shell(&script);
+        let _ = evaluate_in(&child, Path::new("/jobs/7"), None).await;
+        let sent: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&request).unwrap()).unwrap();
+        assert_eq!(sent["dir"], "/jobs/7", "{sent}");
+    }
 
     #[test]
     fn image_names_from_the_server_stay_one_plain_file() {

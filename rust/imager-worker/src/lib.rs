@@ -2,8 +2,9 @@
 //!
 //! A worker claims one job at a time from an Imager server (`POST
 //! /api/v1/worker/claim`), builds it with the same library pipeline as `nixspot build`
-//! (the job's module and lock, nixspot's evaluator, remote content only, the shared
-//! content cache), renews the job's lease every third of its length with the current
+//! (the job's module and lock, nixspot's evaluator — in a short-lived child process
+//! with limits, [`child`], when the program can start itself — remote content only,
+//! the shared content cache), renews the job's lease every third of its length with the current
 //! build step (`…/heartbeat`), and streams the image's data ranges to the server with
 //! its sha256 (`PUT …/image`, [`sparse`]) or reports why it failed (`…/fail`). A `409` from the server (the
 //! lease was lost, the order cancelled) stops the build; the job's folder is removed
@@ -13,13 +14,14 @@
 //! [`run_cli`]) on any machine, and the server's embedded workers ([`Worker`], run on
 //! the server's own tokio runtime against its own URL), so both are one code path.
 
+pub mod child;
 mod client;
 mod job;
 pub mod sparse;
 mod worker;
 
 pub use client::{Client, ClientError, Job};
-pub use job::source_date_epoch;
+pub use job::{serve_evaluation_child, source_date_epoch};
 pub use worker::{CancellationToken, Config, Worker};
 
 use anyhow::Context as _;
@@ -139,8 +141,9 @@ impl WorkerArgs {
     }
 }
 
-/// Runs `nixspot imager worker` until SIGTERM or Ctrl-C.
-pub fn run_cli(args: WorkerArgs) -> anyhow::Result<()> {
+/// Runs `nixspot imager worker` until SIGTERM or Ctrl-C; each job's module is evaluated
+/// by `evaluate_in` ([`Config::evaluate_in`]).
+pub fn run_cli(args: WorkerArgs, evaluate_in: Option<child::Child>) -> anyhow::Result<()> {
     // Log lines on stderr (RUST_LOG overrides the level); a subscriber set by the
     // calling program wins.
     let _ = tracing_subscriber::fmt()
@@ -150,7 +153,8 @@ pub fn run_cli(args: WorkerArgs) -> anyhow::Result<()> {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .try_init();
-    let config = args.config()?;
+    let mut config = args.config()?;
+    config.evaluate_in = evaluate_in;
     let worker = Worker::new(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

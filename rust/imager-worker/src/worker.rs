@@ -1,6 +1,7 @@
 //! The worker loop: claim a job, build it while renewing its lease, upload the image or
 //! report the failure, clean up, claim the next.
 
+use crate::child::Child;
 use crate::client::{Client, ClientError, Job};
 use crate::job::{self, Settings};
 use nixspot_fetch::Mirror;
@@ -36,6 +37,11 @@ pub struct Config {
     /// Timestamp of every file in the images (`SOURCE_DATE_EPOCH`; 0 by default, as
     /// `nixspot build`, so images match that command's).
     pub timestamp: i64,
+    /// The program that evaluates each job's module in a child process with limits
+    /// (`nixspot imager evaluate-job`, [`crate::child`]) [default: none, in the worker's
+    /// own process, which keeps about 2 MiB per evaluation: for programs that cannot
+    /// start themselves, such as tests].
+    pub evaluate_in: Option<Child>,
 }
 
 impl Config {
@@ -53,6 +59,7 @@ impl Config {
             mirrors: Vec::new(),
             offline: false,
             timestamp: 0,
+            evaluate_in: None,
         }
     }
 }
@@ -146,6 +153,7 @@ impl Worker {
             mirrors: config.mirrors.clone(),
             offline: config.offline,
             timestamp: config.timestamp,
+            evaluate_in: config.evaluate_in.clone(),
         };
         Ok(Worker {
             config,
@@ -342,11 +350,30 @@ impl Worker {
         stop: &CancellationToken,
         shutdown: &CancellationToken,
     ) -> Result<(), Stop> {
-        let settings = self.settings.clone();
         let (owned_dir, module, lock) = (dir.to_path_buf(), job.module.clone(), job.lock.clone());
+        self.blocking(stop, shutdown, move || {
+            job::write_files(&owned_dir, &module, &lock)
+        })
+        .await?;
+        let modules = self.settings.modules.clone();
+        let recipe = match &self.settings.evaluate_in {
+            Some(child) => tokio::select! {
+                // Dropping the evaluation kills the child.
+                recipe = job::evaluate_in(child, dir, modules.as_deref()) => recipe?,
+                () = stop.cancelled() => return Err(Stop::Abandoned),
+            },
+            None => {
+                let owned_dir = dir.to_path_buf();
+                self.blocking(stop, shutdown, move || {
+                    job::evaluate(&owned_dir, modules.as_deref())
+                })
+                .await?
+            }
+        };
+        let (settings, owned_dir) = (self.settings.clone(), dir.to_path_buf());
         let prepared = self
             .blocking(stop, shutdown, move || {
-                job::prepare(&owned_dir, &module, &lock, &settings)
+                job::prepare(&owned_dir, recipe, &settings)
             })
             .await?;
         let prepared = Arc::new(prepared);

@@ -1,22 +1,11 @@
 //! Where configurations are evaluated: the module of a configuration, with its catalog
 //! packages pinned, validated or locked — by default in a short-lived child process
-//! (`nixspot imager evaluate`) with limits on its memory and CPU time.
-//!
-//! Why a child: the evaluation reads what a person typed into a form; a server that
-//! runs it in its own process keeps whatever the evaluator leaves behind (values that
-//! refer to each other in cycles, which reference counting never frees: about 2 MiB
-//! per evaluation, measured in BENCHMARKS.md) and shares its fate with the worst input.
-//! A child returns all its memory when it exits, and its limits turn a runaway
-//! evaluation into an error naming them.
-
-use std::ffi::OsString;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
+//! (`nixspot imager evaluate`) with limits on its memory and CPU time, for the reasons
+//! [`nixspot_imager_worker::child`] gives.
 
 use axum::http::StatusCode;
+use nixspot_imager_worker::child::{Child, ChildError};
 use serde::{Deserialize, Serialize};
-use tokio::io::AsyncWriteExt as _;
 
 use crate::config::{self, Scratch};
 use crate::error::ApiError;
@@ -32,30 +21,7 @@ pub enum Task {
     Lock,
 }
 
-/// Bounds on one evaluation in a child process.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Limits {
-    /// Address space, in bytes (`RLIMIT_AS`).
-    pub memory: u64,
-    /// CPU time, in seconds (`RLIMIT_CPU`).
-    pub cpu_seconds: u64,
-    /// Wall time, in seconds, after which the server kills the child (pinning asks the
-    /// catalog over the network, which CPU time does not bound).
-    pub wall_seconds: u64,
-}
-
-impl Default for Limits {
-    /// 4 GiB of address space (a hotspot's evaluation peaks near 100 MiB of memory, and
-    /// the address space also counts the program's mappings and threads' stacks), two
-    /// minutes of CPU (a big hotspot evaluates in about a second), five minutes in all.
-    fn default() -> Self {
-        Limits {
-            memory: 4 << 30,
-            cpu_seconds: 120,
-            wall_seconds: 300,
-        }
-    }
-}
+pub use nixspot_imager_worker::child::Limits;
 
 /// One evaluation: what the server sends the child on its standard input.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -152,33 +118,15 @@ pub enum Evaluator {
     /// In the server's own process, on a blocking thread (the library's tests, which
     /// have no `nixspot` program to run).
     InProcess,
-    /// In a child process, `program args…`, that runs [`serve_child`].
-    Child {
-        /// The program (`nixspot`).
-        program: PathBuf,
-        /// Its arguments (`imager evaluate`).
-        args: Vec<OsString>,
-        /// Its limits.
-        limits: Limits,
-    },
+    /// In a child process (`nixspot imager evaluate`) that runs [`serve_child`].
+    Child(Child),
 }
 
 impl Evaluator {
-    /// `nixspot imager evaluate` of the running `nixspot` program, default limits. The
-    /// program is `/proc/self/exe`, the running binary itself, which stays the same
-    /// file when its path is replaced while the server runs (an upgrade, a rebuild).
+    /// `nixspot imager evaluate` of the running `nixspot` program, default limits
+    /// ([`Child::of_running_program`]).
     pub fn current_program() -> std::io::Result<Evaluator> {
-        let running = PathBuf::from("/proc/self/exe");
-        let program = if running.exists() {
-            running
-        } else {
-            std::env::current_exe()?
-        };
-        Ok(Evaluator::Child {
-            program,
-            args: vec!["imager".into(), "evaluate".into()],
-            limits: Limits::default(),
-        })
+        Child::of_running_program(&["imager", "evaluate"]).map(Evaluator::Child)
     }
 
     /// Does `task` on `module`.
@@ -195,77 +143,34 @@ impl Evaluator {
                     .await
                     .map_err(|e| ApiError::internal(format!("evaluation task: {e}")))?
             }
-            Evaluator::Child {
-                program,
-                args,
-                limits,
-            } => {
+            Evaluator::Child(child) => {
                 let request = Request {
                     task,
                     module,
                     pinning,
-                    limits: *limits,
+                    limits: child.limits,
                 };
-                in_child(program, args, &request).await
+                in_child(child, &request).await
             }
         }
     }
 }
 
-async fn in_child(program: &PathBuf, args: &[OsString], request: &Request) -> Answer {
+async fn in_child(child: &Child, request: &Request) -> Answer {
     let input = serde_json::to_vec(request)
         .map_err(|e| ApiError::internal(format!("evaluation request: {e}")))?;
-    let mut child = tokio::process::Command::new(program)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|e| ApiError::internal(format!("starting {}: {e}", program.display())))?;
-    let limits = request.limits;
-    let mut stdin = child.stdin.take();
-    let talk = async move {
-        if let Some(stdin) = stdin.as_mut() {
-            // A child that died early shows up in its exit status below.
-            let _ = stdin.write_all(&input).await;
+    let stdout = child.run(&input).await.map_err(|e| match e {
+        e if e.over_limits() => over_limits(&child.limits, &e.to_string()),
+        e @ (ChildError::Start { .. } | ChildError::Wait { .. }) => {
+            ApiError::internal(e.to_string())
         }
-        drop(stdin);
-        child.wait_with_output().await
-    };
-    let output = match tokio::time::timeout(Duration::from_secs(limits.wall_seconds), talk).await {
-        Ok(output) => {
-            output.map_err(|e| ApiError::internal(format!("waiting for the evaluation: {e}")))?
-        }
-        // `kill_on_drop`: the child went with the future.
-        Err(_) => return Err(over_limits(&limits, "it ran out of time")),
-    };
-    if output.status.success() {
-        return match serde_json::from_slice::<Wire>(&output.stdout) {
-            Ok(wire) => wire.into(),
-            Err(e) => Err(ApiError::internal(format!(
-                "the evaluation's answer: {e} ({} bytes)",
-                output.stdout.len()
-            ))),
-        };
-    }
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    let tail: String = {
-        let lines: Vec<&str> = stderr.lines().rev().take(5).collect();
-        lines.into_iter().rev().collect::<Vec<_>>().join("\n")
-    };
-    use std::os::unix::process::ExitStatusExt as _;
-    match output.status.signal() {
-        // SIGXCPU (CPU time), SIGKILL (the hard CPU limit), SIGABRT/SIGSEGV (an
-        // allocation refused by the memory limit, a stack that could not grow).
-        Some(signal) => Err(over_limits(
-            &limits,
-            &format!("it was stopped by signal {signal} ({})", tail.trim()),
-        )),
-        None => Err(ApiError::internal(format!(
-            "the evaluation failed ({}): {}",
-            output.status,
-            tail.trim()
+        e => ApiError::internal(format!("the evaluation failed: {e}")),
+    })?;
+    match serde_json::from_slice::<Wire>(&stdout) {
+        Ok(wire) => wire.into(),
+        Err(e) => Err(ApiError::internal(format!(
+            "the evaluation's answer: {e} ({} bytes)",
+            stdout.len()
         ))),
     }
 }
@@ -274,12 +179,7 @@ async fn in_child(program: &PathBuf, args: &[OsString], request: &Request) -> An
 fn over_limits(limits: &Limits, how: &str) -> ApiError {
     ApiError::invalid(
         None,
-        format!(
-            "evaluating the configuration went past its limits ({} MiB of memory, {} s of CPU, {} s in all): {how}",
-            limits.memory >> 20,
-            limits.cpu_seconds,
-            limits.wall_seconds
-        ),
+        format!("evaluating the configuration went past its limits ({limits}): {how}"),
     )
 }
 
@@ -291,30 +191,13 @@ pub fn serve_child() -> std::io::Result<()> {
     std::io::stdin().read_to_end(&mut input)?;
     let request: Request = serde_json::from_slice(&input)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    limit_self(&request.limits)?;
+    nixspot_imager_worker::child::limit_self(&request.limits)?;
     let wire = Wire::from(run(&request));
     let out = serde_json::to_vec(&wire)
         .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
     let mut stdout = std::io::stdout().lock();
     stdout.write_all(&out)?;
     stdout.flush()
-}
-
-fn limit_self(limits: &Limits) -> std::io::Result<()> {
-    use rustix::process::{setrlimit, Resource, Rlimit};
-    let set = |resource, soft: u64, hard: u64| {
-        setrlimit(
-            resource,
-            Rlimit {
-                current: Some(soft),
-                maximum: Some(hard),
-            },
-        )
-        .map_err(std::io::Error::from)
-    };
-    set(Resource::As, limits.memory, limits.memory)?;
-    // SIGXCPU at the soft limit, SIGKILL a second later if it is ignored.
-    set(Resource::Cpu, limits.cpu_seconds, limits.cpu_seconds + 1)
 }
 
 #[cfg(test)]
@@ -340,14 +223,14 @@ mod tests {
 
     /// An evaluator whose child is `sh -c script`.
     fn shell(script: &str, wall_seconds: u64) -> Evaluator {
-        Evaluator::Child {
+        Evaluator::Child(Child {
             program: "/bin/sh".into(),
             args: vec!["-c".into(), script.into()],
             limits: Limits {
                 wall_seconds,
                 ..Limits::default()
             },
-        }
+        })
     }
 
     fn pinning() -> Pinning {
@@ -399,11 +282,11 @@ mod tests {
             let e = answer_of(&shell(script, 60)).await.unwrap_err();
             assert_eq!(e.status, StatusCode::INTERNAL_SERVER_ERROR, "{script}: {e}");
         }
-        let missing = Evaluator::Child {
+        let missing = Evaluator::Child(Child {
             program: "/nonexistent/nixspot".into(),
             args: Vec::new(),
             limits: Limits::default(),
-        };
+        });
         let e = answer_of(&missing).await.unwrap_err();
         assert!(e.message.contains("/nonexistent/nixspot"), "{e}");
     }

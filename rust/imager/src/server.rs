@@ -59,6 +59,10 @@ pub struct Settings {
     /// Where configurations are evaluated [default: in this process; `nixspot imager
     /// serve` uses a limited child process, [`Evaluator::current_program`]].
     pub evaluator: Evaluator,
+    /// Where the embedded workers evaluate each job's module [default: in their own
+    /// process, the server's; `nixspot imager serve` and the app use a limited child
+    /// process, `nixspot imager evaluate-job`].
+    pub job_evaluator: Option<nixspot_imager_worker::child::Child>,
 }
 
 impl Settings {
@@ -82,6 +86,7 @@ impl Settings {
             link_ttl: Duration::from_secs(3600),
             local: None,
             evaluator: Evaluator::InProcess,
+            job_evaluator: None,
         }
     }
 
@@ -429,6 +434,7 @@ impl Server {
             config.modules = Some(self.state.pinning.modules.clone());
             config.work_dir = self.state.settings.data_dir.join("work");
             config.poll_interval = Duration::from_secs(2);
+            config.evaluate_in = self.state.settings.job_evaluator.clone();
             let worker = nixspot_imager_worker::Worker::new(config)
                 .map_err(|e| ServerError::Other(format!("embedded worker {name}: {e:#}")))?;
             let stop = self.workers_stop.clone();

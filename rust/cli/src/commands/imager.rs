@@ -7,6 +7,7 @@ use nixspot_imager::accounts::{self, Role, TokenKind};
 use nixspot_imager::evaluator::Evaluator;
 use nixspot_imager::local::LocalMode;
 use nixspot_imager::server::{Server, Settings};
+use nixspot_imager_worker::child::Child;
 use std::io::Read as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -77,6 +78,10 @@ pub enum Action {
     /// on standard output (nixspot_imager::evaluator).
     #[command(hide = true)]
     Evaluate,
+    /// A worker's evaluation child: a job's folder as JSON on standard input, its
+    /// recipe on standard output (nixspot_imager_worker::child).
+    #[command(hide = true)]
+    EvaluateJob,
 }
 
 /// Where the service keeps its state.
@@ -214,6 +219,12 @@ fn evaluator() -> anyhow::Result<Evaluator> {
     Evaluator::current_program().context("finding the running nixspot program")
 }
 
+/// Jobs' modules too, in workers.
+fn job_evaluator() -> anyhow::Result<Child> {
+    Child::of_running_program(&["imager", "evaluate-job"])
+        .context("finding the running nixspot program")
+}
+
 fn settings_store(store: &Store) -> Settings {
     let mut settings = Settings::local(store.data_dir.clone());
     settings.database.clone_from(&store.database);
@@ -228,11 +239,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     match action {
         Action::Serve(serve) => run_serve(*serve),
         Action::Worker(worker) => {
-            nixspot_imager_worker::run_cli(worker)?;
+            nixspot_imager_worker::run_cli(worker, Some(job_evaluator()?))?;
             Ok(ExitCode::SUCCESS)
         }
         Action::Evaluate => {
             nixspot_imager::evaluator::serve_child().context("nixspot imager evaluate")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Action::EvaluateJob => {
+            nixspot_imager_worker::serve_evaluation_child()
+                .context("nixspot imager evaluate-job")?;
             Ok(ExitCode::SUCCESS)
         }
         Action::User(UserAction::Add {
@@ -301,6 +317,7 @@ fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
     settings.lease_seconds = i64::try_from(args.lease.as_secs()).unwrap_or(i64::MAX);
     settings.cache_root = args.cache_dir;
     settings.evaluator = evaluator()?;
+    settings.job_evaluator = Some(job_evaluator()?);
     let runtime = runtime()?;
     runtime.block_on(async {
         let mut server = Server::start(settings).await?;
@@ -345,6 +362,7 @@ fn run_app(args: AppArgs) -> anyhow::Result<ExitCode> {
         output: output.clone(),
     });
     settings.evaluator = evaluator()?;
+    settings.job_evaluator = Some(job_evaluator()?);
     let runtime = runtime()?;
     runtime.block_on(async {
         let mut server = Server::start(settings).await?;
