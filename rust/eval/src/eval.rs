@@ -1293,8 +1293,11 @@ impl Eval {
             Param::Ident(_) => match self.env_pool.pop() {
                 Some(mut env) => match Rc::get_mut(&mut env) {
                     Some(frame) => {
-                        frame.slots = Slots::One(arg);
-                        frame.parent = Some(cenv.clone());
+                        // A pooled frame holds `One(Null)` and no parent (see
+                        // `recycle`): there is nothing to drop, and forgetting what is
+                        // replaced skips the out-of-line drop glue at every call.
+                        std::mem::forget(std::mem::replace(&mut frame.slots, Slots::One(arg)));
+                        std::mem::forget(frame.parent.replace(cenv.clone()));
                         env
                     }
                     None => Env::one(Some(cenv.clone()), arg),
