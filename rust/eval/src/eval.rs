@@ -204,6 +204,9 @@ pub struct Eval {
     name_strings: HashMap<Symbol, Rc<NixStr>, FxBuild>,
     /// The length of `bound` beyond which dead entries are dropped.
     bound_prune_at: usize,
+    /// The buffer strings are built in (interpolation, `+`), kept from one string to
+    /// the next: see [`Eval::build_string`].
+    str_buf: Vec<u8>,
 }
 
 /// The smallest length beyond which the list of bound thunks is pruned.
@@ -211,6 +214,10 @@ const BOUND_PRUNE_MIN: usize = 1024;
 
 /// How many emptied call frames are kept for reuse.
 const ENV_POOL: usize = 64;
+
+/// The longest text [`Eval::build_string`] copies out of its buffer: a longer one takes
+/// the buffer itself (one copy of a big string at a time, and no big buffer kept).
+const STR_BUF_KEEP: usize = 64 * 1024;
 
 /// Where `<nix/…>` points when no search-path entry has it (Nix's corepkgs).
 const COREPKGS_PREFIX: &str = "/__corepkgs__/";
@@ -278,6 +285,7 @@ impl Eval {
             bound: Vec::new(),
             bound_prune_at: BOUND_PRUNE_MIN,
             name_strings: HashMap::default(),
+            str_buf: Vec::new(),
         };
         crate::builtins::install(&mut ev);
         ev
@@ -559,9 +567,7 @@ impl Eval {
                 let v = self.lookup_with(env, *name, *pos)?;
                 self.force(&v).map_err(|e| e.at(*pos))
             }
-            Expr::Str(parts, _) => {
-                let mut s = Vec::new();
-                let mut ctx = Context::new();
+            Expr::Str(parts, _) => self.build_string(Context::new(), |ev, s, ctx| {
                 for p in parts {
                     match p {
                         StrPart::Lit(l) => s.extend_from_slice(l.as_bytes()),
@@ -571,32 +577,32 @@ impl Eval {
                             if let Expr::Apply(f, args, apos) = &**e {
                                 if let (Expr::Const(Value::PrimOp(p)), [x]) = (&**f, &args[..]) {
                                     if p.args.is_empty() && p.op.name == "toString" {
-                                        let xv = self.thunk(x, env)?;
+                                        let xv = ev.thunk(x, env)?;
                                         let how = Coerce {
                                             more: true,
                                             copy: false,
                                         };
-                                        self.coerce_into(&xv, *apos, how, &mut s, &mut ctx)?;
+                                        ev.coerce_into(&xv, *apos, how, s, ctx)?;
                                         continue;
                                     }
                                 }
                             }
-                            let v = self.eval(e, env)?;
-                            self.coerce_into(
+                            let v = ev.eval(e, env)?;
+                            ev.coerce_into(
                                 &v,
                                 *pos,
                                 Coerce {
                                     more: false,
                                     copy: true,
                                 },
-                                &mut s,
-                                &mut ctx,
+                                s,
+                                ctx,
                             )?;
                         }
                     }
                 }
-                Ok(Value::string_ctx(s, ctx))
-            }
+                Ok(())
+            }),
             Expr::InterpPath(parts, dir, pos) => {
                 let mut s = Vec::new();
                 let mut ctx = Context::new();
@@ -1492,33 +1498,25 @@ impl Eval {
                 }
                 Ok(Value::Path(Rc::from(crate::lower::canon_path(&s))))
             }
-            Value::String(sa) => {
-                let mut s = sa.s.to_vec();
-                let mut ctx = sa.ctx.clone();
-                self.coerce_into(
-                    &b,
-                    pos,
-                    Coerce {
-                        more: false,
-                        copy: true,
-                    },
-                    &mut s,
-                    &mut ctx,
-                )?;
-                Ok(Value::string_ctx(s, ctx))
-            }
+            Value::String(sa) => self.build_string(sa.ctx.clone(), |ev, s, ctx| {
+                s.extend_from_slice(&sa.s);
+                let how = Coerce {
+                    more: false,
+                    copy: true,
+                };
+                ev.coerce_into(&b, pos, how, s, ctx)
+            }),
             other => {
                 // Like Nix's string concatenation: the first operand decides the type;
                 // a set coerces through `__toString`/`outPath`, later paths stay text.
-                let mut s = Vec::new();
-                let mut ctx = Context::new();
                 let how = Coerce {
                     more: false,
                     copy: false,
                 };
-                self.coerce_into(other, pos, how, &mut s, &mut ctx)?;
-                self.coerce_into(&b, pos, how, &mut s, &mut ctx)?;
-                Ok(Value::string_ctx(s, ctx))
+                self.build_string(Context::new(), |ev, s, ctx| {
+                    ev.coerce_into(other, pos, how, s, ctx)?;
+                    ev.coerce_into(&b, pos, how, s, ctx)
+                })
             }
         }
     }
@@ -1610,6 +1608,10 @@ impl Eval {
     /// Orders two values like Nix's comparison operators.
     pub fn compare(&mut self, a: &Value, b: &Value, pos: Pos) -> R<std::cmp::Ordering> {
         use std::cmp::Ordering;
+        // Two integers (`sort lessThan` on numbers): no forcing, no copies to drop.
+        if let (Value::Int(x), Value::Int(y)) = (a, b) {
+            return Ok(x.cmp(y));
+        }
         let a = self.force(a)?;
         let b = self.force(b)?;
         match (&a, &b) {
@@ -1638,6 +1640,38 @@ impl Eval {
     }
 
     // ----- strings -----
+
+    /// A string value whose text `fill` appends to a buffer, with the context `ctx`
+    /// and what `fill` adds to it. The buffer is the evaluator's own, kept from one
+    /// string to the next, and the text is copied out of it at its exact size: one
+    /// allocation where a new vector took several as it grew, and then a shrinking
+    /// reallocation (whose freed tail fragments the heap). A string being built
+    /// while another is (an interpolation inside one) gets a buffer of its own.
+    fn build_string(
+        &mut self,
+        ctx: Context,
+        fill: impl FnOnce(&mut Self, &mut Vec<u8>, &mut Context) -> R<()>,
+    ) -> R<Value> {
+        let mut buf = std::mem::take(&mut self.str_buf);
+        buf.clear();
+        let mut ctx = ctx;
+        let filled = fill(self, &mut buf, &mut ctx);
+        if buf.len() > STR_BUF_KEEP {
+            filled?;
+            return Ok(Value::string_ctx(buf, ctx));
+        }
+        let value = filled.map(|()| {
+            Value::String(Rc::new(NixStr {
+                s: Box::from(&buf[..]),
+                ctx,
+            }))
+        });
+        // Keep the bigger of this buffer and one a nested string may have left.
+        if buf.capacity() > self.str_buf.capacity() {
+            self.str_buf = buf;
+        }
+        value
+    }
 
     /// Coerces a value to a string, appending text and context.
     pub fn coerce_into(
@@ -1684,7 +1718,7 @@ impl Eval {
                     Ok(())
                 }
                 Value::Int(i) => {
-                    out.extend_from_slice(i.to_string().as_bytes());
+                    crate::print::write_int(out, *i);
                     Ok(())
                 }
                 Value::Float(f) => {
@@ -2088,6 +2122,34 @@ mod tests {
             WeakRef::Attrs(w) => w.upgrade().is_some(),
             WeakRef::Env(w) => w.upgrade().is_some(),
         }
+    }
+
+    /// The text of the string `text` evaluates to.
+    fn string_of(text: &str) -> Vec<u8> {
+        let mut ev = Eval::new(Vec::new());
+        let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
+        match ev.eval(&e, &Env::empty(None)).expect("evaluates") {
+            Value::String(s) => s.s.to_vec(),
+            other => panic!("unexpected {}", other.type_of()),
+        }
+    }
+
+    /// Strings built in the evaluator's buffer: nested in one another (each gets a
+    /// buffer of its own), longer than the buffer keeps (handed over, not copied),
+    /// and short ones after a long one.
+    #[test]
+    fn strings_built_in_the_shared_buffer() {
+        assert_eq!(
+            string_of(r#"let a = "x"; in "<${"[${a}${toString 42}]"}>""#),
+            b"<[x42]>"
+        );
+        assert_eq!(string_of(r#""a" + "b${toString (-7)}" + "c""#), b"ab-7c");
+        let long = r#"let s = builtins.concatStringsSep "" (builtins.genList (i: "0123456789") 10000);
+            big = "${s}${s}"; in "${toString (builtins.stringLength big)} ${big + "!"} ${"short"}""#;
+        let got = string_of(long);
+        assert_eq!(got.len(), "200000 ".len() + 200_001 + " short".len());
+        assert!(got.starts_with(b"200000 0123456789"));
+        assert!(got.ends_with(b"89! short"));
     }
 
     enum WeakRef {
