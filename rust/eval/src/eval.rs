@@ -1662,7 +1662,7 @@ impl Eval {
         }
         let value = filled.map(|()| {
             Value::String(Rc::new(NixStr {
-                s: Box::from(&buf[..]),
+                s: crate::value::Bytes::from(&buf[..]),
                 ctx,
             }))
         });

@@ -17,12 +17,104 @@ pub type Context = BTreeSet<Rc<str>>;
 /// inside a UTF-8 sequence keeps the bytes, and regexes match bytes.
 #[derive(Debug)]
 pub struct NixStr {
-    /// The text's bytes, usually but not necessarily UTF-8. A boxed slice rather than
-    /// a `Vec`: no spare capacity kept, and 8 bytes less per string (a program may
-    /// hold millions of them, `fromJSON` of a big document).
-    pub s: Box<[u8]>,
+    /// The text's bytes, usually but not necessarily UTF-8: short ones in place,
+    /// longer ones in a boxed slice (see [`Bytes`]).
+    pub s: Bytes,
     /// The context; empty for most strings.
     pub ctx: Context,
+}
+
+/// How many bytes a [`Bytes`] holds in place.
+const INLINE_BYTES: usize = 22;
+
+/// A string's bytes: up to 22 in place, more in a boxed slice. Most strings are short
+/// (names, numbers, JSON fields, regex groups): kept in place, a string is one
+/// allocation instead of two, in a block the size of the two it replaces. A boxed
+/// slice rather than a `Vec` for the rest: no spare capacity kept.
+#[derive(Clone)]
+pub enum Bytes {
+    /// The length and the bytes (those past the length are zero).
+    Inline(u8, [u8; INLINE_BYTES]),
+    /// More bytes than fit in place.
+    Heap(Box<[u8]>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::Inline(len, bytes) => bytes.get(..usize::from(*len)).unwrap_or_default(),
+            Bytes::Heap(b) => b,
+        }
+    }
+}
+
+impl From<&[u8]> for Bytes {
+    #[inline]
+    fn from(s: &[u8]) -> Bytes {
+        let mut bytes = [0u8; INLINE_BYTES];
+        match (bytes.get_mut(..s.len()), u8::try_from(s.len())) {
+            (Some(place), Ok(len)) => {
+                place.copy_from_slice(s);
+                Bytes::Inline(len, bytes)
+            }
+            _ => Bytes::Heap(Box::from(s)),
+        }
+    }
+}
+
+impl From<Vec<u8>> for Bytes {
+    #[inline]
+    fn from(v: Vec<u8>) -> Bytes {
+        if v.len() <= INLINE_BYTES {
+            Bytes::from(&v[..])
+        } else {
+            Bytes::Heap(v.into_boxed_slice())
+        }
+    }
+}
+
+/// What a string value is made from: owned text is moved in when long, borrowed text
+/// is copied once (into place when short), never into a vector first.
+pub trait IntoBytes {
+    /// The bytes.
+    fn into_nix_bytes(self) -> Bytes;
+}
+
+impl IntoBytes for Vec<u8> {
+    #[inline]
+    fn into_nix_bytes(self) -> Bytes {
+        Bytes::from(self)
+    }
+}
+
+impl IntoBytes for String {
+    #[inline]
+    fn into_nix_bytes(self) -> Bytes {
+        Bytes::from(self.into_bytes())
+    }
+}
+
+impl<T: AsRef<[u8]> + ?Sized> IntoBytes for &T {
+    #[inline]
+    fn into_nix_bytes(self) -> Bytes {
+        Bytes::from(self.as_ref())
+    }
+}
+
+impl PartialEq for Bytes {
+    fn eq(&self, other: &Bytes) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for Bytes {}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        String::from_utf8_lossy(self).fmt(f)
+    }
 }
 
 impl NixStr {
@@ -485,17 +577,17 @@ impl Thunk {
 
 impl Value {
     /// A string value without context.
-    pub fn string(s: impl Into<Vec<u8>>) -> Value {
+    pub fn string(s: impl IntoBytes) -> Value {
         Value::String(Rc::new(NixStr {
-            s: s.into().into_boxed_slice(),
+            s: s.into_nix_bytes(),
             ctx: Context::new(),
         }))
     }
 
     /// A string value with context.
-    pub fn string_ctx(s: impl Into<Vec<u8>>, ctx: Context) -> Value {
+    pub fn string_ctx(s: impl IntoBytes, ctx: Context) -> Value {
         Value::String(Rc::new(NixStr {
-            s: s.into().into_boxed_slice(),
+            s: s.into_nix_bytes(),
             ctx,
         }))
     }
@@ -645,5 +737,20 @@ mod tests {
         assert_eq!(std::mem::size_of::<Symbol>(), 8);
         assert_eq!(std::mem::size_of::<Attr>(), 32);
         assert_eq!(std::mem::size_of::<Thunk>(), 24);
+        assert_eq!(std::mem::size_of::<Bytes>(), 24);
+    }
+
+    /// Up to 22 bytes are kept in place, more on the heap; either reads back the same.
+    #[test]
+    fn bytes_in_place_or_boxed() {
+        for n in [0, 1, 21, 22, 23, 100] {
+            let text: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            for b in [Bytes::from(&text[..]), Bytes::from(text.clone())] {
+                assert_eq!(&*b, &text[..]);
+                assert_eq!(matches!(b, Bytes::Inline(..)), n <= 22, "length {n}");
+                assert_eq!(b.clone(), b);
+            }
+        }
+        assert_ne!(Bytes::from(&b"ab"[..]), Bytes::from(&b"abc"[..]));
     }
 }

@@ -17,7 +17,7 @@ pub(super) fn has_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 
 pub(super) fn discard_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
-    Ok(Value::string(s.s.clone()))
+    Ok(Value::string(&s.s[..]))
 }
 
 pub(super) fn discard_output_dependency(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
@@ -30,7 +30,7 @@ pub(super) fn discard_output_dependency(ev: &mut Eval, args: &[Value], pos: Pos)
             None => c.clone(),
         })
         .collect();
-    Ok(Value::string_ctx(s.s.clone(), ctx))
+    Ok(Value::string_ctx(&s.s[..], ctx))
 }
 
 #[derive(Default)]
@@ -117,7 +117,7 @@ pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
             }
         }
     }
-    Ok(Value::string_ctx(s.s.clone(), ctx))
+    Ok(Value::string_ctx(&s.s[..], ctx))
 }
 
 pub(super) fn placeholder(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
