@@ -15,8 +15,22 @@ use std::fmt;
 #[derive(Clone, Copy)]
 pub struct Symbol(&'static Name);
 
-/// The leaked text of an interned name.
-struct Name(Box<[u8]>);
+/// The leaked text of an interned name, with its first eight bytes as a number that
+/// orders like the text (see [`prefix_key`]): most comparisons of two names (sorting
+/// and binary-searching the attributes of big sets) end there, without comparing
+/// the texts byte by byte.
+struct Name(Box<[u8]>, u64);
+
+/// The first eight bytes of `b`, zero-padded, read big-endian: when the keys of two
+/// texts differ they order like the texts (a zero pad sorts before any byte, as the
+/// end of a shorter text does); when they are equal only the texts can tell.
+fn prefix_key(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    for (slot, byte) in w.iter_mut().zip(b) {
+        *slot = *byte;
+    }
+    u64::from_be_bytes(w)
+}
 
 /// The interner's key: hashed and compared as the name's bytes, so that a name can be
 /// looked up by a byte slice.
@@ -102,7 +116,8 @@ pub fn intern_bytes(b: &[u8]) -> Symbol {
         if let Some(existing) = set.get(b) {
             return Symbol(existing.0);
         }
-        let leaked: &'static Name = Box::leak(Box::new(Name(b.to_vec().into_boxed_slice())));
+        let leaked: &'static Name =
+            Box::leak(Box::new(Name(b.to_vec().into_boxed_slice(), prefix_key(b))));
         set.insert(Key(leaked));
         Symbol(leaked)
     })
@@ -144,9 +159,11 @@ impl PartialOrd for Symbol {
 impl Ord for Symbol {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         if self == other {
-            std::cmp::Ordering::Equal
-        } else {
-            self.0 .0.cmp(&other.0 .0)
+            return std::cmp::Ordering::Equal;
+        }
+        match self.0 .1.cmp(&other.0 .1) {
+            std::cmp::Ordering::Equal => self.0 .0.cmp(&other.0 .0),
+            by_prefix => by_prefix,
         }
     }
 }
@@ -175,5 +192,37 @@ mod tests {
         assert_ne!(a, b);
         assert!(a < b);
         assert_eq!(b.as_str(), "beta");
+    }
+
+    /// Names order like their bytes whether the first eight bytes decide or not:
+    /// prefixes of one another, a zero byte against the end of a name, bytes above
+    /// 0x7f, long names equal in their first eight bytes.
+    #[test]
+    fn ordering_by_prefix_is_ordering_by_text() {
+        let names: [&[u8]; 14] = [
+            b"",
+            b"\0",
+            b"a",
+            b"a\0",
+            b"a\0\0",
+            b"ab",
+            b"abcdefgh",
+            b"abcdefgh\0",
+            b"abcdefghi",
+            b"abcdefgz",
+            b"abcdefgzz",
+            b"b",
+            b"\xff",
+            b"\xff\xff\xff\xff\xff\xff\xff\xff\x01",
+        ];
+        for x in names {
+            for y in names {
+                assert_eq!(
+                    intern_bytes(x).cmp(&intern_bytes(y)),
+                    x.cmp(y),
+                    "{x:?} against {y:?}"
+                );
+            }
+        }
     }
 }

@@ -255,11 +255,17 @@ fn merge_sorted(below: &[Attr], top: &[Attr]) -> Vec<Attr> {
 /// Finds `name` in one sorted layer. Up to a few dozen attributes (most sets) a scan
 /// comparing pointers beats a binary search, whose every step compares the names'
 /// text.
-#[inline]
+#[inline(always)]
 fn find_in(entries: &[Attr], name: Symbol) -> Option<&Attr> {
     if entries.len() <= 32 {
         return entries.iter().find(|a| a.name == name);
     }
+    find_sorted(entries, name)
+}
+
+/// [`find_in`]'s binary search, out of line: the scan is what every lookup inlines.
+#[inline(never)]
+fn find_sorted(entries: &[Attr], name: Symbol) -> Option<&Attr> {
     entries
         .binary_search_by(|a| a.name.cmp(&name))
         .ok()
