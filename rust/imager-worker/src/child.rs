@@ -184,6 +184,25 @@ impl Child {
     }
 }
 
+/// The child's side of a task: reads the request as JSON on standard input, sets the
+/// limits it names ([`limit_self`]) before anything else, and writes `answer(request)`
+/// as JSON on standard output.
+pub fn serve<Request: serde::de::DeserializeOwned, Answer: Serialize>(
+    limits_of: impl FnOnce(&Request) -> Limits,
+    answer: impl FnOnce(Request) -> Answer,
+) -> std::io::Result<()> {
+    use std::io::{Read as _, Write as _};
+    let invalid = |e| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+    let mut input = Vec::new();
+    std::io::stdin().read_to_end(&mut input)?;
+    let request: Request = serde_json::from_slice(&input).map_err(invalid)?;
+    limit_self(&limits_of(&request))?;
+    let out = serde_json::to_vec(&answer(request)).map_err(invalid)?;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&out)?;
+    stdout.flush()
+}
+
 /// The child's side: sets `limits` on this process (memory and CPU time; the parent
 /// enforces the wall time).
 pub fn limit_self(limits: &Limits) -> std::io::Result<()> {

@@ -135,21 +135,13 @@ pub(crate) async fn evaluate_in(
 /// request on standard input, limits itself as it says, evaluates, and writes the
 /// recipe (or why there is none) as JSON on standard output.
 pub fn serve_evaluation_child() -> std::io::Result<()> {
-    use std::io::{Read as _, Write as _};
-    let mut input = Vec::new();
-    std::io::stdin().read_to_end(&mut input)?;
-    let request: EvaluationRequest = serde_json::from_slice(&input)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    crate::child::limit_self(&request.limits)?;
-    let answer = match evaluate(&request.dir, request.modules.as_deref()) {
-        Ok(recipe) => EvaluationAnswer::Recipe(Box::new(recipe)),
-        Err(e) => EvaluationAnswer::Error(format!("{e:#}")),
-    };
-    let out = serde_json::to_vec(&answer)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&out)?;
-    stdout.flush()
+    crate::child::serve(
+        |request: &EvaluationRequest| request.limits,
+        |request| match evaluate(&request.dir, request.modules.as_deref()) {
+            Ok(recipe) => EvaluationAnswer::Recipe(Box::new(recipe)),
+            Err(e) => EvaluationAnswer::Error(format!("{e:#}")),
+        },
+    )
 }
 
 /// The job's `recipe` (as evaluated) made ready to fetch: the lock's pins applied, local

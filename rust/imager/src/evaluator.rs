@@ -186,18 +186,10 @@ fn over_limits(limits: &Limits, how: &str) -> ApiError {
 /// The child's side (`nixspot imager evaluate`): reads a [`Request`] on standard input,
 /// limits itself as it says, runs it, and writes the answer as JSON on standard output.
 pub fn serve_child() -> std::io::Result<()> {
-    use std::io::{Read as _, Write as _};
-    let mut input = Vec::new();
-    std::io::stdin().read_to_end(&mut input)?;
-    let request: Request = serde_json::from_slice(&input)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    nixspot_imager_worker::child::limit_self(&request.limits)?;
-    let wire = Wire::from(run(&request));
-    let out = serde_json::to_vec(&wire)
-        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&out)?;
-    stdout.flush()
+    nixspot_imager_worker::child::serve(
+        |request: &Request| request.limits,
+        |request| Wire::from(run(&request)),
+    )
 }
 
 #[cfg(test)]
