@@ -4,8 +4,10 @@
 #   build, cold   `nixspot build` with the .debs and the ZIM in the cache but no base
 #                 image yet (nixspot:base is built from 79 packages first)
 #   build, warm   the same again (output removed first): the cached base image is reused
-#   boot          `nixspot vm-test --check http`: QEMU start → console shell answers →
-#                 the captive portal answers on port 80 (through the host forward)
+#   boot          `nixspot vm-test --check http --check timeline`: QEMU start → console
+#                 shell answers → the captive portal answers on port 80 (through the host
+#                 forward), after a `sync` of the build; the `timeline` check's breakdown
+#                 of the median boot
 # Reference in the same run: `cp --sparse=always` of the finished image (the bytes any
 # image builder must write). Prints a Markdown table (median of RUNS runs).
 # Needs: qemu-system-aarch64, GNU time, network once (the .debs), `cargo device` done.
@@ -42,11 +44,15 @@ for i in $(seq "$runs"); do
   timed "$nixspot" build "$root/checks/vm/hotspot.nix" -o "$work/vm.img" --cache-dir "$cache" --offline --locked --quiet >>"$work/warm"
   rm -f "$work/copy.img"
   timed cp --sparse=always "$work/vm.img" "$work/copy.img" >>"$work/copy"
-  "$nixspot" vm-test "$work/vm.img" --check http >"$work/vm.out" 2>&1 || { cat "$work/vm.out" >&2; exit 1; }
+  # The build's writeback is the host's work, not the boot's: done before QEMU starts.
+  sync
+  "$nixspot" vm-test "$work/vm.img" --check http --check timeline >"$work/vm.out" 2>&1 || { cat "$work/vm.out" >&2; exit 1; }
   sed -n 's/^console ready \([0-9.]*\) s.*/\1/p' "$work/vm.out" >>"$work/console"
   c=$(tail -1 "$work/console")
   h=$(sed -n 's/^ok    http (\([0-9.]*\) s).*/\1/p' "$work/vm.out")
-  echo "$c $h" | awk '{ print $1 + $2 }' >>"$work/portal"
+  p=$(echo "$c $h" | awk '{ print $1 + $2 }')
+  echo "$p" >>"$work/portal"
+  sed -n '/^ok    timeline/,$p' "$work/vm.out" >"$work/timeline-$p"
   rm -rf "$cache"
 done
 
@@ -60,3 +66,11 @@ echo "| build, warm (base image cached) | $(cut -d' ' -f1 "$work/warm" | median)
 echo "| reference: \`cp --sparse=always\` of the image | $(cut -d' ' -f1 "$work/copy" | median) | $(( $(cut -d' ' -f2 "$work/copy" | median) / 1024 )) |"
 echo "| boot: QEMU start → console shell | $(median <"$work/console") | — |"
 echo "| boot: QEMU start → captive portal answers on port 80 | $(median <"$work/portal") | — |"
+echo
+echo "Each boot, QEMU start → portal (s): $(paste -sd' ' "$work/portal")"
+echo
+echo "The median boot's timeline (guest seconds since the kernel started):"
+echo
+echo '```'
+cat "$work/timeline-$(median <"$work/portal")"
+echo '```'

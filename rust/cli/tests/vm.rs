@@ -1,7 +1,7 @@
 //! The VM checks (checks/vm/): the test hotspot `checks/vm/hotspot.nix` built by
 //! `nixspot build` on nixspot's own base image (byte-reproducible: built twice from
 //! separate caches), then booted in QEMU's raspi3b by `nixspot vm-test`, which runs
-//! every check — boot, http, runtime, storage, portal, content, privileges, wifi,
+//! every check — boot, http, timeline, runtime, storage, portal, content, privileges, wifi,
 //! captive, isolation, persistence — and prints the serial log of a failing step.
 
 mod support;
@@ -104,6 +104,7 @@ fn the_test_hotspot_is_reproducible_and_passes_every_vm_check() {
     for check in [
         "boot",
         "http",
+        "timeline",
         "runtime",
         "storage",
         "portal",

@@ -526,11 +526,19 @@ impl Services {
     /// `(name, run script)` of every service to enable besides hostapd and dnsmasq.
     pub fn run_scripts(&self) -> Vec<(&'static str, String)> {
         let mut out = Vec::new();
+        // The heavy starters (kiwix-serve: seconds of CPU; the dashboard's generator)
+        // wait for the proxy to listen: at boot every service starts at once, and the
+        // proxy and the portal are what a phone meets first.
+        let after_proxy = self
+            .proxy
+            .as_ref()
+            .map(|p| after_listening(p.http_port))
+            .unwrap_or_default();
         if let Some(k) = &self.kiwix {
             out.push((
                 "kiwix-serve",
                 format!(
-                    "set -- {dir}/*.zim\nif [ ! -e \"$1\" ]; then\n\techo \"kiwix-serve: no ZIM file in {dir}\" >&2\n\texec sleep 60\nfi\n\
+                    "{after_proxy}set -- {dir}/*.zim\nif [ ! -e \"$1\" ]; then\n\techo \"kiwix-serve: no ZIM file in {dir}\" >&2\n\texec sleep 60\nfi\n\
                      exec {run_as} -- kiwix-serve --blockexternal --nodatealiases --address 127.0.0.1 --port {port} \"$@\"\n",
                     dir = shell_quote(&k.zim_dir),
                     port = k.port,
@@ -547,7 +555,7 @@ impl Services {
             out.push((
                 "nixspot-dashboard",
                 format!(
-                    "export PACKAGES_PATH={home} DEST_DIR={www} ZIM_DIR={zims} DONT_UPDATE_PACKAGES=1\n\
+                    "{after_proxy}export PACKAGES_PATH={home} DEST_DIR={www} ZIM_DIR={zims} DONT_UPDATE_PACKAGES=1\n\
                      export KIWIX_READER_LINK_TPL='//browse.{{fqdn}}/viewer#{{zim_name}}'\n\
                      export KIWIX_DOWNLOAD_LINK_TPL='//zim-download.{{fqdn}}/{{zim_filename}}'\n\
                      # Content is read-only here: discovery alone lists the ZIMs without home.yaml.\n\
@@ -586,6 +594,15 @@ impl Services {
     }
 }
 
+/// Shell lines that wait, up to 30 s, until something listens on TCP `port` (IPv4 or
+/// IPv6, read from `/proc/net`: no tool needed; state `0A` is LISTEN).
+fn after_listening(port: u16) -> String {
+    format!(
+        "i=0\nwhile [ $i -lt 30 ] && ! grep -qs ':{port:04X} [0-9A-F]*:[0-9A-F]* 0A' /proc/net/tcp /proc/net/tcp6; do\n\
+         \tsleep 1\n\ti=$((i + 1))\ndone\n"
+    )
+}
+
 /// `net_bind_service` when `port` is privileged.
 fn low_port(port: u16) -> Option<&'static str> {
     (port < 1024).then_some("net_bind_service")
@@ -599,4 +616,33 @@ fn run_as(user: &str, caps: &[Option<&str>]) -> String {
         s.push_str(c);
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::after_listening;
+    use std::process::Command;
+
+    /// Runs the wait lines, then `echo started`, bounded by `timeout 4`.
+    fn wait_for(port: u16) -> (Option<i32>, String) {
+        let script = format!("{}echo started\n", after_listening(port));
+        let out = Command::new("timeout")
+            .args(["4", "sh", "-c", &script])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_service_after_the_proxy_starts_once_the_port_listens_and_not_before() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        assert_eq!(wait_for(port), (Some(0), "started\n".to_string()));
+        drop(listener);
+        // Nothing listens any more: still waiting when `timeout` ends it.
+        assert_eq!(wait_for(port), (Some(124), String::new()));
+    }
 }

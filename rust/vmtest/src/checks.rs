@@ -22,6 +22,7 @@ use crate::machine::{Machine, MachineConfig};
 mod captive;
 mod isolation;
 mod phone;
+mod timeline;
 mod wifi;
 
 /// The host as the guest sees it through QEMU's user network.
@@ -58,6 +59,13 @@ pub const CHECKS: &[Check] = &[
         guest_ports: &[80],
         uses_captured_address: false,
         run: check_http,
+    },
+    Check {
+        name: "timeline",
+        description: "where the boot's time went, once port 80 answers: the init's stages, when each service started and its CPU time, how busy the emulated CPUs were",
+        guest_ports: &[80],
+        uses_captured_address: false,
+        run: timeline::check_timeline,
     },
     Check {
         name: "runtime",
@@ -989,7 +997,7 @@ mod tests {
         }
         let e = find_check("nope").unwrap_err().to_string();
         assert!(
-            e.contains("nope") && e.contains("boot, http, runtime, storage"),
+            e.contains("nope") && e.contains("boot, http, timeline, runtime, storage"),
             "{e}"
         );
     }

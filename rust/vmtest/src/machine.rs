@@ -1022,24 +1022,44 @@ impl Machine {
     pub fn wait_for_port(&mut self, guest_port: u16, timeout: Duration) -> Result<HttpResponse> {
         let step = self.step_name(format!("wait_for_port({guest_port})"));
         let (end, global) = self.end_of(timeout);
-        let r = self.guest_addr(&step, guest_port).and_then(|addr| loop {
-            let left = end.saturating_duration_since(Instant::now());
-            let last = match http::get(addr, "/", "localhost", left.min(Duration::from_secs(5))) {
-                Ok(resp) => return Ok(resp),
-                Err(e) => e,
-            };
-            if lock(&self.shared.0).closed {
-                return Err(self.exited_error(&step));
+        // Through QEMU's user network a connection to a port nothing listens on yet is
+        // accepted on the host side and then hangs (no reset comes back): each attempt
+        // waits up to 5 s for an answer, and a new one starts every 250 ms beside the
+        // waiting ones, so the port is seen within a quarter second of answering while a
+        // slow first answer still has its 5 s.
+        const ATTEMPT: Duration = Duration::from_secs(5);
+        const EVERY: Duration = Duration::from_millis(250);
+        let r = self.guest_addr(&step, guest_port).and_then(|addr| {
+            let (answers, answered) = std::sync::mpsc::channel();
+            let mut last = String::from("no attempt ended yet");
+            let mut next = Instant::now();
+            loop {
+                let now = Instant::now();
+                if now >= next {
+                    let (answers, left) = (answers.clone(), end.saturating_duration_since(now));
+                    // Detached: a late answer goes to a closed channel.
+                    std::thread::spawn(move || {
+                        let _ = answers.send(http::get(addr, "/", "localhost", left.min(ATTEMPT)));
+                    });
+                    next = now + EVERY;
+                }
+                match answered.recv_timeout(next.saturating_duration_since(Instant::now())) {
+                    Ok(Ok(resp)) => return Ok(resp),
+                    Ok(Err(e)) => last = e,
+                    Err(_) => {}
+                }
+                if lock(&self.shared.0).closed {
+                    return Err(self.exited_error(&step));
+                }
+                if Instant::now() >= end {
+                    return Err(self.timeout_error(
+                        &step,
+                        timeout,
+                        global,
+                        &format!("last attempt: {last}"),
+                    ));
+                }
             }
-            if Instant::now() + Duration::from_millis(200) >= end {
-                return Err(self.timeout_error(
-                    &step,
-                    timeout,
-                    global,
-                    &format!("last attempt: {last}"),
-                ));
-            }
-            std::thread::sleep(Duration::from_millis(200));
         });
         self.reported(r)
     }
