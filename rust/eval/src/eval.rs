@@ -647,17 +647,35 @@ impl Eval {
                 self.eval(body, &new_env)
             }
             Expr::Select(base, path, default, pos) => {
-                // `x.name` with `x` a variable holding a set (the common case): the
-                // attribute is read in place, without taking a reference to the set
-                // and to the attribute's thunk only to drop them again.
+                // `x.name` (or `x.name or d`) with `x` a variable holding a set or an
+                // evaluated thunk of one (the common cases: a function's argument is
+                // mostly such a thunk): the attribute is read in place, without taking
+                // a reference to the attribute's thunk only to drop it again.
                 if let (Expr::Var(d, s, _), [AttrKey::Static(name)]) = (&**base, &path[..]) {
-                    if let Value::Attrs(a) = lookup(env, *d, *s)? {
-                        if let Some(at) = a.get(*name) {
-                            return self.force(&at.value).map_err(|e| {
-                                e.frame(at.pos, || {
-                                    format!("while evaluating the attribute '{name}'")
-                                })
-                            });
+                    let var = lookup(env, *d, *s)?;
+                    let done;
+                    let set = match var {
+                        Value::Attrs(a) => Some(a),
+                        Value::Thunk(t) => {
+                            done = t.value();
+                            match &done {
+                                Some(Value::Attrs(a)) => Some(a),
+                                _ => None,
+                            }
+                        }
+                        _ => None,
+                    };
+                    if let Some(a) = set {
+                        match (a.get(*name), default) {
+                            (Some(at), _) => {
+                                return self.force(&at.value).map_err(|e| {
+                                    e.frame(at.pos, || {
+                                        format!("while evaluating the attribute '{name}'")
+                                    })
+                                });
+                            }
+                            (None, Some(d)) => return self.eval(d, env),
+                            (None, None) => {}
                         }
                     }
                 }

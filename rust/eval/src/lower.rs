@@ -459,10 +459,7 @@ impl<'a> Lowerer<'a> {
                 },
                 ast::LiteralKind::Uri(u) => Expr::Const(Value::string(u.syntax().text())),
             },
-            ast::Expr::Ident(id) => {
-                let text = id.syntax().text().to_string();
-                self.resolve(intern(&text), 0, pos)?
-            }
+            ast::Expr::Ident(id) => self.resolve(ident_name(id), 0, pos)?,
             ast::Expr::Str(s) => self.string(s, pos)?,
             ast::Expr::PathAbs(p) => self.path(&p.parts(), "", pos)?,
             ast::Expr::PathRel(p) => {
@@ -749,7 +746,7 @@ impl<'a> Lowerer<'a> {
 
     fn attr_key(&mut self, a: &ast::Attr) -> R<AttrKey> {
         Ok(match a {
-            ast::Attr::Ident(i) => AttrKey::Static(intern(&i.syntax().text().to_string())),
+            ast::Attr::Ident(i) => AttrKey::Static(ident_name(i)),
             ast::Attr::Str(s) => {
                 let pos = self.pos_of(s.syntax());
                 match self.string(s, pos)? {
@@ -773,7 +770,7 @@ impl<'a> Lowerer<'a> {
 
     fn static_name(&self, a: &ast::Attr) -> Option<Symbol> {
         match a {
-            ast::Attr::Ident(i) => Some(intern(&i.syntax().text().to_string())),
+            ast::Attr::Ident(i) => Some(ident_name(i)),
             ast::Attr::Str(s) => {
                 let mut text = String::new();
                 for p in s.parts() {
@@ -1082,7 +1079,7 @@ impl<'a> Lowerer<'a> {
         match param {
             ast::Param::IdentParam(ip) => {
                 let n = match ip.ident() {
-                    Some(i) => intern(&i.syntax().text().to_string()),
+                    Some(i) => ident_name(&i),
                     None => return Err(self.syntax_err("syntax error", pos)),
                 };
                 self.scopes.push(Scope {
@@ -1108,7 +1105,7 @@ impl<'a> Lowerer<'a> {
                     let n = match entry.ident() {
                         Some(i) => {
                             formal_pos.push(self.pos_of(i.syntax()));
-                            intern(&i.syntax().text().to_string())
+                            ident_name(&i)
                         }
                         None => return Err(self.syntax_err("syntax error", epos)),
                     };
@@ -1124,7 +1121,7 @@ impl<'a> Lowerer<'a> {
                 let bind = pat
                     .pat_bind()
                     .and_then(|b| b.ident())
-                    .map(|i| intern(&i.syntax().text().to_string()));
+                    .map(|i| ident_name(&i));
                 let mut scope_names = names.clone();
                 if let Some(b) = bind {
                     if names.contains(&b) {
@@ -1200,6 +1197,16 @@ fn sorted_names(p: &PAttrs) -> Vec<Symbol> {
     let mut names: Vec<Symbol> = p.statics.iter().map(|s| s.0).collect();
     names.sort();
     names
+}
+
+/// An identifier's name: its token's text read in place. `SyntaxText`'s `Display`
+/// (which formats a node's tokens one at a time) was a tenth of loading a module file;
+/// it is left for an identifier without an identifier token (`or` used as a name).
+fn ident_name(i: &ast::Ident) -> Symbol {
+    match i.ident_token() {
+        Some(t) => intern(t.text()),
+        None => intern(&i.syntax().text().to_string()),
+    }
 }
 
 /// Renders an assertion's condition the way Nix 2.8 shows expressions: binary

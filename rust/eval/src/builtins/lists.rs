@@ -59,17 +59,28 @@ pub(super) fn map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn filter(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
-    let mut out = Vec::new();
-    for x in l.iter() {
+    // The kept elements are only copied out once one is dropped: when all are kept
+    // (the module system filters lists of one or two definitions that mostly pass),
+    // the answer is the list itself, with no vector made and thrown away.
+    let mut out: Option<Vec<Value>> = None;
+    for (i, x) in l.iter().enumerate() {
         let r = ev.call(f.clone(), x.clone(), pos)?;
-        if ev.force_bool(&r, pos)? {
-            out.push(x.settled());
+        let keep = ev.force_bool(&r, pos)?;
+        match &mut out {
+            Some(out) if keep => out.push(x.settled()),
+            Some(_) => {}
+            None if keep => {}
+            None => {
+                let mut kept = Vec::with_capacity(l.len() - 1);
+                kept.extend(l[..i].iter().map(Value::settled));
+                out = Some(kept);
+            }
         }
     }
-    if out.len() == l.len() {
-        return Ok(Value::List(l));
+    match out {
+        None => Ok(Value::List(l)),
+        Some(out) => Ok(list(out)),
     }
-    Ok(list(out))
 }
 
 pub(super) fn all(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
@@ -125,6 +136,12 @@ fn concat_parts(mut parts: Vec<crate::value::List>) -> Value {
 pub(super) fn concat_map(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
+    // One element (`concatMap f [ def ]`, common in the module system): its list is
+    // the answer, without the vector of parts.
+    if let [x] = &l[..] {
+        let r = ev.call(f, x.clone(), pos)?;
+        return Ok(Value::List(ev.force_list(&r, pos)?));
+    }
     let mut parts = Vec::with_capacity(l.len());
     for x in l.iter() {
         let r = ev.call(f.clone(), x.clone(), pos)?;
