@@ -35,6 +35,8 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   [ -n "${pg_data:-}" ] && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
+  # KEEP_LOGS=DIR: the server's and the workers' logs are kept there.
+  [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -180,7 +182,8 @@ for path in sys.argv[1:]:
                ("image uploaded", "claimed"): "next claim"}.get((a, b))
         if key:
             spans[key].append((t2 - t1).total_seconds())
-print("; ".join(f"{k} {statistics.median(v):.2f} s" for k, v in spans.items() if v))
+print("; ".join(f"{k} {statistics.median(v):.2f} s (mean {statistics.mean(v):.2f}, max {max(v):.2f})"
+                for k, v in spans.items() if v))
 PY
 )"
 

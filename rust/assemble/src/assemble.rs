@@ -37,6 +37,10 @@ pub struct AssembleOptions {
     pub max_size: Option<u64>,
     /// Timestamp of every file and filesystem (SOURCE_DATE_EPOCH).
     pub timestamp: i64,
+    /// Have the image on disk (fsync) before it is renamed into place. An Imager
+    /// worker's image is scratch, read back from the page cache by its upload and
+    /// deleted right after: with `false` its bytes need never reach the worker's disk.
+    pub durable: bool,
 }
 
 /// What was built (or, for a size check, would be).
@@ -277,12 +281,12 @@ impl Plan {
         let needed = self.base.data.start + self.summary.data_bytes;
         output::check_free_space(&opts.output, needed)?;
         let partial = PartialOutput::create(&opts.output, opts.overwrite, opts.keep)?;
-        let summary = self.write_into(partial.path())?;
+        let summary = self.write_into(partial.path(), opts.durable)?;
         partial.commit()?;
         Ok(summary)
     }
 
-    fn write_into(self, path: &Path) -> Result<Summary, AssembleError> {
+    fn write_into(self, path: &Path, durable: bool) -> Result<Summary, AssembleError> {
         let out = OpenOptions::new()
             .read(true)
             .write(true)
@@ -325,7 +329,9 @@ impl Plan {
         let plan = self.writer.plan()?;
         plan.write_in_order(&out, data_start, &mut |end| hasher.final_up_to(end))?;
         hasher.final_up_to(self.summary.image_size);
-        out.sync_all().map_err(AssembleError::io(path))?;
+        if durable {
+            out.sync_all().map_err(AssembleError::io(path))?;
+        }
         let mut summary = self.summary;
         summary.sha256 = hasher.finish()?;
         Ok(summary)

@@ -284,6 +284,7 @@ mod tests {
             overwrite: false,
             max_size: None,
             timestamp: 0,
+            durable: true,
         };
         let job = Job::untrusted(&recipe, "", &fetcher, options, None);
         match run(job) {

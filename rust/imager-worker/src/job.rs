@@ -229,6 +229,9 @@ pub(crate) fn assemble(
             overwrite: false,
             max_size: None,
             timestamp,
+            // Uploaded from the page cache, then deleted with the job's folder: no
+            // fsync, so the image's bytes are written to disk once, by the server.
+            durable: false,
         },
         None,
     );

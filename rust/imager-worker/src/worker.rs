@@ -208,6 +208,8 @@ impl Worker {
         }
         tracing::info!(worker = %self.config.name, server = %self.config.server, "worker started");
         let mut backoff = Backoff::new(Duration::from_secs(30));
+        // The last job's folder being removed while the next job starts: at most one.
+        let mut cleaning: Option<tokio::task::JoinHandle<()>> = None;
         while !shutdown.is_cancelled() {
             let claimed = tokio::select! {
                 r = self.client.claim(&self.config.name) => r,
@@ -216,7 +218,10 @@ impl Worker {
             match claimed {
                 Ok(Some(job)) => {
                     backoff = Backoff::new(Duration::from_secs(30));
-                    self.process(job, &shutdown).await?;
+                    let cleanup = self.process(job, &shutdown).await?;
+                    if let Some(previous) = cleaning.replace(cleanup) {
+                        let _ = previous.await;
+                    }
                 }
                 Ok(None) => {
                     backoff = Backoff::new(Duration::from_secs(30));
@@ -240,16 +245,24 @@ impl Worker {
                 Err(e) => anyhow::bail!("the server refused to hand out jobs: {e}"),
             }
         }
+        if let Some(last) = cleaning {
+            let _ = last.await;
+        }
         tracing::info!(worker = %self.config.name, "worker stopped");
         Ok(())
     }
 
-    /// One job, from claim to clean-up. An error is the worker's own trouble (its work
+    /// One job, from claim to clean-up; the clean-up (removing the job's folder) is
+    /// returned still running. An error is the worker's own trouble (its work
     /// folder unusable), not the job's: the worker stops and the job's lease lapses, so
     /// another worker builds it instead of the order failing.
-    async fn process(&self, job: Job, shutdown: &CancellationToken) -> anyhow::Result<()> {
+    async fn process(
+        &self,
+        job: Job,
+        shutdown: &CancellationToken,
+    ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
         tracing::info!(job = %job.id, order = %job.order, name = %job.name, "claimed");
-        let (dir, _held) = job::job_folder(&self.config.work_dir).map_err(|e| {
+        let (dir, held) = job::job_folder(&self.config.work_dir).map_err(|e| {
             anyhow::anyhow!(
                 "cannot create a job folder in the work folder {}: {e} (job {} left to \
                  another worker)",
@@ -287,9 +300,13 @@ impl Worker {
                 }
             }
         }
-        // Removing a big image takes time: off the runtime's threads.
-        let _ = tokio::task::spawn_blocking(move || drop(dir)).await;
-        Ok(())
+        // Removing a big image takes time: off the runtime's threads, and while the
+        // next job starts (the folder is this job's alone; if the process ends first,
+        // the next start removes it as abandoned). The lock goes after the folder.
+        Ok(tokio::task::spawn_blocking(move || {
+            drop(dir);
+            drop(held);
+        }))
     }
 
     /// Renews the lease every third of its length with the current step. Returns only

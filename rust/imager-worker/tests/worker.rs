@@ -434,6 +434,7 @@ fn build_like_nixspot_build(module: &str, cache: &Path) -> String {
             overwrite: false,
             max_size: None,
             timestamp: 0,
+            durable: true,
         },
         check_only: false,
         compress: None,

@@ -175,6 +175,7 @@ pub fn build_recipe(
             overwrite: flags.overwrite,
             max_size: flags.max_size,
             timestamp: timestamp()?,
+            durable: true,
         },
         check_only: flags.check,
         compress: flags.compress,
