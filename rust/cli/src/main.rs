@@ -8,13 +8,6 @@ mod commands;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// mimalloc instead of glibc's malloc: evaluating Nix makes millions of small, mostly
-/// long-lived allocations (thunks, call frames, sets), which mimalloc serves with fewer
-/// instructions (`evalmodules` of `checks/bench/eval.sh`: malloc and free were 29 % of
-/// its instructions) at a peak memory still under Nix's on every evaluator workload.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// Build Kiwix Hotspot images from declarative Nix modules.
 #[derive(Parser)]
 #[command(name = "nixspot", version, propagate_version = true)]

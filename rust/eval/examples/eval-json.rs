@@ -7,12 +7,6 @@ use std::process::ExitCode;
 
 use nixspot_eval::{EvalOptions, Evaluator, OutputMode, Request, Source};
 
-/// The allocator of the `nixspot` binary, so that this example measures what
-/// `nixspot eval` runs: the evaluator's millions of small allocations (thunks, call
-/// frames, sets) cost fewer instructions in mimalloc than in glibc's malloc.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let Some(file) = std::env::args_os().nth(1) else {
         eprintln!("usage: eval-json FILE");
