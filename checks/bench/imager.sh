@@ -3,10 +3,13 @@
 #   1. reference: `nixspot build` of the order's exported module and lock, warm cache,
 #      REFS times alone, then REFS times two at once (two workers on a 2-core machine
 #      share its cores the same way);
-#   2. ORDERS orders (default 50) of that configuration through two
-#      `nixspot imager worker` processes on PostgreSQL: all must end ready, each built
-#      exactly once (one image per order in storage, none duplicated), and the time per
-#      order (wall time of the whole batch x 2 workers / ORDERS) against the references;
+#   2. ORDERS orders (default 50) through two `nixspot imager worker` processes on
+#      PostgreSQL, each order of a configuration of its own (the hotspot's name and
+#      SSID differ), so no two images are the same: uploads may refer to the chunks the
+#      server already holds (base, content), never to a whole image. All must end ready,
+#      each built exactly once, every image different, the first and the last the
+#      sha256 of `nixspot build` of their modules; and the time per order (wall time of
+#      the whole batch / ORDERS) against the references;
 #   3. the API under 200 concurrent keep-alive clients (wrk): catalog search and order
 #      status, p99 latency, errors, and the server's peak RSS (VmHWM) after all of it.
 # The catalog is kiwix-serve with the repository's fixture ZIM, its download a local
@@ -102,9 +105,12 @@ api() { # METHOD PATH [BODY]
   curl -sf -X "$1" -H "Authorization: Bearer $alice" -H "Content-Type: application/json" \
     ${3:+--data-binary "$3"} "$url$2"
 }
-config="$(api POST /api/v1/configurations '{"hotspot": {"name": "School Library", "domain": "library",
-  "ap": {"ssid": "School Library"}, "base": {"source": "nixspot:base"},
-  "zims": {"wikibooks": {"package": "wikibooks_be_all:nopic"}}}}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')"
+configure() { # NAME -> the configuration's id
+  api POST /api/v1/configurations "{\"hotspot\": {\"name\": \"$1\", \"domain\": \"library\",
+  \"ap\": {\"ssid\": \"$1\"}, \"base\": {\"source\": \"nixspot:base\"},
+  \"zims\": {\"wikibooks\": {\"package\": \"wikibooks_be_all:nopic\"}}}}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'
+}
+config="$(configure "School Library 1")"
 api GET "/api/v1/configurations/$config/module.nix" >"$work/school.nix"
 api GET "/api/v1/configurations/$config/lock.json" >"$work/school.lock.json"
 # The server's peak RSS so far (VmHWM), read after each phase to see what raises it.
@@ -138,7 +144,10 @@ rm -f "$work"/ref*.img "$work/warm.img"
 alone_median="$(printf '%s\n' "${alone[@]}" | median)"
 pair_median="$(printf '%s\n' "${pair[@]}" | median)"
 
-# --- 2. ORDERS orders through two workers ---
+# --- 2. ORDERS orders through two workers, each of a configuration of its own ---
+configs=("$config")
+for i in $(seq 2 "$orders"); do configs+=("$(configure "School Library $i")"); done
+last="${configs[$((orders - 1))]}"
 for w in a b; do
   "$nixspot" imager worker --server "$url" --token "$worker_token" --name "worker-$w" \
     --cache-dir "$work/cache-$w" --work-dir "$work/work-$w" --poll-interval 0.2 \
@@ -147,8 +156,8 @@ for w in a b; do
 done
 t0="$(now)"
 ids=()
-for i in $(seq 1 "$orders"); do
-  ids+=("$(api POST /api/v1/orders "{\"configuration\": \"$config\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
+for c in "${configs[@]}"; do
+  ids+=("$(api POST /api/v1/orders "{\"configuration\": \"$c\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')")
 done
 ordering="$(echo "$(now) - $t0" | bc)"
 hwm_ordered="$(peak)"
@@ -160,7 +169,16 @@ done
 batch="$(echo "$(now) - $t0" | bc)"
 hwm_built="$(peak)"
 ready="$(grep -cE '^(ready|expired) ' <<<"$states" || true)"
-same="$(grep -cE "^(ready|expired) $reference_sha\$" <<<"$states" || true)"
+# The first order's image is the reference build's; the last one's is checked against
+# a build of its own module; and no two orders have the same image.
+api GET "/api/v1/configurations/$last/module.nix" >"$work/last.nix"
+api GET "/api/v1/configurations/$last/lock.json" >"$work/last.lock.json"
+"$nixspot" build "$work/last.nix" --lock "$work/last.lock.json" --locked --quiet -X \
+  -o "$work/last.img" --cache-dir "$work/cache-a"
+last_sha="$(sha256sum "$work/last.img" | cut -d' ' -f1)"; rm -f "$work/last.img"
+first_ok="$(head -n 1 <<<"$states" | grep -cE "^(ready|expired) $reference_sha\$" || true)"
+last_ok="$(tail -n 1 <<<"$states" | grep -cE "^(ready|expired) $last_sha\$" || true)"
+distinct="$(awk '{print $2}' <<<"$states" | sort -u | wc -l)"
 claims="$(grep -hc 'claimed' "$work"/worker-*.log | paste -sd+ | bc || true)"
 per_order="$(echo "scale=3; $batch * 2 / $orders" | bc)"
 service_per_order="$(echo "scale=3; $batch / $orders" | bc)"
@@ -215,7 +233,8 @@ echo "| the service's time per order ÷ build alone | $(echo "scale=3; $service_
 echo "| a worker's time per order (wall x 2 / $orders) (s) | $per_order |"
 echo "| a worker's time per order ÷ two builds at once | $(echo "scale=3; $per_order / $pair_median" | bc) |"
 echo "| a worker's time per order ÷ build alone | $(echo "scale=3; $per_order / $alone_median" | bc) |"
-echo "| orders built (ready, or expired since) / with the reference image's sha256 | $ready / $same |"
+echo "| orders built (ready, or expired since) / distinct images | $ready / $distinct |"
+echo "| first / last order's image is \`nixspot build\` of its module (1 = yes) | $first_ok / $last_ok |"
 echo "| jobs claimed by the workers (one per order: none duplicated) | ${claims:-?} |"
 echo "| $orders orders created (POST, one after the other) (s) | $ordering |"
 echo "| a job's steps in the workers' logs, median | $steps |"

@@ -237,8 +237,9 @@ impl Client {
 
     /// `PUT /api/v1/worker/jobs/{id}/image`: streams the image at `path` (`size`
     /// bytes, `sha256`) from disk as a sparse upload ([`crate::sparse`]): its data
-    /// ranges only, the holes (most of an image) are not sent. `sent` is how far into
-    /// the image the upload got.
+    /// ranges only, the holes (most of an image) are not sent, and the chunks the server
+    /// already holds (asked with `POST …/chunks`) go as references to them. `sent` is
+    /// how far into the image the upload got.
     pub async fn upload(
         &self,
         job: &str,
@@ -247,38 +248,106 @@ impl Client {
         sha256: &str,
         sent: Arc<AtomicU64>,
     ) -> Result<(), ClientError> {
-        let url = self.url(&["jobs", job, "image"]);
         let io = |source| ClientError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
-        // The records: each data range in pieces of at most MAX_RECORD bytes.
-        let mut records = Vec::new();
+        let file = Arc::new(std::fs::File::open(path).map_err(io)?);
+        let mut chunks = Vec::new();
         for range in nixspot_fs::sparse::data_ranges(&file, 0, size).map_err(io)? {
-            let end = range.offset + range.len;
-            let mut at = range.offset;
-            while at < end {
-                let len = (end - at).min(sparse::MAX_RECORD);
-                records.push((at, len));
-                at += len;
+            chunks.extend(sparse::chunks(range.offset, range.len));
+        }
+        let digests = digest_chunks(Arc::clone(&file), chunks.clone())
+            .await
+            .map_err(io)?;
+        let held = self.held_chunks(job, &digests).await?;
+        let records: Vec<Record> = chunks
+            .iter()
+            .zip(&digests)
+            .zip(held)
+            .map(|((&(offset, len), digest), held)| Record {
+                offset,
+                len,
+                reference: held.then_some(*digest),
+            })
+            .collect();
+        match self
+            .put_image(job, &file, size, sha256, records.clone(), Arc::clone(&sent))
+            .await
+        {
+            // A chunk the server named went away since (its image expired, or another
+            // server behind the same address answered): send every byte.
+            Err(ClientError::Status { status, .. })
+                if status == reqwest::StatusCode::PRECONDITION_FAILED =>
+            {
+                let records = records
+                    .into_iter()
+                    .map(|r| Record {
+                        reference: None,
+                        ..r
+                    })
+                    .collect();
+                self.put_image(job, &file, size, sha256, records, sent)
+                    .await
+            }
+            done => done,
+        }
+    }
+
+    /// `POST /api/v1/worker/jobs/{id}/chunks`: which of the chunks named by `digests`
+    /// the server holds (asked in batches, the answers in the same order).
+    async fn held_chunks(
+        &self,
+        job: &str,
+        digests: &[sparse::Digest],
+    ) -> Result<Vec<bool>, ClientError> {
+        let url = self.url(&["jobs", job, "chunks"]);
+        let mut held = vec![false; digests.len()];
+        for (batch, names) in digests.chunks(CHUNKS_ASKED).enumerate() {
+            let request = ChunksRequest {
+                digests: names.iter().map(hex_digest).collect(),
+            };
+            let response = self
+                .send("POST", &url, |r| r.json(&request).timeout(JSON_TIMEOUT))
+                .await?;
+            let answer: HeldChunks =
+                read_json("POST", &url, response, "{\"held\": [INDEX, …]}").await?;
+            for index in answer.held {
+                if let Some(slot) = held.get_mut(batch * CHUNKS_ASKED + index) {
+                    if index < names.len() {
+                        *slot = true;
+                    }
+                }
             }
         }
+        Ok(held)
+    }
+
+    /// Sends the upload's `records`: data read from `file`, or references.
+    async fn put_image(
+        &self,
+        job: &str,
+        file: &Arc<std::fs::File>,
+        size: u64,
+        sha256: &str,
+        records: Vec<Record>,
+        sent: Arc<AtomicU64>,
+    ) -> Result<(), ClientError> {
+        let url = self.url(&["jobs", job, "image"]);
         let length: u64 = records
             .iter()
-            .map(|(_, len)| sparse::RECORD_HEADER + len)
+            .map(|r| sparse::RECORD_HEADER + r.payload_len())
             .sum();
         sent.store(0, Ordering::Relaxed);
-        let file = Arc::new(file);
+        let file = Arc::clone(file);
         // A few records are read ahead while earlier ones are on the wire.
         let stream = futures_util::stream::iter(records)
-            .map(move |(offset, len)| read_record(Arc::clone(&file), offset, len))
+            .map(move |record| read_record(Arc::clone(&file), record))
             .buffered(READ_AHEAD)
-            .inspect_ok(move |record| {
-                let (offset, len) = (record.offset, record.len);
-                sent.store(offset + len, Ordering::Relaxed);
+            .inspect_ok(move |(record, _)| {
+                sent.store(record.offset + record.len, Ordering::Relaxed);
             })
-            .map_ok(|record| record.bytes);
+            .map_ok(|(_, bytes)| bytes);
         let body = reqwest::Body::wrap_stream(stream);
         self.send("PUT", &url, |r| {
             // An explicit length: the server refuses a body that is not the records'
@@ -344,23 +413,81 @@ impl Client {
 /// Records of a sparse upload read ahead of the one being sent.
 const READ_AHEAD: usize = 4;
 
-/// One record of a sparse upload: header and data, read from the image.
+/// Digests asked about in one request (about 700 KB of JSON).
+const CHUNKS_ASKED: usize = 10_000;
+
+#[derive(Serialize)]
+struct ChunksRequest {
+    digests: Vec<String>,
+}
+
+#[derive(Deserialize)]
+struct HeldChunks {
+    held: Vec<usize>,
+}
+
+/// A digest as the chunks endpoint takes it.
+fn hex_digest(digest: &sparse::Digest) -> String {
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One record of a sparse upload: `len` bytes at `offset`, sent as data or, when the
+/// server holds the chunk, as a reference to it.
+#[derive(Clone)]
 struct Record {
     offset: u64,
     len: u64,
-    bytes: Vec<u8>,
+    reference: Option<sparse::Digest>,
 }
 
-/// Reads `len` bytes at `offset` of the image as a record of a sparse upload.
-async fn read_record(file: Arc<std::fs::File>, offset: u64, len: u64) -> std::io::Result<Record> {
+impl Record {
+    /// Bytes after the record's header.
+    fn payload_len(&self) -> u64 {
+        match self.reference {
+            Some(_) => sparse::DIGEST as u64,
+            None => self.len,
+        }
+    }
+}
+
+/// The digest of each chunk of the image, read in one pass on a blocking thread.
+async fn digest_chunks(
+    file: Arc<std::fs::File>,
+    chunks: Vec<(u64, u64)>,
+) -> std::io::Result<Vec<sparse::Digest>> {
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::FileExt as _;
+        let mut buffer = vec![0u8; sparse::CHUNK as usize];
+        chunks
+            .iter()
+            .map(|&(offset, len)| {
+                let data = &mut buffer[..len as usize];
+                file.read_exact_at(data, offset)?;
+                Ok(sparse::digest(data))
+            })
+            .collect()
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// The bytes of `record`: header and data read from the image, or the reference.
+async fn read_record(
+    file: Arc<std::fs::File>,
+    record: Record,
+) -> std::io::Result<(Record, Vec<u8>)> {
+    if let Some(digest) = &record.reference {
+        let bytes = sparse::reference_record(record.offset, record.len, digest).to_vec();
+        return Ok((record, bytes));
+    }
     tokio::task::spawn_blocking(move || {
         use std::os::unix::fs::FileExt as _;
         let header = sparse::RECORD_HEADER as usize;
-        let mut bytes = vec![0u8; header + len as usize];
-        file.read_exact_at(&mut bytes[header..], offset)?;
+        let mut bytes = vec![0u8; header + record.len as usize];
+        file.read_exact_at(&mut bytes[header..], record.offset)?;
         let (head, data) = bytes.split_at_mut(header);
-        head.copy_from_slice(&sparse::record_header(offset, data));
-        Ok(Record { offset, len, bytes })
+        head.copy_from_slice(&sparse::record_header(record.offset, data));
+        Ok((record, bytes))
     })
     .await
     .map_err(std::io::Error::other)?

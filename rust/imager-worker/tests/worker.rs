@@ -62,6 +62,11 @@ struct Fake {
     conflict: AtomicBool,
     /// Answer 503 to this many uploads first.
     unavailable_uploads: AtomicUsize,
+    /// The chunks of the images received, by digest (lent to later uploads).
+    chunks: Mutex<std::collections::HashMap<sparse::Digest, Vec<u8>>>,
+    /// Forget every chunk once an upload refers to one (answering 412), as when the
+    /// image lending them expired between the question and the upload.
+    lose_chunks: AtomicBool,
     lease_seconds: u64,
 }
 
@@ -162,6 +167,9 @@ async fn image(
     let mut len = 0u64;
     let mut decoder = sparse::Decoder::new(size);
     let mut stream = body.into_data_stream();
+    // The data record being received, kept under its digest once it ends.
+    let mut record = Vec::new();
+    let mut received = Vec::new();
     while let Some(chunk) = stream.next().await {
         let bytes = match chunk {
             Ok(bytes) => bytes,
@@ -173,11 +181,37 @@ async fn image(
             Err(e) => return error(StatusCode::BAD_REQUEST, &e.to_string()),
         };
         for piece in pieces {
-            hasher.update(vec![0u8; (piece.offset - len) as usize]);
-            hasher.update(&bytes[piece.bytes.clone()]);
-            len = piece.offset + piece.bytes.len() as u64;
+            match piece {
+                sparse::Piece::Data { offset, bytes: at } => {
+                    hasher.update(vec![0u8; (offset - len) as usize]);
+                    hasher.update(&bytes[at.clone()]);
+                    record.extend_from_slice(&bytes[at.clone()]);
+                    len = offset + at.len() as u64;
+                }
+                sparse::Piece::Chunk { digest, .. } => {
+                    assert_eq!(digest, sparse::digest(&record), "the decoder's digest");
+                    received.push((digest, std::mem::take(&mut record)));
+                }
+                sparse::Piece::Reference {
+                    offset,
+                    len: chunk_len,
+                    digest,
+                } => {
+                    if fake.lose_chunks.swap(false, Ordering::SeqCst) {
+                        fake.chunks.lock().unwrap().clear();
+                    }
+                    let Some(held) = fake.chunks.lock().unwrap().get(&digest).cloned() else {
+                        return error(StatusCode::PRECONDITION_FAILED, "no such chunk");
+                    };
+                    assert_eq!(held.len() as u64, chunk_len);
+                    hasher.update(vec![0u8; (offset - len) as usize]);
+                    hasher.update(&held);
+                    len = offset + chunk_len;
+                }
+            }
         }
     }
+    fake.chunks.lock().unwrap().extend(received);
     if let Err(e) = decoder.finish() {
         return error(StatusCode::BAD_REQUEST, &e.to_string());
     }
@@ -200,6 +234,21 @@ async fn image(
     };
     fake.seen.lock().unwrap().uploads.push(upload);
     Json(json!({})).into_response()
+}
+
+/// Which of the digests asked about the fake holds.
+async fn chunks(State(fake): State<Arc<Fake>>, Json(body): Json<Value>) -> Response {
+    let held = fake.chunks.lock().unwrap();
+    let indices: Vec<usize> = body["digests"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| held.keys().any(|k| Some(hex(k).as_str()) == d.as_str()))
+        .map(|(i, _)| i)
+        .collect();
+    Json(json!({ "held": indices })).into_response()
 }
 
 async fn fail(
@@ -297,12 +346,15 @@ impl Server {
             upload_gate: Mutex::new(Gate::Open),
             conflict: AtomicBool::new(false),
             unavailable_uploads: AtomicUsize::new(0),
+            chunks: Mutex::default(),
+            lose_chunks: AtomicBool::new(false),
             lease_seconds: 3,
         });
         let app = axum::Router::new()
             .route("/api/v1/worker/claim", post(claim))
             .route("/api/v1/worker/jobs/{id}/heartbeat", post(heartbeat))
             .route("/api/v1/worker/jobs/{id}/image", put(image))
+            .route("/api/v1/worker/jobs/{id}/chunks", post(chunks))
             .route("/api/v1/worker/jobs/{id}/fail", post(fail))
             .route_layer(axum::middleware::from_fn(require_token))
             .route("/files/base.img", get(base))
@@ -609,6 +661,70 @@ async fn a_lost_lease_stops_the_build_and_removes_its_files() {
         1,
         "no heartbeat after the 409: {:?}",
         seen.heartbeats
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chunks_the_server_holds_are_referred_to_and_sent_again_when_gone() {
+    let server = Server::start().await;
+    // Three hotspots on one base with the same 3 MB of content that differ in a small
+    // file: the second and third images share most chunks with the first.
+    let content = format!(
+        "    files.\"library.txt\".content = \"{}\";\n",
+        "0123456789abcdef".repeat(200_000)
+    );
+    server.queue("job-a", &server.module(&content));
+    let (stop, worker) = spawn_worker(server.config(TOKEN));
+    server
+        .until("the first upload", |s| s.uploads.len() == 1)
+        .await;
+    server.queue(
+        "job-b",
+        &server.module(&format!(
+            "{content}    files.\"second.txt\".content = \"B\";\n"
+        )),
+    );
+    server
+        .until("the second upload", |s| s.uploads.len() == 2)
+        .await;
+    // The third upload is told its chunks are held, and then they are not.
+    server.fake.lose_chunks.store(true, Ordering::SeqCst);
+    server.queue(
+        "job-c",
+        &server.module(&format!(
+            "{content}    files.\"third.txt\".content = \"C\";\n"
+        )),
+    );
+    server
+        .until("the third upload", |s| s.uploads.len() == 3)
+        .await;
+    stop.cancel();
+    worker.await.unwrap().unwrap();
+    let seen = server.fake.seen.lock().unwrap();
+    assert!(seen.fails.is_empty(), "{:?}", seen.fails);
+    let [a, b, c] = &seen.uploads[..] else {
+        panic!("{:?}", seen.uploads)
+    };
+    for upload in [a, b, c] {
+        assert_eq!(upload.sha256, upload.header_sha256, "{upload:?}");
+        assert_eq!(upload.content_length, Some(upload.body_len));
+    }
+    assert_ne!(a.sha256, b.sha256, "two different images");
+    assert!(
+        b.body_len * 2 < a.body_len,
+        "the second upload refers to the first's chunks: {} bytes sent, against {}",
+        b.body_len,
+        a.body_len
+    );
+    assert!(
+        !server.fake.lose_chunks.load(Ordering::SeqCst),
+        "the third upload referred to a chunk"
+    );
+    assert!(
+        c.body_len * 2 > a.body_len,
+        "the chunks gone, the third upload sent its bytes: {} against {}",
+        c.body_len,
+        a.body_len
     );
 }
 

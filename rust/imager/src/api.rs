@@ -57,6 +57,7 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/workers", get(workers))
         .route("/api/v1/worker/claim", post(claim))
         .route("/api/v1/worker/jobs/{id}/heartbeat", post(heartbeat))
+        .route("/api/v1/worker/jobs/{id}/chunks", post(held_chunks))
         .route(
             "/api/v1/worker/jobs/{id}/image",
             // Images are large: no body limit on the upload (it is streamed, hashed and
@@ -496,6 +497,55 @@ async fn heartbeat(
     Ok(Json(json!({"lease_seconds": lease})))
 }
 
+/// Digests a worker may ask about in one request (its client asks 10,000 at a time).
+const MAX_CHUNKS_ASKED: usize = 20_000;
+
+#[derive(Deserialize)]
+struct ChunksBody {
+    digests: Vec<String>,
+}
+
+/// Which of the chunks a worker is about to upload this server holds already: the
+/// upload then refers to them instead of sending their bytes (`sparse`'s reference
+/// records). The answer lists the indices of the held ones.
+async fn held_chunks(
+    State(state): State<Shared>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<ChunksBody>,
+) -> Result<Json<Value>, ApiError> {
+    caller.worker()?;
+    if body.digests.len() > MAX_CHUNKS_ASKED {
+        return Err(ApiError::bad_request(format!(
+            "digests: {} asked at once, at most {MAX_CHUNKS_ASKED}",
+            body.digests.len()
+        )));
+    }
+    let digests = body
+        .digests
+        .iter()
+        .enumerate()
+        .map(|(i, d)| {
+            let mut digest = [0u8; sparse::DIGEST];
+            hex::decode_to_slice(d, &mut digest)
+                .map(|()| digest)
+                .map_err(|_| {
+                    ApiError::bad_request(format!(
+                        "digests[{i}]: expected {} hex digits, got {d:?}",
+                        2 * sparse::DIGEST
+                    ))
+                })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    // Only the worker holding the job uploads its image.
+    queue::held(&state.db, &id).await?;
+    let held = match state.storage.chunks() {
+        Some(chunks) => chunks.held_indices(&digests),
+        None => Vec::new(),
+    };
+    Ok(Json(json!({ "held": held })))
+}
+
 async fn upload(
     State(state): State<Shared>,
     caller: Caller,
@@ -563,6 +613,9 @@ async fn upload(
     };
     let size = stored.map_err(|e| match e {
         crate::storage::StorageError::Mismatch(m) => ApiError::invalid(None, m),
+        crate::storage::StorageError::ChunkGone(m) => {
+            ApiError::new(StatusCode::PRECONDITION_FAILED, m)
+        }
         other => ApiError::internal(other.to_string()),
     })?;
     let expires = crate::now().saturating_add(state.settings.image_ttl.as_secs() as i64);

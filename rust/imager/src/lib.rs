@@ -10,7 +10,8 @@
 //! - [`db`], [`accounts`], [`queue`]: one schema on SQLite or PostgreSQL; users, roles,
 //!   hashed API tokens and sessions; orders that are also leased build jobs.
 //! - [`storage`]: images in a directory (Range requests) or S3-compatible storage
-//!   (presigned download links); [`mail`]: the ready/failed e-mails.
+//!   (presigned download links); [`chunks`]: the chunks of stored images that uploads
+//!   may refer to; [`mail`]: the ready/failed e-mails.
 //! - [`service`]: what the API and the web pages both do with configurations and orders.
 //! - [`web`]: the web pages (server-rendered HTML, English and French) beside the API.
 //! - [`api`]: the axum router (JSON handlers, kept apart from the model so an HTML layer
@@ -27,6 +28,7 @@
 
 pub mod accounts;
 pub mod api;
+pub mod chunks;
 pub mod config;
 pub mod db;
 pub mod error;

@@ -297,7 +297,7 @@ impl Server {
         let db = Db::open(&settings.database_url()).await?;
         let storage = match &settings.storage {
             Some(spec) => Storage::parse(spec)?,
-            None => Storage::Local(settings.data_dir.join("storage")),
+            None => Storage::local(settings.data_dir.join("storage")),
         };
         let mailer = match &settings.smtp {
             Some(url) => Some(Mailer::new(url, &settings.mail_from)?),

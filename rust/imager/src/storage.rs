@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::chunks::ChunkIndex;
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use nixspot_imager_worker::sparse;
@@ -18,7 +19,12 @@ use tokio::io::AsyncWriteExt as _;
 #[derive(Debug, Clone)]
 pub enum Storage {
     /// A directory; keys are relative paths below it.
-    Local(PathBuf),
+    Local {
+        /// The directory.
+        dir: PathBuf,
+        /// The chunks of its images that uploads may refer to.
+        chunks: Arc<ChunkIndex>,
+    },
     /// An S3-compatible bucket.
     S3 {
         /// The store.
@@ -45,6 +51,10 @@ pub enum StorageError {
     /// The upload is not what the worker said it is.
     #[error("{0}")]
     Mismatch(String),
+    /// The upload refers to a chunk this storage does not hold (any more): the worker
+    /// should send its bytes.
+    #[error("{0}")]
+    ChunkGone(String),
 }
 
 impl Storage {
@@ -52,7 +62,7 @@ impl Storage {
     /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` environment variables).
     pub fn parse(spec: &str) -> Result<Storage, StorageError> {
         let Some(rest) = spec.strip_prefix("s3://") else {
-            return Ok(Storage::Local(PathBuf::from(spec)));
+            return Ok(Storage::local(PathBuf::from(spec)));
         };
         let bad = |reason: String| StorageError::Spec {
             spec: spec.to_string(),
@@ -86,10 +96,26 @@ impl Storage {
         })
     }
 
+    /// Images in the directory `dir`.
+    pub fn local(dir: PathBuf) -> Storage {
+        Storage::Local {
+            dir,
+            chunks: Arc::default(),
+        }
+    }
+
+    /// The chunks of stored images that uploads may refer to (local storage only).
+    pub fn chunks(&self) -> Option<&ChunkIndex> {
+        match self {
+            Storage::Local { chunks, .. } => Some(chunks),
+            Storage::S3 { .. } => None,
+        }
+    }
+
     /// The file of `key` in a local storage.
     pub fn local_path(&self, key: &str) -> Option<PathBuf> {
         match self {
-            Storage::Local(dir) => Some(dir.join(key)),
+            Storage::Local { dir, .. } => Some(dir.join(key)),
             Storage::S3 { .. } => None,
         }
     }
@@ -102,7 +128,7 @@ impl Storage {
     ) -> Result<Option<String>, StorageError> {
         use object_store::signer::Signer as _;
         match self {
-            Storage::Local(_) => Ok(None),
+            Storage::Local { .. } => Ok(None),
             Storage::S3 { store, bucket } => store
                 .signed_url(
                     axum::http::Method::GET,
@@ -120,20 +146,24 @@ impl Storage {
     /// Deletes `key` (a missing object is not an error).
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self {
-            Storage::Local(dir) => match tokio::fs::remove_file(dir.join(key)).await {
-                Ok(()) => {
-                    // The order's folder, if empty now.
-                    if let Some(parent) = dir.join(key).parent() {
-                        let _ = tokio::fs::remove_dir(parent).await;
+            Storage::Local { dir, chunks } => {
+                // No upload may copy from it once the removal starts.
+                chunks.forget(key);
+                match tokio::fs::remove_file(dir.join(key)).await {
+                    Ok(()) => {
+                        // The order's folder, if empty now.
+                        if let Some(parent) = dir.join(key).parent() {
+                            let _ = tokio::fs::remove_dir(parent).await;
+                        }
+                        Ok(())
                     }
-                    Ok(())
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(e) => Err(StorageError::Io(format!(
+                        "{}: {e}",
+                        dir.join(key).display()
+                    ))),
                 }
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                Err(e) => Err(StorageError::Io(format!(
-                    "{}: {e}",
-                    dir.join(key).display()
-                ))),
-            },
+            }
             Storage::S3 { store, bucket } => {
                 use object_store::ObjectStore as _;
                 match store.delete(&object_store::path::Path::from(key)).await {
@@ -186,13 +216,16 @@ impl Storage {
 
 impl Storage {
     /// Streams a worker's sparse upload (`body`, [`nixspot_imager_worker::sparse`]) of
-    /// an image of `size` bytes into `key`: its data ranges are written where they go
-    /// and the rest is left as holes (S3 objects have none: zeros are sent there). Kept
-    /// only if every record's CRC-32C holds and the body is `length` bytes (when known):
-    /// the stored bytes are then exactly those the worker read from its image, whose
-    /// sha256 its build computed as it wrote them. The image is not hashed again here:
-    /// that would cost a sha256 over the whole image, holes included, for every order
-    /// (more than the build itself takes), to learn what the checksums already say.
+    /// an image of `size` bytes into `key`: its data ranges are written where they go,
+    /// the chunks it refers to are copied from the stored images that hold them
+    /// ([`ChunkIndex`]), and the rest is left as holes (S3 objects have none: zeros are
+    /// sent there). Kept only if every record's CRC-32C holds and the body is `length`
+    /// bytes (when known): the stored bytes are then exactly those the worker read from
+    /// its image, whose sha256 its build computed as it wrote them. The image is not
+    /// hashed again here: that would cost a sha256 over the whole image, holes
+    /// included, for every order (more than the build itself takes), to learn what the
+    /// checksums already say. Once stored, the chunks it brought are lent to later
+    /// uploads.
     pub async fn put_sparse<S, E>(
         &self,
         key: &str,
@@ -207,6 +240,9 @@ impl Storage {
         let mut sink = Sink::open(self, key).await?;
         let mut decoder = sparse::Decoder::new(size);
         let mut counted = Counted::new(length);
+        // The chunks the image holds: sent, or copied from others.
+        let mut brought = Vec::new();
+        let mut sources = Sources::default();
         let received: Result<(), StorageError> = async {
             while let Some(chunk) = body.next().await {
                 let chunk = counted.chunk(chunk)?;
@@ -214,8 +250,28 @@ impl Storage {
                     .feed(&chunk)
                     .map_err(|e| StorageError::Mismatch(e.to_string()))?;
                 for piece in pieces {
-                    sink.skip_to(piece.offset).await?;
-                    sink.write(chunk.slice(piece.bytes)).await?;
+                    match piece {
+                        sparse::Piece::Data { offset, bytes } => {
+                            sink.skip_to(offset).await?;
+                            sink.write(chunk.slice(bytes)).await?;
+                        }
+                        sparse::Piece::Chunk {
+                            offset,
+                            len,
+                            digest,
+                        } => brought.push((digest, offset, len)),
+                        sparse::Piece::Reference {
+                            offset,
+                            len,
+                            digest,
+                        } => {
+                            let (source, from) = sources.open(self, &digest, len).await?;
+                            sink.skip_to(offset).await?;
+                            sink.copy(source, from, len).await?;
+                            // This image holds the chunk now too.
+                            brought.push((digest, offset, len));
+                        }
+                    }
                 }
             }
             decoder
@@ -226,7 +282,49 @@ impl Storage {
         }
         .await;
         sink.end(received).await?;
+        if let Some(chunks) = self.chunks() {
+            chunks.add(key, brought);
+        }
         Ok(size)
+    }
+}
+
+/// The stored images an upload copies chunks from, each opened once.
+#[derive(Default)]
+struct Sources {
+    open: std::collections::HashMap<Arc<str>, Arc<std::fs::File>>,
+}
+
+impl Sources {
+    /// The image holding the chunk named `digest` (of `len` bytes), and where in it.
+    async fn open(
+        &mut self,
+        storage: &Storage,
+        digest: &sparse::Digest,
+        len: u64,
+    ) -> Result<(Arc<std::fs::File>, u64), StorageError> {
+        let gone = || {
+            StorageError::ChunkGone(format!(
+                "the upload refers to chunk {} ({len} bytes), which this server does not hold: send its bytes",
+                hex::encode(digest)
+            ))
+        };
+        let held = storage
+            .chunks()
+            .and_then(|c| c.held(digest))
+            .filter(|h| h.len == len)
+            .ok_or_else(gone)?;
+        if let Some(file) = self.open.get(&held.key) {
+            return Ok((Arc::clone(file), held.offset));
+        }
+        let path = storage.local_path(&held.key).ok_or_else(gone)?;
+        let file = match tokio::fs::File::open(&path).await {
+            Ok(file) => Arc::new(file.into_std().await),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(gone()),
+            Err(e) => return Err(StorageError::Io(format!("{}: {e}", path.display()))),
+        };
+        self.open.insert(held.key, Arc::clone(&file));
+        Ok((file, held.offset))
     }
 }
 
@@ -289,6 +387,8 @@ const WRITES_QUEUED: usize = 8;
 enum Write {
     /// Bytes to write at this offset.
     At(u64, Bytes),
+    /// Bytes to copy to this offset from another file: `(offset, source, from, len)`.
+    Copy(u64, Arc<std::fs::File>, u64, u64),
     /// The upload is complete: the file is `size` bytes long; make it durable.
     Finish(u64),
 }
@@ -307,23 +407,29 @@ impl LocalWriter {
         let thread = tokio::task::spawn_blocking(move || {
             let mut written_back = 0;
             while let Some(write) = received.blocking_recv() {
-                match write {
+                let end = match write {
                     Write::At(offset, data) => {
                         nixspot_fs::sparse::write_nonzero_at(&file, offset, &data)?;
-                        let end = offset + data.len() as u64;
-                        if end >= written_back + WRITEBACK_STEP {
-                            // The image must be on disk before the order is ready
-                            // (the fsync below): start writing it out while the rest
-                            // arrives, so the fsync waits for the tail only.
-                            nixspot_fs::sparse::start_writeback(&file)?;
-                            written_back = end;
-                        }
+                        offset + data.len() as u64
+                    }
+                    Write::Copy(offset, source, from, len) => {
+                        // Cloned where the filesystem shares blocks, else copied in the
+                        // kernel, its zero blocks left as holes.
+                        nixspot_fs::sparse::copy_nonzero(&source, from, &file, offset, len)?;
+                        offset + len
                     }
                     Write::Finish(size) => {
                         // A trailing run of zeros was skipped, not written.
                         file.set_len(size)?;
                         return file.sync_all();
                     }
+                };
+                if end >= written_back + WRITEBACK_STEP {
+                    // The image must be on disk before the order is ready (the fsync
+                    // above): start writing it out while the rest arrives, so the fsync
+                    // waits for the tail only.
+                    nixspot_fs::sparse::start_writeback(&file)?;
+                    written_back = end;
                 }
             }
             Ok(()) // abandoned: the caller removes the file
@@ -334,6 +440,21 @@ impl LocalWriter {
     /// Queues `data` for byte `offset`; an error is the thread's (it stopped on it).
     async fn write(&mut self, offset: u64, data: Bytes) -> std::io::Result<()> {
         if self.writes.send(Write::At(offset, data)).await.is_ok() {
+            return Ok(());
+        }
+        Err(self.stopped().await)
+    }
+
+    /// Queues a copy of `len` bytes of `source` at `from` to byte `offset`.
+    async fn copy(
+        &mut self,
+        offset: u64,
+        source: Arc<std::fs::File>,
+        from: u64,
+        len: u64,
+    ) -> std::io::Result<()> {
+        let copy = Write::Copy(offset, source, from, len);
+        if self.writes.send(copy).await.is_ok() {
             return Ok(());
         }
         Err(self.stopped().await)
@@ -381,7 +502,7 @@ enum Sink {
 impl Sink {
     async fn open(storage: &Storage, key: &str) -> Result<Sink, StorageError> {
         match storage {
-            Storage::Local(dir) => {
+            Storage::Local { dir, .. } => {
                 let path = dir.join(key);
                 let parent = path.parent().unwrap_or(Path::new("."));
                 tokio::fs::create_dir_all(parent)
@@ -466,6 +587,34 @@ impl Sink {
         }
     }
 
+    /// Copies `len` bytes of a stored image (`source`, from byte `from`) to the write
+    /// position (local storage only: S3 never lends chunks).
+    async fn copy(
+        &mut self,
+        source: Arc<std::fs::File>,
+        from: u64,
+        len: u64,
+    ) -> Result<(), StorageError> {
+        match self {
+            Sink::Local {
+                writer,
+                partial,
+                size,
+                ..
+            } => {
+                let offset = *size;
+                *size += len;
+                writer
+                    .copy(offset, source, from, len)
+                    .await
+                    .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))
+            }
+            Sink::S3 { what, .. } => Err(StorageError::ChunkGone(format!(
+                "{what}: S3 storage holds no chunks to refer to: send the bytes"
+            ))),
+        }
+    }
+
     /// The end of an upload: the object is kept if it was `received` whole and
     /// checked, else removed.
     async fn end(self, received: Result<(), StorageError>) -> Result<(), StorageError> {
@@ -531,7 +680,7 @@ mod tests {
     async fn a_stored_image_keeps_its_zeros_as_holes_and_its_bytes_exactly() {
         use std::os::unix::fs::MetadataExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::Local(dir.path().to_path_buf());
+        let storage = Storage::local(dir.path().to_path_buf());
         // 64 MiB: data at the start, in the middle (unaligned, across chunks) and a
         // few bytes at the very end; zeros elsewhere, in chunks of odd sizes.
         let mut image = vec![0u8; 64 << 20];
@@ -580,7 +729,7 @@ mod tests {
     async fn a_sparse_upload_is_stored_with_holes_and_checked_against_its_checksums() {
         use std::os::unix::fs::MetadataExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::Local(dir.path().to_path_buf());
+        let storage = Storage::local(dir.path().to_path_buf());
         // 200 MiB: two data ranges (one across the upload's chunks, one of 100 MiB of
         // data with zero blocks in it: kept as holes, and long enough to be handed to the
         // disk while the rest arrives), holes elsewhere, a trailing one.
@@ -659,5 +808,94 @@ mod tests {
             .map(|e| e.unwrap().file_name())
             .collect();
         assert_eq!(left, ["img"], "nothing but the stored image is left");
+    }
+
+    #[tokio::test]
+    async fn an_upload_refers_to_chunks_of_stored_images_while_they_are_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let storage = Storage::local(dir.path().to_path_buf());
+        let size = 4 * sparse::CHUNK;
+        let body_of = |records: &[Vec<u8>]| -> Vec<Result<Bytes, std::io::Error>> {
+            let body = records.concat();
+            body.chunks(100_003)
+                .map(|c| Ok(Bytes::copy_from_slice(c)))
+                .collect()
+        };
+        let data =
+            |offset: u64, bytes: &[u8]| [&sparse::record_header(offset, bytes)[..], bytes].concat();
+        let refer = |offset: u64, bytes: &[u8]| {
+            sparse::reference_record(offset, bytes.len() as u64, &sparse::digest(bytes)).to_vec()
+        };
+        let put = |key: &'static str, records: Vec<Vec<u8>>| {
+            let storage = storage.clone();
+            let body = body_of(&records);
+            async move {
+                storage
+                    .put_sparse(key, futures_util::stream::iter(body), None, size)
+                    .await
+            }
+        };
+        // The first image brings its chunks: a base and a configuration.
+        let base = vec![5u8; sparse::CHUNK as usize];
+        let config_a = b"ssid=A".to_vec();
+        put(
+            "a.img",
+            vec![data(0, &base), data(2 * sparse::CHUNK, &config_a)],
+        )
+        .await
+        .unwrap();
+        // The second refers to the base (at another place) and brings its own config.
+        let config_b = b"ssid=B".to_vec();
+        put(
+            "b.img",
+            vec![
+                refer(sparse::CHUNK, &base),
+                data(3 * sparse::CHUNK, &config_b),
+            ],
+        )
+        .await
+        .unwrap();
+        let mut expected = vec![0u8; size as usize];
+        let chunk = sparse::CHUNK as usize;
+        expected[chunk..2 * chunk].copy_from_slice(&base);
+        expected[3 * chunk..3 * chunk + 6].copy_from_slice(&config_b);
+        assert!(std::fs::read(dir.path().join("b.img")).unwrap() == expected);
+        let index = storage.chunks().unwrap();
+        let held = [sparse::digest(&base), sparse::digest(&config_a), [0; 32]];
+        assert_eq!(index.held_indices(&held), [0, 1]);
+
+        // The first image is deleted: the second still lends the base, not config A.
+        storage.delete("a.img").await.unwrap();
+        assert_eq!(index.held_indices(&held), [0]);
+        put("c.img", vec![refer(0, &base)]).await.unwrap();
+        assert!(std::fs::read(dir.path().join("c.img")).unwrap()[..chunk] == base[..]);
+        // A chunk nobody holds, or held with another length: refused, nothing left.
+        for (what, records) in [
+            ("deleted", vec![refer(0, &config_a)]),
+            ("never sent", vec![refer(0, b"unknown")]),
+            (
+                "other length",
+                vec![sparse::reference_record(0, 10, &sparse::digest(&base)).to_vec()],
+            ),
+        ] {
+            let refused = put("refused.img", records).await;
+            assert!(
+                matches!(refused, Err(StorageError::ChunkGone(_))),
+                "{what}: {refused:?}"
+            );
+        }
+        // A chunk whose bytes were removed behind the index's back.
+        std::fs::remove_file(dir.path().join("b.img")).unwrap();
+        let refused = put("refused.img", vec![refer(0, &base)]).await;
+        assert!(
+            matches!(refused, Err(StorageError::ChunkGone(_))),
+            "{refused:?}"
+        );
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["c.img"]);
     }
 }

@@ -316,6 +316,33 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
             .contains("update the worker"),
         "{answer}"
     );
+    // Which chunks the server holds: asked by the worker holding the job only, with
+    // well-formed digests; none before any sparse upload was stored.
+    let chunks = format!("/api/v1/worker/jobs/{job_id}/chunks");
+    let named = hex_of(&sparse::digest(&image));
+    let (status, answer) = worker
+        .post(&chunks, json!({"digests": [named, "not hex"]}))
+        .await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(
+        answer["error"].to_string().contains("digests[1]"),
+        "{answer}"
+    );
+    let (status, answer) = worker.post(&chunks, json!({"digests": [named]})).await;
+    assert_eq!(
+        (status, answer["held"].clone()),
+        (200, json!([])),
+        "{answer}"
+    );
+    let (status, _) = alice.post(&chunks, json!({"digests": [named]})).await;
+    assert_eq!(status, 403);
+    let (status, _) = worker
+        .post(
+            "/api/v1/worker/jobs/no-such-job/chunks",
+            json!({"digests": []}),
+        )
+        .await;
+    assert_eq!(status, 409);
     let (_, state) = alice.get(&format!("/api/v1/orders/{order}")).await;
     assert_eq!(state["state"], json!("building"));
     let (status, done) = worker.upload(&job_id, image.clone(), &digest).await;
@@ -622,4 +649,8 @@ async fn orders_and_lock_json_within_the_hour_reuse_the_configurations_lock_and_
     assert!(status < 300, "{status} {body}");
     assert_eq!(age_lock(0).await, None);
     server.shutdown().await;
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
