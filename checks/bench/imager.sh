@@ -188,6 +188,7 @@ steps="$(python3 - "$work"/worker-*.log <<'PY'
 import re, sys, statistics
 from datetime import datetime
 spans = {"build": [], "upload": [], "next claim": []}
+sent, referred = [], []
 for path in sys.argv[1:]:
     events = []
     for line in open(path, errors="replace"):
@@ -195,13 +196,18 @@ for path in sys.argv[1:]:
         m = re.match(r"(\S+Z)\s+\S+\s+\S+ (claimed|image built|image uploaded)", line)
         if m:
             events.append((datetime.fromisoformat(m[1].replace("Z", "+00:00")), m[2]))
+        m = re.search(r"image uploaded.*sent_bytes=([0-9]+).*referred_bytes=([0-9]+)", line)
+        if m:
+            sent.append(int(m[1]) / 1e6); referred.append(int(m[2]) / 1e6)
     for (t1, a), (t2, b) in zip(events, events[1:]):
         key = {("claimed", "image built"): "build", ("image built", "image uploaded"): "upload",
                ("image uploaded", "claimed"): "next claim"}.get((a, b))
         if key:
             spans[key].append((t2 - t1).total_seconds())
 print("; ".join(f"{k} {statistics.median(v):.2f} s (mean {statistics.mean(v):.2f}, max {max(v):.2f})"
-                for k, v in spans.items() if v))
+                for k, v in spans.items() if v)
+      + (f"; data sent per upload {statistics.median(sent):.1f} MB median (max {max(sent):.1f}),"
+         f" referred to {statistics.median(referred):.1f} MB" if sent else ""))
 PY
 )"
 

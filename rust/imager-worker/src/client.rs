@@ -247,7 +247,7 @@ impl Client {
         size: u64,
         sha256: &str,
         sent: Arc<AtomicU64>,
-    ) -> Result<(), ClientError> {
+    ) -> Result<Uploaded, ClientError> {
         let io = |source| ClientError::Io {
             path: path.to_path_buf(),
             source,
@@ -280,17 +280,18 @@ impl Client {
             Err(ClientError::Status { status, .. })
                 if status == reqwest::StatusCode::PRECONDITION_FAILED =>
             {
-                let records = records
+                let records: Vec<Record> = records
                     .into_iter()
                     .map(|r| Record {
                         reference: None,
                         ..r
                     })
                     .collect();
-                self.put_image(job, &file, size, sha256, records, sent)
-                    .await
+                self.put_image(job, &file, size, sha256, records.clone(), sent)
+                    .await?;
+                Ok(Uploaded::of(&records))
             }
-            done => done,
+            done => done.map(|()| Uploaded::of(&records)),
         }
     }
 
@@ -312,12 +313,9 @@ impl Client {
                 .await?;
             let answer: HeldChunks =
                 read_json("POST", &url, response, "{\"held\": [INDEX, …]}").await?;
-            for index in answer.held {
-                if let Some(slot) = held.get_mut(batch * CHUNKS_ASKED + index) {
-                    if index < names.len() {
-                        *slot = true;
-                    }
-                }
+            // Indices outside the batch are the server's mistake: ignored.
+            for index in answer.held.into_iter().filter(|i| *i < names.len()) {
+                held[batch * CHUNKS_ASKED + index] = true;
             }
         }
         Ok(held)
@@ -407,6 +405,27 @@ impl Client {
                 message,
             }
         })
+    }
+}
+
+/// What an upload sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Uploaded {
+    /// Bytes of image data sent.
+    pub sent: u64,
+    /// Bytes of image data sent as references to chunks the server held.
+    pub referred: u64,
+}
+
+impl Uploaded {
+    fn of(records: &[Record]) -> Uploaded {
+        let (referred, sent): (Vec<&Record>, Vec<&Record>) =
+            records.iter().partition(|r| r.reference.is_some());
+        let total = |records: Vec<&Record>| records.iter().map(|r| r.len).sum();
+        Uploaded {
+            sent: total(sent),
+            referred: total(referred),
+        }
     }
 }
 

@@ -20,7 +20,7 @@ mod job;
 pub mod sparse;
 mod worker;
 
-pub use client::{Client, ClientError, Job};
+pub use client::{Client, ClientError, Job, Uploaded};
 pub use job::{serve_evaluation_child, source_date_epoch};
 pub use worker::{CancellationToken, Config, Worker};
 

@@ -2,7 +2,7 @@
 //! report the failure, clean up, claim the next.
 
 use crate::child::Child;
-use crate::client::{Client, ClientError, Job};
+use crate::client::{Client, ClientError, Job, Uploaded};
 use crate::job::{self, Settings};
 use nixspot_fetch::Mirror;
 use std::path::{Path, PathBuf};
@@ -280,7 +280,12 @@ impl Worker {
             () = self.keep_lease(&job.id, lease, status_rx, &stop, &lost) => Err(Stop::Abandoned),
         };
         match outcome {
-            Ok(()) => tracing::info!(job = %job.id, "image uploaded"),
+            Ok(uploaded) => tracing::info!(
+                job = %job.id,
+                sent_bytes = uploaded.sent,
+                referred_bytes = uploaded.referred,
+                "image uploaded"
+            ),
             Err(Stop::Failed(error)) => {
                 tracing::warn!(job = %job.id, "build failed: {error:#}");
                 self.report_failure(&job, &error, dir.path(), shutdown)
@@ -358,7 +363,7 @@ impl Worker {
         }
     }
 
-    /// Builds the job in `dir` and uploads the image.
+    /// Builds the job in `dir` and uploads the image; says what the upload sent.
     async fn build_and_upload(
         &self,
         job: &Job,
@@ -366,7 +371,7 @@ impl Worker {
         status: &watch::Sender<Status>,
         stop: &CancellationToken,
         shutdown: &CancellationToken,
-    ) -> Result<(), Stop> {
+    ) -> Result<Uploaded, Stop> {
         let (owned_dir, module, lock) = (dir.to_path_buf(), job.module.clone(), job.lock.clone());
         self.blocking(stop, shutdown, move || {
             job::write_files(&owned_dir, &module, &lock)
@@ -443,7 +448,7 @@ impl Worker {
         sha256: &str,
         status: &watch::Sender<Status>,
         stop: &CancellationToken,
-    ) -> Result<(), Stop> {
+    ) -> Result<Uploaded, Stop> {
         let sent = Arc::new(AtomicU64::new(0));
         status.send_replace(Status {
             step: "uploading",
@@ -456,7 +461,7 @@ impl Worker {
                 () = stop.cancelled() => return Err(Stop::Abandoned),
             };
             match answer {
-                Ok(()) => return Ok(()),
+                Ok(uploaded) => return Ok(uploaded),
                 Err(e) if e.is_retryable() => {
                     let delay = backoff.next();
                     tracing::warn!(job = %job.id, "upload failed (retrying in {delay:?}): {e}");
