@@ -15,6 +15,8 @@
 # The catalog is kiwix-serve with the repository's fixture ZIM, its download a local
 # HTTP server; nixspot's base image comes from the Debian mirrors on first use (then
 # cached in $NIXSPOT_BENCH_CACHE, default ~/.cache/nixspot-bench).
+# STORAGE_FS=xfs puts the server's image storage on a loop-mounted XFS with reflinks
+# (xfsprogs), where the chunks an upload refers to are cloned instead of copied.
 # Usage: bash checks/bench/imager.sh [ORDERS] [WRK_SECONDS]
 # Needs: cargo device + release build, postgresql 15, kiwix-tools, wrk, curl, python3.
 set -euo pipefail
@@ -40,6 +42,7 @@ cleanup() {
   [ -n "${pg_data:-}" ] && runuser -u postgres -- /usr/lib/postgresql/15/bin/pg_ctl -D "$pg_data" -m immediate stop >/dev/null 2>&1 || true
   # KEEP_LOGS=DIR: the server's and the workers' logs are kept there.
   [ -n "${KEEP_LOGS:-}" ] && mkdir -p "$KEEP_LOGS" && cp "$work"/*.log "$KEEP_LOGS"/ 2>/dev/null
+  [ -n "${storage_mount:-}" ] && { sleep 1; umount -l "$storage_mount" 2>/dev/null || true; }
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -85,6 +88,12 @@ database="postgres://nixspot@127.0.0.1:$pg_port/nixspot"
 # orders never fill the disk: an expired order keeps its sha256, so it still counts.
 data="$work/data"
 mkdir -p "$data"
+if [ "${STORAGE_FS:-}" = xfs ]; then
+  truncate -s 64G "$work/storage.xfs"
+  mkfs.xfs -q -m reflink=1 "$work/storage.xfs"
+  storage_mount="$data/storage"
+  mkdir -p "$storage_mount" && mount -o loop "$work/storage.xfs" "$storage_mount"
+fi
 imager_port="$(free_port)"
 url="http://127.0.0.1:$imager_port"
 "$nixspot" imager serve --workers 0 --listen "127.0.0.1:$imager_port" --data-dir "$data" \
