@@ -69,6 +69,8 @@ pub struct BaseConfig {
 impl BaseConfig {
     /// Evaluates a `.nix` file and checks the result.
     pub fn load(path: &Path) -> Result<BaseConfig> {
+        // mimalloc for the evaluation (see nixspot_alloc), when it is the allocator.
+        let _evaluating = nixspot_alloc::Evaluating::start();
         let mut ev = nixspot_eval::Evaluator::new(nixspot_eval::EvalOptions::default());
         let json = ev
             .eval_to_json(&nixspot_eval::Source::File(path.to_path_buf()))

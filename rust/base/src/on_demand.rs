@@ -31,6 +31,8 @@ pub const LOCK_JSON: &str = include_str!("../../../base/base.lock.json");
 /// The embedded description, evaluated.
 pub fn embedded_config() -> Result<BaseConfig> {
     let origin = Path::new("<embedded base/base.nix>");
+    // mimalloc for the evaluation (see nixspot_alloc), when it is the allocator.
+    let _evaluating = nixspot_alloc::Evaluating::start();
     let mut ev = nixspot_eval::Evaluator::new(nixspot_eval::EvalOptions::default());
     let json = ev
         .eval_to_json(&nixspot_eval::Source::Expr {

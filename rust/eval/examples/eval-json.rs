@@ -7,6 +7,11 @@ use std::process::ExitCode;
 
 use nixspot_eval::{EvalOptions, Evaluator, OutputMode, Request, Source};
 
+/// The allocator of the `nixspot` binary, so that this example measures what `nixspot
+/// eval` runs: mimalloc while evaluating, the system allocator otherwise.
+#[global_allocator]
+static GLOBAL: nixspot_alloc::EvalAlloc = nixspot_alloc::EvalAlloc;
+
 fn main() -> ExitCode {
     let Some(file) = std::env::args_os().nth(1) else {
         eprintln!("usage: eval-json FILE");
@@ -18,7 +23,10 @@ fn main() -> ExitCode {
         strict: true,
         output: OutputMode::Json,
     };
-    let result = evaluator.eval_with(&Source::File(file.into()), &request);
+    let result = {
+        let _evaluating = nixspot_alloc::Evaluating::start();
+        evaluator.eval_with(&Source::File(file.into()), &request)
+    };
     // Like `nixspot eval`: the process ends here, freeing the values would only cost time.
     std::mem::forget(evaluator);
     match result {

@@ -182,6 +182,8 @@ pub fn options_expr(modules: &ModulesDir) -> String {
 pub fn eval_json(engine: Engine, expr: &str, base_dir: &Path, what: &str) -> Result<String, Error> {
     match engine {
         Engine::Builtin => {
+            // mimalloc for the evaluation (see nixspot_alloc), when it is the allocator.
+            let _evaluating = nixspot_alloc::Evaluating::start();
             let mut evaluator = nixspot_eval::Evaluator::new(nixspot_eval::EvalOptions::default());
             evaluator
                 .eval_to_json(&nixspot_eval::Source::Expr {

@@ -120,7 +120,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         strict: args.strict || args.json,
         output,
     };
-    let result = evaluator.eval_with(&source, &request);
+    let result = {
+        let _evaluating = nixspot_alloc::Evaluating::start();
+        evaluator.eval_with(&source, &request)
+    };
     // The process ends right after printing: freeing every value the evaluation made
     // would only cost time (like Nix, which never frees them either).
     std::mem::forget(evaluator);

@@ -305,6 +305,10 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // The server's own evaluations (the catalog's list) are small, its memory is what
+    // counts: glibc's malloc alone. Configurations are evaluated in child processes
+    // (`nixspot imager evaluate`), which do use mimalloc.
+    nixspot_alloc::system_only();
     let mut settings = settings_store(&args.store);
     settings.listen = args.listen;
     settings.public_url = args.public_url;
