@@ -138,6 +138,8 @@ mkdir -p "$cache" && cp -a "$work/cache-a/." "$cache/"
 cp -a "$work/cache-a/." "$work/cache-b/"
 build "$work/warm.img" "$work/cache-b"
 reference_sha="$(sha256sum "$work/warm.img" | cut -d' ' -f1)"
+# The copies above are not the references' writeback: each build fsyncs its image.
+sync
 alone=()
 for i in $(seq 1 "$refs"); do
   rm -f "$work/ref.img"; t0="$(now)"; build "$work/ref.img" "$work/cache-a"; alone+=("$(echo "$(now) - $t0" | bc)")
