@@ -114,7 +114,9 @@ impl KiwixServe {
                 if let Ok(Some(_)) = child.try_wait() {
                     break;
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Ours, not another test's server that took the port first (ours then
+                // exits, and the other one may stop while this test talks to it).
+                if TcpStream::connect(("127.0.0.1", port)).is_ok() && listens_on(child.id(), port) {
                     let url = format!("http://127.0.0.1:{port}");
                     return KiwixServe { child, url };
                 }
@@ -131,6 +133,33 @@ impl KiwixServe {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Whether process `pid` holds the socket listening on TCP port `port` (from
+/// `/proc/net/tcp{,6}` and the process's file descriptors).
+fn listens_on(pid: u32, port: u16) -> bool {
+    let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| std::fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let fields: Vec<&str> = line.split_whitespace().collect();
+                    let local_port = fields.get(1)?.rsplit(':').next()?;
+                    let inode = fields.get(9)?;
+                    (u16::from_str_radix(local_port, 16).ok()? == port && *fields.get(3)? == "0A")
+                        .then(|| format!("socket:[{inode}]"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|fds| {
+            fds.filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+                .any(|target| listening.iter().any(|s| target.as_os_str() == s.as_str()))
+        })
+        .unwrap_or(false)
 }
 
 impl Drop for KiwixServe {
