@@ -437,24 +437,9 @@ impl LocalWriter {
         LocalWriter { writes, thread }
     }
 
-    /// Queues `data` for byte `offset`; an error is the thread's (it stopped on it).
-    async fn write(&mut self, offset: u64, data: Bytes) -> std::io::Result<()> {
-        if self.writes.send(Write::At(offset, data)).await.is_ok() {
-            return Ok(());
-        }
-        Err(self.stopped().await)
-    }
-
-    /// Queues a copy of `len` bytes of `source` at `from` to byte `offset`.
-    async fn copy(
-        &mut self,
-        offset: u64,
-        source: Arc<std::fs::File>,
-        from: u64,
-        len: u64,
-    ) -> std::io::Result<()> {
-        let copy = Write::Copy(offset, source, from, len);
-        if self.writes.send(copy).await.is_ok() {
+    /// Queues `write` (bytes or a copy); an error is the thread's (it stopped on it).
+    async fn queue(&mut self, write: Write) -> std::io::Result<()> {
+        if self.writes.send(write).await.is_ok() {
             return Ok(());
         }
         Err(self.stopped().await)
@@ -480,6 +465,23 @@ impl LocalWriter {
             Err(e) => std::io::Error::other(e),
         }
     }
+}
+
+/// Queues `len` bytes for a local image's write position (`size`, moved past them),
+/// as `write(offset)` makes them.
+async fn queue_local(
+    writer: &mut LocalWriter,
+    partial: &Path,
+    size: &mut u64,
+    len: u64,
+    write: impl FnOnce(u64) -> Write,
+) -> Result<(), StorageError> {
+    let offset = *size;
+    *size += len;
+    writer
+        .queue(write(offset))
+        .await
+        .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))
 }
 
 /// An object being written.
@@ -540,12 +542,11 @@ impl Sink {
                 size,
                 ..
             } => {
-                let offset = *size;
-                *size += chunk.len() as u64;
-                writer
-                    .write(offset, chunk)
-                    .await
-                    .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))
+                let len = chunk.len() as u64;
+                queue_local(writer, partial, size, len, |offset| {
+                    Write::At(offset, chunk)
+                })
+                .await
             }
             Sink::S3 {
                 writer,
@@ -602,12 +603,8 @@ impl Sink {
                 size,
                 ..
             } => {
-                let offset = *size;
-                *size += len;
-                writer
-                    .copy(offset, source, from, len)
-                    .await
-                    .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))
+                let copy = |offset| Write::Copy(offset, source, from, len);
+                queue_local(writer, partial, size, len, copy).await
             }
             Sink::S3 { what, .. } => Err(StorageError::ChunkGone(format!(
                 "{what}: S3 storage holds no chunks to refer to: send the bytes"
