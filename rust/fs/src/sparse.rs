@@ -290,21 +290,6 @@ fn clone_range(src: &File, src_off: u64, dst: &File, dst_off: u64, len: u64) -> 
     }
 }
 
-/// Asks the kernel to start writing `file`'s dirty pages to disk, without waiting for
-/// them: a later fsync then waits only for what was written since. (Left alone, a
-/// machine with plenty of memory keeps gigabytes dirty until the fsync.)
-pub fn start_writeback(file: &impl std::os::fd::AsRawFd) -> io::Result<()> {
-    // SAFETY: a plain system call on a descriptor the caller keeps open; it reads no
-    // memory of ours.
-    let done =
-        unsafe { libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE) };
-    if done == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
 /// Makes `[off, off+len)` of `file` read as zeros, growing the file if needed: punches a
 /// hole over each data range where the filesystem supports it, writes zeros otherwise
 /// (holes, e.g. the grown part of a new image, need nothing).

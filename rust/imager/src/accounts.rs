@@ -217,21 +217,94 @@ pub async fn create_token(
     Ok(secret)
 }
 
-/// The user a token secret belongs to, if it exists and has not expired.
-pub async fn authenticate(db: &Db, secret: &str) -> Result<Option<User>, ApiError> {
+/// The user a token secret belongs to, if it exists and has not expired, and when the
+/// token expires.
+async fn token_user(db: &Db, hash: &str) -> Result<Option<(User, i64)>, ApiError> {
     let row = sqlx::query(
-        "SELECT u.id, u.name, u.role, u.email FROM tokens t JOIN users u ON u.id = t.user_id \
-         WHERE t.hash = $1 AND t.expires > $2",
+        "SELECT u.id, u.name, u.role, u.email, t.expires FROM tokens t \
+         JOIN users u ON u.id = t.user_id WHERE t.hash = $1 AND t.expires > $2",
     )
-    .bind(token_hash(secret))
+    .bind(hash)
     .bind(crate::now())
     .fetch_optional(&db.pool)
     .await?;
-    Ok(row.as_ref().map(user_from).transpose()?)
+    let Some(row) = row else { return Ok(None) };
+    Ok(Some((user_from(&row)?, row.try_get("expires")?)))
 }
 
-/// Deletes `secret`'s token (logout).
-pub async fn revoke(db: &Db, secret: &str) -> Result<(), sqlx::Error> {
+/// How long a token check is remembered.
+const REMEMBERED_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+/// At most this many token checks are remembered (then all are forgotten at once).
+const REMEMBERED_MAX: usize = 10_000;
+
+/// Token checks remembered for a moment. Every API request carries its token, and under
+/// load most requests come from clients asking again and again: the database round
+/// trip of the check was half of an order-status request's work. A token revoked
+/// through this server is forgotten at once ([`Tokens::revoke`]); one deleted by
+/// another server sharing the database, or a user changed from the command line, is
+/// seen within [`REMEMBERED_FOR`]. Expiry is checked on every use.
+#[derive(Debug, Default)]
+pub struct Tokens {
+    checked: std::sync::Mutex<std::collections::HashMap<String, Checked>>,
+}
+
+/// A token found valid, and when.
+#[derive(Debug)]
+struct Checked {
+    user: User,
+    expires: i64,
+    at: std::time::Instant,
+}
+
+impl Tokens {
+    /// The user a token secret belongs to, if it exists and has not expired.
+    pub async fn authenticate(&self, db: &Db, secret: &str) -> Result<Option<User>, ApiError> {
+        let hash = token_hash(secret);
+        if let Some(user) = self.remembered(&hash) {
+            return Ok(Some(user));
+        }
+        let Some((user, expires)) = token_user(db, &hash).await? else {
+            return Ok(None);
+        };
+        let mut checked = self.lock();
+        if checked.len() >= REMEMBERED_MAX {
+            checked.clear();
+        }
+        let at = std::time::Instant::now();
+        let remembered = Checked {
+            user: user.clone(),
+            expires,
+            at,
+        };
+        checked.insert(hash, remembered);
+        Ok(Some(user))
+    }
+
+    /// Deletes `secret`'s token (logout); this server stops accepting it at once.
+    pub async fn revoke(&self, db: &Db, secret: &str) -> Result<(), sqlx::Error> {
+        self.lock().remove(&token_hash(secret));
+        let deleted = revoke(db, secret).await;
+        // A request that checked the token while it was being deleted may have
+        // remembered it again.
+        self.lock().remove(&token_hash(secret));
+        deleted
+    }
+
+    fn remembered(&self, hash: &str) -> Option<User> {
+        let checked = self.lock();
+        let found = checked.get(hash)?;
+        (found.at.elapsed() < REMEMBERED_FOR && found.expires > crate::now())
+            .then(|| found.user.clone())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<String, Checked>> {
+        // A panic elsewhere while holding it leaves a map that is still whole.
+        self.checked.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Deletes `secret`'s token (logout): [`Tokens::revoke`].
+async fn revoke(db: &Db, secret: &str) -> Result<(), sqlx::Error> {
     sqlx::query("DELETE FROM tokens WHERE hash = $1")
         .bind(token_hash(secret))
         .execute(&db.pool)
@@ -259,6 +332,32 @@ mod tests {
         assert!(verify_password("correct horse", &hash));
         assert!(!verify_password("wrong horse", &hash));
         assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn remembered_tokens_are_forgotten_when_they_expire_or_grow_old() {
+        let tokens = Tokens::default();
+        let user = User {
+            id: "u1".into(),
+            name: "alice".into(),
+            role: Role::User,
+            email: None,
+        };
+        let remember = |hash: &str, expires: i64, age: std::time::Duration| {
+            let at = std::time::Instant::now().checked_sub(age).unwrap();
+            let user = user.clone();
+            tokens
+                .lock()
+                .insert(hash.into(), Checked { user, expires, at });
+        };
+        let now = crate::now();
+        remember("fresh", now + 60, std::time::Duration::ZERO);
+        remember("expired", now - 1, std::time::Duration::ZERO);
+        remember("old", now + 60, REMEMBERED_FOR);
+        assert_eq!(tokens.remembered("fresh"), Some(user.clone()));
+        assert_eq!(tokens.remembered("expired"), None);
+        assert_eq!(tokens.remembered("old"), None);
+        assert_eq!(tokens.remembered("unknown"), None);
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::error::ApiError;
 use crate::queue;
 use crate::server::AppState;
 use crate::service;
+use crate::storage::{LocalImage, Storage};
 use nixspot_imager_worker::sparse;
 
 type Shared = Arc<AppState>;
@@ -97,7 +98,7 @@ impl FromRequestParts<Shared> for Caller {
                 "authentication required: send Authorization: Bearer <token>",
             ));
         };
-        match accounts::authenticate(&state.db, &secret).await? {
+        match state.tokens.authenticate(&state.db, &secret).await? {
             Some(user) => Ok(Caller(user)),
             None => Err(unauthorized("the token is unknown or has expired")),
         }
@@ -182,7 +183,7 @@ async fn login(
 async fn logout(State(state): State<Shared>, parts: Request) -> Result<StatusCode, ApiError> {
     let (parts, _) = parts.into_parts();
     if let Some(secret) = bearer(&parts) {
-        accounts::revoke(&state.db, &secret).await?;
+        state.tokens.revoke(&state.db, &secret).await?;
     }
     Ok(StatusCode::NO_CONTENT)
 }
@@ -355,26 +356,16 @@ async fn download(
             )))
         }
     };
-    if let Some(path) = state.storage.local_path(&key) {
-        use tower::ServiceExt as _;
-        let (parts, _) = request.into_parts();
-        let request = Request::from_parts(parts, Body::empty());
-        let mut response = tower_http::services::ServeFile::new(&path)
-            .oneshot(request)
+    if let Storage::Local { .. } = state.storage {
+        let image = state
+            .storage
+            .open_local(&key)
             .await
-            .map_err(|e| ApiError::internal(format!("{}: {e}", path.display())))?
-            .map(Body::new);
-        if response.status() == StatusCode::NOT_FOUND {
-            return Err(ApiError::internal(format!(
-                "order {id}: its image is missing from storage"
-            )));
-        }
-        if let Ok(value) = format!("attachment; filename=\"{}.img\"", order.name).parse() {
-            response
-                .headers_mut()
-                .insert(header::CONTENT_DISPOSITION, value);
-        }
-        return Ok(response);
+            .map_err(|e| ApiError::internal(e.to_string()))?
+            .ok_or_else(|| {
+                ApiError::internal(format!("order {id}: its image is missing from storage"))
+            })?;
+        return Ok(ranged(image, request.headers(), &order));
     }
     let link = state
         .storage
@@ -383,6 +374,63 @@ async fn download(
         .map_err(|e| ApiError::internal(e.to_string()))?
         .ok_or_else(|| ApiError::internal("no download link"))?;
     Ok((StatusCode::FOUND, [(header::LOCATION, link)]).into_response())
+}
+
+/// A local image as the answer to a GET: whole (200), or the one range asked for (206;
+/// several ranges get the whole image); a range outside it is refused (416).
+fn ranged(image: LocalImage, headers: &HeaderMap, order: &queue::Order) -> Response {
+    let size = image.size();
+    let asked = headers
+        .get(header::RANGE)
+        .map(|v| {
+            v.to_str()
+                .ok()
+                .and_then(|text| http_range_header::parse_range_header(text).ok())
+                .and_then(|ranges| ranges.validate(size).ok())
+        })
+        .map(|ranges| ranges.filter(|r| !r.is_empty()));
+    let (status, range) = match asked {
+        None => (StatusCode::OK, 0..size),
+        Some(None) => {
+            return (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                [(header::CONTENT_RANGE, format!("bytes */{size}"))],
+            )
+                .into_response()
+        }
+        Some(Some(ranges)) => match &ranges[..] {
+            [one] => (
+                StatusCode::PARTIAL_CONTENT,
+                *one.start()..size.min(one.end().saturating_add(1)),
+            ),
+            _ => (StatusCode::OK, 0..size),
+        },
+    };
+    let mut response = Response::new(Body::from_stream(image.read(range.clone())));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    let mut set = |name, value: String| {
+        if let Ok(value) = value.parse() {
+            headers.insert(name, value);
+        }
+    };
+    set(
+        header::CONTENT_LENGTH,
+        (range.end - range.start).to_string(),
+    );
+    set(header::CONTENT_TYPE, "application/octet-stream".into());
+    set(header::ACCEPT_RANGES, "bytes".into());
+    if status == StatusCode::PARTIAL_CONTENT {
+        set(
+            header::CONTENT_RANGE,
+            format!("bytes {}-{}/{size}", range.start, range.end - 1),
+        );
+    }
+    set(
+        header::CONTENT_DISPOSITION,
+        format!("attachment; filename=\"{}.img\"", order.name),
+    );
+    response
 }
 
 async fn cancel(

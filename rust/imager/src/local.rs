@@ -108,8 +108,8 @@ impl Local {
         .any(|own| host.eq_ignore_ascii_case(own))
     }
 
-    /// Writes order `order`'s stored image into the output folder (a hard link when
-    /// storage and folder share a filesystem, else a copy) and announces it.
+    /// Writes order `order`'s stored image into the output folder (its chunks cloned
+    /// where the filesystem allows, else copied) and announces it.
     pub(crate) async fn export(&self, state: &AppState, order: &str) {
         let outcome = self.write_image(state, order).await;
         // Nobody listening is fine: the image is in the folder all the same.
@@ -128,19 +128,23 @@ impl Local {
                     .flatten()
             })
             .ok_or_else(|| format!("order {order}: no stored image"))?;
-        let source = state
+        let image = state
             .storage
-            .local_path(&key)
-            .ok_or_else(|| format!("order {order}: the image is not in local storage"))?;
+            .open_local(&key)
+            .await
+            .map_err(|e| format!("order {order}: {e}"))?
+            .ok_or_else(|| format!("order {order}: its image is missing from storage"))?;
         let file_name = export_name(&key, order);
-        let output = &self.mode.output;
-        tokio::fs::create_dir_all(output)
+        let output = self.mode.output.clone();
+        tokio::fs::create_dir_all(&output)
             .await
             .map_err(|e| format!("--output {}: {e}", output.display()))?;
         let target = output.join(file_name);
-        link_or_copy(&source, &target)
+        let written = target.clone();
+        tokio::task::spawn_blocking(move || write_new(&image, &written))
             .await
-            .map_err(|e| format!("{} -> {}: {e}", source.display(), target.display()))?;
+            .map_err(|e| e.to_string())?
+            .map_err(|e| format!("{}: {e}", target.display()))?;
         Ok(target)
     }
 }
@@ -171,18 +175,21 @@ fn export_name(key: &str, order: &str) -> String {
     }
 }
 
-/// Hard-links `source` to `target`, or copies it (through a temporary name, so a
-/// half-written image never carries the final name) when they are on different
-/// filesystems.
-async fn link_or_copy(source: &Path, target: &Path) -> std::io::Result<()> {
-    match tokio::fs::hard_link(source, target).await {
-        Ok(()) => return Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(e),
-        Err(_) => {}
+/// Writes `image` into the new file `target` through a temporary name, so a
+/// half-written image never carries the final name (blocking).
+fn write_new(image: &crate::storage::LocalImage, target: &Path) -> std::io::Result<()> {
+    if target.exists() {
+        return Err(std::io::Error::from(std::io::ErrorKind::AlreadyExists));
     }
     let partial = target.with_extension("img.part");
-    tokio::fs::copy(source, &partial).await?;
-    tokio::fs::rename(&partial, target).await
+    let _ = std::fs::remove_file(&partial);
+    let written = image
+        .export(&partial)
+        .and_then(|()| std::fs::rename(&partial, target));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&partial);
+    }
+    written
 }
 
 /// `router` with the local app's sign-in route and its gate: loopback peers, own `Host`.

@@ -154,6 +154,8 @@ pub struct AppState {
     pub public_url: String,
     /// The local app's user and output folder (local mode only).
     pub local: Option<Local>,
+    /// Token checks remembered for a moment.
+    pub tokens: crate::accounts::Tokens,
     catalog_cache: tokio::sync::Mutex<Option<(Instant, Arc<Catalog>)>>,
 }
 
@@ -297,7 +299,7 @@ impl Server {
         let db = Db::open(&settings.database_url()).await?;
         let storage = match &settings.storage {
             Some(spec) => Storage::parse(spec)?,
-            None => Storage::local(settings.data_dir.join("storage")),
+            None => Storage::local(settings.data_dir.join("storage"))?,
         };
         let mailer = match &settings.smtp {
             Some(url) => Some(Mailer::new(url, &settings.mail_from)?),
@@ -357,6 +359,7 @@ impl Server {
             eval_slots: tokio::sync::Semaphore::new(2),
             public_url,
             local,
+            tokens: crate::accounts::Tokens::default(),
             catalog_cache: tokio::sync::Mutex::new(None),
             settings,
         });

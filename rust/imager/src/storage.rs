@@ -1,14 +1,16 @@
-//! Where images go: a local directory (served with Range requests) or an S3-compatible
-//! bucket (downloads are 302 redirects to presigned, expiring URLs). Uploads stream into
-//! storage while being checked — a plain upload against its sha256, a worker's sparse
-//! upload against its records' checksums — and are refused on a mismatch or a wrong
-//! length, leaving nothing behind.
+//! Where images go: a local directory, where each image is stored as the chunks it is
+//! made of, each chunk once however many images hold it ([`ChunkStore`]; served with
+//! Range requests), or an S3-compatible bucket (downloads are 302 redirects to
+//! presigned, expiring URLs). Uploads stream into storage while being checked — a plain
+//! upload against its sha256, a worker's sparse upload against its records' checksums —
+//! and are refused on a mismatch or a wrong length, leaving nothing behind.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::chunks::ChunkIndex;
+use crate::chunks::{ChunkError, ChunkStore, Holds, Manifest, Placed};
 use axum::body::Bytes;
 use futures_util::{Stream, StreamExt as _};
 use nixspot_imager_worker::sparse;
@@ -18,12 +20,12 @@ use tokio::io::AsyncWriteExt as _;
 /// Image storage.
 #[derive(Debug, Clone)]
 pub enum Storage {
-    /// A directory; keys are relative paths below it.
+    /// A directory: images as manifests of chunks, the chunks stored once.
     Local {
         /// The directory.
         dir: PathBuf,
-        /// The chunks of its images that uploads may refer to.
-        chunks: Arc<ChunkIndex>,
+        /// Its chunks, which uploads may also refer to.
+        chunks: Arc<ChunkStore>,
     },
     /// An S3-compatible bucket.
     S3 {
@@ -62,7 +64,7 @@ impl Storage {
     /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY` environment variables).
     pub fn parse(spec: &str) -> Result<Storage, StorageError> {
         let Some(rest) = spec.strip_prefix("s3://") else {
-            return Ok(Storage::local(PathBuf::from(spec)));
+            return Storage::local(PathBuf::from(spec));
         };
         let bad = |reason: String| StorageError::Spec {
             spec: spec.to_string(),
@@ -96,28 +98,53 @@ impl Storage {
         })
     }
 
-    /// Images in the directory `dir`.
-    pub fn local(dir: PathBuf) -> Storage {
-        Storage::Local {
+    /// Images in the directory `dir` (created if missing; its chunks are counted,
+    /// which reads every image's manifest: blocking).
+    pub fn local(dir: PathBuf) -> Result<Storage, StorageError> {
+        let chunks = ChunkStore::open(&dir)?;
+        Ok(Storage::Local {
             dir,
-            chunks: Arc::default(),
-        }
+            chunks: Arc::new(chunks),
+        })
     }
 
     /// The chunks of stored images that uploads may refer to (local storage only).
-    pub fn chunks(&self) -> Option<&ChunkIndex> {
+    pub fn chunks(&self) -> Option<&Arc<ChunkStore>> {
         match self {
             Storage::Local { chunks, .. } => Some(chunks),
             Storage::S3 { .. } => None,
         }
     }
 
-    /// The file of `key` in a local storage.
-    pub fn local_path(&self, key: &str) -> Option<PathBuf> {
-        match self {
-            Storage::Local { dir, .. } => Some(dir.join(key)),
-            Storage::S3 { .. } => None,
-        }
+    /// The image stored at `key` in a local storage, its chunks held until it is
+    /// dropped (so it can be read to the end even if it expires meanwhile); `None` if
+    /// there is no such image. S3 storage has no local images.
+    pub async fn open_local(&self, key: &str) -> Result<Option<LocalImage>, StorageError> {
+        let Storage::Local { chunks, .. } = self else {
+            return Err(StorageError::Io(format!(
+                "{key}: not in local storage (S3 images are downloaded by their link)"
+            )));
+        };
+        let chunks = Arc::clone(chunks);
+        let key = key.to_string();
+        blocking(move || {
+            let Some(manifest) = chunks.read_manifest(&key)? else {
+                return Ok(None);
+            };
+            let mut holds = Holds::new(Arc::clone(&chunks));
+            for chunk in &manifest.chunks {
+                if !chunks.hold(&chunk.digest, chunk.len) {
+                    return Err(StorageError::Io(format!(
+                        "{}: chunk {} is missing from storage",
+                        chunks.manifest_path(&key).display(),
+                        hex::encode(chunk.digest)
+                    )));
+                }
+                holds.push(chunk.digest);
+            }
+            Ok(Some(LocalImage { manifest, holds }))
+        })
+        .await
     }
 
     /// A presigned GET URL valid `ttl` (S3 only).
@@ -143,26 +170,14 @@ impl Storage {
         }
     }
 
-    /// Deletes `key` (a missing object is not an error).
+    /// Deletes `key` (a missing object is not an error). A local image's chunks go
+    /// too, unless another image (or a download in progress) holds them.
     pub async fn delete(&self, key: &str) -> Result<(), StorageError> {
         match self {
-            Storage::Local { dir, chunks } => {
-                // No upload may copy from it once the removal starts.
-                chunks.forget(key);
-                match tokio::fs::remove_file(dir.join(key)).await {
-                    Ok(()) => {
-                        // The order's folder, if empty now.
-                        if let Some(parent) = dir.join(key).parent() {
-                            let _ = tokio::fs::remove_dir(parent).await;
-                        }
-                        Ok(())
-                    }
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-                    Err(e) => Err(StorageError::Io(format!(
-                        "{}: {e}",
-                        dir.join(key).display()
-                    ))),
-                }
+            Storage::Local { chunks, .. } => {
+                let chunks = Arc::clone(chunks);
+                let key = key.to_string();
+                blocking(move || Ok(chunks.delete(&key)?)).await
             }
             Storage::S3 { store, bucket } => {
                 use object_store::ObjectStore as _;
@@ -187,7 +202,7 @@ impl Storage {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let mut sink = Sink::open(self, key).await?;
+        let mut sink = Sink::open(self, key);
         let mut hasher = Sha256::new();
         let mut counted = Counted::new(length);
         let hashed: Result<String, StorageError> = async {
@@ -209,23 +224,21 @@ impl Storage {
                 )))
             }
         });
-        sink.end(checked).await?;
-        Ok(counted.received)
+        let size = counted.received;
+        sink.end(checked, size).await?;
+        Ok(size)
     }
-}
 
-impl Storage {
     /// Streams a worker's sparse upload (`body`, [`nixspot_imager_worker::sparse`]) of
-    /// an image of `size` bytes into `key`: its data ranges are written where they go,
-    /// the chunks it refers to are copied from the stored images that hold them
-    /// ([`ChunkIndex`]), and the rest is left as holes (S3 objects have none: zeros are
-    /// sent there). Kept only if every record's CRC-32C holds and the body is `length`
-    /// bytes (when known): the stored bytes are then exactly those the worker read from
-    /// its image, whose sha256 its build computed as it wrote them. The image is not
-    /// hashed again here: that would cost a sha256 over the whole image, holes
-    /// included, for every order (more than the build itself takes), to learn what the
-    /// checksums already say. Once stored, the chunks it brought are lent to later
-    /// uploads.
+    /// an image of `size` bytes into `key`: in local storage, the chunks its data
+    /// records bring are stored (unless held already) and the chunks it refers to are
+    /// held, and its manifest names them all; in S3, the bytes are written where they
+    /// go, with zeros between them (S3 objects have no holes, and lend no chunks). Kept
+    /// only if every record's CRC-32C holds and the body is `length` bytes (when known):
+    /// the stored bytes are then exactly those the worker read from its image, whose
+    /// sha256 its build computed as it wrote them. The image is not hashed again here:
+    /// that would cost a sha256 over the whole image, holes included, for every order
+    /// (more than the build itself takes), to learn what the checksums already say.
     pub async fn put_sparse<S, E>(
         &self,
         key: &str,
@@ -237,12 +250,9 @@ impl Storage {
         S: Stream<Item = Result<Bytes, E>> + Unpin,
         E: std::fmt::Display,
     {
-        let mut sink = Sink::open(self, key).await?;
+        let mut sink = Sink::open(self, key);
         let mut decoder = sparse::Decoder::new(size);
         let mut counted = Counted::new(length);
-        // The chunks the image holds: sent, or copied from others.
-        let mut brought = Vec::new();
-        let mut sources = Sources::default();
         let received: Result<(), StorageError> = async {
             while let Some(chunk) = body.next().await {
                 let chunk = counted.chunk(chunk)?;
@@ -252,79 +262,125 @@ impl Storage {
                 for piece in pieces {
                     match piece {
                         sparse::Piece::Data { offset, bytes } => {
-                            sink.skip_to(offset).await?;
-                            sink.write(chunk.slice(bytes)).await?;
+                            sink.write_at(offset, chunk.slice(bytes)).await?;
                         }
                         sparse::Piece::Chunk {
                             offset,
                             len,
                             digest,
-                        } => brought.push((digest, offset, len)),
+                        } => sink.chunk_ended(offset, len, digest).await?,
                         sparse::Piece::Reference {
                             offset,
                             len,
                             digest,
-                        } => {
-                            let (source, from) = sources.open(self, &digest, len).await?;
-                            sink.skip_to(offset).await?;
-                            sink.copy(source, from, len).await?;
-                            // This image holds the chunk now too.
-                            brought.push((digest, offset, len));
-                        }
+                        } => sink.refer(offset, len, digest)?,
                     }
                 }
             }
             decoder
                 .finish()
                 .map_err(|e| StorageError::Mismatch(e.to_string()))?;
-            counted.end()?;
-            sink.skip_to(size).await
+            counted.end()
         }
         .await;
-        sink.end(received).await?;
-        if let Some(chunks) = self.chunks() {
-            chunks.add(key, brought);
-        }
+        sink.end(received, size).await?;
         Ok(size)
     }
 }
 
-/// The stored images an upload copies chunks from, each opened once.
-#[derive(Default)]
-struct Sources {
-    open: std::collections::HashMap<Arc<str>, Arc<std::fs::File>>,
+/// An image in local storage, its chunks held while it is read.
+#[derive(Debug)]
+pub struct LocalImage {
+    manifest: Manifest,
+    holds: Holds,
 }
 
-impl Sources {
-    /// The image holding the chunk named `digest` (of `len` bytes), and where in it.
-    async fn open(
-        &mut self,
-        storage: &Storage,
-        digest: &sparse::Digest,
-        len: u64,
-    ) -> Result<(Arc<std::fs::File>, u64), StorageError> {
-        let gone = || {
-            StorageError::ChunkGone(format!(
-                "the upload refers to chunk {} ({len} bytes), which this server does not hold: send its bytes",
-                hex::encode(digest)
-            ))
-        };
-        let held = storage
-            .chunks()
-            .and_then(|c| c.held(digest))
-            .filter(|h| h.len == len)
-            .ok_or_else(gone)?;
-        if let Some(file) = self.open.get(&held.key) {
-            return Ok((Arc::clone(file), held.offset));
+/// Bytes read from a local image at a time.
+const READ_STEP: u64 = 256 << 10;
+
+impl LocalImage {
+    /// Its length in bytes.
+    pub fn size(&self) -> u64 {
+        self.manifest.size
+    }
+
+    /// Its bytes in `range` (within its size), zeros where it has no chunk.
+    pub fn read(self, range: Range<u64>) -> impl Stream<Item = std::io::Result<Bytes>> + Send {
+        let image = Arc::new(self);
+        futures_util::stream::try_unfold(range, move |range| {
+            let image = Arc::clone(&image);
+            async move {
+                if range.start >= range.end {
+                    return Ok(None);
+                }
+                let (bytes, next) = tokio::task::spawn_blocking(move || {
+                    let bytes = image.piece(&range)?;
+                    let next = range.start + bytes.len() as u64..range.end;
+                    Ok::<_, std::io::Error>((bytes, next))
+                })
+                .await
+                .map_err(std::io::Error::other)??;
+                Ok(Some((bytes, next)))
+            }
+        })
+    }
+
+    /// The first bytes of `range` (not empty): from the chunk it starts in, or zeros up
+    /// to the next chunk (blocking).
+    fn piece(&self, range: &Range<u64>) -> std::io::Result<Bytes> {
+        use std::os::unix::fs::FileExt as _;
+        let chunks = &self.manifest.chunks;
+        let at = range.start;
+        // The first chunk ending after `at`.
+        let i = chunks.partition_point(|c| c.offset + c.len <= at);
+        match chunks.get(i) {
+            Some(chunk) if chunk.offset <= at => {
+                let end = range.end.min(chunk.offset + chunk.len).min(at + READ_STEP);
+                let mut bytes = vec![0; (end - at) as usize];
+                let path = self.holds.store().path(&chunk.digest);
+                std::fs::File::open(&path)
+                    .and_then(|f| f.read_exact_at(&mut bytes, at - chunk.offset))
+                    .map_err(|e| {
+                        std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+                    })?;
+                Ok(Bytes::from(bytes))
+            }
+            next => {
+                let hole_end = next.map_or(self.manifest.size, |c| c.offset);
+                let end = range.end.min(hole_end).min(at + ZEROS.len() as u64);
+                Ok(Bytes::from_static(&ZEROS[..(end - at) as usize]))
+            }
         }
-        let path = storage.local_path(&held.key).ok_or_else(gone)?;
-        let file = match tokio::fs::File::open(&path).await {
-            Ok(file) => Arc::new(file.into_std().await),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(gone()),
-            Err(e) => return Err(StorageError::Io(format!("{}: {e}", path.display()))),
-        };
-        self.open.insert(held.key, Arc::clone(&file));
-        Ok((file, held.offset))
+    }
+
+    /// Writes the image into the new file `target`: chunks cloned or copied from the
+    /// store (holes stay holes), synced (blocking).
+    pub fn export(&self, target: &Path) -> std::io::Result<()> {
+        let file = std::fs::File::options()
+            .write(true)
+            .create_new(true)
+            .open(target)?;
+        for chunk in &self.manifest.chunks {
+            let source = std::fs::File::open(self.holds.store().path(&chunk.digest))?;
+            nixspot_fs::sparse::copy_nonzero(&source, 0, &file, chunk.offset, chunk.len)?;
+        }
+        file.set_len(self.manifest.size)?;
+        file.sync_all()
+    }
+}
+
+/// `work` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, StorageError> + Send + 'static,
+) -> Result<T, StorageError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| StorageError::Io(e.to_string()))?
+}
+
+impl From<ChunkError> for StorageError {
+    fn from(e: ChunkError) -> StorageError {
+        StorageError::Io(e.to_string())
     }
 }
 
@@ -374,125 +430,117 @@ impl Counted {
 /// Zeros to send, from memory.
 static ZEROS: [u8; 1 << 16] = [0; 1 << 16];
 
-/// Bytes written to a local image between two calls for its writeback.
-const WRITEBACK_STEP: u64 = 64 << 20;
-
-/// Chunks of an upload queued for its writer thread: enough to keep it busy, few enough
-/// that an upload holds little memory (the HTTP server hands out chunks of at most
-/// about 400 KiB: 64 of them made two uploads at once raise the server's peak RSS from
-/// 27 to 64 MiB in the Imager benchmark).
-const WRITES_QUEUED: usize = 8;
-
-/// What the upload hands to a local image's writer thread.
-enum Write {
-    /// Bytes to write at this offset.
-    At(u64, Bytes),
-    /// Bytes to copy to this offset from another file: `(offset, source, from, len)`.
-    Copy(u64, Arc<std::fs::File>, u64, u64),
-    /// The upload is complete: the file is `size` bytes long; make it durable.
-    Finish(u64),
+/// An image being stored in local storage: its chunks so far, held.
+struct LocalUpload {
+    key: String,
+    /// The chunks stored or referred to, in order.
+    chunks: Vec<Placed>,
+    /// The holds on them, let go of if the upload ends without its manifest.
+    holds: Holds,
+    /// The chunks whose files this upload wrote (their folders are synced at the end).
+    written: Vec<sparse::Digest>,
+    /// The bytes of the chunk being received, and where it starts.
+    pending: Vec<u8>,
+    pending_at: u64,
 }
 
-/// A local image written on a thread of its own, fed through a bounded channel: the
-/// upload goes on receiving while earlier bytes are written (one round trip to the
-/// blocking pool per chunk of the body made the upload wait on each write in turn).
-struct LocalWriter {
-    writes: tokio::sync::mpsc::Sender<Write>,
-    thread: tokio::task::JoinHandle<std::io::Result<()>>,
-}
-
-impl LocalWriter {
-    fn start(file: std::fs::File) -> LocalWriter {
-        let (writes, mut received) = tokio::sync::mpsc::channel::<Write>(WRITES_QUEUED);
-        let thread = tokio::task::spawn_blocking(move || {
-            let mut written_back = 0;
-            while let Some(write) = received.blocking_recv() {
-                let end = match write {
-                    Write::At(offset, data) => {
-                        nixspot_fs::sparse::write_nonzero_at(&file, offset, &data)?;
-                        offset + data.len() as u64
-                    }
-                    Write::Copy(offset, source, from, len) => {
-                        // Cloned where the filesystem shares blocks, else copied in the
-                        // kernel, its zero blocks left as holes.
-                        nixspot_fs::sparse::copy_nonzero(&source, from, &file, offset, len)?;
-                        offset + len
-                    }
-                    Write::Finish(size) => {
-                        // A trailing run of zeros was skipped, not written.
-                        file.set_len(size)?;
-                        return file.sync_all();
-                    }
-                };
-                if end >= written_back + WRITEBACK_STEP {
-                    // The image must be on disk before the order is ready (the fsync
-                    // above): start writing it out while the rest arrives, so the fsync
-                    // waits for the tail only.
-                    nixspot_fs::sparse::start_writeback(&file)?;
-                    written_back = end;
-                }
-            }
-            Ok(()) // abandoned: the caller removes the file
-        });
-        LocalWriter { writes, thread }
+impl LocalUpload {
+    /// Adds `bytes` at `offset` (right after the bytes pending, if any) to the chunk
+    /// being received.
+    fn add(&mut self, offset: u64, bytes: &[u8]) -> Result<(), StorageError> {
+        if self.pending.is_empty() {
+            self.pending_at = offset;
+        } else if self.pending_at + self.pending.len() as u64 != offset {
+            return Err(StorageError::Mismatch(format!(
+                "bytes at {offset} do not follow the chunk at {} ({} bytes)",
+                self.pending_at,
+                self.pending.len()
+            )));
+        }
+        self.pending.extend_from_slice(bytes);
+        Ok(())
     }
 
-    /// Queues `write` (bytes or a copy); an error is the thread's (it stopped on it).
-    async fn queue(&mut self, write: Write) -> std::io::Result<()> {
-        if self.writes.send(write).await.is_ok() {
+    /// Stores the pending bytes as a chunk (named `digest` if known, else by their
+    /// digest computed here), unless they are all zeros (a hole, when `skip_zeros`).
+    async fn store_pending(
+        &mut self,
+        digest: Option<sparse::Digest>,
+        skip_zeros: bool,
+    ) -> Result<(), StorageError> {
+        if self.pending.is_empty() {
             return Ok(());
         }
-        Err(self.stopped().await)
+        let bytes = std::mem::take(&mut self.pending);
+        let offset = self.pending_at;
+        let store = Arc::clone(self.holds.store());
+        let stored = blocking(move || {
+            if skip_zeros && bytes.iter().all(|b| *b == 0) {
+                return Ok((bytes, None));
+            }
+            let digest = digest.unwrap_or_else(|| sparse::digest(&bytes));
+            let written = store.store(&digest, &bytes)?;
+            Ok((bytes, Some((digest, written))))
+        })
+        .await?;
+        let (mut bytes, stored) = stored;
+        if let Some((digest, written)) = stored {
+            self.holds.push(digest);
+            if written {
+                self.written.push(digest);
+            }
+            self.chunks.push(Placed {
+                offset,
+                len: bytes.len() as u64,
+                digest,
+            });
+        }
+        // The buffer is reused for the next chunk.
+        bytes.clear();
+        self.pending = bytes;
+        Ok(())
     }
 
-    /// Ends the file at `size` bytes and waits until it is on disk.
-    async fn finish(mut self, size: u64) -> std::io::Result<()> {
-        if self.writes.send(Write::Finish(size)).await.is_err() {
-            return Err(self.stopped().await);
+    /// `len` bytes at `offset` are the chunk named `digest`, which must be held.
+    fn refer(&mut self, offset: u64, len: u64, digest: sparse::Digest) -> Result<(), StorageError> {
+        if !self.holds.store().hold(&digest, len) {
+            return Err(StorageError::ChunkGone(format!(
+                "the upload refers to chunk {} ({len} bytes), which this server does not hold: send its bytes",
+                hex::encode(digest)
+            )));
         }
-        drop(self.writes);
-        match self.thread.await {
-            Ok(done) => done,
-            Err(e) => Err(std::io::Error::other(e)),
-        }
+        self.holds.push(digest);
+        self.chunks.push(Placed {
+            offset,
+            len,
+            digest,
+        });
+        Ok(())
     }
 
-    /// Why the thread stopped before the end.
-    async fn stopped(&mut self) -> std::io::Error {
-        match (&mut self.thread).await {
-            Ok(Err(e)) => e,
-            Ok(Ok(())) => std::io::Error::other("the image's writer stopped"),
-            Err(e) => std::io::Error::other(e),
-        }
-    }
-}
-
-/// Queues `len` bytes for a local image's write position (`size`, moved past them),
-/// as `write(offset)` makes them.
-async fn queue_local(
-    writer: &mut LocalWriter,
-    partial: &Path,
-    size: &mut u64,
-    len: u64,
-    write: impl FnOnce(u64) -> Write,
-) -> Result<(), StorageError> {
-    let offset = *size;
-    *size += len;
-    writer
-        .queue(write(offset))
+    /// The image is whole: its new chunks' names synced, its manifest written.
+    async fn commit(self, size: u64) -> Result<(), StorageError> {
+        let LocalUpload {
+            key,
+            chunks,
+            holds,
+            written,
+            ..
+        } = self;
+        blocking(move || {
+            let store = holds.store();
+            store.sync_folders(&written)?;
+            store.write_manifest(&key, &Manifest { size, chunks })?;
+            holds.keep();
+            Ok(())
+        })
         .await
-        .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))
+    }
 }
 
 /// An object being written.
 enum Sink {
-    Local {
-        writer: LocalWriter,
-        partial: PathBuf,
-        path: PathBuf,
-        /// Bytes received so far (the file may end in a hole shorter than this).
-        size: u64,
-    },
+    Local(LocalUpload),
     S3 {
         writer: Box<object_store::buffered::BufWriter>,
         what: String,
@@ -502,79 +550,61 @@ enum Sink {
 }
 
 impl Sink {
-    async fn open(storage: &Storage, key: &str) -> Result<Sink, StorageError> {
+    fn open(storage: &Storage, key: &str) -> Sink {
         match storage {
-            Storage::Local { dir, .. } => {
-                let path = dir.join(key);
-                let parent = path.parent().unwrap_or(Path::new("."));
-                tokio::fs::create_dir_all(parent)
-                    .await
-                    .map_err(|e| StorageError::Io(format!("{}: {e}", parent.display())))?;
-                // A name of its own per upload: two uploads never write one file, and a
-                // half-written image is never at the final path.
-                let partial = parent.join(format!(".upload-{}", crate::random_token(8)));
-                let file = tokio::fs::File::create(&partial)
-                    .await
-                    .map_err(|e| StorageError::Io(format!("{}: {e}", partial.display())))?;
-                Ok(Sink::Local {
-                    writer: LocalWriter::start(file.into_std().await),
-                    partial,
-                    path,
-                    size: 0,
-                })
-            }
-            Storage::S3 { store, bucket } => Ok(Sink::S3 {
+            Storage::Local { chunks, .. } => Sink::Local(LocalUpload {
+                key: key.to_string(),
+                chunks: Vec::new(),
+                holds: Holds::new(Arc::clone(chunks)),
+                written: Vec::new(),
+                pending: Vec::with_capacity(sparse::CHUNK as usize),
+                pending_at: 0,
+            }),
+            Storage::S3 { store, bucket } => Sink::S3 {
                 writer: Box::new(object_store::buffered::BufWriter::new(
                     store.clone(),
                     object_store::path::Path::from(key),
                 )),
                 what: format!("{bucket}/{key}"),
                 written: 0,
-            }),
+            },
         }
     }
 
-    async fn write(&mut self, chunk: Bytes) -> Result<(), StorageError> {
+    /// The next bytes of a plain upload: local images are cut into chunks on the
+    /// [`sparse::CHUNK`] grid, as workers cut theirs, chunks of zeros left as holes.
+    async fn write(&mut self, mut chunk: Bytes) -> Result<(), StorageError> {
         match self {
-            Sink::Local {
-                writer,
-                partial,
-                size,
-                ..
-            } => {
-                let len = chunk.len() as u64;
-                queue_local(writer, partial, size, len, |offset| {
-                    Write::At(offset, chunk)
-                })
-                .await
-            }
-            Sink::S3 {
-                writer,
-                what,
-                written,
-            } => {
-                *written += chunk.len() as u64;
-                writer
-                    .put(chunk)
-                    .await
-                    .map_err(|e| StorageError::Io(format!("{what}: {e}")))
-            }
-        }
-    }
-
-    /// Moves the write position forward to byte `offset` of the object, leaving a hole
-    /// (a local file) or writing zeros (S3).
-    async fn skip_to(&mut self, offset: u64) -> Result<(), StorageError> {
-        match self {
-            Sink::Local { size, .. } => {
-                *size = (*size).max(offset);
+            Sink::Local(upload) => {
+                while !chunk.is_empty() {
+                    let at = upload.pending_at + upload.pending.len() as u64;
+                    let room = sparse::CHUNK - at % sparse::CHUNK;
+                    let part = chunk.split_to(chunk.len().min(room as usize));
+                    upload.add(at, &part)?;
+                    if (at + part.len() as u64).is_multiple_of(sparse::CHUNK) {
+                        upload.store_pending(None, true).await?;
+                        upload.pending_at = at + part.len() as u64;
+                    }
+                }
                 Ok(())
             }
+            Sink::S3 { written, .. } => {
+                let end = *written;
+                self.write_at(end, chunk).await
+            }
+        }
+    }
+
+    /// Bytes of a sparse upload's data record, at `offset` (after everything so far).
+    async fn write_at(&mut self, offset: u64, bytes: Bytes) -> Result<(), StorageError> {
+        match self {
+            Sink::Local(upload) => upload.add(offset, &bytes),
             Sink::S3 {
                 writer,
                 what,
                 written,
             } => {
+                // S3 objects have no holes: zeros up to the data.
                 while *written < offset {
                     let n = (offset - *written).min(ZEROS.len() as u64) as usize;
                     writer
@@ -583,87 +613,80 @@ impl Sink {
                         .map_err(|e| StorageError::Io(format!("{what}: {e}")))?;
                     *written += n as u64;
                 }
-                Ok(())
+                *written += bytes.len() as u64;
+                writer
+                    .put(bytes)
+                    .await
+                    .map_err(|e| StorageError::Io(format!("{what}: {e}")))
             }
         }
     }
 
-    /// Copies `len` bytes of a stored image (`source`, from byte `from`) to the write
-    /// position (local storage only: S3 never lends chunks).
-    async fn copy(
+    /// A data record ended: its bytes are the chunk `digest` (computed by the decoder).
+    async fn chunk_ended(
         &mut self,
-        source: Arc<std::fs::File>,
-        from: u64,
+        offset: u64,
         len: u64,
+        digest: sparse::Digest,
     ) -> Result<(), StorageError> {
         match self {
-            Sink::Local {
-                writer,
-                partial,
-                size,
-                ..
-            } => {
-                let copy = |offset| Write::Copy(offset, source, from, len);
-                queue_local(writer, partial, size, len, copy).await
+            Sink::Local(upload) => {
+                if upload.pending_at != offset || upload.pending.len() as u64 != len {
+                    return Err(StorageError::Mismatch(format!(
+                        "the chunk at {offset} ({len} bytes) is not the bytes received"
+                    )));
+                }
+                upload.store_pending(Some(digest), false).await
             }
+            Sink::S3 { .. } => Ok(()),
+        }
+    }
+
+    /// A reference record: `len` bytes at `offset` are the held chunk `digest`.
+    fn refer(&mut self, offset: u64, len: u64, digest: sparse::Digest) -> Result<(), StorageError> {
+        match self {
+            Sink::Local(upload) => upload.refer(offset, len, digest),
             Sink::S3 { what, .. } => Err(StorageError::ChunkGone(format!(
                 "{what}: S3 storage holds no chunks to refer to: send the bytes"
             ))),
         }
     }
 
-    /// The end of an upload: the object is kept if it was `received` whole and
-    /// checked, else removed.
-    async fn end(self, received: Result<(), StorageError>) -> Result<(), StorageError> {
-        match received {
-            Ok(()) => self.commit().await,
-            Err(e) => {
-                self.abort().await;
-                Err(e)
-            }
-        }
-    }
-
-    async fn commit(self) -> Result<(), StorageError> {
-        match self {
-            Sink::Local {
-                writer,
-                partial,
-                path,
-                size,
-            } => {
-                let done = async {
-                    writer.finish(size).await?;
-                    tokio::fs::rename(&partial, &path).await
+    /// The end of an upload of an image of `size` bytes: it is kept if it was
+    /// `received` whole and checked, else removed.
+    async fn end(
+        mut self,
+        received: Result<(), StorageError>,
+        size: u64,
+    ) -> Result<(), StorageError> {
+        // The tail: a plain upload's last chunk (shorter than the grid) in local
+        // storage, a sparse upload's trailing zeros in S3.
+        let whole = match received {
+            Ok(()) => {
+                if let Sink::Local(upload) = &mut self {
+                    upload.store_pending(None, true).await
+                } else {
+                    self.write_at(size, Bytes::new()).await
                 }
-                .await;
-                done.map_err(|e| {
-                    let _ = std::fs::remove_file(&partial);
-                    StorageError::Io(format!("{}: {e}", path.display()))
-                })
             }
-            Sink::S3 {
-                mut writer, what, ..
-            } => writer
+            Err(e) => Err(e),
+        };
+        match (whole, self) {
+            (Ok(()), Sink::Local(upload)) => upload.commit(size).await,
+            (
+                Ok(()),
+                Sink::S3 {
+                    mut writer, what, ..
+                },
+            ) => writer
                 .shutdown()
                 .await
                 .map_err(|e| StorageError::Io(format!("{what}: {e}"))),
-        }
-    }
-
-    async fn abort(self) {
-        match self {
-            Sink::Local {
-                writer, partial, ..
-            } => {
-                // The thread ends when the channel closes; wait for it, so nothing
-                // writes the file once it is removed.
-                drop(writer.writes);
-                let _ = writer.thread.await;
-                let _ = tokio::fs::remove_file(&partial).await;
-            }
-            Sink::S3 { mut writer, .. } => {
+            // A local upload's holds are let go of as it drops.
+            (Err(e), Sink::Local(_)) => Err(e),
+            (Err(e), Sink::S3 { mut writer, .. }) => {
                 let _ = writer.abort().await;
+                Err(e)
             }
         }
     }
@@ -673,11 +696,46 @@ impl Sink {
 mod tests {
     use super::*;
 
+    /// The image at `key`, read back as a download reads it.
+    async fn read_back(storage: &Storage, key: &str) -> Vec<u8> {
+        let image = storage.open_local(key).await.unwrap().unwrap();
+        let size = image.size();
+        let parts: Vec<Bytes> = image.read(0..size).map(|b| b.unwrap()).collect().await;
+        let bytes = parts.concat();
+        assert_eq!(bytes.len() as u64, size);
+        bytes
+    }
+
+    /// The files in `dir` that are not chunks, and the bytes allocated to chunks.
+    fn stored(dir: &Path) -> (Vec<String>, u64) {
+        use std::os::unix::fs::MetadataExt as _;
+        let (mut others, mut allocated) = (Vec::new(), 0);
+        let mut folders = vec![dir.to_path_buf()];
+        while let Some(folder) = folders.pop() {
+            for entry in std::fs::read_dir(folder).unwrap() {
+                let path = entry.unwrap().path();
+                let relative = path
+                    .strip_prefix(dir)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
+                if path.is_dir() {
+                    folders.push(path);
+                } else if relative.starts_with("chunks/") {
+                    allocated += std::fs::metadata(&path).unwrap().blocks() * 512;
+                } else {
+                    others.push(relative);
+                }
+            }
+        }
+        others.sort();
+        (others, allocated)
+    }
+
     #[tokio::test]
     async fn a_stored_image_keeps_its_zeros_as_holes_and_its_bytes_exactly() {
-        use std::os::unix::fs::MetadataExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::local(dir.path().to_path_buf());
+        let storage = Storage::local(dir.path().to_path_buf()).unwrap();
         // 64 MiB: data at the start, in the middle (unaligned, across chunks) and a
         // few bytes at the very end; zeros elsewhere, in chunks of odd sizes.
         let mut image = vec![0u8; 64 << 20];
@@ -700,12 +758,12 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(size, image.len() as u64);
-        let path = dir.path().join("img");
         assert!(
-            std::fs::read(&path).unwrap() == image,
+            read_back(&storage, "img").await == image,
             "stored bytes differ"
         );
-        let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
+        let (files, allocated) = stored(dir.path());
+        assert_eq!(files, ["img.manifest"]);
         assert!(
             allocated < 4 << 20,
             "{allocated} bytes allocated for 64 MiB of mostly zeros"
@@ -719,14 +777,22 @@ mod tests {
             .put("zeros", futures_util::stream::iter(one), None, &sha)
             .await
             .unwrap();
-        assert_eq!(std::fs::read(dir.path().join("zeros")).unwrap(), zeros);
+        assert_eq!(read_back(&storage, "zeros").await, zeros);
+        // A range of an image, across a chunk's end and a hole.
+        let image_read = storage.open_local("img").await.unwrap().unwrap();
+        let range = (1 << 20) - 5..(30 << 20) + 200;
+        let parts: Vec<Bytes> = image_read
+            .read(range.clone())
+            .map(|b| b.unwrap())
+            .collect()
+            .await;
+        assert!(parts.concat() == image[range.start as usize..range.end as usize]);
     }
 
     #[tokio::test]
     async fn a_sparse_upload_is_stored_with_holes_and_checked_against_its_checksums() {
-        use std::os::unix::fs::MetadataExt as _;
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::local(dir.path().to_path_buf());
+        let storage = Storage::local(dir.path().to_path_buf()).unwrap();
         // 200 MiB: two data ranges (one across the upload's chunks, one of 100 MiB of
         // data with zero blocks in it: kept as holes, and long enough to be handed to the
         // disk while the rest arrives), holes elsewhere, a trailing one.
@@ -759,12 +825,11 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(stored, size);
-        let path = dir.path().join("img");
         assert!(
-            std::fs::read(&path).unwrap() == image,
+            read_back(&storage, "img").await == image,
             "stored bytes differ"
         );
-        let allocated = std::fs::metadata(&path).unwrap().blocks() * 512;
+        let (_, allocated) = self::stored(dir.path());
         assert!(
             allocated < 100 << 20,
             "{allocated} bytes allocated: the zeros were written"
@@ -800,17 +865,17 @@ mod tests {
                 "{what}: {refused:?}"
             );
         }
-        let left: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
-        assert_eq!(left, ["img"], "nothing but the stored image is left");
+        assert_eq!(
+            self::stored(dir.path()),
+            (vec!["img.manifest".to_string()], allocated),
+            "nothing but the stored image is left"
+        );
     }
 
     #[tokio::test]
     async fn an_upload_refers_to_chunks_of_stored_images_while_they_are_stored() {
         let dir = tempfile::tempdir().unwrap();
-        let storage = Storage::local(dir.path().to_path_buf());
+        let storage = Storage::local(dir.path().to_path_buf()).unwrap();
         let size = 4 * sparse::CHUNK;
         let body_of = |records: &[Vec<u8>]| -> Vec<Result<Bytes, std::io::Error>> {
             let body = records.concat();
@@ -856,7 +921,7 @@ mod tests {
         let chunk = sparse::CHUNK as usize;
         expected[chunk..2 * chunk].copy_from_slice(&base);
         expected[3 * chunk..3 * chunk + 6].copy_from_slice(&config_b);
-        assert!(std::fs::read(dir.path().join("b.img")).unwrap() == expected);
+        assert!(read_back(&storage, "b.img").await == expected);
         let index = storage.chunks().unwrap();
         let held = [sparse::digest(&base), sparse::digest(&config_a), [0; 32]];
         assert_eq!(index.held_indices(&held), [0, 1]);
@@ -865,7 +930,7 @@ mod tests {
         storage.delete("a.img").await.unwrap();
         assert_eq!(index.held_indices(&held), [0]);
         put("c.img", vec![refer(0, &base)]).await.unwrap();
-        assert!(std::fs::read(dir.path().join("c.img")).unwrap()[..chunk] == base[..]);
+        assert!(read_back(&storage, "c.img").await[..chunk] == base[..]);
         // A chunk nobody holds, or held with another length: refused, nothing left.
         for (what, records) in [
             ("deleted", vec![refer(0, &config_a)]),
@@ -881,18 +946,19 @@ mod tests {
                 "{what}: {refused:?}"
             );
         }
-        // A chunk whose bytes were removed behind the index's back.
-        std::fs::remove_file(dir.path().join("b.img")).unwrap();
+        // An image being downloaded keeps its chunks when it is deleted.
+        let reading = storage.open_local("b.img").await.unwrap().unwrap();
+        storage.delete("b.img").await.unwrap();
+        assert!(storage.open_local("b.img").await.unwrap().is_none());
+        let parts: Vec<Bytes> = reading.read(0..size).map(|b| b.unwrap()).collect().await;
+        assert!(parts.concat() == expected);
+        // A chunk whose file was removed behind the store's back.
+        std::fs::remove_file(index.path(&sparse::digest(&base))).unwrap();
         let refused = put("refused.img", vec![refer(0, &base)]).await;
         assert!(
             matches!(refused, Err(StorageError::ChunkGone(_))),
             "{refused:?}"
         );
-        let mut left: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        left.sort();
-        assert_eq!(left, ["c.img"]);
+        assert_eq!(self::stored(dir.path()).0, ["c.img.manifest"]);
     }
 }

@@ -353,7 +353,18 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     assert_eq!(state["size"], json!(image.len()));
     assert!(state["expires"].as_i64().unwrap() > nixspot_imager::now());
     let stored: Vec<_> = walk(&world.path("data/storage"));
-    assert_eq!(stored.len(), 1, "only the image is stored: {stored:?}");
+    // The image's manifest and its chunks, nothing else.
+    let manifests = stored
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".img.manifest"))
+        .count();
+    let chunks = world.path("data/storage/chunks");
+    assert_eq!(manifests, 1, "one image is stored: {stored:?}");
+    assert_eq!(
+        stored.iter().filter(|p| !p.starts_with(&chunks)).count(),
+        1,
+        "only the image is stored: {stored:?}"
+    );
 
     // Download, whole and by range; never by someone else.
     let path = format!("/api/v1/orders/{order}/image");
@@ -368,8 +379,34 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
         .unwrap();
     assert_eq!(part.status().as_u16(), 206);
     assert_eq!(
+        part.headers()["content-range"],
+        format!("bytes 1000-1099/{}", image.len())
+    );
+    assert_eq!(
         part.bytes().await.unwrap().to_vec(),
         image[1000..1100].to_vec()
+    );
+    let tail = alice
+        .request(reqwest::Method::GET, &path)
+        .header("Range", "bytes=-10")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tail.status().as_u16(), 206);
+    assert_eq!(
+        tail.bytes().await.unwrap().to_vec(),
+        image[image.len() - 10..]
+    );
+    let outside = alice
+        .request(reqwest::Method::GET, &path)
+        .header("Range", format!("bytes={}-", image.len()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(outside.status().as_u16(), 416);
+    assert_eq!(
+        outside.headers()["content-range"],
+        format!("bytes */{}", image.len())
     );
     let (status, _) = bob.get(&path).await;
     assert_eq!(status, 404);

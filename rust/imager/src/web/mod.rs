@@ -59,7 +59,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use nixspot_i18n::Lang;
 
-use crate::accounts::{self, Role, User};
+use crate::accounts::{Role, User};
 use crate::server::AppState;
 
 type Shared = Arc<AppState>;
@@ -181,7 +181,9 @@ impl FromRequestParts<Shared> for Visitor {
         );
         let session = cookie(parts, crate::api::SESSION_COOKIE).map(str::to_string);
         let user = match &session {
-            Some(secret) => accounts::authenticate(&state.db, secret)
+            Some(secret) => state
+                .tokens
+                .authenticate(&state.db, secret)
                 .await
                 .map_err(|e| layout::error_page(lang, None, &e))?
                 .filter(|u| u.role != Role::Worker),

@@ -124,7 +124,7 @@ pub(super) async fn sign_out(
         return refused;
     }
     if let Some(secret) = &visitor.session {
-        if let Err(e) = accounts::revoke(&state.db, secret).await {
+        if let Err(e) = state.tokens.revoke(&state.db, secret).await {
             return layout::error_page(visitor.lang, Some(&visitor), &e.into());
         }
     }
