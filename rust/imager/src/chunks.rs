@@ -466,43 +466,59 @@ fn files_under(dir: &Path, skip: &Path) -> Result<Vec<PathBuf>, ChunkError> {
     Ok(files)
 }
 
-/// Holds on chunks, let go of when dropped: an upload's, until its manifest is written
-/// (then the image holds them), or a download's, until it ends.
-#[derive(Debug)]
+/// Holds on chunks, let go of when the last clone is dropped: an upload's, until its
+/// manifest is written (then the image holds them), or a download's, until it ends.
+/// Clones share the holds: an upload's chunk being written on another thread adds its
+/// hold there, and it is let go of even if the upload was dropped meanwhile.
+#[derive(Debug, Clone)]
 pub struct Holds {
+    shared: Arc<Held>,
+}
+
+#[derive(Debug)]
+struct Held {
     store: Arc<ChunkStore>,
-    digests: Vec<Digest>,
+    digests: Mutex<Vec<Digest>>,
 }
 
 impl Holds {
     /// No holds yet on `store`'s chunks.
     pub fn new(store: Arc<ChunkStore>) -> Holds {
         Holds {
-            store,
-            digests: Vec::new(),
+            shared: Arc::new(Held {
+                store,
+                digests: Mutex::default(),
+            }),
         }
     }
 
     /// The store.
     pub fn store(&self) -> &Arc<ChunkStore> {
-        &self.store
+        &self.shared.store
     }
 
     /// Counts a hold taken on `digest`.
-    pub fn push(&mut self, digest: Digest) {
-        self.digests.push(digest);
+    pub fn push(&self, digest: Digest) {
+        self.shared.lock().push(digest);
     }
 
     /// The holds now belong to an image's manifest: nothing is let go of.
-    pub fn keep(mut self) {
-        self.digests.clear();
+    pub fn keep(self) {
+        self.shared.lock().clear();
     }
 }
 
-impl Drop for Holds {
+impl Held {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Digest>> {
+        self.digests.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Drop for Held {
     fn drop(&mut self) {
-        if !self.digests.is_empty() {
-            self.store.release(&self.digests);
+        let digests = std::mem::take(&mut *self.lock());
+        if !digests.is_empty() {
+            self.store.release(&digests);
         }
     }
 }
