@@ -7,6 +7,7 @@ use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 fn config(dash: &str, zims: &str, files: &str) -> ProxyConfig {
@@ -263,23 +264,8 @@ fn caddy_run_serves_the_sites() {
         zims.to_str().unwrap(),
         files.to_str().unwrap(),
     );
-    let port = free_port();
-    c.http_port = port;
-    let path = write(tmp.path(), &c.caddyfile().unwrap());
-    let _caddy = Killed(
-        caddy(tmp.path())
-            .args(["run", "--adapter", "caddyfile", "--config"])
-            .arg(&path)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("caddy must be installed"),
-    );
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "caddy did not listen on {port}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let caddy = run_caddy(tmp.path(), &mut c);
+    let port = caddy.port;
 
     let (status, _, body) = get(port, "generic.offspot", "/", None);
     assert_eq!((status, body.as_str()), (200, "dashboard home"));
@@ -322,8 +308,23 @@ fn caddy_run_serves_the_sites() {
     assert_eq!(status, 404);
 }
 
+/// A caddy server of a test, and the port it serves.
+struct Running {
+    _caddy: Killed,
+    /// Released after the server is killed (fields drop in order).
+    _one_at_a_time: MutexGuard<'static, ()>,
+    port: u16,
+}
+
+/// Held while a test's caddy runs. Caddy listens with SO_REUSEPORT: two tests' servers
+/// given the same port by `free_port` (free again once it closed its socket) both
+/// listened on it and answered each other's requests (a CI run failed both tests).
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 /// Starts caddy on `c` (its HTTP port set to a free one) and waits until it listens.
-fn run_caddy(home: &Path, c: &mut ProxyConfig) -> (Killed, u16) {
+fn run_caddy(home: &Path, c: &mut ProxyConfig) -> Running {
+    // Another test's panic does not matter here.
+    let one_at_a_time = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let port = free_port();
     c.http_port = port;
     let path = write(home, &c.caddyfile().unwrap());
@@ -341,7 +342,11 @@ fn run_caddy(home: &Path, c: &mut ProxyConfig) -> (Killed, u16) {
         assert!(Instant::now() < deadline, "caddy did not listen on {port}");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (child, port)
+    Running {
+        _caddy: child,
+        _one_at_a_time: one_at_a_time,
+        port,
+    }
 }
 
 #[test]
@@ -359,7 +364,8 @@ fn caddy_sends_phones_to_the_dashboard_in_their_language() {
     }
     let mut c = ProxyConfig::new("generic.offspot", dash.to_str().unwrap());
     c.dashboard_languages = vec!["en".into(), "fr".into(), "es".into()];
-    let (_caddy, port) = run_caddy(tmp.path(), &mut c);
+    let caddy = run_caddy(tmp.path(), &mut c);
+    let port = caddy.port;
 
     let root = |accept: Option<&str>| {
         let headers: Vec<(&str, &str)> = accept.iter().map(|a| ("Accept-Language", *a)).collect();
