@@ -173,13 +173,7 @@ impl ChunkStore {
                 store.import(&path, &mut counts)?;
             } else if name.ends_with(MANIFEST) {
                 let bytes = std::fs::read(&path).map_err(io(&path))?;
-                for chunk in Manifest::from_json(&path, &bytes)?.chunks {
-                    let count = counts.entry(chunk.digest).or_insert(Count {
-                        len: chunk.len,
-                        holders: 0,
-                    });
-                    count.holders += 1;
-                }
+                count_holders(&mut counts, &Manifest::from_json(&path, &bytes)?.chunks);
             }
         }
         let chunks = store.dir.join(CHUNKS);
@@ -239,13 +233,7 @@ impl ChunkStore {
         }
         let written: Vec<Digest> = chunks.iter().map(|c| c.digest).collect();
         self.sync_folders(&written)?;
-        for chunk in &chunks {
-            let count = counts.entry(chunk.digest).or_insert(Count {
-                len: chunk.len,
-                holders: 0,
-            });
-            count.holders += 1;
-        }
+        count_holders(counts, &chunks);
         let manifest = Manifest {
             size: offset,
             chunks,
@@ -431,6 +419,17 @@ impl ChunkStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Digest, Count>> {
         // A panic elsewhere while holding it leaves a map that is still whole.
         self.counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Counts an image holding `chunks`.
+fn count_holders(counts: &mut HashMap<Digest, Count>, chunks: &[Placed]) {
+    for chunk in chunks {
+        let count = counts.entry(chunk.digest).or_insert(Count {
+            len: chunk.len,
+            holders: 0,
+        });
+        count.holders += 1;
     }
 }
 

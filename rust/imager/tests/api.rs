@@ -371,12 +371,13 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
     let whole = alice.response(reqwest::Method::GET, &path).await;
     assert_eq!(whole.status().as_u16(), 200);
     assert_eq!(whole.bytes().await.unwrap().to_vec(), image);
-    let part = alice
-        .request(reqwest::Method::GET, &path)
-        .header("Range", "bytes=1000-1099")
-        .send()
-        .await
-        .unwrap();
+    let ranged = |range: String| {
+        alice
+            .request(reqwest::Method::GET, &path)
+            .header("Range", range)
+            .send()
+    };
+    let part = ranged("bytes=1000-1099".into()).await.unwrap();
     assert_eq!(part.status().as_u16(), 206);
     assert_eq!(
         part.headers()["content-range"],
@@ -386,23 +387,13 @@ async fn configurations_orders_jobs_downloads_isolation_and_mail() {
         part.bytes().await.unwrap().to_vec(),
         image[1000..1100].to_vec()
     );
-    let tail = alice
-        .request(reqwest::Method::GET, &path)
-        .header("Range", "bytes=-10")
-        .send()
-        .await
-        .unwrap();
+    let tail = ranged("bytes=-10".into()).await.unwrap();
     assert_eq!(tail.status().as_u16(), 206);
     assert_eq!(
         tail.bytes().await.unwrap().to_vec(),
         image[image.len() - 10..]
     );
-    let outside = alice
-        .request(reqwest::Method::GET, &path)
-        .header("Range", format!("bytes={}-", image.len()))
-        .send()
-        .await
-        .unwrap();
+    let outside = ranged(format!("bytes={}-", image.len())).await.unwrap();
     assert_eq!(outside.status().as_u16(), 416);
     assert_eq!(
         outside.headers()["content-range"],
