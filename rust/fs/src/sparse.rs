@@ -245,7 +245,9 @@ pub fn is_zero(bytes: &[u8]) -> bool {
 }
 
 /// Maps `[offset, offset+len)` of `file` read-only and shared (its page cache, not a
-/// copy), pre-faulted; `None` when empty or when the kernel refuses. The range must lie
+/// copy); `None` when empty or when the kernel refuses. Not pre-faulted: a first touch
+/// maps the cached pages around it in one fault, which costs less system time than
+/// populating the mapping page by page (an assembly of 5 GB: 0.25 s less). The range must lie
 /// within the file and nothing may truncate it while mapped (a read past the end of a
 /// file faults): callers map only files this process writes, or check the size first.
 pub fn map_readonly(file: &File, offset: u64, len: u64) -> Option<memmap2::Mmap> {
@@ -257,7 +259,6 @@ pub fn map_readonly(file: &File, offset: u64, len: u64) -> Option<memmap2::Mmap>
         memmap2::MmapOptions::new()
             .offset(offset)
             .len(usize::try_from(len).ok()?)
-            .populate()
             .map(file)
     }
     .ok()
