@@ -4,7 +4,7 @@ use super::list;
 use crate::error::{err, R};
 use crate::eval::{attr, with_stack, Eval};
 use crate::ir::{Param, Pos};
-use crate::symbol::{intern, intern_bytes};
+use crate::symbol::{intern, intern_bytes, Symbol};
 use crate::value::{Attr, Attrs, Context, Value};
 use std::fmt::Write;
 use std::rc::Rc;
@@ -36,12 +36,48 @@ struct JsonParser<'a> {
     /// on a big document). Direct-mapped, a later string replaces an earlier one of
     /// the same hash: bounded memory, no hash-map iteration order anywhere.
     short: Vec<Option<Value>>,
+    /// Object keys read so far, by a hash of their bytes (direct-mapped like
+    /// [`JsonParser::short`]): a document repeats its keys in every record, and
+    /// finding a repeat here costs less than the interner's lookup.
+    keys: Vec<Option<Symbol>>,
 }
 
 /// Strings up to this many bytes are looked up in [`JsonParser::short`].
 const SHORT_STRING: usize = 16;
 /// Number of entries of [`JsonParser::short`] (a power of two).
 const SHORT_STRINGS: usize = 1024;
+
+/// A JSON integer (`-?[0-9]+`, already checked) as Nix reads it: an `i64` when it
+/// fits, a `u64` beyond that wrapped to `i64` (Nix's cast), `None` past both (then
+/// it is read as a float). Computed from the digits: most numbers of a document are
+/// small integers, and this is a fraction of `str::parse`'s cost.
+fn json_integer(bytes: &[u8]) -> Option<i64> {
+    let (negative, digits) = match bytes.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, bytes),
+    };
+    let mut n: u64 = 0;
+    for &d in digits {
+        n = n
+            .checked_mul(10)?
+            .checked_add(u64::from(d.wrapping_sub(b'0')))?;
+    }
+    if !negative {
+        return Some(n as i64);
+    }
+    // `-N` fits in an i64 down to -2^63; a negative beyond that is no u64 either.
+    (n <= 1 << 63).then(|| (n as i64).wrapping_neg())
+}
+
+/// The length of the run of printable ASCII other than `"` and `\\` that `bytes`
+/// starts with: string text that is copied as it is.
+#[inline]
+fn ascii_run(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
+        .unwrap_or(bytes.len())
+}
 
 /// FNV-1a of a short string's bytes, the index of its entry in [`JsonParser::short`].
 fn short_slot(bytes: &[u8]) -> usize {
@@ -110,11 +146,19 @@ impl JsonParser<'_> {
                     if self.s.get(self.i) != Some(&b'"') {
                         return Err(self.fail("object key"));
                     }
-                    let mut key = std::mem::take(&mut self.key);
-                    key.clear();
-                    let read = self.string_into(&mut key).map(|()| intern_bytes(&key));
-                    self.key = key;
-                    let name = read?;
+                    let name = match self.plain_string() {
+                        Some((from, to)) => {
+                            let text = self.s.get(from..to).unwrap_or_default();
+                            self.key_symbol(text)
+                        }
+                        None => {
+                            let mut key = std::mem::take(&mut self.key);
+                            key.clear();
+                            let read = self.string_into(&mut key).map(|()| self.key_symbol(&key));
+                            self.key = key;
+                            read?
+                        }
+                    };
                     self.ws();
                     if self.s.get(self.i) != Some(&b':') {
                         return Err(self.fail("object separator"));
@@ -132,8 +176,7 @@ impl JsonParser<'_> {
                         _ => return Err(self.fail("object")),
                     }
                 }
-                let entries: Vec<Attr> = self.entries.drain(start..).collect();
-                Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
+                Ok(Value::Attrs(Rc::new(self.take_object(start))))
             }
             Some(b'[') => {
                 self.i += 1;
@@ -159,6 +202,10 @@ impl JsonParser<'_> {
                 Ok(Value::list(self.items.drain(start..).collect()))
             }
             Some(b'"') => {
+                if let Some((from, to)) = self.plain_string() {
+                    let text = self.s.get(from..to).unwrap_or_default();
+                    return Ok(self.string_value(text));
+                }
                 // Read into the reused buffer, then copied into a string of the exact
                 // size: no growth, no shrinking.
                 let mut buf = std::mem::take(&mut self.key);
@@ -183,6 +230,41 @@ impl JsonParser<'_> {
             Some(b'-' | b'0'..=b'9') => self.number(),
             _ => Err(self.fail("value")),
         }
+    }
+
+    /// The interned name of an object key, remembered for the keys that follow.
+    fn key_symbol(&mut self, bytes: &[u8]) -> Symbol {
+        let slot = short_slot(bytes);
+        if let Some(Some(name)) = self.keys.get(slot) {
+            if name.as_bytes() == bytes {
+                return *name;
+            }
+        }
+        let name = intern_bytes(bytes);
+        if let Some(entry) = self.keys.get_mut(slot) {
+            *entry = Some(name);
+        }
+        name
+    }
+
+    /// The object whose attributes are `entries[start..]`, taken from the stack:
+    /// sorted where they lie (stable: of equal keys the last one wins, as in Nix),
+    /// then moved once into a vector of their number.
+    fn take_object(&mut self, start: usize) -> Attrs {
+        let read = self.entries.get_mut(start..).unwrap_or_default();
+        read.sort_by_key(|a| a.name);
+        let unique = 1 + read
+            .windows(2)
+            .filter(|w| matches!(w, [a, b] if a.name != b.name))
+            .count();
+        let mut out: Vec<Attr> = Vec::with_capacity(unique);
+        for at in self.entries.drain(start..) {
+            match out.last_mut() {
+                Some(last) if last.name == at.name => *last = at,
+                _ => out.push(at),
+            }
+        }
+        Attrs::new(out)
     }
 
     /// A string value of `bytes`, shared with an earlier equal one if short.
@@ -236,15 +318,13 @@ impl JsonParser<'_> {
                 return Err(self.fail("value"));
             }
         }
-        let text = std::str::from_utf8(self.s.get(start..self.i).unwrap_or(&[])).unwrap_or("0");
+        let bytes = self.s.get(start..self.i).unwrap_or_default();
         if !float {
-            if let Ok(i) = text.parse::<i64>() {
+            if let Some(i) = json_integer(bytes) {
                 return Ok(Value::Int(i));
             }
-            if let Ok(u) = text.parse::<u64>() {
-                return Ok(Value::Int(u as i64));
-            }
         }
+        let text = std::str::from_utf8(bytes).unwrap_or("0");
         match text.parse::<f64>() {
             Ok(f) if f.is_finite() => Ok(Value::Float(f)),
             _ => Err(format!(
@@ -264,16 +344,28 @@ impl JsonParser<'_> {
         Ok(v)
     }
 
+    /// A string of printable ASCII without escapes (most keys and values) read where it
+    /// lies: the range of its text in the input, the position moved past its closing
+    /// quote. `None` (the position unmoved) for any other string.
+    #[inline]
+    fn plain_string(&mut self) -> Option<(usize, usize)> {
+        let from = self.i + 1;
+        let rest = self.s.get(from..)?;
+        let run = ascii_run(rest);
+        if rest.get(run) != Some(&b'"') {
+            return None;
+        }
+        self.i = from + run + 1;
+        Some((from, from + run))
+    }
+
     /// Appends a string's bytes to `out`: escapes decoded, other bytes kept as they are.
     fn string_into(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
         self.i += 1;
         loop {
             // Plain ASCII is copied a run at a time.
             let rest = self.s.get(self.i..).unwrap_or_default();
-            let run = rest
-                .iter()
-                .position(|&c| c == b'"' || c == b'\\' || !(0x20..0x80).contains(&c))
-                .unwrap_or(rest.len());
+            let run = ascii_run(rest);
             out.extend_from_slice(rest.get(..run).unwrap_or_default());
             self.i += run;
             match self.s.get(self.i) {
@@ -348,6 +440,7 @@ pub(super) fn from_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         entries: Vec::new(),
         key: Vec::new(),
         short: vec![None; SHORT_STRINGS],
+        keys: vec![None; SHORT_STRINGS],
     };
     let v = p.value().map_err(|m| err(m, pos))?;
     p.ws();
