@@ -3,9 +3,9 @@
 use super::{list, make_attrs};
 use crate::error::{err, R};
 use crate::eval::{attr, Eval};
-use crate::ir::Pos;
-use crate::symbol::{intern, intern_bytes};
-use crate::value::{Attrs, Value};
+use crate::ir::{AttrKey, BinOp, Expr, Param, Pos};
+use crate::symbol::{intern, intern_bytes, Symbol};
+use crate::value::{Attrs, NixStr, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -234,6 +234,16 @@ fn sort_list(ev: &mut Eval, f: Value, l: &[Value], pos: Pos) -> R<Value> {
     let mut items: Vec<Value> = l.iter().map(Value::settled).collect();
     // `sort lessThan`: the comparison itself, without a call per pair.
     let primitive = matches!(&f, Value::PrimOp(p) if p.args.is_empty() && p.op.name == "lessThan");
+    let by_key = if primitive {
+        Some(SortKey::Itself)
+    } else {
+        key_comparator(&f)
+    };
+    if let Some(key) = by_key {
+        if let Some(sorted) = sort_by_key(ev, &items, key) {
+            return Ok(list(sorted));
+        }
+    }
     // The comparator's frame for its first argument, reused from one call to the next.
     let mut frame = None;
     let mut less = |ev: &mut Eval, a: &Value, b: &Value| -> R<bool> {
@@ -288,6 +298,99 @@ fn sort_list(ev: &mut Eval, f: Value, l: &[Value], pos: Pos) -> R<Value> {
         width *= 2;
     }
     Ok(list(items))
+}
+
+/// What a comparator of [`key_comparator`]'s shape compares.
+#[derive(Clone, Copy)]
+enum SortKey {
+    /// The elements themselves (`sort lessThan`).
+    Itself,
+    /// An attribute of each element, ascending (`a: b: a.k < b.k`) or descending
+    /// (`a: b: a.k > b.k`).
+    Attr(Symbol, bool),
+}
+
+/// The key of `a: b: a.k < b.k` or `a: b: a.k > b.k` (nixpkgs' and the module
+/// system's usual comparators), if `f` is such a function literal.
+fn key_comparator(f: &Value) -> Option<SortKey> {
+    let Value::Lambda(c) = f else { return None };
+    let (Param::Ident(_), Expr::Lambda(inner)) = (&c.lambda.param, &*c.lambda.body) else {
+        return None;
+    };
+    let (Param::Ident(_), Expr::BinOp(op, left, right, _, _)) = (&inner.param, &*inner.body) else {
+        return None;
+    };
+    let attr_of = |e: &Expr, depth: u32| match e {
+        Expr::Select(base, path, None, _) => match (&**base, &path[..]) {
+            (Expr::Var(d, 0, _), [AttrKey::Static(name)]) if *d == depth => Some(*name),
+            _ => None,
+        },
+        _ => None,
+    };
+    let (a, b) = (attr_of(left, 1)?, attr_of(right, 0)?);
+    match op {
+        BinOp::Lt if a == b => Some(SortKey::Attr(a, false)),
+        BinOp::Gt if a == b => Some(SortKey::Attr(a, true)),
+        _ => None,
+    }
+}
+
+/// The elements with their keys, when the keys are all integers or all strings.
+enum Keyed {
+    Ints(Vec<(i64, Value)>),
+    Strings(Vec<(Rc<NixStr>, Value)>),
+}
+
+/// `items` sorted by their keys without a call of the comparator per pair: every key is
+/// computed once, then the keys are compared directly by a stable sort, which orders
+/// the elements exactly as the stable merge sort calling the comparator would (integers
+/// and strings are totally ordered). `None` when a key is not an integer or a string, or
+/// fails (an element is not a set, lacks the attribute, or its value throws): then the
+/// comparator runs as written, with its errors. Only forcing is done early, and with two
+/// elements or more the comparator would force every key as well.
+fn sort_by_key(ev: &mut Eval, items: &[Value], key: SortKey) -> Option<Vec<Value>> {
+    let key_of = |ev: &mut Eval, item: &Value| -> Option<Value> {
+        match key {
+            SortKey::Itself => ev.force(item).ok(),
+            SortKey::Attr(name, _) => match ev.force(item).ok()? {
+                Value::Attrs(a) => ev.force(&a.get(name)?.value).ok(),
+                _ => None,
+            },
+        }
+    };
+    let (first, rest) = items.split_first()?;
+    let mut keyed = match key_of(ev, first)? {
+        Value::Int(i) => Keyed::Ints(vec![(i, first.settled())]),
+        Value::String(s) => Keyed::Strings(vec![(s, first.settled())]),
+        _ => return None,
+    };
+    for item in rest {
+        match (&mut keyed, key_of(ev, item)?) {
+            (Keyed::Ints(v), Value::Int(i)) => v.push((i, item.settled())),
+            (Keyed::Strings(v), Value::String(s)) => v.push((s, item.settled())),
+            _ => return None,
+        }
+    }
+    // Descending (`a.k > b.k`): the reversed comparison, equal keys still in list order.
+    let descending = matches!(key, SortKey::Attr(_, true));
+    Some(match keyed {
+        Keyed::Ints(mut v) => {
+            if descending {
+                v.sort_by_key(|a| std::cmp::Reverse(a.0));
+            } else {
+                v.sort_by_key(|a| a.0);
+            }
+            v.into_iter().map(|(_, item)| item).collect()
+        }
+        Keyed::Strings(mut v) => {
+            if descending {
+                v.sort_by(|a, b| b.0.s.cmp(&a.0.s));
+            } else {
+                v.sort_by(|a, b| a.0.s.cmp(&b.0.s));
+            }
+            v.into_iter().map(|(_, item)| item).collect()
+        }
+    })
 }
 
 pub(super) fn generic_closure(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
