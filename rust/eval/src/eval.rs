@@ -709,6 +709,9 @@ impl Eval {
                 let fv = self.eval(f, env)?;
                 if let [a] = &args[..] {
                     let av = self.thunk(a, env)?;
+                    if let Value::Lambda(c) = &fv {
+                        return self.call_lam(&c.lambda, &c.env, av, *pos);
+                    }
                     return self.call(fv, av, *pos);
                 }
                 self.apply_args(
@@ -722,6 +725,13 @@ impl Eval {
                 )
             }
             Expr::If(c, t, f, pos) => {
+                // `if n < 2 then …`: a comparison of integers already known, without
+                // the evaluation of the condition as an expression of its own.
+                if let Expr::BinOp(..) = &**c {
+                    if let Some(Value::Bool(b)) = int_op_now(c, env, 0) {
+                        return self.eval(if b { t } else { f }, env);
+                    }
+                }
                 let cv = self.eval(c, env)?;
                 match cv {
                     Value::Bool(true) => self.eval(t, env),
@@ -2045,32 +2055,33 @@ fn int_op_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<Value> {
     })
 }
 
-/// The integer an operand of [`int_op_now`] already is.
-#[inline]
+/// The integer an operand of [`int_op_now`] already is. Inlined there: it is asked
+/// twice per operation, and a variable or literal (the usual operands) is a few loads.
+#[inline(always)]
 fn int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
-    let v = match e {
-        Expr::Const(v) => v,
+    match e {
         Expr::Var(d, s, _) => {
             let mut f = env;
             for _ in 0..*d {
                 f = f.parent.as_ref()?;
             }
-            f.get(*s)?
-        }
-        Expr::BinOp(..) if depth > 0 => {
-            return match int_op_now(e, env, depth - 1)? {
-                Value::Int(i) => Some(i),
+            match f.get(*s)? {
+                Value::Int(i) => Some(*i),
+                Value::Thunk(t) => t.int(),
                 _ => None,
             }
         }
-        _ => return None,
-    };
-    match v {
-        Value::Int(i) => Some(*i),
-        Value::Thunk(t) => match t.value()? {
-            Value::Int(i) => Some(i),
-            _ => None,
-        },
+        Expr::Const(Value::Int(i)) => Some(*i),
+        Expr::BinOp(..) if depth > 0 => nested_int_now(e, env, depth - 1),
+        _ => None,
+    }
+}
+
+/// [`int_now`] of an operation inside an operation, out of line.
+#[inline(never)]
+fn nested_int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
+    match int_op_now(e, env, depth)? {
+        Value::Int(i) => Some(i),
         _ => None,
     }
 }

@@ -561,6 +561,17 @@ impl Thunk {
         }
     }
 
+    /// Its value, if it has been evaluated to an integer (no clone to drop).
+    #[inline]
+    pub fn int(&self) -> Option<i64> {
+        // SAFETY: as in `value`: the reference lives only here and nothing replaces
+        // the state meanwhile.
+        match unsafe { &*self.0.as_ptr() } {
+            ThunkState::Done(Value::Int(i)) => Some(*i),
+            _ => None,
+        }
+    }
+
     /// Takes the state out, leaving [`ThunkState::Blackhole`].
     #[inline]
     pub fn take(&self) -> ThunkState {
