@@ -5,17 +5,35 @@ use crate::error::{err, R};
 use crate::eval::Eval;
 use crate::ir::Pos;
 use crate::regex::{Regex, RegexError, Span};
-use crate::value::Value;
+use crate::symbol::FxBuild;
+use crate::value::{NixStr, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
 thread_local! {
     /// Compiled patterns, like Nix's regex cache.
-    static CACHE: RefCell<HashMap<Vec<u8>, Rc<Regex>>> = RefCell::new(HashMap::new());
+    static CACHE: RefCell<HashMap<Vec<u8>, Rc<Regex>, FxBuild>> = RefCell::default();
+    /// The pattern string value compiled last and its program: a loop calling `match`
+    /// with one pattern passes the same string each time, found here without hashing.
+    static LAST: RefCell<Option<(Rc<NixStr>, Rc<Regex>)>> = const { RefCell::new(None) };
 }
 
-fn compile(pattern: &[u8], pos: Pos) -> R<Rc<Regex>> {
+fn compile(pattern: &Rc<NixStr>, pos: Pos) -> R<Rc<Regex>> {
+    let last = LAST.with(|l| match &*l.borrow() {
+        Some((p, r)) if Rc::ptr_eq(p, pattern) => Some(r.clone()),
+        _ => None,
+    });
+    if let Some(r) = last {
+        return Ok(r);
+    }
+    let regex = compile_bytes(&pattern.s, pos)?;
+    LAST.with(|l| *l.borrow_mut() = Some((pattern.clone(), regex.clone())));
+    Ok(regex)
+}
+
+/// A pattern's program, from the cache or compiled (and cached).
+fn compile_bytes(pattern: &[u8], pos: Pos) -> R<Rc<Regex>> {
     if let Some(r) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
         return Ok(r);
     }
@@ -44,28 +62,34 @@ fn group_value(text: &[u8], span: Span) -> Value {
     }
 }
 
+/// The groups' values, in a vector of their number (a collect reusing the spans'
+/// vector would keep its larger allocation, then shrink it).
+fn groups_values(text: &[u8], groups: Vec<Span>) -> Vec<Value> {
+    let mut out = Vec::with_capacity(groups.len());
+    out.extend(groups.into_iter().map(|g| group_value(text, g)));
+    out
+}
+
 pub(super) fn match_(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let re = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
-    let regex = compile(&re.s, pos)?;
+    let regex = compile(&re, pos)?;
     Ok(match regex.full_match(&s.s) {
         None => Value::Null,
-        Some(groups) => list(groups.into_iter().map(|g| group_value(&s.s, g)).collect()),
+        Some(groups) => list(groups_values(&s.s, groups)),
     })
 }
 
 pub(super) fn split(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let re = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
-    let regex = compile(&re.s, pos)?;
+    let regex = compile(&re, pos)?;
     let text = &s.s[..];
     let mut out = Vec::new();
     let mut last = 0;
     for m in regex.split(text) {
         out.push(group_value(text, Some((last, m.start))));
-        out.push(list(
-            m.groups.into_iter().map(|g| group_value(text, g)).collect(),
-        ));
+        out.push(list(groups_values(text, m.groups)));
         last = m.end;
     }
     out.push(group_value(text, Some((last, text.len()))));
