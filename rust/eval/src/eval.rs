@@ -300,7 +300,7 @@ impl Eval {
                 .or_insert_with(|| {
                     Rc::new(NixStr {
                         s: name.as_bytes().into(),
-                        ctx: Context::new(),
+                        ctx: Default::default(),
                     })
                 })
                 .clone(),
@@ -1526,7 +1526,7 @@ impl Eval {
                 }
                 Ok(Value::Path(Rc::from(crate::lower::canon_path(&s))))
             }
-            Value::String(sa) => self.build_string(sa.ctx.clone(), |ev, s, ctx| {
+            Value::String(sa) => self.build_string((*sa.ctx).clone(), |ev, s, ctx| {
                 s.extend_from_slice(&sa.s);
                 let how = Coerce {
                     more: false,
@@ -1691,7 +1691,7 @@ impl Eval {
         let value = filled.map(|()| {
             Value::String(Rc::new(NixStr {
                 s: crate::value::Bytes::from(&buf[..]),
-                ctx,
+                ctx: std::mem::ManuallyDrop::new(ctx),
             }))
         });
         // Keep the bigger of this buffer and one a nested string may have left.

@@ -120,24 +120,10 @@ fn write_json_scalar(v: &Value, out: &mut Vec<u8>) -> bool {
 }
 
 /// Appends the decimal text of `i` (what `write!(out, "{i}")` writes, without the
-/// formatting machinery: JSON output has many integers).
+/// formatting machinery: JSON output and string interpolation have many integers).
+#[inline]
 pub fn write_int(out: &mut Vec<u8>, i: i64) {
-    let mut buf = [0u8; 20];
-    let mut n = i.unsigned_abs();
-    let mut at = buf.len();
-    loop {
-        at -= 1;
-        // `n % 10` is below 10: the cast cannot truncate.
-        buf[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    if i < 0 {
-        out.push(b'-');
-    }
-    out.extend_from_slice(&buf[at..]);
+    out.extend_from_slice(itoa::Buffer::new().format(i).as_bytes());
 }
 
 /// Appends `s` as a Nix string literal.

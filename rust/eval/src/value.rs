@@ -20,8 +20,18 @@ pub struct NixStr {
     /// The text's bytes, usually but not necessarily UTF-8: short ones in place,
     /// longer ones in a boxed slice (see [`Bytes`]).
     pub s: Bytes,
-    /// The context; empty for most strings.
-    pub ctx: Context,
+    /// The context; empty for most strings. Dropped by hand (see the `Drop` below):
+    /// dropping an empty `BTreeSet` still walks it, and most strings die empty.
+    pub ctx: std::mem::ManuallyDrop<Context>,
+}
+
+impl Drop for NixStr {
+    fn drop(&mut self) {
+        if !self.ctx.is_empty() {
+            // SAFETY: dropped once, here; the field is not used afterwards.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.ctx) }
+        }
+    }
 }
 
 /// How many bytes a [`Bytes`] holds in place.
@@ -597,7 +607,7 @@ impl Value {
     pub fn string(s: impl IntoBytes) -> Value {
         Value::String(Rc::new(NixStr {
             s: s.into_nix_bytes(),
-            ctx: Context::new(),
+            ctx: Default::default(),
         }))
     }
 
@@ -605,7 +615,7 @@ impl Value {
     pub fn string_ctx(s: impl IntoBytes, ctx: Context) -> Value {
         Value::String(Rc::new(NixStr {
             s: s.into_nix_bytes(),
-            ctx,
+            ctx: std::mem::ManuallyDrop::new(ctx),
         }))
     }
 
@@ -755,6 +765,16 @@ mod tests {
         assert_eq!(std::mem::size_of::<Attr>(), 32);
         assert_eq!(std::mem::size_of::<Thunk>(), 24);
         assert_eq!(std::mem::size_of::<Bytes>(), 24);
+    }
+
+    /// A string's context is dropped with it (it is dropped by hand when not empty).
+    #[test]
+    fn a_string_drops_its_context() {
+        let path: Rc<str> = Rc::from("/nix/store/00000000000000000000000000000000-x");
+        let v = Value::string_ctx("x", Context::from([path.clone()]));
+        assert_eq!(Rc::strong_count(&path), 2);
+        drop(v);
+        assert_eq!(Rc::strong_count(&path), 1);
     }
 
     /// Up to 22 bytes are kept in place, more on the heap; either reads back the same.

@@ -43,7 +43,7 @@ struct CtxInfo {
 pub(super) fn get_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
     let mut info: BTreeMap<String, CtxInfo> = BTreeMap::new();
-    for c in &s.ctx {
+    for c in s.ctx.iter() {
         if let Some(drv) = c.strip_prefix('=') {
             info.entry(drv.to_string()).or_default().all_outputs = true;
         } else if let Some(rest) = c.strip_prefix('!') {
@@ -82,7 +82,7 @@ pub(super) fn get_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
     let a = ev.force_attrs(&args[1], pos)?;
-    let mut ctx = s.ctx.clone();
+    let mut ctx = (*s.ctx).clone();
     for e in a.entries().iter() {
         let path = e.name.as_str();
         let path: &str = &path;

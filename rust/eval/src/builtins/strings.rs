@@ -36,7 +36,7 @@ pub(super) fn concat_strings_sep(ev: &mut Eval, args: &[Value], pos: Pos) -> R<V
     let sep = ev.force_str(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
     let mut out = Vec::new();
-    let mut ctx: Context = sep.ctx.clone();
+    let mut ctx: Context = (*sep.ctx).clone();
     for (i, item) in l.iter().enumerate() {
         if i > 0 {
             out.extend_from_slice(&sep.s);
@@ -63,7 +63,7 @@ pub(super) fn replace_strings(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
         froms.push(ev.force_str(f, pos)?);
     }
     let s = ev.force_str(&args[2], pos)?;
-    let mut ctx = s.ctx.clone();
+    let mut ctx = (*s.ctx).clone();
     // Replacement strings are forced lazily and only once each.
     let mut tos: Vec<Option<Vec<u8>>> = vec![None; to.len()];
     let text = &s.s[..];
