@@ -2,7 +2,9 @@
 //!
 //! Each state is handled like its `_M_handle_*` function: what libstdc++ does after a
 //! recursive call returns (restoring a group, trying the other side of an
-//! alternation, leaving a repetition) is a [`Task`] pushed before the call's work.
+//! alternation, leaving a repetition) is a [`Task`] pushed before the call's work, and
+//! the call itself is made in place: a state's one successor is explored in the same
+//! loop rather than pushed and popped again.
 
 use super::{Found, Kind, Program, Span};
 
@@ -23,8 +25,6 @@ const UNMATCHED: Sub = Sub {
 /// Work left on the stack.
 #[derive(Debug)]
 enum Task {
-    /// Continue from a state at a position.
-    Explore(usize, usize),
     /// Undo a group start.
     RestoreFirst(usize, Option<usize>),
     /// Undo a group end.
@@ -201,7 +201,7 @@ impl<'a> Executor<'a> {
         self.sol_pos = None;
         self.cur.clone_from(self.results);
         self.tasks.clear();
-        self.tasks.push(Task::Explore(self.prog.start, at));
+        self.explore(self.prog.start, at);
         while let Some(task) = self.tasks.pop() {
             self.step(task);
         }
@@ -210,7 +210,6 @@ impl<'a> Executor<'a> {
 
     fn step(&mut self, task: Task) {
         match task {
-            Task::Explore(id, pos) => self.explore(id, pos),
             Task::RestoreFirst(g, first) => {
                 if let Some(s) = self.cur.get_mut(g) {
                     s.first = first;
@@ -233,7 +232,7 @@ impl<'a> Executor<'a> {
             }
             Task::LeaveRepeat(next, pos) => {
                 if !self.has_sol {
-                    self.tasks.push(Task::Explore(next, pos));
+                    self.explore(next, pos);
                 }
             }
             Task::LeaveRepeatDown { next, low, high } => {
@@ -245,93 +244,105 @@ impl<'a> Executor<'a> {
                             high: high - 1,
                         });
                     }
-                    self.tasks.push(Task::Explore(next, high));
+                    self.explore(next, high);
                 }
             }
             Task::AltRight(next, pos) => {
                 let left = self.has_sol;
                 self.has_sol = false;
                 self.tasks.push(Task::AltJoin(left));
-                self.tasks.push(Task::Explore(next, pos));
+                self.explore(next, pos);
             }
             Task::AltJoin(left) => self.has_sol |= left,
         }
     }
 
-    fn explore(&mut self, id: usize, pos: usize) {
-        let Some(node) = self.prog.nodes.get(id) else {
-            return;
-        };
-        let (next, alt) = (node.next, node.alt);
-        match &node.kind {
-            Kind::Byte(b) => {
-                if self.text.get(pos) == Some(b) {
-                    self.tasks.push(Task::Explore(next, pos + 1));
+    /// Handles the state `id` at `pos`, then, instead of pushing the one state that
+    /// follows as the last task (to be popped right away), goes on with it directly.
+    fn explore(&mut self, mut id: usize, mut pos: usize) {
+        loop {
+            let Some(node) = self.prog.nodes.get(id) else {
+                return;
+            };
+            let (next, alt) = (node.next, node.alt);
+            (id, pos) = match &node.kind {
+                Kind::Byte(b) => {
+                    if self.text.get(pos) != Some(b) {
+                        return;
+                    }
+                    (next, pos + 1)
                 }
-            }
-            Kind::Set(set) => {
-                if self.text.get(pos).is_some_and(|&b| set.contains(b)) {
-                    self.tasks.push(Task::Explore(next, pos + 1));
+                Kind::Set(set) => {
+                    if !self.text.get(pos).is_some_and(|&b| set.contains(b)) {
+                        return;
+                    }
+                    (next, pos + 1)
                 }
-            }
-            Kind::Repeat => {
-                if let Some(run) = self.single_byte_loop(id, alt, pos) {
-                    // Each iteration consumes one byte and touches no group, so the
-                    // iterations' bookkeeping cannot matter: take them all at once.
-                    self.tasks.push(Task::LeaveRepeatDown {
-                        next,
-                        low: pos,
-                        high: pos + run,
-                    });
+                Kind::Repeat => {
+                    if let Some(run) = self.single_byte_loop(id, alt, pos) {
+                        // Each iteration consumes one byte and touches no group, so the
+                        // iterations' bookkeeping cannot matter: take them all at once.
+                        self.tasks.push(Task::LeaveRepeatDown {
+                            next,
+                            low: pos,
+                            high: pos + run,
+                        });
+                        return;
+                    }
+                    self.tasks.push(Task::LeaveRepeat(next, pos));
+                    let Some(rep) = self.reps.get_mut(id) else {
+                        return;
+                    };
+                    // The body may match the empty string at most twice in a row.
+                    if rep.1 == 0 || rep.0 != pos {
+                        let before = *rep;
+                        *rep = (pos, 1);
+                        self.tasks.push(Task::RestoreRep(id, before));
+                    } else if rep.1 < 2 {
+                        rep.1 += 1;
+                        self.tasks.push(Task::UncountRep(id));
+                    } else {
+                        return;
+                    }
+                    (alt, pos)
+                }
+                Kind::Alt => {
+                    self.tasks.push(Task::AltRight(next, pos));
+                    (alt, pos)
+                }
+                Kind::GroupStart(g) => {
+                    if let Some(s) = self.cur.get_mut(*g) {
+                        self.tasks.push(Task::RestoreFirst(*g, s.first));
+                        s.first = Some(pos);
+                    }
+                    (next, pos)
+                }
+                Kind::GroupEnd(g) => {
+                    if let Some(s) = self.cur.get_mut(*g) {
+                        self.tasks.push(Task::RestoreSub(*g, *s));
+                        s.second = pos;
+                        s.matched = true;
+                    }
+                    (next, pos)
+                }
+                Kind::LineBegin => {
+                    if pos != self.begin || self.flags.prev_avail {
+                        return;
+                    }
+                    (next, pos)
+                }
+                Kind::LineEnd => {
+                    if pos != self.text.len() {
+                        return;
+                    }
+                    (next, pos)
+                }
+                Kind::Dummy => (next, pos),
+                Kind::Accept => {
+                    self.accept(pos);
                     return;
                 }
-                self.tasks.push(Task::LeaveRepeat(next, pos));
-                let Some(rep) = self.reps.get_mut(id) else {
-                    return;
-                };
-                // The body may match the empty string at most twice in a row.
-                if rep.1 == 0 || rep.0 != pos {
-                    let before = *rep;
-                    *rep = (pos, 1);
-                    self.tasks.push(Task::RestoreRep(id, before));
-                    self.tasks.push(Task::Explore(alt, pos));
-                } else if rep.1 < 2 {
-                    rep.1 += 1;
-                    self.tasks.push(Task::UncountRep(id));
-                    self.tasks.push(Task::Explore(alt, pos));
-                }
-            }
-            Kind::Alt => {
-                self.tasks.push(Task::AltRight(next, pos));
-                self.tasks.push(Task::Explore(alt, pos));
-            }
-            Kind::GroupStart(g) => {
-                if let Some(s) = self.cur.get_mut(*g) {
-                    self.tasks.push(Task::RestoreFirst(*g, s.first));
-                    s.first = Some(pos);
-                }
-                self.tasks.push(Task::Explore(next, pos));
-            }
-            Kind::GroupEnd(g) => {
-                if let Some(s) = self.cur.get_mut(*g) {
-                    self.tasks.push(Task::RestoreSub(*g, *s));
-                    s.second = pos;
-                    s.matched = true;
-                }
-                self.tasks.push(Task::Explore(next, pos));
-            }
-            Kind::LineBegin => {
-                if pos == self.begin && !self.flags.prev_avail {
-                    self.tasks.push(Task::Explore(next, pos));
-                }
-            }
-            Kind::LineEnd => {
-                if pos == self.text.len() {
-                    self.tasks.push(Task::Explore(next, pos));
-                }
-            }
-            Kind::Dummy => self.tasks.push(Task::Explore(next, pos)),
-            Kind::Accept => self.accept(pos),
+            };
         }
     }
 
