@@ -709,9 +709,6 @@ impl Eval {
                 let fv = self.eval(f, env)?;
                 if let [a] = &args[..] {
                     let av = self.thunk(a, env)?;
-                    if let Value::Lambda(c) = &fv {
-                        return self.call_lam(&c.lambda, &c.env, av, *pos);
-                    }
                     return self.call(fv, av, *pos);
                 }
                 self.apply_args(
@@ -1088,8 +1085,19 @@ impl Eval {
 
     // ----- calls -----
 
-    /// Applies a function value to one argument.
+    /// Applies a function value to one argument. A function literal (most calls) is
+    /// called here, inlined into the caller; the other kinds of function out of line.
+    #[inline]
     pub fn call(&mut self, f: Value, arg: Value, pos: Pos) -> R<Value> {
+        if let Value::Lambda(c) = &f {
+            return self.call_lambda(c, arg, pos);
+        }
+        self.call_other(f, arg, pos)
+    }
+
+    /// [`Eval::call`] of a builtin, a functor set or a thunk.
+    #[inline(never)]
+    fn call_other(&mut self, f: Value, arg: Value, pos: Pos) -> R<Value> {
         match &f {
             Value::Lambda(c) => self.call_lambda(c, arg, pos),
             Value::PrimOp(p) => {
@@ -2060,17 +2068,11 @@ fn int_op_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<Value> {
 #[inline(always)]
 fn int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
     match e {
-        Expr::Var(d, s, _) => {
-            let mut f = env;
-            for _ in 0..*d {
-                f = f.parent.as_ref()?;
-            }
-            match f.get(*s)? {
-                Value::Int(i) => Some(*i),
-                Value::Thunk(t) => t.int(),
-                _ => None,
-            }
-        }
+        Expr::Var(d, s, _) => match lookup(env, *d, *s).ok()? {
+            Value::Int(i) => Some(*i),
+            Value::Thunk(t) => t.int(),
+            _ => None,
+        },
         Expr::Const(Value::Int(i)) => Some(*i),
         Expr::BinOp(..) if depth > 0 => nested_int_now(e, env, depth - 1),
         _ => None,

@@ -182,10 +182,12 @@ impl Eval {
             }
             other => other,
         };
+        if write_json_scalar(v, out) {
+            return Ok(());
+        }
         match v {
-            Value::Null => out.extend_from_slice("null".as_bytes()),
-            Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
-            Value::Int(i) => write_int(out, *i),
+            // Written by `write_json_scalar`.
+            Value::Null | Value::Bool(_) | Value::Int(_) => {}
             Value::Float(f) => out.extend_from_slice(fmt_g(*f).as_bytes()),
             Value::String(s) => {
                 json_string(out, &s.s);

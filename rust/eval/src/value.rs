@@ -341,17 +341,20 @@ impl Attrs {
         }
     }
 
-    /// Builds a set from unsorted attributes; later duplicates win.
+    /// Builds a set from unsorted attributes; later duplicates win. Sorted and
+    /// deduplicated in place: no second vector.
     pub fn from_unsorted(mut entries: Vec<Attr>) -> Attrs {
         entries.sort_by_key(|a| a.name);
-        let mut out: Vec<Attr> = Vec::with_capacity(entries.len());
-        for attr in entries {
-            match out.last_mut() {
-                Some(last) if last.name == attr.name => *last = attr,
-                _ => out.push(attr),
+        // `dedup_by` keeps the first of equal neighbours: the later one's attribute is
+        // swapped into it first, so the last definition is the one kept.
+        entries.dedup_by(|later, kept| {
+            let same = later.name == kept.name;
+            if same {
+                std::mem::swap(later, kept);
             }
-        }
-        Attrs::new(out)
+            same
+        });
+        Attrs::new(entries)
     }
 
     /// `a // b`.
@@ -559,27 +562,32 @@ impl Thunk {
         Thunk(Cell::new(state))
     }
 
+    /// What `look` makes of its value, if it has been evaluated.
+    #[inline]
+    fn done<T>(&self, look: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
+        // SAFETY: the reference to the state lives only in this function, which does
+        // not replace the state, nor can `look` (it has no access to the thunk's cell:
+        // cloning a `Value` only increments a reference count). `Cell` is `!Sync`, so
+        // no other thread can replace it meanwhile either.
+        match unsafe { &*self.0.as_ptr() } {
+            ThunkState::Done(v) => look(v),
+            _ => None,
+        }
+    }
+
     /// Its value, if it has been evaluated.
     #[inline]
     pub fn value(&self) -> Option<Value> {
-        // SAFETY: the reference to the state lives only in this function, which does
-        // not replace the state: cloning a `Value` only increments a reference count.
-        // `Cell` is `!Sync`, so no other thread can replace it meanwhile either.
-        match unsafe { &*self.0.as_ptr() } {
-            ThunkState::Done(v) => Some(v.clone()),
-            _ => None,
-        }
+        self.done(|v| Some(v.clone()))
     }
 
     /// Its value, if it has been evaluated to an integer (no clone to drop).
     #[inline]
     pub fn int(&self) -> Option<i64> {
-        // SAFETY: as in `value`: the reference lives only here and nothing replaces
-        // the state meanwhile.
-        match unsafe { &*self.0.as_ptr() } {
-            ThunkState::Done(Value::Int(i)) => Some(*i),
+        self.done(|v| match v {
+            Value::Int(i) => Some(*i),
             _ => None,
-        }
+        })
     }
 
     /// Takes the state out, leaving [`ThunkState::Blackhole`].

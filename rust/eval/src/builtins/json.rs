@@ -79,7 +79,8 @@ fn ascii_run(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len())
 }
 
-/// FNV-1a of a short string's bytes, the index of its entry in [`JsonParser::short`].
+/// FNV-1a of a string's bytes, the index of its entry in [`JsonParser::short`] or
+/// [`JsonParser::keys`].
 fn short_slot(bytes: &[u8]) -> usize {
     let mut h: u32 = 0x811c_9dc5;
     for &b in bytes {
@@ -146,19 +147,7 @@ impl JsonParser<'_> {
                     if self.s.get(self.i) != Some(&b'"') {
                         return Err(self.fail("object key"));
                     }
-                    let name = match self.plain_string() {
-                        Some((from, to)) => {
-                            let text = self.s.get(from..to).unwrap_or_default();
-                            self.key_symbol(text)
-                        }
-                        None => {
-                            let mut key = std::mem::take(&mut self.key);
-                            key.clear();
-                            let read = self.string_into(&mut key).map(|()| self.key_symbol(&key));
-                            self.key = key;
-                            read?
-                        }
-                    };
+                    let name = self.read_string(Self::key_symbol)?;
                     self.ws();
                     if self.s.get(self.i) != Some(&b':') {
                         return Err(self.fail("object separator"));
@@ -176,7 +165,8 @@ impl JsonParser<'_> {
                         _ => return Err(self.fail("object")),
                     }
                 }
-                Ok(Value::Attrs(Rc::new(self.take_object(start))))
+                let entries: Vec<Attr> = self.entries.drain(start..).collect();
+                Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
             }
             Some(b'[') => {
                 self.i += 1;
@@ -201,20 +191,7 @@ impl JsonParser<'_> {
                 }
                 Ok(Value::list(self.items.drain(start..).collect()))
             }
-            Some(b'"') => {
-                if let Some((from, to)) = self.plain_string() {
-                    let text = self.s.get(from..to).unwrap_or_default();
-                    return Ok(self.string_value(text));
-                }
-                // Read into the reused buffer, then copied into a string of the exact
-                // size: no growth, no shrinking.
-                let mut buf = std::mem::take(&mut self.key);
-                buf.clear();
-                let read = self.string_into(&mut buf);
-                let v = read.map(|()| self.string_value(&buf));
-                self.key = buf;
-                v
-            }
+            Some(b'"') => self.read_string(Self::string_value),
             Some(b't') if self.s.get(self.i..self.i + 4) == Some(b"true") => {
                 self.i += 4;
                 Ok(Value::Bool(true))
@@ -245,26 +222,6 @@ impl JsonParser<'_> {
             *entry = Some(name);
         }
         name
-    }
-
-    /// The object whose attributes are `entries[start..]`, taken from the stack:
-    /// sorted where they lie (stable: of equal keys the last one wins, as in Nix),
-    /// then moved once into a vector of their number.
-    fn take_object(&mut self, start: usize) -> Attrs {
-        let read = self.entries.get_mut(start..).unwrap_or_default();
-        read.sort_by_key(|a| a.name);
-        let unique = 1 + read
-            .windows(2)
-            .filter(|w| matches!(w, [a, b] if a.name != b.name))
-            .count();
-        let mut out: Vec<Attr> = Vec::with_capacity(unique);
-        for at in self.entries.drain(start..) {
-            match out.last_mut() {
-                Some(last) if last.name == at.name => *last = at,
-                _ => out.push(at),
-            }
-        }
-        Attrs::new(out)
     }
 
     /// A string value of `bytes`, shared with an earlier equal one if short.
@@ -342,6 +299,20 @@ impl JsonParser<'_> {
         let v = u32::from_str_radix(h, 16).map_err(|_| self.fail("string"))?;
         self.i += 4;
         Ok(v)
+    }
+
+    /// Reads a string (a key or a value) and makes `make` of its bytes: a plain one where
+    /// it lies, one with escapes through the reused buffer (no allocation per string).
+    fn read_string<T>(&mut self, make: fn(&mut Self, &[u8]) -> T) -> Result<T, String> {
+        if let Some((from, to)) = self.plain_string() {
+            let text = self.s.get(from..to).unwrap_or_default();
+            return Ok(make(self, text));
+        }
+        let mut buf = std::mem::take(&mut self.key);
+        buf.clear();
+        let read = self.string_into(&mut buf).map(|()| make(self, &buf));
+        self.key = buf;
+        read
     }
 
     /// A string of printable ASCII without escapes (most keys and values) read where it

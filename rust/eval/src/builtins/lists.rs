@@ -371,26 +371,26 @@ fn sort_by_key(ev: &mut Eval, items: &[Value], key: SortKey) -> Option<Vec<Value
             _ => return None,
         }
     }
-    // Descending (`a.k > b.k`): the reversed comparison, equal keys still in list order.
     let descending = matches!(key, SortKey::Attr(_, true));
     Some(match keyed {
-        Keyed::Ints(mut v) => {
-            if descending {
-                v.sort_by_key(|a| std::cmp::Reverse(a.0));
-            } else {
-                v.sort_by_key(|a| a.0);
-            }
-            v.into_iter().map(|(_, item)| item).collect()
-        }
-        Keyed::Strings(mut v) => {
-            if descending {
-                v.sort_by(|a, b| b.0.s.cmp(&a.0.s));
-            } else {
-                v.sort_by(|a, b| a.0.s.cmp(&b.0.s));
-            }
-            v.into_iter().map(|(_, item)| item).collect()
-        }
+        Keyed::Ints(v) => sorted_by_key(v, descending, i64::cmp),
+        Keyed::Strings(v) => sorted_by_key(v, descending, |a, b| a.s.cmp(&b.s)),
     })
+}
+
+/// The values of `keyed` in the stable order of their keys; descending (`a.k > b.k`)
+/// is the reversed comparison, equal keys still in list order.
+fn sorted_by_key<K>(
+    mut keyed: Vec<(K, Value)>,
+    descending: bool,
+    cmp: impl Fn(&K, &K) -> std::cmp::Ordering,
+) -> Vec<Value> {
+    if descending {
+        keyed.sort_by(|a, b| cmp(&b.0, &a.0));
+    } else {
+        keyed.sort_by(|a, b| cmp(&a.0, &b.0));
+    }
+    keyed.into_iter().map(|(_, item)| item).collect()
 }
 
 pub(super) fn generic_closure(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
