@@ -6,7 +6,7 @@
 //! `nix-instantiate --eval --strict --json` prints (without the trailing newline);
 //! [`Evaluator::eval_with`] gives the exact bytes in every output mode.
 //!
-//! Pipeline: `rnix` parses, [`lower`] turns the syntax tree into the IR of [`ir`] with
+//! Pipeline: [`syntax`] parses, [`lower`] turns the syntax tree into the IR of [`ir`] with
 //! resolved scopes, [`eval`] evaluates lazily with thunks, [`builtins`] holds the
 //! builtin functions and [`print`] renders results. Strings and attribute names are
 //! bytes, as in Nix; [`regex`] is `builtins.match`/`split`'s engine (libstdc++'s
@@ -22,6 +22,7 @@ pub mod regex;
 pub mod store;
 mod store_glue;
 mod symbol;
+mod syntax;
 mod value;
 
 use std::path::{Path, PathBuf};

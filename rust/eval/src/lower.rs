@@ -1,4 +1,4 @@
-//! Parsing (with `rnix`) and lowering of the syntax tree into [`crate::ir`].
+//! Lowering of the syntax tree of [`crate::syntax`] into [`crate::ir`].
 //!
 //! Lowering resolves every variable: lexical bindings to `(depth, slot)`, builtins to
 //! constants, and the rest to a dynamic `with` lookup (or an "undefined variable" error
@@ -7,10 +7,8 @@
 use crate::error::{err, err_kind, ErrorKind, R};
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
 use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
+use crate::syntax::{self, Attr as SAttr, BinKind, Entry, Kind, ParamSyntax, Part, PathBase};
 use crate::value::{Attr, Value};
-use rnix::ast::{self, AstToken, HasEntry, InterpolPart};
-use rnix::SyntaxKind;
-use rowan::ast::AstNode;
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -34,20 +32,20 @@ pub struct Lowerer<'a> {
 }
 
 /// A binding collected from attribute paths before lowering (dotted paths merge).
-enum PVal {
-    Expr(ast::Expr),
-    Nested(PAttrs),
+enum PVal<'t, 's> {
+    Expr(&'t syntax::Expr<'s>),
+    Nested(PAttrs<'t, 's>),
     Inherit(Symbol),
     InheritFrom(usize, Symbol),
 }
 
 #[derive(Default)]
-struct PAttrs {
+struct PAttrs<'t, 's> {
     rec: bool,
-    statics: Vec<(Symbol, PVal, Pos)>,
+    statics: Vec<(Symbol, PVal<'t, 's>, Pos)>,
     index: HashMap<Symbol, usize, FxBuild>,
-    dynamics: Vec<(ast::Attr, PVal, Pos)>,
-    froms: Vec<ast::Expr>,
+    dynamics: Vec<(&'t SAttr<'s>, PVal<'t, 's>, Pos)>,
+    froms: Vec<&'t syntax::Expr<'s>>,
 }
 
 /// Parses `src` and lowers it. `file` is the file id for positions, `dir` the
@@ -93,11 +91,16 @@ fn lower_in(
     globals: &HashMap<Symbol, Value, FxBuild>,
     scopes: Vec<Scope>,
 ) -> R<ExprRef> {
-    let parse = rnix::Root::parse(src);
-    if let Some(e) = parse.errors().first() {
-        return Err(parse_error(e, src, file));
-    }
-    let root = parse.tree();
+    let root = syntax::parse(src).map_err(|e| {
+        err_kind(
+            ErrorKind::Parse,
+            e.message,
+            Pos {
+                file,
+                offset: e.offset,
+            },
+        )
+    })?;
     let mut l = Lowerer {
         file,
         name,
@@ -106,69 +109,7 @@ fn lower_in(
         scopes,
         globals,
     };
-    match root.expr() {
-        Some(e) => l.expr(&e),
-        None => Err(err_kind(
-            ErrorKind::Parse,
-            "syntax error, unexpected end of file",
-            Pos {
-                file,
-                offset: src.len() as u32,
-            },
-        )),
-    }
-}
-
-fn describe_token(src: &str, range: rnix::TextRange) -> String {
-    let start = usize::from(range.start());
-    let end = usize::from(range.end()).min(src.len());
-    let text = src.get(start..end).unwrap_or("").trim();
-    if text.is_empty() {
-        "end of file".to_string()
-    } else {
-        let first: String = text.chars().take(20).collect();
-        format!("'{first}'")
-    }
-}
-
-fn parse_error(e: &rnix::ParseError, src: &str, file: u32) -> Box<crate::error::EvalError> {
-    use rnix::ParseError as P;
-    let eof = src.len() as u32;
-    if let P::Unexpected(r) | P::UnexpectedExtra(r) | P::UnexpectedWanted(_, r, _) = e {
-        let start = usize::from(r.start());
-        let end = usize::from(r.end()).min(src.len());
-        let text = src.get(start..end).unwrap_or("");
-        if text.ends_with('/') && text.contains('/') && !text.contains(char::is_whitespace) {
-            return err_kind(
-                ErrorKind::Parse,
-                "path has a trailing slash",
-                Pos {
-                    file,
-                    offset: start as u32,
-                },
-            );
-        }
-    }
-    let (msg, off) = match e {
-        P::Unexpected(r) | P::UnexpectedExtra(r) | P::UnexpectedDoubleBind(r) => (
-            format!("syntax error, unexpected {}", describe_token(src, *r)),
-            u32::from(r.start()),
-        ),
-        P::UnexpectedWanted(_, r, _) => (
-            format!("syntax error, unexpected {}", describe_token(src, *r)),
-            u32::from(r.start()),
-        ),
-        P::UnexpectedEOF | P::UnexpectedEOFWanted(_) => {
-            ("syntax error, unexpected end of file".to_string(), eof)
-        }
-        P::DuplicatedArgs(r, name) => (
-            format!("duplicate formal function argument '{name}'"),
-            u32::from(r.start()),
-        ),
-        P::RecursionLimitExceeded => ("expression nested too deeply".to_string(), 0),
-        _ => ("syntax error".to_string(), 0),
-    };
-    err_kind(ErrorKind::Parse, msg, Pos { file, offset: off })
+    l.expr(&root)
 }
 
 /// Normalises an absolute path like Nix's `canonPath` (without following symlinks):
@@ -367,27 +308,10 @@ pub(crate) fn strip_indentation<E>(pieces: Vec<IndPiece<E>>) -> Vec<Result<Strin
 }
 
 impl<'a> Lowerer<'a> {
-    fn pos_of(&self, node: &rnix::SyntaxNode) -> Pos {
+    fn at(&self, offset: u32) -> Pos {
         Pos {
             file: self.file,
-            offset: u32::from(node.text_range().start()),
-        }
-    }
-
-    fn pos_tok(&self, tok: &rnix::SyntaxToken) -> Pos {
-        Pos {
-            file: self.file,
-            offset: u32::from(tok.text_range().start()),
-        }
-    }
-
-    /// Nix 2.8 places an inherited attribute where the preceding token ends (its
-    /// parser location includes the whitespace before the name).
-    fn inherit_pos(&self, a: &ast::Attr) -> Pos {
-        let start = self.pos_of(a.syntax());
-        match a.syntax().first_token().and_then(|t| t.prev_token()) {
-            Some(t) if t.kind() == SyntaxKind::TOKEN_WHITESPACE => self.pos_tok(&t),
-            _ => start,
+            offset,
         }
     }
 
@@ -422,66 +346,39 @@ impl<'a> Lowerer<'a> {
         Err(err(format!("undefined variable '{name}'"), pos))
     }
 
-    fn expr(&mut self, e: &ast::Expr) -> R<ExprRef> {
+    fn expr(&mut self, e: &syntax::Expr<'_>) -> R<ExprRef> {
         Ok(Rc::new(self.expr_inner(e, None)?))
     }
 
-    fn need(&mut self, e: Option<ast::Expr>, at: &rnix::SyntaxNode) -> R<ExprRef> {
-        match e {
-            Some(e) => self.expr(&e),
-            None => Err(self.syntax_err("syntax error, unexpected end of file", self.pos_of(at))),
-        }
-    }
-
-    fn expr_inner(&mut self, e: &ast::Expr, name: Option<Symbol>) -> R<Expr> {
-        let pos = self.pos_of(e.syntax());
-        Ok(match e {
-            ast::Expr::Paren(p) => {
-                return match p.expr() {
-                    Some(inner) => self.expr_inner(&inner, name),
-                    None => Err(self.syntax_err("syntax error, unexpected ')'", pos)),
-                }
-            }
-            ast::Expr::Root(r) => return self.need_inner(r.expr(), e.syntax()),
-            ast::Expr::Error(_) => return Err(self.syntax_err("syntax error", pos)),
-            ast::Expr::Literal(lit) => match lit.kind() {
-                ast::LiteralKind::Integer(i) => match i.value() {
-                    Ok(v) => Expr::Const(Value::Int(v)),
-                    Err(_) => {
-                        return Err(err(format!("invalid integer '{}'", i.syntax().text()), pos))
-                    }
-                },
-                ast::LiteralKind::Float(f) => match f.value() {
-                    Ok(v) => Expr::Const(Value::Float(v)),
-                    Err(_) => {
-                        return Err(err(format!("invalid float '{}'", f.syntax().text()), pos))
-                    }
-                },
-                ast::LiteralKind::Uri(u) => Expr::Const(Value::string(u.syntax().text())),
+    /// Lowers `e`; `name` is the attribute it is bound to (a function's name).
+    fn expr_inner(&mut self, e: &syntax::Expr<'_>, name: Option<Symbol>) -> R<Expr> {
+        let pos = self.at(e.start);
+        Ok(match &e.kind {
+            Kind::Paren(inner) => return self.expr_inner(inner, name),
+            Kind::Int(text) => match text.parse::<i64>() {
+                Ok(v) => Expr::Const(Value::Int(v)),
+                Err(_) => return Err(err(format!("invalid integer '{text}'"), pos)),
             },
-            ast::Expr::Ident(id) => self.resolve(ident_name(id), 0, pos)?,
-            ast::Expr::Str(s) => self.string(s, pos)?,
-            ast::Expr::PathAbs(p) => self.path(&p.parts(), "", pos)?,
-            ast::Expr::PathRel(p) => {
-                let dir = self.dir.clone();
-                self.path(&p.parts(), &dir, pos)?
+            Kind::Float(text) => match text.parse::<f64>() {
+                Ok(v) => Expr::Const(Value::Float(v)),
+                Err(_) => return Err(err(format!("invalid float '{text}'"), pos)),
+            },
+            Kind::Uri(text) => Expr::Const(Value::string(*text)),
+            Kind::Ident(text) => self.resolve(intern(text), 0, pos)?,
+            Kind::CurPos => Expr::CurPos(pos),
+            Kind::Str { indented, parts } => self.string(*indented, parts, pos)?,
+            Kind::Path { base, parts } => {
+                let dir = match base {
+                    PathBase::Relative => self.dir.clone(),
+                    PathBase::Absolute | PathBase::Home => Rc::from(""),
+                };
+                self.path(parts, &dir, pos)?
             }
-            ast::Expr::PathHome(p) => self.path(&p.parts(), "", pos)?,
-            ast::Expr::PathSearch(p) => {
-                let text = p
-                    .content()
-                    .map(|c| c.text().to_string())
-                    .unwrap_or_default();
-                let inner = text
-                    .strip_prefix('<')
-                    .and_then(|t| t.strip_suffix('>'))
-                    .unwrap_or(&text);
-                Expr::SearchPath(Rc::from(inner), pos)
-            }
-            ast::Expr::List(l) => {
-                let mut items = Vec::new();
-                for item in l.items() {
-                    items.push(self.expr(&item)?);
+            Kind::SearchPath(name) => Expr::SearchPath(Rc::from(*name), pos),
+            Kind::List(list) => {
+                let mut items = Vec::with_capacity(list.len());
+                for item in list {
+                    items.push(self.expr(item)?);
                 }
                 // A list of constants is built once (see `Expr::ConstData`).
                 let consts: Option<Vec<Value>> = items.iter().map(|i| constant(i)).collect();
@@ -490,48 +387,26 @@ impl<'a> Lowerer<'a> {
                     None => Expr::List(items),
                 }
             }
-            ast::Expr::Apply(_) => {
-                let mut args = Vec::new();
-                let mut cur = e.clone();
-                while let ast::Expr::Apply(a) = &cur {
-                    let arg = a.argument();
-                    args.push(arg);
-                    match a.lambda() {
-                        Some(f) => cur = f,
-                        None => return Err(self.syntax_err("syntax error", pos)),
-                    }
-                }
-                let f = self.expr(&cur)?;
+            Kind::Apply(f, args) => {
+                let f = self.expr(f)?;
                 let mut lowered = Vec::with_capacity(args.len());
-                for a in args.into_iter().rev() {
-                    lowered.push(self.need(a, e.syntax())?);
+                for a in args {
+                    lowered.push(self.expr(a)?);
                 }
                 Expr::Apply(f, lowered, pos)
             }
-            ast::Expr::Assert(a) => {
-                let cond_ast = a.condition();
-                let text = match &cond_ast {
-                    Some(c) => show_expr_text(c),
-                    None => String::new(),
-                };
-                let cond = self.need(cond_ast, e.syntax())?;
-                let body = self.need(a.body(), e.syntax())?;
+            Kind::Assert(cond, body) => {
+                let text = self.show_expr_text(cond);
+                let cond = self.expr(cond)?;
+                let body = self.expr(body)?;
                 Expr::Assert(cond, body, Rc::from(text), pos)
             }
-            ast::Expr::IfElse(i) => {
-                let c = self.need(i.condition(), e.syntax())?;
-                let t = self.need(i.body(), e.syntax())?;
-                let f = self.need(i.else_body(), e.syntax())?;
-                Expr::If(c, t, f, pos)
-            }
-            ast::Expr::Select(s) => {
-                let base = self.need(s.expr(), e.syntax())?;
-                let path = match s.attrpath() {
-                    Some(p) => self.attrpath(&p)?,
-                    None => return Err(self.syntax_err("syntax error", pos)),
-                };
-                let default = match s.default_expr() {
-                    Some(d) => Some(self.expr(&d)?),
+            Kind::If(c, t, f) => Expr::If(self.expr(c)?, self.expr(t)?, self.expr(f)?, pos),
+            Kind::Select(base, path, default) => {
+                let base = self.expr(base)?;
+                let path = self.attrpath(path)?;
+                let default = match default {
+                    Some(d) => Some(self.expr(d)?),
                     None => None,
                 };
                 // `builtins.seq` and the like: a constant set's evaluated attribute is
@@ -541,37 +416,29 @@ impl<'a> Lowerer<'a> {
                 }
                 Expr::Select(base, path, default, pos)
             }
-            ast::Expr::HasAttr(h) => {
-                let base = self.need(h.expr(), e.syntax())?;
-                let path = match h.attrpath() {
-                    Some(p) => self.attrpath(&p)?,
-                    None => return Err(self.syntax_err("syntax error", pos)),
-                };
-                Expr::HasAttr(base, path)
-            }
-            ast::Expr::Lambda(l) => Expr::Lambda(Rc::new(self.lambda(l, name, pos)?)),
-            ast::Expr::LegacyLet(l) => {
-                let p = self.collect(l, true)?;
+            Kind::HasAttr(base, path) => Expr::HasAttr(self.expr(base)?, self.attrpath(path)?),
+            Kind::Lambda(l) => Expr::Lambda(Rc::new(self.lambda(l, name, pos)?)),
+            Kind::LegacyLet(entries) => {
+                let p = self.collect(entries, true)?;
                 let body_sym = intern("body");
                 let lit = self.lower_pattrs(p, true)?;
                 let attrs = Rc::new(Expr::Attrs(lit));
                 Expr::Select(attrs, vec![AttrKey::Static(body_sym)], None, pos)
             }
-            ast::Expr::LetIn(l) => {
-                let p = self.collect(l, true)?;
+            Kind::LetIn(entries, body) => {
+                let p = self.collect(entries, true)?;
                 if let Some((_, _, dpos)) = p.dynamics.first() {
                     return Err(err("dynamic attributes not allowed in let", *dpos));
                 }
                 let names: Vec<Symbol> = sorted_names(&p);
                 let lit = self.lower_pattrs_in_scope(p, names, true)?;
-                let body = self.need(l.body(), e.syntax())?;
+                let body = self.expr(body);
                 self.scopes.pop();
-                Expr::Let(lit, body)
+                Expr::Let(lit, body?)
             }
-            ast::Expr::AttrSet(a) => {
-                let rec = a.rec_token().is_some();
-                let p = self.collect(a, rec)?;
-                let lit = self.lower_pattrs(p, rec)?;
+            Kind::AttrSet(rec, entries) => {
+                let p = self.collect(entries, *rec)?;
+                let lit = self.lower_pattrs(p, *rec)?;
                 // Likewise a plain set of constants.
                 let consts: Option<Vec<Attr>> = if lit.rec || !lit.dynamics.is_empty() {
                     None
@@ -592,97 +459,54 @@ impl<'a> Lowerer<'a> {
                     None => Expr::Attrs(lit),
                 }
             }
-            ast::Expr::UnaryOp(u) => {
-                let inner = self.need(u.expr(), e.syntax())?;
-                match u.operator() {
-                    Some(ast::UnaryOpKind::Invert) => Expr::Not(inner, pos),
-                    Some(ast::UnaryOpKind::Negate) => Expr::Neg(inner, pos),
-                    None => return Err(self.syntax_err("syntax error", pos)),
-                }
-            }
-            ast::Expr::BinOp(b) => {
-                let op = b.operator();
-                let op_pos = b
-                    .syntax()
-                    .children_with_tokens()
-                    .filter_map(|c| c.into_token())
-                    .find(|t| ast::BinOpKind::from_kind(t.kind()).is_some())
-                    .map(|t| self.pos_tok(&t))
-                    .unwrap_or(pos);
-                let l = self.need(b.lhs(), e.syntax())?;
-                let rpos = b.rhs().map(|r| self.pos_of(r.syntax())).unwrap_or(pos);
-                let r = self.need(b.rhs(), e.syntax())?;
-                use ast::BinOpKind as K;
+            Kind::Not(inner) => Expr::Not(self.expr(inner)?, pos),
+            Kind::Neg(inner) => Expr::Neg(self.expr(inner)?, pos),
+            Kind::Bin(op, l, r) => {
+                let rpos = self.at(r.start);
+                let l = self.expr(l)?;
+                let r = self.expr(r)?;
                 let bin = |o| Expr::BinOp(o, l.clone(), r.clone(), pos, rpos);
                 match op {
-                    Some(K::Concat) => bin(BinOp::Concat),
-                    Some(K::Update) => bin(BinOp::Update),
-                    Some(K::Add) => bin(BinOp::Add),
-                    Some(K::Sub) => bin(BinOp::Sub),
-                    Some(K::Mul) => bin(BinOp::Mul),
-                    Some(K::Div) => bin(BinOp::Div),
-                    Some(K::Equal) => bin(BinOp::Eq),
-                    Some(K::NotEqual) => bin(BinOp::Neq),
-                    Some(K::Less) => bin(BinOp::Lt),
-                    Some(K::LessOrEq) => bin(BinOp::Le),
-                    Some(K::More) => bin(BinOp::Gt),
-                    Some(K::MoreOrEq) => bin(BinOp::Ge),
-                    Some(K::And) => Expr::And(l, r, pos),
-                    Some(K::Or) => Expr::Or(l, r, pos),
-                    Some(K::Implication) => Expr::Impl(l, r, pos),
-                    Some(K::PipeLeft) => {
-                        return Err(self.syntax_err("syntax error, unexpected '<|'", op_pos))
-                    }
-                    Some(K::PipeRight) => {
-                        return Err(self.syntax_err("syntax error, unexpected '|>'", op_pos))
-                    }
-                    None => return Err(self.syntax_err("syntax error", pos)),
+                    BinKind::Concat => bin(BinOp::Concat),
+                    BinKind::Update => bin(BinOp::Update),
+                    BinKind::Add => bin(BinOp::Add),
+                    BinKind::Sub => bin(BinOp::Sub),
+                    BinKind::Mul => bin(BinOp::Mul),
+                    BinKind::Div => bin(BinOp::Div),
+                    BinKind::Eq => bin(BinOp::Eq),
+                    BinKind::Neq => bin(BinOp::Neq),
+                    BinKind::Lt => bin(BinOp::Lt),
+                    BinKind::Le => bin(BinOp::Le),
+                    BinKind::Gt => bin(BinOp::Gt),
+                    BinKind::Ge => bin(BinOp::Ge),
+                    BinKind::And => Expr::And(l, r, pos),
+                    BinKind::Or => Expr::Or(l, r, pos),
+                    BinKind::Impl => Expr::Impl(l, r, pos),
                 }
             }
-            ast::Expr::With(w) => {
-                let ns = self.need(w.namespace(), e.syntax())?;
+            Kind::With(ns, body) => {
+                let ns = self.expr(ns)?;
                 self.scopes.push(Scope {
                     names: Vec::new(),
                     with: true,
                 });
-                let body = self.need(w.body(), e.syntax());
+                let body = self.expr(body);
                 self.scopes.pop();
                 Expr::With(ns, body?)
             }
-            ast::Expr::CurPos(_) => Expr::CurPos(pos),
         })
     }
 
-    fn need_inner(&mut self, e: Option<ast::Expr>, at: &rnix::SyntaxNode) -> R<Expr> {
-        match e {
-            Some(e) => self.expr_inner(&e, None),
-            None => Err(self.syntax_err("syntax error, unexpected end of file", self.pos_of(at))),
-        }
-    }
-
-    fn interp(&mut self, i: &ast::Interpol) -> R<(ExprRef, Pos)> {
-        let pos = self.pos_of(i.syntax());
-        match i.expr() {
-            Some(e) => Ok((self.expr(&e)?, pos)),
-            None => Err(self.syntax_err("syntax error, unexpected '}'", pos)),
-        }
-    }
-
-    fn string(&mut self, s: &ast::Str, pos: Pos) -> R<Expr> {
-        let indented = s
-            .syntax()
-            .first_token()
-            .map(|t| t.text() == "''")
-            .unwrap_or(false);
-        let mut parts: Vec<StrPart> = Vec::new();
+    /// Lowers the parts of a string.
+    fn string(&mut self, indented: bool, parts: &[Part<'_>], pos: Pos) -> R<Expr> {
+        let mut out: Vec<StrPart> = Vec::new();
         if indented {
-            let mut pieces: Vec<IndPiece<ast::Interpol>> = Vec::new();
-            let mut first = true;
-            for part in s.parts() {
+            let mut pieces: Vec<IndPiece<(&syntax::Expr<'_>, u32)>> = Vec::new();
+            for (i, part) in parts.iter().enumerate() {
                 match part {
-                    InterpolPart::Literal(lit) => {
-                        let mut raw = lit.syntax().text();
-                        if first {
+                    Part::Text(raw) => {
+                        let mut raw = *raw;
+                        if i == 0 {
                             // The lexer swallows spaces and a newline right after `''`.
                             let trimmed = raw.trim_start_matches(' ');
                             if let Some(r) = trimmed.strip_prefix('\n') {
@@ -691,148 +515,105 @@ impl<'a> Lowerer<'a> {
                         }
                         split_indented(raw, &mut pieces);
                     }
-                    InterpolPart::Interpolation(i) => pieces.push(IndPiece::Interp(i)),
+                    Part::Interp(e, at) => pieces.push(IndPiece::Interp((e, *at))),
                 }
-                first = false;
             }
             for p in strip_indentation(pieces) {
                 match p {
-                    Ok(text) => push_lit(&mut parts, &text),
-                    Err(i) => {
-                        let (e, ipos) = self.interp(&i)?;
-                        parts.push(StrPart::Interp(e, ipos));
-                    }
+                    Ok(text) => push_lit(&mut out, &text),
+                    Err((e, at)) => out.push(StrPart::Interp(self.expr(e)?, self.at(at))),
                 }
             }
         } else {
-            for part in s.parts() {
+            for part in parts {
                 match part {
-                    InterpolPart::Literal(lit) => {
-                        push_lit(&mut parts, &unescape_plain(lit.syntax().text()))
-                    }
-                    InterpolPart::Interpolation(i) => {
-                        let (e, ipos) = self.interp(&i)?;
-                        parts.push(StrPart::Interp(e, ipos));
-                    }
+                    Part::Text(raw) => push_lit(&mut out, &unescape_plain(raw)),
+                    Part::Interp(e, at) => out.push(StrPart::Interp(self.expr(e)?, self.at(*at))),
                 }
             }
         }
-        Ok(match parts.as_slice() {
+        Ok(match out.as_slice() {
             [] => Expr::Const(Value::string("")),
             [StrPart::Lit(l)] => Expr::Const(Value::string(l.to_string())),
-            _ => Expr::Str(parts, pos),
+            _ => Expr::Str(out, pos),
         })
     }
 
-    fn path(&mut self, parts: &[InterpolPart<ast::PathContent>], dir: &str, pos: Pos) -> R<Expr> {
-        if let [InterpolPart::Literal(l)] = parts {
-            return Ok(Expr::Const(Value::Path(Rc::from(resolve_path(
-                l.text(),
-                dir,
-            )))));
+    fn path(&mut self, parts: &[Part<'_>], dir: &str, pos: Pos) -> R<Expr> {
+        if let [Part::Text(text)] = parts {
+            return Ok(Expr::Const(Value::Path(Rc::from(resolve_path(text, dir)))));
         }
         let mut out = Vec::new();
         for p in parts {
             match p {
-                InterpolPart::Literal(l) => push_lit(&mut out, l.text()),
-                InterpolPart::Interpolation(i) => {
-                    let (e, ipos) = self.interp(i)?;
-                    out.push(StrPart::Interp(e, ipos));
-                }
+                Part::Text(text) => push_lit(&mut out, text),
+                Part::Interp(e, at) => out.push(StrPart::Interp(self.expr(e)?, self.at(*at))),
             }
         }
         Ok(Expr::InterpPath(out, Rc::from(dir), pos))
     }
 
-    fn attr_key(&mut self, a: &ast::Attr) -> R<AttrKey> {
-        Ok(match a {
-            ast::Attr::Ident(i) => AttrKey::Static(ident_name(i)),
-            ast::Attr::Str(s) => {
-                let pos = self.pos_of(s.syntax());
-                match self.string(s, pos)? {
-                    Expr::Const(Value::String(ref st)) => AttrKey::Static(intern_bytes(&st.s)),
-                    other => AttrKey::Dynamic(Rc::new(other)),
-                }
-            }
-            ast::Attr::Dynamic(d) => {
-                let pos = self.pos_of(d.syntax());
-                let inner = match d.expr() {
-                    Some(e) => e,
-                    None => return Err(self.syntax_err("syntax error", pos)),
-                };
-                match self.expr_inner(&inner, None)? {
-                    Expr::Const(Value::String(ref st)) => AttrKey::Static(intern_bytes(&st.s)),
-                    other => AttrKey::Dynamic(Rc::new(other)),
-                }
-            }
+    fn attr_key(&mut self, a: &SAttr<'_>) -> R<AttrKey> {
+        let lowered = match a {
+            SAttr::Ident(name) => return Ok(AttrKey::Static(intern(name))),
+            SAttr::Str(parts, at) => self.string(false, parts, self.at(*at))?,
+            SAttr::Dynamic(e) => self.expr_inner(e, None)?,
+        };
+        Ok(match lowered {
+            Expr::Const(Value::String(ref st)) => AttrKey::Static(intern_bytes(&st.s)),
+            other => AttrKey::Dynamic(Rc::new(other)),
         })
     }
 
-    fn static_name(&self, a: &ast::Attr) -> Option<Symbol> {
-        match a {
-            ast::Attr::Ident(i) => Some(ident_name(i)),
-            ast::Attr::Str(s) => {
-                let mut text = String::new();
-                for p in s.parts() {
-                    match p {
-                        InterpolPart::Literal(l) => {
-                            text.push_str(&unescape_plain(l.syntax().text()))
-                        }
-                        InterpolPart::Interpolation(_) => return None,
-                    }
-                }
-                let indented = s
-                    .syntax()
-                    .first_token()
-                    .map(|t| t.text() == "''")
-                    .unwrap_or(false);
-                if indented {
-                    return None;
-                }
-                Some(intern(&text))
-            }
-            ast::Attr::Dynamic(d) => match d.expr() {
-                Some(ast::Expr::Str(s)) => self.static_name(&ast::Attr::Str(s)),
-                _ => None,
+    /// The name of an attribute known without evaluation.
+    fn static_name(&self, a: &SAttr<'_>) -> Option<Symbol> {
+        let parts = match a {
+            SAttr::Ident(name) => return Some(intern(name)),
+            SAttr::Str(parts, _) => parts,
+            SAttr::Dynamic(e) => match &e.kind {
+                Kind::Str {
+                    indented: false,
+                    parts,
+                } => parts,
+                _ => return None,
             },
+        };
+        let mut text = String::new();
+        for p in parts {
+            match p {
+                Part::Text(raw) => text.push_str(&unescape_plain(raw)),
+                Part::Interp(..) => return None,
+            }
         }
+        Some(intern(&text))
     }
 
-    fn attrpath(&mut self, p: &ast::Attrpath) -> R<Vec<AttrKey>> {
-        let mut out = Vec::new();
-        for a in p.attrs() {
-            out.push(self.attr_key(&a)?);
+    fn attrpath(&mut self, path: &[SAttr<'_>]) -> R<Vec<AttrKey>> {
+        let mut out = Vec::with_capacity(path.len());
+        for a in path {
+            out.push(self.attr_key(a)?);
         }
         Ok(out)
     }
 
     /// Collects the entries of an attribute set or `let` into a [`PAttrs`] tree.
-    fn collect(&mut self, node: &impl HasEntry, rec: bool) -> R<PAttrs> {
+    fn collect<'t, 's>(&mut self, entries: &'t [Entry<'s>], rec: bool) -> R<PAttrs<'t, 's>> {
         let mut p = PAttrs {
             rec,
             ..PAttrs::default()
         };
-        self.collect_into(node, &mut p)?;
-        Ok(p)
-    }
-
-    fn collect_into(&mut self, node: &impl HasEntry, p: &mut PAttrs) -> R<()> {
-        for entry in node.entries() {
+        for entry in entries {
             match entry {
-                ast::Entry::Inherit(inh) => {
-                    let from = inh.from().and_then(|f| f.expr());
-                    let from_idx = from.map(|f| {
+                Entry::Inherit { from, attrs } => {
+                    let from_idx = from.as_ref().map(|(f, _)| {
                         p.froms.push(f);
                         p.froms.len() - 1
                     });
                     // Nix 2.8 places every attribute of `inherit (e) …` where `(e)` ends.
-                    let from_end = inh.from().map(|f| Pos {
-                        file: self.file,
-                        offset: u32::from(f.syntax().text_range().end()),
-                    });
-                    for a in inh.attrs() {
-                        let apos = from_end.unwrap_or_else(|| self.inherit_pos(&a));
-                        let name = match self.static_name(&a) {
+                    let from_end = from.as_ref().map(|(_, end)| self.at(*end));
+                    for (a, ws) in attrs {
+                        let apos = from_end.unwrap_or_else(|| self.at(*ws));
+                        let name = match self.static_name(a) {
                             Some(n) => n,
                             None => {
                                 return Err(self
@@ -851,16 +632,7 @@ impl<'a> Lowerer<'a> {
                         p.statics.push((name, v, apos));
                     }
                 }
-                ast::Entry::AttrpathValue(av) => {
-                    let pos = self.pos_of(av.syntax());
-                    let path: Vec<ast::Attr> = match av.attrpath() {
-                        Some(ap) => ap.attrs().collect(),
-                        None => return Err(self.syntax_err("syntax error", pos)),
-                    };
-                    let value = match av.value() {
-                        Some(v) => v,
-                        None => return Err(self.syntax_err("syntax error", pos)),
-                    };
+                Entry::Value { start, path, value } => {
                     let shown: Vec<String> = path
                         .iter()
                         .map(|a| match self.static_name(a) {
@@ -868,11 +640,11 @@ impl<'a> Lowerer<'a> {
                             None => "\"${...}\"".to_string(),
                         })
                         .collect();
-                    self.insert(p, &path, value, pos, &shown.join("."))?;
+                    self.insert(&mut p, path, value, self.at(*start), &shown.join("."))?;
                 }
             }
         }
-        Ok(())
+        Ok(p)
     }
 
     fn dup_attr(&self, path: &str, pos: Pos, prev: Pos) -> Box<crate::error::EvalError> {
@@ -891,20 +663,22 @@ impl<'a> Lowerer<'a> {
         )
     }
 
-    fn value_to_pval(&mut self, value: ast::Expr) -> R<PVal> {
-        let inner = strip_parens(value);
-        if let ast::Expr::AttrSet(a) = &inner {
-            let rec = a.rec_token().is_some();
-            return Ok(PVal::Nested(self.collect(a, rec)?));
+    fn value_to_pval<'t, 's>(&mut self, value: &'t syntax::Expr<'s>) -> R<PVal<'t, 's>> {
+        let mut inner = value;
+        while let Kind::Paren(e) = &inner.kind {
+            inner = e;
+        }
+        if let Kind::AttrSet(rec, entries) = &inner.kind {
+            return Ok(PVal::Nested(self.collect(entries, *rec)?));
         }
         Ok(PVal::Expr(inner))
     }
 
-    fn insert(
+    fn insert<'t, 's>(
         &mut self,
-        p: &mut PAttrs,
-        path: &[ast::Attr],
-        value: ast::Expr,
+        p: &mut PAttrs<'t, 's>,
+        path: &'t [SAttr<'s>],
+        value: &'t syntax::Expr<'s>,
         pos: Pos,
         shown: &str,
     ) -> R<()> {
@@ -919,7 +693,7 @@ impl<'a> Lowerer<'a> {
                 self.insert(&mut nested, rest, value, pos, shown)?;
                 PVal::Nested(nested)
             };
-            p.dynamics.push((first.clone(), v, pos));
+            p.dynamics.push((first, v, pos));
             return Ok(());
         };
         let full = shown;
@@ -988,7 +762,7 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lowers a collected attribute set; `rec` opens a scope for its names.
-    fn lower_pattrs(&mut self, p: PAttrs, rec: bool) -> R<AttrsLit> {
+    fn lower_pattrs(&mut self, p: PAttrs<'_, '_>, rec: bool) -> R<AttrsLit> {
         if rec {
             let names = sorted_names(&p);
             let lit = self.lower_pattrs_in_scope(p, names, true)?;
@@ -1001,7 +775,12 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers bindings; when `rec`, pushes a scope holding `names` (left pushed for
     /// the caller to lower a `let` body in, then pop).
-    fn lower_pattrs_in_scope(&mut self, p: PAttrs, names: Vec<Symbol>, rec: bool) -> R<AttrsLit> {
+    fn lower_pattrs_in_scope(
+        &mut self,
+        p: PAttrs<'_, '_>,
+        names: Vec<Symbol>,
+        rec: bool,
+    ) -> R<AttrsLit> {
         if rec {
             self.scopes.push(Scope { names, with: false });
         }
@@ -1012,7 +791,7 @@ impl<'a> Lowerer<'a> {
         result
     }
 
-    fn lower_pattrs_body(&mut self, p: PAttrs, rec: bool) -> R<AttrsLit> {
+    fn lower_pattrs_body(&mut self, p: PAttrs<'_, '_>, rec: bool) -> R<AttrsLit> {
         let mut froms = Vec::with_capacity(p.froms.len());
         for f in &p.froms {
             froms.push(self.expr(f)?);
@@ -1020,7 +799,7 @@ impl<'a> Lowerer<'a> {
         let mut statics = Vec::with_capacity(p.statics.len());
         for (name, v, pos) in p.statics {
             let e = match v {
-                PVal::Expr(e) => Rc::new(self.expr_inner(&e, Some(name))?),
+                PVal::Expr(e) => Rc::new(self.expr_inner(e, Some(name))?),
                 PVal::Nested(n) => {
                     let rec_inner = n.rec;
                     Rc::new(Expr::Attrs(self.lower_pattrs(n, rec_inner)?))
@@ -1043,12 +822,12 @@ impl<'a> Lowerer<'a> {
         statics.sort_by_key(|a| a.0);
         let mut dynamics = Vec::with_capacity(p.dynamics.len());
         for (key, v, pos) in p.dynamics {
-            let k = match self.attr_key(&key)? {
+            let k = match self.attr_key(key)? {
                 AttrKey::Static(s) => Rc::new(Expr::Const(Value::string(s.as_bytes()))),
                 AttrKey::Dynamic(e) => e,
             };
             let e = match v {
-                PVal::Expr(e) => self.expr(&e)?,
+                PVal::Expr(e) => self.expr(e)?,
                 PVal::Nested(n) => {
                     let rec_inner = n.rec;
                     Rc::new(Expr::Attrs(self.lower_pattrs(n, rec_inner)?))
@@ -1071,22 +850,20 @@ impl<'a> Lowerer<'a> {
         })
     }
 
-    fn lambda(&mut self, l: &ast::Lambda, name: Option<Symbol>, pos: Pos) -> R<Lambda> {
-        let param = match l.param() {
-            Some(p) => p,
-            None => return Err(self.syntax_err("syntax error", pos)),
-        };
-        match param {
-            ast::Param::IdentParam(ip) => {
-                let n = match ip.ident() {
-                    Some(i) => ident_name(&i),
-                    None => return Err(self.syntax_err("syntax error", pos)),
-                };
+    fn lambda(
+        &mut self,
+        l: &syntax::LambdaSyntax<'_>,
+        name: Option<Symbol>,
+        pos: Pos,
+    ) -> R<Lambda> {
+        match &l.param {
+            ParamSyntax::Ident(n) => {
+                let n = intern(n);
                 self.scopes.push(Scope {
                     names: vec![n],
                     with: false,
                 });
-                let body = self.need(l.body(), l.syntax());
+                let body = self.expr(&l.body);
                 self.scopes.pop();
                 Ok(Lambda {
                     name,
@@ -1096,32 +873,26 @@ impl<'a> Lowerer<'a> {
                     pos,
                 })
             }
-            ast::Param::Pattern(pat) => {
-                let mut names = Vec::new();
-                let mut defaults = Vec::new();
-                let mut formal_pos = Vec::new();
-                for entry in pat.pat_entries() {
-                    let epos = self.pos_of(entry.syntax());
-                    let n = match entry.ident() {
-                        Some(i) => {
-                            formal_pos.push(self.pos_of(i.syntax()));
-                            ident_name(&i)
-                        }
-                        None => return Err(self.syntax_err("syntax error", epos)),
-                    };
+            ParamSyntax::Pattern {
+                formals: pattern,
+                ellipsis,
+                bind,
+            } => {
+                let mut names = Vec::with_capacity(pattern.len());
+                let mut formal_pos = Vec::with_capacity(pattern.len());
+                for (n, at, _) in pattern {
+                    let n = intern(n);
+                    let epos = self.at(*at);
                     if names.contains(&n) {
                         return Err(self.syntax_err(
                             &format!("duplicate formal function argument '{n}'"),
                             epos,
                         ));
                     }
+                    formal_pos.push(epos);
                     names.push(n);
-                    defaults.push(entry.default());
                 }
-                let bind = pat
-                    .pat_bind()
-                    .and_then(|b| b.ident())
-                    .map(|i| ident_name(&i));
+                let bind = bind.map(intern);
                 let mut scope_names = names.clone();
                 if let Some(b) = bind {
                     if names.contains(&b) {
@@ -1139,14 +910,14 @@ impl<'a> Lowerer<'a> {
                 });
                 let result = (|| -> R<(Formals, ExprRef)> {
                     let mut formals = Vec::with_capacity(names.len());
-                    for (n, d) in names.iter().zip(defaults) {
+                    for (n, (_, _, d)) in names.iter().zip(pattern) {
                         let d = match d {
-                            Some(d) => Some(self.expr(&d)?),
+                            Some(d) => Some(self.expr(d)?),
                             None => None,
                         };
                         formals.push((*n, d));
                     }
-                    let body = self.need(l.body(), l.syntax())?;
+                    let body = self.expr(&l.body)?;
                     Ok((formals, body))
                 })();
                 self.scopes.pop();
@@ -1156,7 +927,7 @@ impl<'a> Lowerer<'a> {
                     param: Param::Pattern {
                         formals,
                         formal_pos,
-                        ellipsis: pat.ellipsis_token().is_some(),
+                        ellipsis: *ellipsis,
                         bind,
                     },
                     slots,
@@ -1164,6 +935,16 @@ impl<'a> Lowerer<'a> {
                     pos,
                 })
             }
+        }
+    }
+
+    /// Renders an assertion's condition the way Nix 2.8 shows expressions: binary
+    /// operations in parentheses, other expressions as written.
+    fn show_expr_text(&self, e: &syntax::Expr<'_>) -> String {
+        let text = self.src.get(e.start as usize..e.end as usize).unwrap_or("");
+        match e.kind {
+            Kind::Bin(..) => format!("({text})"),
+            _ => text.to_string(),
         }
     }
 }
@@ -1180,43 +961,10 @@ fn push_lit(parts: &mut Vec<StrPart>, text: &str) {
     parts.push(StrPart::Lit(Rc::from(text)));
 }
 
-fn strip_parens(e: ast::Expr) -> ast::Expr {
-    let mut cur = e;
-    loop {
-        match &cur {
-            ast::Expr::Paren(p) => match p.expr() {
-                Some(inner) => cur = inner,
-                None => return cur,
-            },
-            _ => return cur,
-        }
-    }
-}
-
-fn sorted_names(p: &PAttrs) -> Vec<Symbol> {
+fn sorted_names(p: &PAttrs<'_, '_>) -> Vec<Symbol> {
     let mut names: Vec<Symbol> = p.statics.iter().map(|s| s.0).collect();
     names.sort();
     names
-}
-
-/// An identifier's name: its token's text read in place. `SyntaxText`'s `Display`
-/// (which formats a node's tokens one at a time) was a tenth of loading a module file;
-/// it is left for an identifier without an identifier token (`or` used as a name).
-fn ident_name(i: &ast::Ident) -> Symbol {
-    match i.ident_token() {
-        Some(t) => intern(t.text()),
-        None => intern(&i.syntax().text().to_string()),
-    }
-}
-
-/// Renders an assertion's condition the way Nix 2.8 shows expressions: binary
-/// operations in parentheses, other expressions as written.
-fn show_expr_text(e: &ast::Expr) -> String {
-    let text = e.syntax().text().to_string();
-    match e {
-        ast::Expr::BinOp(_) => format!("({text})"),
-        _ => text,
-    }
 }
 
 /// The value of a constant expression that needs no evaluation (not a thunk).
