@@ -1936,7 +1936,9 @@ fn read_import(p: &std::path::Path, pos: Pos) -> R<(String, String, String)> {
         };
         err(format!("getting status of '{shown}': {reason}"), pos)
     })?;
-    let text = String::from_utf8_lossy(&bytes).into_owned();
+    // Checked whole first (fast), replaced only when not UTF-8; no copy when it is.
+    let text = String::from_utf8(bytes)
+        .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
     let dir = p
         .parent()
         .map(|d| d.to_string_lossy().into_owned())

@@ -633,18 +633,23 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 Entry::Value { start, path, value } => {
-                    let shown: Vec<String> = path
-                        .iter()
-                        .map(|a| match self.static_name(a) {
-                            Some(n) => n.as_str().into_owned(),
-                            None => "\"${...}\"".to_string(),
-                        })
-                        .collect();
-                    self.insert(&mut p, path, value, self.at(*start), &shown.join("."))?;
+                    self.insert(&mut p, path, value, self.at(*start), path)?;
                 }
             }
         }
         Ok(p)
+    }
+
+    /// An attribute path as error messages show it (`a."${...}".c`).
+    fn show_path(&self, path: &[SAttr<'_>]) -> String {
+        let names: Vec<String> = path
+            .iter()
+            .map(|a| match self.static_name(a) {
+                Some(n) => n.as_str().into_owned(),
+                None => "\"${...}\"".to_string(),
+            })
+            .collect();
+        names.join(".")
     }
 
     fn dup_attr(&self, path: &str, pos: Pos, prev: Pos) -> Box<crate::error::EvalError> {
@@ -680,7 +685,7 @@ impl<'a> Lowerer<'a> {
         path: &'t [SAttr<'s>],
         value: &'t syntax::Expr<'s>,
         pos: Pos,
-        shown: &str,
+        full: &[SAttr<'_>],
     ) -> R<()> {
         let Some((first, rest)) = path.split_first() else {
             return Err(self.syntax_err("syntax error", pos));
@@ -690,13 +695,12 @@ impl<'a> Lowerer<'a> {
                 self.value_to_pval(value)?
             } else {
                 let mut nested = PAttrs::default();
-                self.insert(&mut nested, rest, value, pos, shown)?;
+                self.insert(&mut nested, rest, value, pos, full)?;
                 PVal::Nested(nested)
             };
             p.dynamics.push((first, v, pos));
             return Ok(());
         };
-        let full = shown;
         match p.index.get(&name).copied() {
             None => {
                 let v = if rest.is_empty() {
@@ -714,14 +718,14 @@ impl<'a> Lowerer<'a> {
                 if rest.is_empty() {
                     let newv = self.value_to_pval(value)?;
                     let Some(slot) = p.statics.get_mut(i) else {
-                        return Err(self.dup_attr(full, pos, prev_pos));
+                        return Err(self.dup_attr(&self.show_path(full), pos, prev_pos));
                     };
                     match (&mut slot.1, newv) {
                         (PVal::Nested(existing), PVal::Nested(new)) => {
                             for (n, v, npos) in new.statics {
                                 if existing.index.contains_key(&n) {
                                     return Err(self.dup_attr(
-                                        &format!("{full}.{n}"),
+                                        &format!("{}.{n}", self.show_path(full)),
                                         npos,
                                         prev_pos,
                                     ));
@@ -738,11 +742,11 @@ impl<'a> Lowerer<'a> {
                             existing.froms.extend(new.froms);
                             existing.dynamics.extend(new.dynamics);
                         }
-                        _ => return Err(self.dup_attr(full, pos, prev_pos)),
+                        _ => return Err(self.dup_attr(&self.show_path(full), pos, prev_pos)),
                     }
                 } else {
                     let Some(slot) = p.statics.get_mut(i) else {
-                        return Err(self.dup_attr(full, pos, prev_pos));
+                        return Err(self.dup_attr(&self.show_path(full), pos, prev_pos));
                     };
                     match &mut slot.1 {
                         PVal::Nested(nested) => {
@@ -753,7 +757,7 @@ impl<'a> Lowerer<'a> {
                             }
                             r?;
                         }
-                        _ => return Err(self.dup_attr(full, pos, prev_pos)),
+                        _ => return Err(self.dup_attr(&self.show_path(full), pos, prev_pos)),
                     }
                 }
             }

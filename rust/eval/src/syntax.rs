@@ -281,20 +281,81 @@ struct Tok {
     ws_start: u32,
 }
 
+// Character classes of Nix's lexer, one bit each in `CLASS` (a table lookup per byte:
+// identifiers and paths are most of a file's bytes).
+const ID_START: u8 = 1;
+const ID_CHAR: u8 = 2;
+const PATH_CHAR: u8 = 4;
+const URI_CHAR: u8 = 8;
+const SCHEME_CHAR: u8 = 16;
+
+const CLASS: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let alpha = c.is_ascii_alphabetic();
+        let alnum = c.is_ascii_alphanumeric();
+        let mut class = 0;
+        if alpha || c == b'_' {
+            class |= ID_START;
+        }
+        if alnum || matches!(c, b'_' | b'\'' | b'-') {
+            class |= ID_CHAR;
+        }
+        if alnum || matches!(c, b'.' | b'_' | b'-' | b'+') {
+            class |= PATH_CHAR;
+        }
+        if alnum
+            || matches!(
+                c,
+                b'%' | b'/'
+                    | b'?'
+                    | b':'
+                    | b'@'
+                    | b'&'
+                    | b'='
+                    | b'+'
+                    | b'$'
+                    | b','
+                    | b'-'
+                    | b'_'
+                    | b'.'
+                    | b'!'
+                    | b'~'
+                    | b'*'
+                    | b'\''
+            )
+        {
+            class |= URI_CHAR;
+        }
+        if alnum || matches!(c, b'+' | b'-' | b'.') {
+            class |= SCHEME_CHAR;
+        }
+        table[b] = class;
+        b += 1;
+    }
+    table
+};
+
 fn is_id_start(b: u8) -> bool {
-    b.is_ascii_alphabetic() || b == b'_'
+    CLASS[b as usize] & ID_START != 0
 }
 
 fn is_id_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'\'' | b'-')
+    CLASS[b as usize] & ID_CHAR != 0
 }
 
 fn is_path_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'+')
+    CLASS[b as usize] & PATH_CHAR != 0
 }
 
 fn is_uri_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"%/?:@&=+$,-_.!~*'".contains(&b)
+    CLASS[b as usize] & URI_CHAR != 0
+}
+
+fn is_scheme_char(b: u8) -> bool {
+    CLASS[b as usize] & SCHEME_CHAR != 0
 }
 
 /// Length of `{PATH_CHAR}*(\/{PATH_CHAR}+)+\/?` at the start of `s` (0: no match).
@@ -460,20 +521,14 @@ impl<'s> Lexer<'s> {
         let mut candidates: [(T, usize, usize); 8] = [(T::Unknown, 0, 0); 8];
         if is_id_start(c) {
             let n = s.iter().take_while(|b| is_id_char(**b)).count();
-            let t = match &s[..n] {
-                b"if" => T::If,
-                b"then" => T::Then,
-                b"else" => T::Else,
-                b"assert" => T::Assert,
-                b"with" => T::With,
-                b"let" => T::Let,
-                b"in" => T::In,
-                b"rec" => T::Rec,
-                b"inherit" => T::Inherit,
-                b"or" => T::OrKw,
-                _ => T::Id,
-            };
-            candidates[0] = (t, n, n);
+            // Paths and URIs need a `/` or a `:` right after a run of path characters
+            // (URI scheme characters are path characters): without one, the identifier
+            // is the longest match (the common case, decided without the other rules).
+            let path_chars = s.iter().take_while(|b| is_path_char(**b)).count();
+            if !matches!(s.get(path_chars), Some(b'/' | b':')) {
+                return Some((keyword_or_id(&s[..n]), n));
+            }
+            candidates[0] = (keyword_or_id(&s[..n]), n, n);
         }
         let int = s.iter().take_while(|b| b.is_ascii_digit()).count();
         candidates[1] = (T::Int, int, int);
@@ -507,10 +562,7 @@ impl<'s> Lexer<'s> {
                 candidates[7] = (T::SearchPath, n + 2, n + 2);
             }
         } else if c.is_ascii_alphabetic() {
-            let scheme = s
-                .iter()
-                .take_while(|b| b.is_ascii_alphanumeric() || matches!(**b, b'+' | b'-' | b'.'))
-                .count();
+            let scheme = s.iter().take_while(|b| is_scheme_char(**b)).count();
             if s.get(scheme) == Some(&b':') {
                 let rest = s[scheme + 1..]
                     .iter()
@@ -528,6 +580,23 @@ impl<'s> Lexer<'s> {
             }
         }
         best.map(|(t, _, taken)| (t, taken))
+    }
+}
+
+/// The keyword `word` is, or [`T::Id`].
+fn keyword_or_id(word: &[u8]) -> T {
+    match word {
+        b"if" => T::If,
+        b"then" => T::Then,
+        b"else" => T::Else,
+        b"assert" => T::Assert,
+        b"with" => T::With,
+        b"let" => T::Let,
+        b"in" => T::In,
+        b"rec" => T::Rec,
+        b"inherit" => T::Inherit,
+        b"or" => T::OrKw,
+        _ => T::Id,
     }
 }
 
@@ -644,10 +713,16 @@ impl<'s> Parser<'s> {
         Ok(t)
     }
 
-    /// The token after the lookahead, without consuming anything.
-    fn peek2(&self) -> PResult<Tok> {
+    /// The first byte of the token after the lookahead, without consuming anything
+    /// (0 at the end, or at an unterminated comment, which lexing that token reports).
+    /// Enough to tell `x:` and `x@` from `x`, and `let {` from `let`: `:`, `@` and `{`
+    /// start no other token.
+    fn peek_byte(&self) -> u8 {
         let mut lex = self.lex;
-        lex.next()
+        match lex.skip_trivia() {
+            Ok(_) => lex.at(lex.pos),
+            Err(_) => 0,
+        }
     }
 
     fn expect(&mut self, t: T) -> PResult<Tok> {
@@ -703,15 +778,15 @@ impl<'s> Parser<'s> {
         let start = self.tok.start;
         match self.tok.t {
             T::Id => {
-                let next = self.peek2()?;
-                if next.t == T::Colon {
+                let next = self.peek_byte();
+                if next == b':' {
                     let t = self.bump()?;
                     let name = self.text(t);
                     self.bump()?;
                     let body = self.expr()?;
                     return Ok(self.lambda(start, ParamSyntax::Ident(name), body));
                 }
-                if next.t == T::At {
+                if next == b'@' {
                     let t = self.bump()?;
                     let name = self.text(t);
                     self.bump()?;
@@ -736,7 +811,7 @@ impl<'s> Parser<'s> {
                 let body = self.expr()?;
                 return Ok(self.node(start, Kind::With(Box::new(ns), Box::new(body))));
             }
-            T::Let if self.peek2()?.t != T::LBrace => {
+            T::Let if self.peek_byte() != b'{' => {
                 self.bump()?;
                 let binds = self.binds(T::In)?;
                 self.expect(T::In)?;
