@@ -149,7 +149,10 @@ pub fn resolve_path(text: &str, dir: &str) -> String {
 }
 
 /// Unescapes a double-quoted string fragment.
-fn unescape_plain(raw: &str) -> String {
+fn unescape_plain(raw: &str) -> std::borrow::Cow<'_, str> {
+    if !raw.contains('\\') {
+        return std::borrow::Cow::Borrowed(raw);
+    }
     let mut out = String::with_capacity(raw.len());
     let mut chars = raw.chars();
     while let Some(c) = chars.next() {
@@ -165,7 +168,7 @@ fn unescape_plain(raw: &str) -> String {
             out.push(c);
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// A piece of an indented string before indentation stripping, like a token of Nix's
@@ -525,6 +528,10 @@ impl<'a> Lowerer<'a> {
                 }
             }
         } else {
+            // Most strings are one piece of text: made into the constant directly.
+            if let [Part::Text(raw)] = parts {
+                return Ok(Expr::Const(Value::string(&*unescape_plain(raw))));
+            }
             for part in parts {
                 match part {
                     Part::Text(raw) => push_lit(&mut out, &unescape_plain(raw)),
