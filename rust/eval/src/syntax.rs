@@ -1032,7 +1032,7 @@ impl<'s> Parser<'s> {
             }
             T::DQuote => {
                 let start = self.tok.start;
-                Ok(Attr::Str(self.string_parts()?, start))
+                Ok(Attr::Str(self.string_parts(false)?, start))
             }
             T::DollarCurly => {
                 self.bump()?;
@@ -1079,8 +1079,8 @@ impl<'s> Parser<'s> {
                 Ok(leaf(Kind::SearchPath(&text[1..text.len() - 1])))
             }
             T::Path | T::HomePath => self.path(),
-            T::DQuote => self.string(),
-            T::IndOpen => self.indented_string(),
+            T::DQuote => self.string(false),
+            T::IndOpen => self.string(true),
             T::LParen => {
                 self.bump()?;
                 let e = self.expr()?;
@@ -1159,111 +1159,62 @@ impl<'s> Parser<'s> {
         Ok(entries)
     }
 
-    /// `"…"`, the lookahead at the opening quote.
-    fn string(&mut self) -> PResult<Expr<'s>> {
+    /// `"…"` or `''…''`, the lookahead at the opening quote(s).
+    fn string(&mut self, indented: bool) -> PResult<Expr<'s>> {
         let start = self.tok.start;
-        let parts = self.string_parts()?;
-        Ok(self.node(
-            start,
-            Kind::Str {
-                indented: false,
-                parts,
-            },
-        ))
+        let parts = self.string_parts(indented)?;
+        Ok(self.node(start, Kind::Str { indented, parts }))
     }
 
-    /// The parts of `"…"`, the lookahead at the opening quote.
-    fn string_parts(&mut self) -> PResult<Vec<Part<'s>>> {
+    /// The parts of `"…"` or `''…''`, the lookahead at the opening quote(s): raw text
+    /// (escapes kept, for lowering to process) and interpolations.
+    fn string_parts(&mut self, indented: bool) -> PResult<Vec<Part<'s>>> {
         let mut pos = self.tok.end as usize;
         let bytes = self.lex.bytes;
         let mut parts = Vec::new();
         let mut text_start = pos;
         loop {
-            match bytes.get(pos) {
-                None => {
-                    return Err(SyntaxError {
-                        message: "syntax error, unexpected end of file".into(),
-                        offset: bytes.len() as u32,
-                    })
+            let Some(&b) = bytes.get(pos) else {
+                return Err(SyntaxError {
+                    message: "syntax error, unexpected end of file".into(),
+                    offset: bytes.len() as u32,
+                });
+            };
+            let next = bytes.get(pos + 1).copied();
+            // `''` followed by `$`, `'` or a backslash is an escape in an indented string.
+            let quotes = indented && b == b'\'' && next == Some(b'\'');
+            let escaped = quotes && matches!(bytes.get(pos + 2), Some(b'$' | b'\'' | b'\\'));
+            if (!indented && b == b'"') || (quotes && !escaped) {
+                if pos > text_start {
+                    parts.push(Part::Text(&self.src()[text_start..pos]));
                 }
-                Some(b'"') => {
-                    if pos > text_start {
-                        parts.push(Part::Text(&self.src()[text_start..pos]));
-                    }
-                    pos += 1;
-                    break;
+                pos += if indented { 2 } else { 1 };
+                break;
+            }
+            if escaped {
+                pos += 3;
+                if bytes[pos - 1] == b'\\' && pos < bytes.len() {
+                    pos += self.src()[pos..].chars().next().map_or(1, char::len_utf8);
                 }
-                Some(b'\\') => pos += if pos + 1 < bytes.len() { 2 } else { 1 },
-                Some(b'$') if bytes.get(pos + 1) == Some(&b'{') => {
-                    if pos > text_start {
-                        parts.push(Part::Text(&self.src()[text_start..pos]));
-                    }
-                    let (e, after) = self.interpolation(pos)?;
-                    parts.push(Part::Interp(Box::new(e), pos as u32));
-                    pos = after;
-                    text_start = pos;
+            } else if b == b'\\' && !indented {
+                pos += if next.is_some() { 2 } else { 1 };
+            } else if b == b'$' && next == Some(b'{') {
+                if pos > text_start {
+                    parts.push(Part::Text(&self.src()[text_start..pos]));
                 }
+                let (e, after) = self.interpolation(pos)?;
+                parts.push(Part::Interp(Box::new(e), pos as u32));
+                pos = after;
+                text_start = pos;
+            } else if b == b'$' && next == Some(b'$') {
                 // `$$` is two dollars: the second never starts an interpolation.
-                Some(b'$') if bytes.get(pos + 1) == Some(&b'$') => pos += 2,
-                Some(_) => pos += 1,
+                pos += 2;
+            } else {
+                pos += 1;
             }
         }
         self.resume(pos)?;
         Ok(parts)
-    }
-
-    /// `''…''`, the lookahead at the opening quotes.
-    fn indented_string(&mut self) -> PResult<Expr<'s>> {
-        let start = self.tok.start;
-        let mut pos = self.tok.end as usize;
-        let bytes = self.lex.bytes;
-        let mut parts = Vec::new();
-        let mut text_start = pos;
-        loop {
-            match bytes.get(pos) {
-                None => {
-                    return Err(SyntaxError {
-                        message: "syntax error, unexpected end of file".into(),
-                        offset: bytes.len() as u32,
-                    })
-                }
-                Some(b'\'') if bytes.get(pos + 1) == Some(&b'\'') => match bytes.get(pos + 2) {
-                    Some(b'$') | Some(b'\'') => pos += 3,
-                    Some(b'\\') => {
-                        pos += 3;
-                        if pos < bytes.len() {
-                            pos += self.src()[pos..].chars().next().map_or(1, char::len_utf8);
-                        }
-                    }
-                    _ => {
-                        if pos > text_start {
-                            parts.push(Part::Text(&self.src()[text_start..pos]));
-                        }
-                        pos += 2;
-                        break;
-                    }
-                },
-                Some(b'$') if bytes.get(pos + 1) == Some(&b'{') => {
-                    if pos > text_start {
-                        parts.push(Part::Text(&self.src()[text_start..pos]));
-                    }
-                    let (e, after) = self.interpolation(pos)?;
-                    parts.push(Part::Interp(Box::new(e), pos as u32));
-                    pos = after;
-                    text_start = pos;
-                }
-                Some(b'$') if bytes.get(pos + 1) == Some(&b'$') => pos += 2,
-                Some(_) => pos += 1,
-            }
-        }
-        self.resume(pos)?;
-        Ok(self.node(
-            start,
-            Kind::Str {
-                indented: true,
-                parts,
-            },
-        ))
     }
 
     /// Parses `${ e }` at `at`; returns `e` and the offset after `}`.
