@@ -41,6 +41,8 @@ use std::time::Duration;
 ///   NIXSPOT_IMAGER_TOKEN=… nixspot imager worker --server http://10.0.0.2:8080 --name build-2
 #[derive(clap::Args, Debug)]
 #[command(verbatim_doc_comment)]
+// The doc comment is the command's help text, shown verbatim: its URLs stay bare.
+#[allow(rustdoc::bare_urls)]
 pub struct WorkerArgs {
     /// The Imager server's URL.
     #[arg(long, env = "NIXSPOT_IMAGER_SERVER", value_name = "URL")]
