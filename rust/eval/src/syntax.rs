@@ -7,21 +7,13 @@
 //! and lowering a module file through a general-purpose syntax tree cost about twice
 //! the evaluation of the module itself.
 
-use std::fmt;
-
 /// A syntax error: what was wrong and the byte offset where.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug)]
 pub struct SyntaxError {
     /// Nix-style message (`syntax error, unexpected ')'`).
     pub message: String,
     /// Byte offset in the source.
     pub offset: u32,
-}
-
-impl fmt::Display for SyntaxError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} at byte {}", self.message, self.offset)
-    }
 }
 
 /// Expressions nested deeper than this are refused: lowering and evaluation recurse
@@ -392,13 +384,16 @@ fn path_seg_len(s: &[u8]) -> usize {
 #[derive(Clone, Copy)]
 struct Lexer<'s> {
     src: &'s str,
-    bytes: &'s [u8],
     pos: usize,
 }
 
 impl<'s> Lexer<'s> {
+    fn bytes(&self) -> &'s [u8] {
+        self.src.as_bytes()
+    }
+
     fn at(&self, i: usize) -> u8 {
-        self.bytes.get(i).copied().unwrap_or(0)
+        self.bytes().get(i).copied().unwrap_or(0)
     }
 
     /// Skips whitespace and comments. Returns where the whitespace right before the
@@ -415,7 +410,7 @@ impl<'s> Lexer<'s> {
             }
             match (self.at(self.pos), self.at(self.pos + 1)) {
                 (b'#', _) => {
-                    let rest = &self.bytes[self.pos..];
+                    let rest = &self.bytes()[self.pos..];
                     self.pos += rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
                 }
                 (b'/', b'*') => match self.src[self.pos + 2..].find("*/") {
@@ -437,7 +432,7 @@ impl<'s> Lexer<'s> {
     fn next(&mut self) -> Result<Tok, SyntaxError> {
         let ws = self.skip_trivia()?;
         let start = self.pos;
-        let s = &self.bytes[start..];
+        let s = &self.bytes()[start..];
         let tok = |t, len: usize| Tok {
             t,
             start: start as u32,
@@ -447,14 +442,9 @@ impl<'s> Lexer<'s> {
         let Some(&c) = s.first() else {
             return Ok(tok(T::Eof, 0));
         };
-        // Longest match among identifiers, numbers, paths and URIs (flex's rule).
-        let word = if is_id_start(c)
-            || c.is_ascii_digit()
-            || is_path_char(c)
-            || c == b'/'
-            || c == b'~'
-            || c == b'<'
-        {
+        // Longest match among identifiers, numbers, paths and URIs (flex's rule); all of
+        // them start with a path character (letters, digits, `_`, `.`, …) or `/ ~ <`.
+        let word = if is_path_char(c) || matches!(c, b'/' | b'~' | b'<') {
             self.longest_word(s)
         } else {
             None
@@ -663,11 +653,7 @@ const NEGATE_PREC: u8 = 12;
 /// Parses a whole file or expression text.
 pub fn parse(src: &str) -> Result<Expr<'_>, SyntaxError> {
     let mut p = Parser {
-        lex: Lexer {
-            src,
-            bytes: src.as_bytes(),
-            pos: 0,
-        },
+        lex: Lexer { src, pos: 0 },
         tok: Tok {
             t: T::Eof,
             start: 0,
@@ -755,23 +741,23 @@ impl<'s> Parser<'s> {
         }
     }
 
-    fn enter(&mut self) -> PResult<()> {
-        self.depth += 1;
-        if self.depth > MAX_DEPTH {
+    /// Runs `parse` one nesting level deeper, refusing more than [`MAX_DEPTH`] levels.
+    fn nested<R>(&mut self, parse: impl FnOnce(&mut Self) -> PResult<R>) -> PResult<R> {
+        if self.depth >= MAX_DEPTH {
             return Err(SyntaxError {
                 message: "expression nested too deeply".into(),
                 offset: self.tok.start,
             });
         }
-        Ok(())
+        self.depth += 1;
+        let r = parse(self);
+        self.depth -= 1;
+        r
     }
 
     /// `expr_function`: lambdas, `assert`, `with`, `let … in`, then `if` and operators.
     fn expr(&mut self) -> PResult<Expr<'s>> {
-        self.enter()?;
-        let e = self.expr_function();
-        self.depth -= 1;
-        e
+        self.nested(Self::expr_function)
     }
 
     fn expr_function(&mut self) -> PResult<Expr<'s>> {
@@ -901,10 +887,7 @@ impl<'s> Parser<'s> {
 
     /// Operators by precedence climbing; `min` is the lowest precedence taken.
     fn op(&mut self, min: u8) -> PResult<Expr<'s>> {
-        self.enter()?;
-        let r = self.op_inner(min);
-        self.depth -= 1;
-        r
+        self.nested(|p| p.op_inner(min))
     }
 
     fn op_inner(&mut self, min: u8) -> PResult<Expr<'s>> {
@@ -993,10 +976,7 @@ impl<'s> Parser<'s> {
             let path = self.attrpath()?;
             let default = if self.tok.t == T::OrKw {
                 self.bump()?;
-                self.enter()?;
-                let d = self.select();
-                self.depth -= 1;
-                Some(Box::new(d?))
+                Some(Box::new(self.nested(Self::select)?))
             } else {
                 None
             };
@@ -1094,10 +1074,7 @@ impl<'s> Parser<'s> {
                     if !self.starts_simple() {
                         return Err(self.unexpected());
                     }
-                    self.enter()?;
-                    let item = self.select();
-                    self.depth -= 1;
-                    items.push(item?);
+                    items.push(self.nested(Self::select)?);
                 }
                 self.bump()?;
                 Ok(self.node(start, Kind::List(items)))
@@ -1170,7 +1147,7 @@ impl<'s> Parser<'s> {
     /// (escapes kept, for lowering to process) and interpolations.
     fn string_parts(&mut self, indented: bool) -> PResult<Vec<Part<'s>>> {
         let mut pos = self.tok.end as usize;
-        let bytes = self.lex.bytes;
+        let bytes = self.lex.bytes();
         let mut parts = Vec::new();
         let mut text_start = pos;
         loop {
@@ -1240,7 +1217,7 @@ impl<'s> Parser<'s> {
     fn path(&mut self) -> PResult<Expr<'s>> {
         let t = self.tok;
         let start = t.start;
-        let bytes = self.lex.bytes;
+        let bytes = self.lex.bytes();
         let text = self.text(t);
         let base = if t.t == T::HomePath {
             PathBase::Home
@@ -1299,7 +1276,7 @@ mod tests {
     fn shape(src: &str) -> String {
         match parse(src) {
             Ok(e) => format!("{:?}", e.kind).chars().take(400).collect(),
-            Err(e) => format!("error: {e}"),
+            Err(e) => format!("error: {e:?}"),
         }
     }
 
