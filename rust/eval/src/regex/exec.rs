@@ -278,34 +278,40 @@ impl<'a> Executor<'a> {
                     }
                     (next, pos + 1)
                 }
-                Kind::Repeat => {
-                    if let Some(run) = self.single_byte_loop(id, alt, pos) {
-                        // Each iteration consumes one byte and touches no group, so the
-                        // iterations' bookkeeping cannot matter: take them all at once.
-                        self.tasks.push(Task::LeaveRepeatDown {
-                            next,
-                            low: pos,
-                            high: pos + run,
-                        });
-                        return;
+                Kind::Repeat => match self.single_byte_loop(id, alt, pos) {
+                    // Each iteration consumes one byte and touches no group, so the
+                    // iterations' bookkeeping cannot matter: take them all at once. The
+                    // longest run is tried right away (no match is known while exploring),
+                    // the shorter ones are left on the stack.
+                    Some(run) => {
+                        if run > 0 {
+                            self.tasks.push(Task::LeaveRepeatDown {
+                                next,
+                                low: pos,
+                                high: pos + run - 1,
+                            });
+                        }
+                        (next, pos + run)
                     }
-                    self.tasks.push(Task::LeaveRepeat(next, pos));
-                    let Some(rep) = self.reps.get_mut(id) else {
-                        return;
-                    };
-                    // The body may match the empty string at most twice in a row.
-                    if rep.1 == 0 || rep.0 != pos {
-                        let before = *rep;
-                        *rep = (pos, 1);
-                        self.tasks.push(Task::RestoreRep(id, before));
-                    } else if rep.1 < 2 {
-                        rep.1 += 1;
-                        self.tasks.push(Task::UncountRep(id));
-                    } else {
-                        return;
+                    None => {
+                        self.tasks.push(Task::LeaveRepeat(next, pos));
+                        let Some(rep) = self.reps.get_mut(id) else {
+                            return;
+                        };
+                        // The body may match the empty string at most twice in a row.
+                        if rep.1 == 0 || rep.0 != pos {
+                            let before = *rep;
+                            *rep = (pos, 1);
+                            self.tasks.push(Task::RestoreRep(id, before));
+                        } else if rep.1 < 2 {
+                            rep.1 += 1;
+                            self.tasks.push(Task::UncountRep(id));
+                        } else {
+                            return;
+                        }
+                        (alt, pos)
                     }
-                    (alt, pos)
-                }
+                },
                 Kind::Alt => {
                     self.tasks.push(Task::AltRight(next, pos));
                     (alt, pos)
