@@ -4,7 +4,8 @@ use crate::error::{err, err_kind, ErrorKind, EvalError, R};
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
 use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
 use crate::value::{
-    Attr, Attrs, Closure, Context, Env, NixStr, PrimOpApp, Slots, Thunk, ThunkState, Value,
+    Attr, Attrs, Closure, Context, Env, PrimOpApp, Slots, Str, Thunk, ThunkState, Value,
+    SHORT_BYTES,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -200,8 +201,9 @@ pub struct Eval {
     pub speculate: bool,
     /// Thunks bound by `rec`, `let` and defaults (see [`Eval::track_bound`]).
     bound: Vec<std::rc::Weak<Thunk>>,
-    /// Attribute names as string values (`attrNames`, `mapAttrs`), made once each.
-    name_strings: HashMap<Symbol, Rc<NixStr>, FxBuild>,
+    /// Attribute names too long to be kept in place as string values (`attrNames`,
+    /// `mapAttrs`), made once each.
+    name_strings: HashMap<Symbol, Str, FxBuild>,
     /// The length of `bound` beyond which dead entries are dropped.
     bound_prune_at: usize,
     /// The buffer strings are built in (interpolation, `+`), kept from one string to
@@ -291,18 +293,17 @@ impl Eval {
         ev
     }
 
-    /// An attribute name as a string value, shared by every use of the name (strings
-    /// are immutable: builtins that list names need not copy them each time).
+    /// An attribute name as a string value: in place when short, otherwise shared by
+    /// every use of the name (strings are immutable: builtins that list names need not
+    /// copy them each time).
     pub fn name_string(&mut self, name: Symbol) -> Value {
+        if name.as_bytes().len() <= SHORT_BYTES {
+            return Value::string(name.as_bytes());
+        }
         Value::String(
             self.name_strings
                 .entry(name)
-                .or_insert_with(|| {
-                    Rc::new(NixStr {
-                        s: name.as_bytes().into(),
-                        ctx: Default::default(),
-                    })
-                })
+                .or_insert_with(|| Str::new(name.as_bytes().into(), Context::new()))
                 .clone(),
         )
     }
@@ -512,7 +513,7 @@ impl Eval {
     }
 
     /// Forces to a string (no coercion).
-    pub fn force_str(&mut self, v: &Value, pos: Pos) -> R<Rc<NixStr>> {
+    pub fn force_str(&mut self, v: &Value, pos: Pos) -> R<Str> {
         match &self.force(v)? {
             Value::String(s) => Ok(s.clone()),
             other => Err(type_err(other, "a string", pos)),
@@ -885,7 +886,7 @@ impl Eval {
         let v = self.eval(e, env)?;
         match &v {
             Value::Null => Ok(None),
-            Value::String(s) => Ok(Some(intern_bytes(&s.s))),
+            Value::String(s) => Ok(Some(intern_bytes(&s[..]))),
             other => Err(type_err(other, "a string", pos)),
         }
     }
@@ -1051,7 +1052,7 @@ impl Eval {
             let name = match &kv {
                 Value::Null => continue,
                 Value::String(s) => {
-                    if let Some(c) = s.ctx.iter().next() {
+                    if let Some(c) = s.ctx().iter().next() {
                         return Err(err(
                             format!(
                                 "the string '{}' is not allowed to refer to a store path (such as '{}')",
@@ -1061,7 +1062,7 @@ impl Eval {
                             *pos,
                         ));
                     }
-                    intern_bytes(&s.s)
+                    intern_bytes(&s[..])
                 }
                 other => return Err(type_err(other, "a string", *pos)),
             };
@@ -1534,8 +1535,8 @@ impl Eval {
                 }
                 Ok(Value::Path(Rc::from(crate::lower::canon_path(&s))))
             }
-            Value::String(sa) => self.build_string((*sa.ctx).clone(), |ev, s, ctx| {
-                s.extend_from_slice(&sa.s);
+            Value::String(sa) => self.build_string(sa.ctx().clone(), |ev, s, ctx| {
+                s.extend_from_slice(&sa[..]);
                 let how = Coerce {
                     more: false,
                     copy: true,
@@ -1570,7 +1571,7 @@ impl Eval {
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
                 as_f64(&a) == as_f64(&b)
             }
-            (Value::String(x), Value::String(y)) => x.s == y.s,
+            (Value::String(x), Value::String(y)) => **x == **y,
             (Value::Path(x), Value::Path(y)) => x == y,
             (Value::Null, Value::Null) => true,
             (Value::Bool(x), Value::Bool(y)) => x == y,
@@ -1630,7 +1631,7 @@ impl Eval {
         match a.get(self.syms.type_) {
             Some(t) => {
                 let v = self.force(&t.value.clone())?;
-                Ok(matches!(&v, Value::String(s) if &*s.s == b"derivation"))
+                Ok(matches!(&v, Value::String(s) if &**s == b"derivation"))
             }
             None => Ok(false),
         }
@@ -1656,7 +1657,7 @@ impl Eval {
                 let (x, y) = (as_f64(&a), as_f64(&b));
                 Ok(x.partial_cmp(&y).unwrap_or(Ordering::Equal))
             }
-            (Value::String(x), Value::String(y)) => Ok(x.s.cmp(&y.s)),
+            (Value::String(x), Value::String(y)) => Ok((**x).cmp(&**y)),
             (Value::Path(x), Value::Path(y)) => Ok(x.as_bytes().cmp(y.as_bytes())),
             (Value::List(x), Value::List(y)) => {
                 let (x, y) = (x.clone(), y.clone());
@@ -1696,12 +1697,8 @@ impl Eval {
             filled?;
             return Ok(Value::string_ctx(buf, ctx));
         }
-        let value = filled.map(|()| {
-            Value::String(Rc::new(NixStr {
-                s: crate::value::Bytes::from(&buf[..]),
-                ctx: std::mem::ManuallyDrop::new(ctx),
-            }))
-        });
+        let value =
+            filled.map(|()| Value::String(Str::new(crate::value::Bytes::from(&buf[..]), ctx)));
         // Keep the bigger of this buffer and one a nested string may have left.
         if buf.capacity() > self.str_buf.capacity() {
             self.str_buf = buf;
@@ -1721,8 +1718,8 @@ impl Eval {
         let v = self.force(v)?;
         match &v {
             Value::String(s) => {
-                out.extend_from_slice(&s.s);
-                ctx.extend(s.ctx.iter().cloned());
+                out.extend_from_slice(&s[..]);
+                ctx.extend(s.ctx().iter().cloned());
                 Ok(())
             }
             Value::Path(p) => {
@@ -2162,7 +2159,7 @@ mod tests {
         let mut ev = Eval::new(Vec::new());
         let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
         match ev.eval(&e, &Env::empty(None)).expect("evaluates") {
-            Value::String(s) => s.s.to_vec(),
+            Value::String(s) => s.to_vec(),
             other => panic!("unexpected {}", other.type_of()),
         }
     }

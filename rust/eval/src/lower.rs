@@ -567,7 +567,7 @@ impl<'a> Lowerer<'a> {
             SAttr::Dynamic(e) => self.expr_inner(e, None)?,
         };
         Ok(match lowered {
-            Expr::Const(Value::String(ref st)) => AttrKey::Static(intern_bytes(&st.s)),
+            Expr::Const(Value::String(ref st)) => AttrKey::Static(intern_bytes(&st[..])),
             other => AttrKey::Dynamic(Rc::new(other)),
         })
     }

@@ -113,7 +113,7 @@ fn write_json_scalar(v: &Value, out: &mut Vec<u8>) -> bool {
         Value::Null => out.extend_from_slice(b"null"),
         Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
         Value::Int(i) => write_int(out, *i),
-        Value::String(s) if s.ctx.is_empty() => json_string(out, &s.s),
+        Value::String(s) if s.ctx().is_empty() => json_string(out, &s[..]),
         _ => return false,
     }
     true
@@ -190,8 +190,8 @@ impl Eval {
             Value::Null | Value::Bool(_) | Value::Int(_) => {}
             Value::Float(f) => out.extend_from_slice(fmt_g(*f).as_bytes()),
             Value::String(s) => {
-                json_string(out, &s.s);
-                ctx.extend(s.ctx.iter().cloned());
+                json_string(out, &s[..]);
+                ctx.extend(s.ctx().iter().cloned());
             }
             Value::Path(p) => {
                 let sp = self.copy_to_store(p, pos)?;
@@ -287,7 +287,7 @@ impl Eval {
                     let _ = write!(out, "{i}");
                 }
                 Value::Float(f) => out.extend_from_slice(fmt_g(*f).as_bytes()),
-                Value::String(s) => nix_string(out, &s.s),
+                Value::String(s) => nix_string(out, &s[..]),
                 Value::Path(p) => out.extend_from_slice(p.as_bytes()),
                 Value::List(l) => {
                     if !l.is_empty() && !seen.insert(Rc::as_ptr(l) as *const u8 as usize) {

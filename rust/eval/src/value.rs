@@ -11,7 +11,7 @@ use std::rc::Rc;
 /// `!out!…drv` for one output).
 pub type Context = BTreeSet<Rc<str>>;
 
-/// A Nix string with its context.
+/// A Nix string with its context, as a [`Str`] shares it when it is not kept in place.
 ///
 /// The text is bytes, as in Nix: `substring` and `stringLength` count bytes, a cut
 /// inside a UTF-8 sequence keeps the bytes, and regexes match bytes.
@@ -127,11 +127,150 @@ impl std::fmt::Debug for Bytes {
     }
 }
 
-impl NixStr {
+/// How many bytes a [`Str`] holds in place.
+pub(crate) const SHORT_BYTES: usize = 14;
+
+/// [`Str::tag`] of a string kept in a shared [`NixStr`].
+const SHARED: u8 = u8::MAX;
+
+/// A string value: up to 14 bytes without context in the value itself, any other in a
+/// shared [`NixStr`]. Most strings are short (names, numbers, regex groups, JSON
+/// fields): in place they take no allocation at all (`regex` of
+/// `checks/bench/eval.sh`: a quarter of its time went to its groups' allocations and
+/// the pages they filled). Byte-aligned and 15 bytes long, so that a [`Value`] stays 16
+/// bytes; a shared string's pointer is kept unaligned in its first 8 bytes.
+pub struct Str {
+    /// The length of a string in place, or [`SHARED`].
+    tag: u8,
+    bytes: [u8; SHORT_BYTES],
+    /// Neither `Send` nor `Sync`, like the `Rc` it may hold.
+    _rc: std::marker::PhantomData<Rc<NixStr>>,
+}
+
+/// The context of every string in place.
+struct EmptyContext(Context);
+
+// SAFETY: an empty set holds no `Rc`; through a shared reference it can only be read
+// (nothing to iterate) or cloned into a new empty set, which touches no reference count.
+unsafe impl Sync for EmptyContext {}
+
+static EMPTY_CONTEXT: EmptyContext = EmptyContext(BTreeSet::new());
+
+impl Str {
+    /// A string of `bytes` with `ctx`: in place when short and without context.
+    #[inline]
+    pub fn new(bytes: Bytes, ctx: Context) -> Str {
+        if let (Bytes::Inline(len, inline), true) = (&bytes, ctx.is_empty()) {
+            if usize::from(*len) <= SHORT_BYTES {
+                let mut short = [0u8; SHORT_BYTES];
+                short.copy_from_slice(&inline[..SHORT_BYTES]);
+                return Str {
+                    tag: *len,
+                    bytes: short,
+                    _rc: std::marker::PhantomData,
+                };
+            }
+        }
+        Str::shared(Rc::new(NixStr {
+            s: bytes,
+            ctx: std::mem::ManuallyDrop::new(ctx),
+        }))
+    }
+
+    /// A string kept in `rc`.
+    fn shared(rc: Rc<NixStr>) -> Str {
+        let mut bytes = [0u8; SHORT_BYTES];
+        bytes[..8].copy_from_slice(&(Rc::into_raw(rc) as usize).to_ne_bytes());
+        Str {
+            tag: SHARED,
+            bytes,
+            _rc: std::marker::PhantomData,
+        }
+    }
+
+    /// The shared string's pointer (from `Rc::into_raw`), for a string not in place.
+    #[inline]
+    fn shared_ptr(&self) -> Option<*const NixStr> {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(&self.bytes[..8]);
+        (self.tag == SHARED).then_some(usize::from_ne_bytes(word) as *const NixStr)
+    }
+
+    /// The shared string, for a string not in place.
+    #[inline]
+    fn heap(&self) -> Option<&NixStr> {
+        // SAFETY: the pointer came from `Rc::into_raw` and this value holds one of its
+        // counts, so the `NixStr` lives at least as long as `self`.
+        self.shared_ptr().map(|p| unsafe { &*p })
+    }
+
+    /// The context (empty for a string in place).
+    #[inline]
+    pub fn ctx(&self) -> &Context {
+        match self.heap() {
+            Some(s) => &s.ctx,
+            None => &EMPTY_CONTEXT.0,
+        }
+    }
+
     /// The text as UTF-8, invalid sequences replaced by U+FFFD. For places that need
     /// text (names, messages, hash algorithms); values keep their bytes.
     pub fn lossy(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.s)
+        String::from_utf8_lossy(self)
+    }
+
+    /// Whether both are the same string value (one shared string, or equal in place):
+    /// a cheap test before comparing bytes.
+    #[inline]
+    pub fn same(&self, other: &Str) -> bool {
+        self.tag == other.tag && self.bytes == other.bytes
+    }
+}
+
+impl std::ops::Deref for Str {
+    type Target = [u8];
+    #[inline]
+    fn deref(&self) -> &[u8] {
+        match self.heap() {
+            Some(s) => &s.s,
+            None => self.bytes.get(..usize::from(self.tag)).unwrap_or_default(),
+        }
+    }
+}
+
+impl Clone for Str {
+    #[inline]
+    fn clone(&self) -> Str {
+        if let Some(p) = self.shared_ptr() {
+            // SAFETY: `p` came from `Rc::into_raw` and is alive (this value holds a
+            // count); the copy made below holds the new count.
+            unsafe { Rc::increment_strong_count(p) };
+        }
+        Str {
+            tag: self.tag,
+            bytes: self.bytes,
+            _rc: std::marker::PhantomData,
+        }
+    }
+}
+
+impl Drop for Str {
+    #[inline]
+    fn drop(&mut self) {
+        if let Some(p) = self.shared_ptr() {
+            // SAFETY: `p` came from `Rc::into_raw`; this value's count is given back once.
+            drop(unsafe { Rc::from_raw(p) });
+        }
+    }
+}
+
+impl std::fmt::Debug for Str {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.lossy().fmt(f)?;
+        if !self.ctx().is_empty() {
+            write!(f, " (context {:?})", self.ctx())?;
+        }
+        Ok(())
     }
 }
 
@@ -147,7 +286,7 @@ pub enum Value {
     /// A float.
     Float(f64),
     /// A string.
-    String(Rc<NixStr>),
+    String(Str),
     /// A canonical absolute path (a thin pointer, as for lists: a value takes 16 bytes
     /// instead of 24).
     Path(Rc<String>),
@@ -613,18 +752,12 @@ impl Thunk {
 impl Value {
     /// A string value without context.
     pub fn string(s: impl IntoBytes) -> Value {
-        Value::String(Rc::new(NixStr {
-            s: s.into_nix_bytes(),
-            ctx: Default::default(),
-        }))
+        Value::String(Str::new(s.into_nix_bytes(), Context::new()))
     }
 
     /// A string value with context.
     pub fn string_ctx(s: impl IntoBytes, ctx: Context) -> Value {
-        Value::String(Rc::new(NixStr {
-            s: s.into_nix_bytes(),
-            ctx: std::mem::ManuallyDrop::new(ctx),
-        }))
+        Value::String(Str::new(s.into_nix_bytes(), ctx))
     }
 
     /// A list value.
@@ -782,6 +915,36 @@ mod tests {
         let v = Value::string_ctx("x", Context::from([path.clone()]));
         assert_eq!(Rc::strong_count(&path), 2);
         drop(v);
+        assert_eq!(Rc::strong_count(&path), 1);
+    }
+
+    /// A string value keeps up to 14 bytes without context in place; longer ones and
+    /// ones with context are shared, and clones count references to the one copy.
+    #[test]
+    fn strings_in_place_or_shared() {
+        for n in [0, 1, 13, 14, 15, 22, 23, 100] {
+            let text: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+            let s = Str::new(Bytes::from(&text[..]), Context::new());
+            assert_eq!(&*s, &text[..], "length {n}");
+            assert_eq!(s.shared_ptr().is_none(), n <= SHORT_BYTES, "length {n}");
+            assert!(s.ctx().is_empty());
+            let copy = s.clone();
+            assert!(copy.same(&s) && *copy == text[..]);
+            // An equal string made apart is the same only when in place.
+            let apart = Str::new(Bytes::from(&text[..]), Context::new());
+            assert_eq!(apart.same(&s), n <= SHORT_BYTES, "length {n}");
+        }
+        let short = Str::new(Bytes::from(&b"ab"[..]), Context::new());
+        assert!(!short.same(&Str::new(Bytes::from(&b"abc"[..]), Context::new())));
+        // Context keeps even a short string shared, and goes with its last clone.
+        let path: Rc<str> = Rc::from("/nix/store/00000000000000000000000000000000-x");
+        let s = Str::new(Bytes::from(&b"x"[..]), Context::from([path.clone()]));
+        assert!(s.shared_ptr().is_some());
+        let copy = s.clone();
+        drop(s);
+        assert_eq!(copy.ctx().len(), 1);
+        assert_eq!(Rc::strong_count(&path), 2);
+        drop(copy);
         assert_eq!(Rc::strong_count(&path), 1);
     }
 

@@ -22,7 +22,7 @@ pub(super) fn attr_values(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 }
 
 fn name_of(ev: &mut Eval, v: &Value, pos: Pos) -> R<Symbol> {
-    Ok(intern_bytes(&ev.force_str(v, pos)?.s))
+    Ok(intern_bytes(&ev.force_str(v, pos)?[..]))
 }
 
 pub(super) fn get_attr(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {

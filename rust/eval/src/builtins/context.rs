@@ -12,25 +12,25 @@ use std::rc::Rc;
 
 pub(super) fn has_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
-    Ok(Value::Bool(!s.ctx.is_empty()))
+    Ok(Value::Bool(!s.ctx().is_empty()))
 }
 
 pub(super) fn discard_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
-    Ok(Value::string(&s.s[..]))
+    Ok(Value::string(&s[..]))
 }
 
 pub(super) fn discard_output_dependency(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
     let ctx: Context = s
-        .ctx
+        .ctx()
         .iter()
         .map(|c| match c.strip_prefix('=') {
             Some(p) => Rc::from(p),
             None => c.clone(),
         })
         .collect();
-    Ok(Value::string_ctx(&s.s[..], ctx))
+    Ok(Value::string_ctx(&s[..], ctx))
 }
 
 #[derive(Default)]
@@ -43,7 +43,7 @@ struct CtxInfo {
 pub(super) fn get_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
     let mut info: BTreeMap<String, CtxInfo> = BTreeMap::new();
-    for c in s.ctx.iter() {
+    for c in s.ctx().iter() {
         if let Some(drv) = c.strip_prefix('=') {
             info.entry(drv.to_string()).or_default().all_outputs = true;
         } else if let Some(rest) = c.strip_prefix('!') {
@@ -82,7 +82,7 @@ pub(super) fn get_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
     let a = ev.force_attrs(&args[1], pos)?;
-    let mut ctx = (*s.ctx).clone();
+    let mut ctx = s.ctx().clone();
     for e in a.entries().iter() {
         let path = e.name.as_str();
         let path: &str = &path;
@@ -117,7 +117,7 @@ pub(super) fn append_context(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
             }
         }
     }
-    Ok(Value::string_ctx(&s.s[..], ctx))
+    Ok(Value::string_ctx(&s[..], ctx))
 }
 
 pub(super) fn placeholder(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
@@ -128,7 +128,7 @@ pub(super) fn placeholder(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 pub(super) fn to_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let name = ev.force_str(&args[0], pos)?;
     let contents = ev.force_str(&args[1], pos)?;
-    let path = crate::store_glue::to_file(ev, &name.lossy(), &contents.s, &contents.ctx)
+    let path = crate::store_glue::to_file(ev, &name.lossy(), &contents[..], contents.ctx())
         .map_err(|m| err(m, pos))?;
     let mut ctx = Context::new();
     ctx.insert(Rc::from(path.as_str()));

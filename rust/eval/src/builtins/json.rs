@@ -231,7 +231,7 @@ impl JsonParser<'_> {
         }
         let slot = short_slot(bytes);
         if let Some(Some(v @ Value::String(s))) = self.short.get(slot) {
-            if *s.s == *bytes {
+            if **s == *bytes {
                 return v.clone();
             }
         }
@@ -405,7 +405,7 @@ impl JsonParser<'_> {
 pub(super) fn from_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
     let mut p = JsonParser {
-        s: &s.s,
+        s: &s[..],
         i: 0,
         items: Vec::new(),
         entries: Vec::new(),
@@ -445,7 +445,7 @@ fn from_toml_value(v: toml::Value) -> Result<Value, String> {
 
 pub(super) fn from_toml(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
-    let text = std::str::from_utf8(&s.s).map_err(|e| {
+    let text = std::str::from_utf8(&s[..]).map_err(|e| {
         err(
             format!(
                 "while parsing a TOML string: not UTF-8 at byte {}",
@@ -523,7 +523,7 @@ fn xml_value(ev: &mut Eval, v: &Value, depth: usize, x: &mut Xml, pos: Pos) -> R
                 let _ = writeln!(out, "<float value=\"{}\" />", crate::print::fmt_g(*f));
             }
             Value::String(s) => {
-                x.ctx.extend(s.ctx.iter().cloned());
+                x.ctx.extend(s.ctx().iter().cloned());
                 let out = &mut x.out;
                 indent(out, depth);
                 out.push_str("<string value=\"");

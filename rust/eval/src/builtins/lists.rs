@@ -5,7 +5,7 @@ use crate::error::{err, R};
 use crate::eval::{attr, Eval};
 use crate::ir::{AttrKey, BinOp, Expr, Param, Pos};
 use crate::symbol::{intern, intern_bytes, Symbol};
-use crate::value::{Attrs, NixStr, Value};
+use crate::value::{Attrs, Str, Value};
 use std::collections::HashMap;
 use std::rc::Rc;
 
@@ -198,7 +198,7 @@ pub(super) fn group_by(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let mut order = Vec::new();
     for x in l.iter() {
         let r = ev.call(f.clone(), x.clone(), pos)?;
-        let key = intern_bytes(&ev.force_str(&r, pos)?.s);
+        let key = intern_bytes(&ev.force_str(&r, pos)?[..]);
         groups
             .entry(key)
             .or_insert_with(|| {
@@ -338,7 +338,7 @@ fn key_comparator(f: &Value) -> Option<SortKey> {
 /// The elements with their keys, when the keys are all integers or all strings.
 enum Keyed {
     Ints(Vec<(i64, Value)>),
-    Strings(Vec<(Rc<NixStr>, Value)>),
+    Strings(Vec<(Str, Value)>),
 }
 
 /// `items` sorted by their keys without a call of the comparator per pair: every key is
@@ -374,7 +374,7 @@ fn sort_by_key(ev: &mut Eval, items: &[Value], key: SortKey) -> Option<Vec<Value
     let descending = matches!(key, SortKey::Attr(_, true));
     Some(match keyed {
         Keyed::Ints(v) => sorted_by_key(v, descending, i64::cmp),
-        Keyed::Strings(v) => sorted_by_key(v, descending, |a, b| a.s.cmp(&b.s)),
+        Keyed::Strings(v) => sorted_by_key(v, descending, |a, b| a[..].cmp(&b[..])),
     })
 }
 

@@ -379,7 +379,7 @@ fn trace(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let v = ev.force(&args[0])?;
     let mut out = b"trace: ".to_vec();
     match &v {
-        Value::String(s) => out.extend_from_slice(&s.s),
+        Value::String(s) => out.extend_from_slice(&s[..]),
         other => ev.write_nix(other, false, &mut out)?,
     }
     out.push(b'\n');
@@ -465,7 +465,7 @@ fn to_string(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 fn get_env(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let name = ev.force_str(&args[0], pos)?;
     use std::os::unix::ffi::{OsStrExt, OsStringExt};
-    let value = std::env::var_os(std::ffi::OsStr::from_bytes(&name.s));
+    let value = std::env::var_os(std::ffi::OsStr::from_bytes(&name[..]));
     Ok(Value::string(
         value.map(OsStringExt::into_vec).unwrap_or_default(),
     ))

@@ -6,7 +6,7 @@ use crate::eval::Eval;
 use crate::ir::Pos;
 use crate::regex::{Regex, RegexError, Span};
 use crate::symbol::FxBuild;
-use crate::value::{NixStr, Value};
+use crate::value::{Str, Value};
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
@@ -16,18 +16,18 @@ thread_local! {
     static CACHE: RefCell<HashMap<Vec<u8>, Rc<Regex>, FxBuild>> = RefCell::default();
     /// The pattern string value compiled last and its program: a loop calling `match`
     /// with one pattern passes the same string each time, found here without hashing.
-    static LAST: RefCell<Option<(Rc<NixStr>, Rc<Regex>)>> = const { RefCell::new(None) };
+    static LAST: RefCell<Option<(Str, Rc<Regex>)>> = const { RefCell::new(None) };
 }
 
-fn compile(pattern: &Rc<NixStr>, pos: Pos) -> R<Rc<Regex>> {
+fn compile(pattern: &Str, pos: Pos) -> R<Rc<Regex>> {
     let last = LAST.with(|l| match &*l.borrow() {
-        Some((p, r)) if Rc::ptr_eq(p, pattern) => Some(r.clone()),
+        Some((p, r)) if p.same(pattern) => Some(r.clone()),
         _ => None,
     });
     if let Some(r) = last {
         return Ok(r);
     }
-    let regex = compile_bytes(&pattern.s, pos)?;
+    let regex = compile_bytes(pattern, pos)?;
     LAST.with(|l| *l.borrow_mut() = Some((pattern.clone(), regex.clone())));
     Ok(regex)
 }
@@ -74,9 +74,9 @@ pub(super) fn match_(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let re = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
     let regex = compile(&re, pos)?;
-    Ok(match regex.full_match(&s.s) {
+    Ok(match regex.full_match(&s[..]) {
         None => Value::Null,
-        Some(groups) => list(groups_values(&s.s, groups)),
+        Some(groups) => list(groups_values(&s[..], groups)),
     })
 }
 
@@ -84,7 +84,7 @@ pub(super) fn split(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let re = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
     let regex = compile(&re, pos)?;
-    let text = &s.s[..];
+    let text = &s[..];
     let mut out = Vec::new();
     let mut last = 0;
     for m in regex.split(text) {

@@ -36,10 +36,10 @@ pub(super) fn concat_strings_sep(ev: &mut Eval, args: &[Value], pos: Pos) -> R<V
     let sep = ev.force_str(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
     let mut out = Vec::new();
-    let mut ctx: Context = (*sep.ctx).clone();
+    let mut ctx: Context = sep.ctx().clone();
     for (i, item) in l.iter().enumerate() {
         if i > 0 {
-            out.extend_from_slice(&sep.s);
+            out.extend_from_slice(&sep[..]);
         }
         ev.coerce_into(item, pos, INTERP, &mut out, &mut ctx)?;
     }
@@ -63,10 +63,10 @@ pub(super) fn replace_strings(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
         froms.push(ev.force_str(f, pos)?);
     }
     let s = ev.force_str(&args[2], pos)?;
-    let mut ctx = (*s.ctx).clone();
+    let mut ctx = s.ctx().clone();
     // Replacement strings are forced lazily and only once each.
     let mut tos: Vec<Option<Vec<u8>>> = vec![None; to.len()];
-    let text = &s.s[..];
+    let text = &s[..];
     let mut out = Vec::with_capacity(text.len());
     let mut i = 0;
     // Runs of untouched text are copied as whole slices.
@@ -74,7 +74,7 @@ pub(super) fn replace_strings(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
     while i <= text.len() {
         let mut matched = false;
         for (k, f) in froms.iter().enumerate() {
-            let fb = &f.s[..];
+            let fb = &f[..];
             if text.get(i..i + fb.len()) == Some(fb) {
                 out.extend_from_slice(text.get(run_start..i).unwrap_or_default());
                 if tos[k].is_none() {
@@ -187,7 +187,7 @@ pub(crate) fn compare_versions_str(a: &[u8], b: &[u8]) -> Ordering {
 pub(super) fn compare_versions(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let a = ev.force_str(&args[0], pos)?;
     let b = ev.force_str(&args[1], pos)?;
-    Ok(Value::Int(match compare_versions_str(&a.s, &b.s) {
+    Ok(Value::Int(match compare_versions_str(&a[..], &b[..]) {
         Ordering::Less => -1,
         Ordering::Equal => 0,
         Ordering::Greater => 1,
@@ -197,7 +197,7 @@ pub(super) fn compare_versions(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Val
 pub(super) fn split_version(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let s = ev.force_str(&args[0], pos)?;
     Ok(list(
-        version_components(&s.s)
+        version_components(&s[..])
             .into_iter()
             .map(Value::string)
             .collect(),
@@ -255,7 +255,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 pub(super) fn hash_string(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let algo = ev.force_str(&args[0], pos)?;
     let s = ev.force_str(&args[1], pos)?;
-    match digest(&algo.lossy(), &s.s) {
+    match digest(&algo.lossy(), &s[..]) {
         Some(d) => Ok(Value::string(hex(&d))),
         None => Err(err(
             format!("unknown hash algorithm '{}'", algo.lossy()),
