@@ -411,7 +411,7 @@ impl<'s> Lexer<'s> {
             match (self.at(self.pos), self.at(self.pos + 1)) {
                 (b'#', _) => {
                     let rest = &self.bytes()[self.pos..];
-                    self.pos += rest.iter().position(|b| *b == b'\n').unwrap_or(rest.len());
+                    self.pos += memchr::memchr(b'\n', rest).unwrap_or(rest.len());
                 }
                 (b'/', b'*') => match self.src[self.pos + 2..].find("*/") {
                     Some(n) => self.pos += 2 + n + 2,
@@ -1187,7 +1187,14 @@ impl<'s> Parser<'s> {
                 // `$$` is two dollars: the second never starts an interpolation.
                 pos += 2;
             } else {
-                pos += 1;
+                // Plain text up to the next byte that may end it, escape or interpolate.
+                let rest = bytes.get(pos + 1..).unwrap_or_default();
+                let plain = if indented {
+                    memchr::memchr2(b'\'', b'$', rest)
+                } else {
+                    memchr::memchr3(b'"', b'\\', b'$', rest)
+                };
+                pos += 1 + plain.unwrap_or(rest.len());
             }
         }
         self.resume(pos)?;
