@@ -5,7 +5,7 @@ use crate::error::{err, R};
 use crate::eval::{attr, with_stack, Eval};
 use crate::ir::{Param, Pos};
 use crate::symbol::{intern, intern_bytes, Symbol};
-use crate::value::{Attr, Attrs, Context, Value};
+use crate::value::{Attr, Attrs, Context, Value, SHORT_BYTES};
 use std::fmt::Write;
 use std::rc::Rc;
 
@@ -33,8 +33,9 @@ struct JsonParser<'a> {
     /// Short strings made so far, by a hash of their bytes: a document repeats its
     /// short values (tags, kinds, states) many times, and strings are immutable, so a
     /// repeat shares the first one's allocation instead of making its own (tens of MB
-    /// on a big document). Direct-mapped, a later string replaces an earlier one of
-    /// the same hash: bounded memory, no hash-map iteration order anywhere.
+    /// on a big document). The shortest take no allocation and are not kept here.
+    /// Direct-mapped, a later string replaces an earlier one of the same hash: bounded
+    /// memory, no hash-map iteration order anywhere.
     short: Vec<Option<Value>>,
     /// Object keys read so far, by a hash of their bytes (direct-mapped like
     /// [`JsonParser::short`]): a document repeats its keys in every record, and
@@ -42,7 +43,8 @@ struct JsonParser<'a> {
     keys: Vec<Option<Symbol>>,
 }
 
-/// Strings up to this many bytes are looked up in [`JsonParser::short`].
+/// Strings up to this many bytes, and longer than a string value holds in place
+/// ([`SHORT_BYTES`]), are looked up in [`JsonParser::short`].
 const SHORT_STRING: usize = 16;
 /// Number of entries of [`JsonParser::short`] (a power of two).
 const SHORT_STRINGS: usize = 1024;
@@ -226,7 +228,8 @@ impl JsonParser<'_> {
 
     /// A string value of `bytes`, shared with an earlier equal one if short.
     fn string_value(&mut self, bytes: &[u8]) -> Value {
-        if bytes.len() > SHORT_STRING {
+        // Up to SHORT_BYTES, a string value holds its bytes itself: nothing to share.
+        if bytes.len() > SHORT_STRING || bytes.len() <= SHORT_BYTES {
             return Value::string(bytes);
         }
         let slot = short_slot(bytes);
