@@ -17,7 +17,11 @@ fn main() -> ExitCode {
         eprintln!("usage: eval-json FILE");
         return ExitCode::FAILURE;
     };
-    let mut evaluator = Evaluator::new(EvalOptions::default());
+    // Forgotten below, not dropped.
+    let mut evaluator = Evaluator::new(EvalOptions {
+        lives_until_exit: true,
+        ..EvalOptions::default()
+    });
     let request = Request {
         attr_path: None,
         strict: true,

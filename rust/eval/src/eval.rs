@@ -206,6 +206,8 @@ pub struct Eval {
     name_strings: HashMap<Symbol, Str, FxBuild>,
     /// The length of `bound` beyond which dead entries are dropped.
     bound_prune_at: usize,
+    /// Whether `bound` is kept (see [`crate::EvalOptions::lives_until_exit`]).
+    track_cycles: bool,
     /// The buffer strings are built in (interpolation, `+`), kept from one string to
     /// the next: see [`Eval::build_string`].
     str_buf: Vec<u8>,
@@ -264,8 +266,10 @@ fn type_err(v: &Value, expected: &str, pos: Pos) -> Box<EvalError> {
 }
 
 impl Eval {
-    /// A fresh evaluator with the builtins installed.
-    pub fn new(search_path: Vec<(String, PathBuf)>) -> Eval {
+    /// A fresh evaluator with the builtins installed, finding `<name>` paths in
+    /// `search_path`; `track_cycles`: whether its drop is to break the reference cycles
+    /// of self-referring values (see [`Eval::track_bound`]).
+    pub fn new(search_path: Vec<(String, PathBuf)>, track_cycles: bool) -> Eval {
         let mut ev = Eval {
             files: Vec::new(),
             globals: HashMap::default(),
@@ -286,6 +290,7 @@ impl Eval {
             speculate: false,
             bound: Vec::new(),
             bound_prune_at: BOUND_PRUNE_MIN,
+            track_cycles,
             name_strings: HashMap::default(),
             str_buf: Vec::new(),
         };
@@ -467,6 +472,9 @@ impl Eval {
     /// Remembers the thunks bound by `rec`, `let` and defaults: they may come to refer
     /// to themselves, and dropping the evaluator empties them to break such cycles.
     fn track_bound(&mut self, values: &[Value]) {
+        if !self.track_cycles {
+            return;
+        }
         if self.bound.len() + values.len() > self.bound_prune_at {
             self.bound.retain(|t| t.strong_count() > 0);
             self.bound_prune_at = (self.bound.len() * 2).max(BOUND_PRUNE_MIN);
@@ -2018,24 +2026,28 @@ fn refill_frame(frame: &mut Option<Rc<Env>>, c: &Closure, arg: Value) -> Rc<Env>
 /// Reads a lexical variable.
 #[inline]
 pub fn lookup(env: &Rc<Env>, depth: u32, slot: u32) -> R<&Value> {
+    match bound_value(env, depth, slot) {
+        Some(v) => Ok(v),
+        None => Err(bad_variable()),
+    }
+}
+
+/// A lexical variable's value, `None` when its frame is still being filled (a `let`
+/// whose bindings are being made asks whether an operand is already known).
+#[inline]
+fn bound_value(env: &Rc<Env>, depth: u32, slot: u32) -> Option<&Value> {
     let mut e = env;
     for _ in 0..depth {
-        match &e.parent {
-            Some(p) => e = p,
-            None => return Err(bad_variable("depth")),
-        }
+        e = e.parent.as_ref()?;
     }
-    match e.get(slot) {
-        Some(v) => Ok(v),
-        None => Err(bad_variable("slot")),
-    }
+    e.get(slot)
 }
 
 /// [`lookup`]'s error (a lowering bug), out of line.
 #[cold]
 #[inline(never)]
-fn bad_variable(what: &str) -> Box<EvalError> {
-    err(format!("internal error: bad variable {what}"), Pos::NONE)
+fn bad_variable() -> Box<EvalError> {
+    err("internal error: bad variable", Pos::NONE)
 }
 
 /// The value of an integer operation whose operands are known without evaluating
@@ -2067,7 +2079,7 @@ fn int_op_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<Value> {
 #[inline(always)]
 fn int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
     match e {
-        Expr::Var(d, s, _) => match lookup(env, *d, *s).ok()? {
+        Expr::Var(d, s, _) => match bound_value(env, *d, *s)? {
             Value::Int(i) => Some(*i),
             Value::Thunk(t) => t.int(),
             _ => None,
@@ -2123,7 +2135,7 @@ mod tests {
 
     #[test]
     fn dropping_an_evaluator_frees_its_builtins() {
-        let ev = Eval::new(Vec::new());
+        let ev = Eval::new(Vec::new(), true);
         let weak = match ev.globals.get(&intern("builtins")) {
             Some(Value::Attrs(a)) => Rc::downgrade(a),
             _ => panic!("no builtins set"),
@@ -2136,7 +2148,12 @@ mod tests {
     /// Evaluates `text` deeply and tells whether what its result holds outlives the
     /// evaluator.
     fn leaks(text: &str) -> bool {
-        let mut ev = Eval::new(Vec::new());
+        leaks_with(text, true)
+    }
+
+    /// [`leaks`] with an evaluator that tracks cycles for its drop or not.
+    fn leaks_with(text: &str, track_cycles: bool) -> bool {
+        let mut ev = Eval::new(Vec::new(), track_cycles);
         let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
         let v = ev.eval(&e, &Env::empty(None)).expect("evaluates");
         ev.deep_force(&v).expect("forces");
@@ -2156,7 +2173,7 @@ mod tests {
 
     /// The text of the string `text` evaluates to.
     fn string_of(text: &str) -> Vec<u8> {
-        let mut ev = Eval::new(Vec::new());
+        let mut ev = Eval::new(Vec::new(), true);
         let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
         match ev.eval(&e, &Env::empty(None)).expect("evaluates") {
             Value::String(s) => s.to_vec(),
@@ -2196,5 +2213,19 @@ mod tests {
         assert!(!leaks(
             "let fix = f: let x = f x; in x; in fix (self: { me = self; })"
         ));
+    }
+
+    /// An evaluator that lives until the process ends keeps no list of bound thunks:
+    /// its drop cannot break their cycles (and is not meant to run).
+    #[test]
+    fn an_evaluator_without_cycle_tracking_keeps_no_bound_thunks() {
+        let text = "let x = { y = x; }; in x";
+        assert!(leaks_with(text, false));
+        assert!(!leaks_with(text, true));
+        let mut ev = Eval::new(Vec::new(), false);
+        let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
+        let v = ev.eval(&e, &Env::empty(None)).expect("evaluates");
+        ev.deep_force(&v).expect("forces");
+        assert!(ev.bound.is_empty());
     }
 }

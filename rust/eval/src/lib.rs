@@ -65,6 +65,12 @@ pub struct EvalOptions {
     pub search_path: Vec<(String, PathBuf)>,
     /// Arguments for a top-level function.
     pub auto_args: Vec<(String, AutoArg)>,
+    /// The evaluator lives until the process ends: the caller forgets it rather than
+    /// dropping it (`nixspot eval` prints the result and exits). It then skips the
+    /// bookkeeping that lets its drop break the reference cycles of values that refer
+    /// to themselves (a weak reference to every thunk bound by `let`, `rec` and
+    /// defaults); dropping such an evaluator leaks those values.
+    pub lives_until_exit: bool,
 }
 
 /// How [`Evaluator::eval_with`] renders the result.
@@ -165,7 +171,7 @@ fn absolute(p: &Path) -> String {
 impl Evaluator {
     /// Creates an evaluator.
     pub fn new(options: EvalOptions) -> Self {
-        let ev = Eval::new(options.search_path.clone());
+        let ev = Eval::new(options.search_path.clone(), !options.lives_until_exit);
         Evaluator { options, ev }
     }
 
@@ -194,7 +200,10 @@ impl Evaluator {
     pub fn eval_with(&mut self, source: &Source, req: &Request) -> Result<Vec<u8>, Error> {
         let mut result = self.eval_inner(source, req, true);
         if matches!(&result, Err(e) if e.kind == error::ErrorKind::Restart) {
-            self.ev = Eval::new(self.options.search_path.clone());
+            self.ev = Eval::new(
+                self.options.search_path.clone(),
+                !self.options.lives_until_exit,
+            );
             result = self.eval_inner(source, req, false);
         }
         result.map_err(|e| render(&self.ev, &e))

@@ -146,6 +146,7 @@ fn top_level_functions_are_called_with_auto_args() {
             ("a".to_string(), AutoArg::Expr("1 + 1".to_string())),
             ("b".to_string(), AutoArg::Str("text".to_string())),
         ],
+        ..EvalOptions::default()
     });
     let out = ev
         .eval_to_json(&expr("{ a, b, c ? 3 }: [ a b c ]"))
@@ -213,7 +214,7 @@ fn imports_search_paths_and_default_nix() {
     .expect("write");
     let mut ev = Evaluator::new(EvalOptions {
         search_path: vec![("mylib".to_string(), lib.clone())],
-        auto_args: Vec::new(),
+        ..EvalOptions::default()
     });
     let out = ev
         .eval_to_json(&Source::File(dir.path().join("main.nix")))
