@@ -133,12 +133,15 @@ pub(crate) const SHORT_BYTES: usize = 14;
 /// [`Str::tag`] of a string kept in a shared [`NixStr`].
 const SHARED: u8 = u8::MAX;
 
+/// The bytes of a shared string's pointer, at the start of [`Str::bytes`].
+const POINTER_BYTES: usize = std::mem::size_of::<usize>();
+
 /// A string value: up to 14 bytes without context in the value itself, any other in a
 /// shared [`NixStr`]. Most strings are short (names, numbers, regex groups, JSON
 /// fields): in place they take no allocation at all (`regex` of
 /// `checks/bench/eval.sh`: a quarter of its time went to its groups' allocations and
 /// the pages they filled). Byte-aligned and 15 bytes long, so that a [`Value`] stays 16
-/// bytes; a shared string's pointer is kept unaligned in its first 8 bytes.
+/// bytes; a shared string's pointer is kept unaligned in its first bytes.
 pub struct Str {
     /// The length of a string in place, or [`SHARED`].
     tag: u8,
@@ -180,7 +183,7 @@ impl Str {
     /// A string kept in `rc`.
     fn shared(rc: Rc<NixStr>) -> Str {
         let mut bytes = [0u8; SHORT_BYTES];
-        bytes[..8].copy_from_slice(&(Rc::into_raw(rc) as usize).to_ne_bytes());
+        bytes[..POINTER_BYTES].copy_from_slice(&(Rc::into_raw(rc) as usize).to_ne_bytes());
         Str {
             tag: SHARED,
             bytes,
@@ -191,8 +194,8 @@ impl Str {
     /// The shared string's pointer (from `Rc::into_raw`), for a string not in place.
     #[inline]
     fn shared_ptr(&self) -> Option<*const NixStr> {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(&self.bytes[..8]);
+        let mut word = [0u8; POINTER_BYTES];
+        word.copy_from_slice(&self.bytes[..POINTER_BYTES]);
         (self.tag == SHARED).then_some(usize::from_ne_bytes(word) as *const NixStr)
     }
 
