@@ -3,8 +3,10 @@
 # `nix-instantiate --eval --strict --json`, whole process. Paired runs: each pair runs
 # both commands back to back (alternating which goes first), so machine drift hits both
 # alike; the time ratio is the median of the per-pair ratios. Wall time from bash's
-# EPOCHREALTIME (GNU time's %e has 0.01 s resolution), peak RSS from GNU time (%M,
-# median). Callgrind instruction counts per workload (repeatable on a loaded machine).
+# EPOCHREALTIME around the command alone (GNU time's %e has 0.01 s resolution, and its
+# start-up and timeout's would be timed too), peak RSS from GNU time (%M, median) in a
+# separate untimed run of each side per pair. Callgrind instruction counts per workload
+# (repeatable on a loaded machine).
 # Prints a Markdown table; ratios are Nix / nixspot, so > 1 means nixspot is better.
 #
 # Run on demand (not in CI):  bash checks/bench/eval.sh [PAIRS]   (default 5 pairs)
@@ -197,22 +199,38 @@ NIX
 
 median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.4f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
-# run SIDE FILE: one timed run (cut after 300 s); appends "seconds kib" to $work/SIDE.runs
-# and leaves the output in $work/out.SIDE.
-run() {
+# command_of SIDE FILE: sets `cmd` (a local of the caller) to the command line of SIDE.
+command_of() {
+  if [[ "$1" == nix ]]; then cmd=(nix-instantiate --eval --strict --json "$2"); else cmd=("${nixspot[@]}" "$2"); fi
+}
+
+# timed SIDE FILE: one timed run of the command alone, started by bash itself: no timing
+# or timeout program in between, whose own start-up (a few milliseconds) would count on
+# both sides and pull every ratio towards 1. `ulimit -t` stops a runaway after 300 CPU
+# seconds. Appends the seconds to $work/SIDE.times and leaves the output in $work/out.SIDE.
+timed() {
   local side="$1" file="$2" start end cmd
-  if [[ "$side" == nix ]]; then cmd=(nix-instantiate --eval --strict --json "$file"); else cmd=("${nixspot[@]}" "$file"); fi
+  command_of "$side" "$file"
   start=$EPOCHREALTIME
-  /usr/bin/time -f '%M' -o "$work/time" timeout 300 "${cmd[@]}" > "$work/out.$side" 2>/dev/null || true
+  (ulimit -t 300; exec "${cmd[@]}") > "$work/out.$side" 2>/dev/null || true
   end=$EPOCHREALTIME
-  echo "$(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f", e - s }') $(tail -n 1 "$work/time")" >> "$work/$side.runs"
+  awk -v s="$start" -v e="$end" 'BEGIN { printf "%.4f\n", e - s }' >> "$work/$side.times"
+}
+
+# peak SIDE FILE: one untimed run under GNU time (cut after 300 s); appends its peak RSS
+# (KiB) to $work/SIDE.peaks.
+peak() {
+  local side="$1" file="$2" cmd
+  command_of "$side" "$file"
+  /usr/bin/time -f '%M' -o "$work/time" timeout 300 "${cmd[@]}" > /dev/null 2>&1 || true
+  tail -n 1 "$work/time" >> "$work/$side.peaks"
 }
 
 # instructions SIDE FILE: callgrind's instruction count of one run ("-" when skipped).
 instructions() {
   local side="$1" file="$2" cmd
   if [[ "$callgrind" != both && "$callgrind" != "$side" ]]; then echo "-"; return; fi
-  if [[ "$side" == nix ]]; then cmd=(nix-instantiate --eval --strict --json "$file"); else cmd=("${nixspot[@]}" "$file"); fi
+  command_of "$side" "$file"
   { valgrind --tool=callgrind --callgrind-out-file=/dev/null "${cmd[@]}" 2>&1 >/dev/null || true; } |
     awk '/Collected :/ { n = $NF } END { if (n == "") print "-"; else printf "%.1f\n", n / 1e6 }'
 }
@@ -224,16 +242,18 @@ echo "| workload | Nix time (s) | nixspot time (s) | time ratio (median of pairs
 echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"
 for w in ${WORKLOADS:-fib foldl-sum foldl-attrs attrs-merge map-filter-sort fromjson tojson tojson-nested strings regex modules evalmodules hotspot-wikipedia}; do
   file="$work/$w.nix"
-  rm -f "$work/nix.runs" "$work/nixspot.runs"
+  rm -f "$work"/{nix,nixspot}.{times,peaks}
   for i in $(seq "$pairs"); do
-    if (( i % 2 )); then run nix "$file"; run nixspot "$file"; else run nixspot "$file"; run nix "$file"; fi
+    if (( i % 2 )); then timed nix "$file"; timed nixspot "$file"; else timed nixspot "$file"; timed nix "$file"; fi
+    peak nix "$file"
+    peak nixspot "$file"
   done
   # Byte for byte, trailing newline included (neither prints one after --json).
   same=yes
   cmp -s "$work/out.nix" "$work/out.nixspot" || same="NO ($(head -c 60 "$work/out.nixspot"))"
-  ratio=$(paste -d ' ' "$work/nix.runs" "$work/nixspot.runs" | awk '{ print $1 / $3 }' | median)
-  nt=$(awk '{ print $1 }' "$work/nix.runs" | median); st=$(awk '{ print $1 }' "$work/nixspot.runs" | median)
-  nm=$(awk '{ print $2 }' "$work/nix.runs" | median); sm=$(awk '{ print $2 }' "$work/nixspot.runs" | median)
+  ratio=$(paste -d ' ' "$work/nix.times" "$work/nixspot.times" | awk '{ print $1 / $2 }' | median)
+  nt=$(median < "$work/nix.times"); st=$(median < "$work/nixspot.times")
+  nm=$(median < "$work/nix.peaks"); sm=$(median < "$work/nixspot.peaks")
   ni=$(instructions nix "$file"); si=$(instructions nixspot "$file")
   awk -v w="$w" -v nt="$nt" -v st="$st" -v r="$ratio" -v nm="$nm" -v sm="$sm" -v ni="$ni" -v si="$si" -v same="$same" 'BEGIN {
     mr = (sm > 0) ? sprintf("%.2f", nm / sm) : "n/a";
