@@ -1705,8 +1705,7 @@ impl Eval {
             filled?;
             return Ok(Value::string_ctx(buf, ctx));
         }
-        let value =
-            filled.map(|()| Value::String(Str::new(crate::value::Bytes::from(&buf[..]), ctx)));
+        let value = filled.map(|()| Value::string_ctx(&buf[..], ctx));
         // Keep the bigger of this buffer and one a nested string may have left.
         if buf.capacity() > self.str_buf.capacity() {
             self.str_buf = buf;
