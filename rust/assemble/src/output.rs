@@ -289,11 +289,41 @@ fn hash_mapped(file: &File, offset: u64, len: u64, hasher: &mut Sha256) -> bool 
     // The file is the partial image only this process writes; this range is final.
     match nixspot_fs::sparse::map_readonly(file, offset, len) {
         Some(map) => {
-            hasher.update(&map[..]);
+            hash_prefetched(&map, hasher);
             true
         }
         None => false,
     }
+}
+
+/// Bytes hashed at a time by [`hash_prefetched`], while the next ones are fetched.
+const PREFETCH_STEP: usize = 4 << 10;
+
+/// `hasher.update(bytes)` for bytes not in the CPU's caches (the page cache of an image
+/// being written): each 4 KiB is asked for from memory while the previous one is hashed.
+/// The SHA instructions consume bytes faster than the hardware prefetcher brings them in,
+/// measured on this project's 2-vCPU test machine: 1.17 GB/s without, 1.6–1.7 with.
+fn hash_prefetched(bytes: &[u8], hasher: &mut Sha256) {
+    let mut steps = bytes.chunks(PREFETCH_STEP).peekable();
+    while let Some(step) = steps.next() {
+        if let Some(next) = steps.peek() {
+            prefetch(next);
+        }
+        hasher.update(step);
+    }
+}
+
+/// Asks the CPU to bring `bytes` into its caches, without waiting for them.
+#[inline]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in bytes.chunks(64) {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // SAFETY: SSE is part of x86_64; a prefetch reads nothing and cannot fault.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(line.as_ptr().cast()) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// Compression of the output image.
