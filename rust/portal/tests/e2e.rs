@@ -4,6 +4,7 @@
 //! and the real `caddy run` serve together on loopback ports, and a phone's registration
 //! flow is driven with real HTTP requests and Host headers.
 
+use nixspot_testkit::free_port;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -17,14 +18,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 fn wait_for(port: u16, what: &str) {

@@ -2,9 +2,10 @@
 //! in the JSON config) and `run` (real HTTP requests on loopback).
 
 use nixspot_proxy::{App, Files, Protection, ProxyConfig};
+use nixspot_testkit::free_port;
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
@@ -206,14 +207,6 @@ impl Drop for Killed {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 /// A minimal HTTP/1.1 GET: (status, raw head, body).

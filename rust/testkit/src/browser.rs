@@ -52,10 +52,7 @@ impl ChromeDriver {
     pub fn start() -> ChromeDriver {
         let profiles = tempfile::tempdir().expect("a directory for browser profiles");
         for _ in 0..10 {
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port on 127.0.0.1")
-                .port();
+            let port = crate::free_port();
             let mut child = Command::new("chromedriver")
                 .arg(format!("--port={port}"))
                 .arg("--allowed-ips=127.0.0.1")

@@ -95,12 +95,9 @@ impl KiwixServe {
     /// Starts it on a free port and waits until it accepts connections (another
     /// process may take the port in between: then it retries on another).
     pub fn start(library: &std::path::Path) -> KiwixServe {
-        use std::net::{TcpListener, TcpStream};
+        use std::net::TcpStream;
         for _ in 0..10 {
-            let port = TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .expect("a free port on 127.0.0.1")
-                .port();
+            let port = free_port();
             let mut child = Command::new("kiwix-serve")
                 .args(["--library", "--address", "127.0.0.1", "--port"])
                 .arg(port.to_string())
@@ -166,6 +163,15 @@ impl Drop for KiwixServe {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// A port on 127.0.0.1 that was free a moment ago. Another process may take it before
+/// the caller binds it: callers that start a server on it retry on another port then.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port on 127.0.0.1")
+        .port()
 }
 
 pub mod browser;

@@ -4,20 +4,12 @@
 //! with a message naming what to install when its program is missing, and is killed
 //! when dropped. `.ci/install-deps` installs all three.
 
+use crate::free_port;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-
-/// A port on 127.0.0.1 that was free a moment ago (another process may take it before
-/// the service binds it: each helper retries on another port then).
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port on 127.0.0.1")
-        .port()
-}
 
 /// Polls `ready` until it holds or `child` exits (readiness, not timing: the limit only
 /// keeps a hung service from hanging the test forever).

@@ -5,9 +5,8 @@
 
 use super::{nixspot, run, seed_base_debs, sha256_file, text, HttpServer};
 use nixspot_testkit::catalog::Book;
-use nixspot_testkit::KiwixServe;
+use nixspot_testkit::{free_port, KiwixServe};
 use serde_json::{json, Value};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -48,13 +47,6 @@ impl World {
         seed_base_debs(&cache);
         cache
     }
-}
-
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
 }
 
 /// A process killed when dropped, its output in a log file.

@@ -440,10 +440,7 @@ impl Registry {
     /// Starts a registry with an empty store and waits until it answers.
     pub fn start() -> Registry {
         let dir = tempfile::tempdir().expect("tempdir");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
+        let port = nixspot_testkit::free_port();
         let addr = format!("127.0.0.1:{port}");
         let config = dir.path().join("config.yml");
         std::fs::write(
