@@ -51,6 +51,16 @@ fn traces_show_what_is_still_unevaluated_like_nix() {
 }
 
 #[test]
+fn sort_calls_its_comparator_on_nixs_pairs_in_nixs_order() {
+    // Nix sorts with libstdc++'s std::stable_sort: the traces show each call, and `<=`
+    // (not a strict weak order) gives an order of its own. Elements are forced first.
+    let expr = "builtins.sort (a: b: builtins.trace \"${toString a} ${toString b}\" \
+                (a - a / 3 * 3 <= b - b / 3 * 3)) (map (builtins.trace \"element\") \
+                [ 5 3 9 1 7 2 8 6 4 0 11 13 12 14 10 19 17 18 16 15 ])";
+    assert_same(&["--strict", "--json", "-E", expr]);
+}
+
+#[test]
 fn strings_are_bytes_in_every_output_mode() {
     // A character cut in two stays two bytes that are not UTF-8, as in Nix.
     let expr = "let s = \"é€\"; in [ (builtins.substring 0 1 s) (builtins.substring 1 3 s) s ]";

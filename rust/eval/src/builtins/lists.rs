@@ -214,11 +214,16 @@ pub(super) fn group_by(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
 }
 
-/// `sort`: a stable merge sort (like `std::stable_sort`) calling the comparator
-/// lazily, only on the pairs the merge needs.
+/// `sort`: Nix's `std::stable_sort` reproduced step for step (see
+/// [`stable_sort_as_libstdcxx`]), or, for comparators that are known orders
+/// (`lessThan`, `a: b: a.k < b.k`), a sort of the keys with the same result.
 pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let f = ev.force_fn(&args[0], pos)?;
     let l = ev.force_list(&args[1], pos)?;
+    // Nix forces every element, in order, before the first comparison.
+    for item in l.iter() {
+        ev.force(item)?;
+    }
     // Nothing to compare: the list as it is (its elements are the answer's).
     if l.len() < 2 {
         return Ok(Value::List(l));
@@ -253,51 +258,182 @@ fn sort_list(ev: &mut Eval, f: Value, l: &[Value], pos: Pos) -> R<Value> {
         let r = ev.call2_in_loop(&f, &mut frame, a.clone(), b.clone(), pos)?;
         ev.force_bool(&r, pos)
     };
-    // Insertion sort for short runs, then bottom-up merges; both stable.
-    const RUN: usize = 16;
-    let n = items.len();
-    let mut start = 0;
-    while start < n {
-        let end = (start + RUN).min(n);
-        for i in start + 1..end {
-            let mut j = i;
-            while j > start {
-                if less(ev, &items[j], &items[j - 1])? {
-                    items.swap(j, j - 1);
-                    j -= 1;
-                } else {
-                    break;
-                }
-            }
-        }
-        start = end;
-    }
-    let mut width = RUN;
-    let mut buf: Vec<Value> = Vec::with_capacity(n);
-    while width < n {
-        buf.clear();
-        let mut lo = 0;
-        while lo < n {
-            let mid = (lo + width).min(n);
-            let hi = (lo + 2 * width).min(n);
-            let (mut i, mut j) = (lo, mid);
-            while i < mid && j < hi {
-                if less(ev, &items[j], &items[i])? {
-                    buf.push(items[j].settled());
-                    j += 1;
-                } else {
-                    buf.push(items[i].settled());
-                    i += 1;
-                }
-            }
-            buf.extend(items[i..mid].iter().map(Value::settled));
-            buf.extend(items[j..hi].iter().map(Value::settled));
-            lo = hi;
-        }
-        std::mem::swap(&mut items, &mut buf);
-        width *= 2;
-    }
+    stable_sort_as_libstdcxx(ev, &mut items, &mut less)?;
     Ok(list(items))
+}
+
+/// A comparator as [`stable_sort_as_libstdcxx`] calls it: "is the first less?".
+type Less<'a> = dyn FnMut(&mut Eval, &Value, &Value) -> R<bool> + 'a;
+
+/// Sorts `items` (at least two) as Nix does: with libstdc++'s `std::stable_sort` and the
+/// temporary buffer it gets, step for step. A comparator that is not a strict weak order
+/// (`a: b: a.k <= b.k`, or one that is not even consistent) then gives Nix's order, and
+/// the comparator is called on the same pairs in the same order (what `trace` shows).
+/// The two halves are sorted by [`merge_sort_with_buffer`], then merged.
+fn stable_sort_as_libstdcxx(ev: &mut Eval, items: &mut [Value], less: &mut Less<'_>) -> R<()> {
+    let middle = items.len().div_ceil(2);
+    let mut buffer = vec![Value::Null; middle];
+    let (first, second) = items.split_at_mut(middle);
+    merge_sort_with_buffer(ev, first, &mut buffer, less)?;
+    merge_sort_with_buffer(ev, second, &mut buffer, less)?;
+    merge_halves(ev, items, middle, &mut buffer, less)
+}
+
+/// libstdc++'s `_S_chunk_size`: runs sorted by insertion before the first merge.
+const CHUNK: usize = 7;
+
+/// libstdc++'s `__merge_sort_with_buffer`: chunks of [`CHUNK`] sorted by insertion, then
+/// merges of runs twice as long each pass, from `items` to `buffer` and back.
+fn merge_sort_with_buffer(
+    ev: &mut Eval,
+    items: &mut [Value],
+    buffer: &mut [Value],
+    less: &mut Less<'_>,
+) -> R<()> {
+    let len = items.len();
+    for chunk in items.chunks_mut(CHUNK) {
+        insertion_sort(ev, chunk, less)?;
+    }
+    let buffer = &mut buffer[..len];
+    let mut step = CHUNK;
+    while step < len {
+        merge_runs(ev, items, buffer, step, less)?;
+        step *= 2;
+        merge_runs(ev, buffer, items, step, less)?;
+        step *= 2;
+    }
+    Ok(())
+}
+
+/// libstdc++'s `__insertion_sort`: each element goes to the front when less than the
+/// first, otherwise back past every element it is less than.
+fn insertion_sort(ev: &mut Eval, items: &mut [Value], less: &mut Less<'_>) -> R<()> {
+    for i in 1..items.len() {
+        if less(ev, &items[i], &items[0])? {
+            items[..=i].rotate_right(1);
+            continue;
+        }
+        // libstdc++ does not check for the front here: the comparator already said the
+        // value is not less than the first element, and says so again when asked (Nix
+        // functions are pure), so the loop stops there after the same calls.
+        let mut j = i;
+        while j > 0 && less(ev, &items[j], &items[j - 1])? {
+            items.swap(j, j - 1);
+            j -= 1;
+        }
+    }
+    Ok(())
+}
+
+/// libstdc++'s `__merge_sort_loop`: merges neighbouring runs of `step` elements of
+/// `from` into `to` (the last pair may be shorter).
+fn merge_runs(
+    ev: &mut Eval,
+    from: &[Value],
+    to: &mut [Value],
+    step: usize,
+    less: &mut Less<'_>,
+) -> R<()> {
+    let mut at = 0;
+    let mut out = 0;
+    while from.len() - at >= 2 * step {
+        merge_into(
+            ev,
+            &from[at..at + step],
+            &from[at + step..at + 2 * step],
+            to,
+            &mut out,
+            less,
+        )?;
+        at += 2 * step;
+    }
+    let mid = at + step.min(from.len() - at);
+    merge_into(ev, &from[at..mid], &from[mid..], to, &mut out, less)
+}
+
+/// libstdc++'s `__move_merge`: `left` and `right` merged into `to` from `out` on; an
+/// element of `right` goes first only when less than the one of `left`.
+fn merge_into(
+    ev: &mut Eval,
+    left: &[Value],
+    right: &[Value],
+    to: &mut [Value],
+    out: &mut usize,
+    less: &mut Less<'_>,
+) -> R<()> {
+    let (mut i, mut j) = (0, 0);
+    while i < left.len() && j < right.len() {
+        if less(ev, &right[j], &left[i])? {
+            to[*out] = right[j].settled();
+            j += 1;
+        } else {
+            to[*out] = left[i].settled();
+            i += 1;
+        }
+        *out += 1;
+    }
+    for rest in left[i..].iter().chain(&right[j..]) {
+        to[*out] = rest.settled();
+        *out += 1;
+    }
+    Ok(())
+}
+
+/// libstdc++'s `__merge_adaptive` with a buffer large enough: the sorted halves
+/// `items[..middle]` and `items[middle..]` merged in place, front to back through a copy
+/// of the first half when it is not longer than the second, else back to front through
+/// a copy of the second.
+fn merge_halves(
+    ev: &mut Eval,
+    items: &mut [Value],
+    middle: usize,
+    buffer: &mut [Value],
+    less: &mut Less<'_>,
+) -> R<()> {
+    let len = items.len();
+    if middle <= len - middle {
+        buffer[..middle].clone_from_slice(&items[..middle]);
+        let (mut i, mut j, mut out) = (0, middle, 0);
+        while i < middle && j < len {
+            if less(ev, &items[j], &buffer[i])? {
+                items[out] = items[j].settled();
+                j += 1;
+            } else {
+                items[out] = buffer[i].settled();
+                i += 1;
+            }
+            out += 1;
+        }
+        for rest in &buffer[i..middle] {
+            items[out] = rest.settled();
+            out += 1;
+        }
+        return Ok(());
+    }
+    let second = len - middle;
+    buffer[..second].clone_from_slice(&items[middle..]);
+    // `last1` and `last2`: one past the next element of each side to place.
+    let (mut last1, mut last2, mut out) = (middle, second, len);
+    loop {
+        out -= 1;
+        if less(ev, &buffer[last2 - 1], &items[last1 - 1])? {
+            items[out] = items[last1 - 1].settled();
+            last1 -= 1;
+            if last1 == 0 {
+                for k in (0..last2).rev() {
+                    out -= 1;
+                    items[out] = buffer[k].settled();
+                }
+                return Ok(());
+            }
+        } else {
+            items[out] = buffer[last2 - 1].settled();
+            last2 -= 1;
+            if last2 == 0 {
+                return Ok(());
+            }
+        }
+    }
 }
 
 /// What a comparator of [`key_comparator`]'s shape compares.
