@@ -4,11 +4,9 @@
 //! be byte-identical. Patterns nest groups one level deep and texts stay short, so
 //! libstdc++'s exponential backtracking stays fast. Fails (never skips) without Nix.
 
-use std::io::Write as _;
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+mod against_nix;
 
-use nixspot_eval::{EvalOptions, Evaluator, OutputMode, Request, Source};
+use std::io::Write as _;
 
 /// A seeded generator, so every run checks the same cases.
 struct Rng(fastrand::Rng);
@@ -97,49 +95,11 @@ fn generated_patterns_match_and_split_like_nix() {
     let file = dir.path().join("regex-cases.nix");
     std::fs::write(&file, cases(10_000)).expect("writing the cases");
 
-    // Output to files, not pipes: a full pipe would block Nix while we wait for it.
-    let (out_path, err_path) = (dir.path().join("nix.out"), dir.path().join("nix.err"));
-    let file_for = |p: &std::path::Path| std::fs::File::create(p).expect("output file");
-    let mut child = nixspot_testkit::nix("nix-instantiate")
-        .args(["--eval", "--strict", "--json"])
-        .arg(&file)
-        .stdout(Stdio::from(file_for(&out_path)))
-        .stderr(Stdio::from(file_for(&err_path)))
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot run nix-instantiate (apt-get install nix-bin): {e}"));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("waiting for Nix") {
-            break status;
-        }
-        if started.elapsed() > Duration::from_secs(300) {
-            let _ = child.kill();
-            panic!("nix-instantiate took over 300 s on {}", file.display());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    let nix_out = std::fs::read(&out_path).expect("Nix output");
-    assert!(
-        status.success(),
-        "nix-instantiate failed: {}",
-        String::from_utf8_lossy(&std::fs::read(&err_path).unwrap_or_default())
-    );
-
-    let ours = Evaluator::new(EvalOptions::default())
-        .eval_with(
-            &Source::File(file.clone()),
-            &Request {
-                attr_path: None,
-                strict: true,
-                output: OutputMode::Json,
-            },
-        )
-        .unwrap_or_else(|e| panic!("nixspot-eval failed: {e}"));
+    let nix_out = against_nix::nix_json(&file);
+    let ours = against_nix::nixspot_json(&file);
     if ours != nix_out {
-        let nix_v: Vec<serde_json::Value> = serde_json::from_slice(&nix_out).expect("Nix JSON");
-        let ours_v: Vec<serde_json::Value> = serde_json::from_slice(&ours).expect("our JSON");
         let mut report = std::io::stderr().lock();
-        for (n, o) in nix_v.iter().zip(&ours_v).filter(|(n, o)| n != o).take(10) {
+        for (_, n, o) in against_nix::differences(&nix_out, &ours).iter().take(10) {
             let _ = writeln!(report, "nix:     {n}\nnixspot: {o}\n");
         }
         panic!("nixspot's match/split differ from Nix's (first differences above)");

@@ -6,9 +6,7 @@
 //! buffer and back, the final merge front to back and back to front). The outputs must
 //! be byte-identical. Fails (never skips) without Nix.
 
-use std::process::Stdio;
-
-use nixspot_eval::{EvalOptions, Evaluator, OutputMode, Request, Source};
+mod against_nix;
 
 /// Comparators on `{ k, id }` records: keys with ties, constants, and pure functions of
 /// the two ids that no order satisfies.
@@ -54,40 +52,13 @@ fn comparators_that_are_no_order_sort_like_nix() {
     let dir = tempfile::tempdir().expect("temp dir");
     let file = dir.path().join("sort-cases.nix");
     std::fs::write(&file, cases()).expect("writing the cases");
-    let nix = nixspot_testkit::nix("nix-instantiate")
-        .args(["--eval", "--strict", "--json"])
-        .arg(&file)
-        .stderr(Stdio::piped())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run nix-instantiate (apt-get install nix-bin): {e}"));
-    assert!(
-        nix.status.success(),
-        "nix-instantiate failed: {}",
-        String::from_utf8_lossy(&nix.stderr)
-    );
-    let ours = Evaluator::new(EvalOptions::default())
-        .eval_with(
-            &Source::File(file.clone()),
-            &Request {
-                attr_path: None,
-                strict: true,
-                output: OutputMode::Json,
-            },
-        )
-        .unwrap_or_else(|e| panic!("nixspot-eval failed: {e}"));
-    if ours != nix.stdout {
-        let nix_v: Vec<serde_json::Value> = serde_json::from_slice(&nix.stdout).expect("Nix JSON");
-        let ours_v: Vec<serde_json::Value> = serde_json::from_slice(&ours).expect("our JSON");
-        let lengths = lengths().len();
-        let first = nix_v.iter().zip(&ours_v).position(|(n, o)| n != o);
-        if let Some(i) = first {
-            panic!(
-                "nixspot's sort differs from Nix's with `{}`:\nnix:     {}\nnixspot: {}",
-                COMPARATORS[i / lengths],
-                nix_v[i],
-                ours_v[i]
-            );
-        }
-        panic!("nixspot's sort output differs from Nix's");
+    let nix = against_nix::nix_json(&file);
+    let ours = against_nix::nixspot_json(&file);
+    if let Some((i, n, o)) = against_nix::differences(&nix, &ours).first() {
+        let comparator = COMPARATORS[i / lengths().len()];
+        panic!(
+            "nixspot's sort differs from Nix's with `{comparator}`:\nnix:     {n}\nnixspot: {o}"
+        );
     }
+    assert_eq!(ours, nix, "the same results, printed alike");
 }
