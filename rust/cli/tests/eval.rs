@@ -19,6 +19,7 @@ fn both(args: &[&str]) -> (Output, Output) {
     (nix, ours)
 }
 
+/// Both print the same, byte for byte, on stdout and stderr, and Nix succeeds.
 fn assert_same(args: &[&str]) {
     let (nix, ours) = both(args);
     assert!(
@@ -31,6 +32,34 @@ fn assert_same(args: &[&str]) {
         "stderr of {args:?}"
     );
     assert_eq!(ours.stdout, nix.stdout, "stdout of {args:?}");
+    assert_eq!(
+        ours.status.code(),
+        nix.status.code(),
+        "exit status of {args:?}"
+    );
+}
+
+/// Both fail with the same traces and the same error: stderr up to and including the
+/// `error:` line (what follows is where: nixspot shows the position, Nix 2.8 a hint).
+fn assert_same_failure(args: &[&str]) {
+    let (nix, ours) = both(args);
+    assert!(
+        !nix.status.success(),
+        "nix-instantiate succeeded on {args:?}: {nix:?}"
+    );
+    let up_to_error = |stderr: &[u8]| {
+        let text = String::from_utf8_lossy(stderr).into_owned();
+        let end = text
+            .find("error: ")
+            .and_then(|at| text[at..].find('\n').map(|n| at + n))
+            .unwrap_or(text.len());
+        text[..end].to_string()
+    };
+    assert_eq!(
+        up_to_error(&ours.stderr),
+        up_to_error(&nix.stderr),
+        "stderr of {args:?}"
+    );
     assert_eq!(
         ours.status.code(),
         nix.status.code(),
@@ -58,6 +87,38 @@ fn sort_calls_its_comparator_on_nixs_pairs_in_nixs_order() {
                 (a - a / 3 * 3 <= b - b / 3 * 3)) (map (builtins.trace \"element\") \
                 [ 5 3 9 1 7 2 8 6 4 0 11 13 12 14 10 19 17 18 16 15 ])";
     assert_same(&["--strict", "--json", "-E", expr]);
+    // A comparator on an attribute, with keys not evaluated yet: nixspot compares the
+    // keys itself, but forces them when and as the comparator would (`>`: b's first),
+    // and a key that fails is not forced twice.
+    for op in ["<", ">"] {
+        let expr = format!(
+            "builtins.sort (a: b: a.k {op} b.k) (map (i: {{ k = builtins.trace i i; }}) \
+             [ 5 3 9 1 7 2 8 6 4 0 11 13 12 14 10 19 17 18 16 15 ])"
+        );
+        assert_same(&["--strict", "--json", "-E", &expr]);
+    }
+    assert_same_failure(&[
+        "--strict",
+        "-E",
+        "builtins.sort (a: b: a.k < b.k) [ { k = 1; } { k = builtins.trace \"x\" (throw \"y\"); } ]",
+    ]);
+}
+
+#[test]
+fn comparisons_evaluate_their_operands_in_nixs_order() {
+    // Nix reads `a > b` as `lessThan b a` and `a <= b` as its negation: b comes first,
+    // in traces and in which error is reported.
+    let traced = |op: &str| format!("(builtins.trace \"a\" 1) {op} (builtins.trace \"b\" 2)");
+    for op in ["<", ">", "<=", ">=", "==", "!="] {
+        assert_same(&["--strict", "-E", &traced(op)]);
+    }
+    for op in ["<", ">", "<=", ">="] {
+        assert_same_failure(&[
+            "--strict",
+            "-E",
+            &format!("(throw \"a\") {op} (throw \"b\")"),
+        ]);
+    }
 }
 
 #[test]

@@ -813,8 +813,6 @@ impl Eval {
                             return Ok(Value::Int(x / y))
                         }
                         BinOp::Lt => return Ok(Value::Bool(x < y)),
-                        BinOp::Le => return Ok(Value::Bool(x <= y)),
-                        BinOp::Gt => return Ok(Value::Bool(x > y)),
                         BinOp::Ge => return Ok(Value::Bool(x >= y)),
                         BinOp::Eq => return Ok(Value::Bool(x == y)),
                         BinOp::Neq => return Ok(Value::Bool(x != y)),
@@ -1422,8 +1420,6 @@ impl Eval {
             BinOp::Eq => Ok(Value::Bool(self.eq_values(&a, &b, pos)?)),
             BinOp::Neq => Ok(Value::Bool(!self.eq_values(&a, &b, pos)?)),
             BinOp::Lt => Ok(Value::Bool(self.less_than(&a, &b, pos)?)),
-            BinOp::Gt => Ok(Value::Bool(self.less_than(&b, &a, pos)?)),
-            BinOp::Le => Ok(Value::Bool(!self.less_than(&b, &a, pos)?)),
             BinOp::Ge => Ok(Value::Bool(!self.less_than(&a, &b, pos)?)),
             BinOp::Concat => {
                 let l1 = match &a {
@@ -2064,8 +2060,6 @@ fn int_op_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<Value> {
         BinOp::Mul => Value::Int(x.wrapping_mul(y)),
         BinOp::Div if y != 0 && !(x == i64::MIN && y == -1) => Value::Int(x / y),
         BinOp::Lt => Value::Bool(x < y),
-        BinOp::Le => Value::Bool(x <= y),
-        BinOp::Gt => Value::Bool(x > y),
         BinOp::Ge => Value::Bool(x >= y),
         BinOp::Eq => Value::Bool(x == y),
         BinOp::Neq => Value::Bool(x != y),

@@ -48,13 +48,9 @@ pub enum BinOp {
     Eq,
     /// `!=`
     Neq,
-    /// `<`
+    /// `<`, and `>` with its operands swapped (`a > b` is `b < a` in Nix).
     Lt,
-    /// `<=`
-    Le,
-    /// `>`
-    Gt,
-    /// `>=`
+    /// `>=`, and `<=` with its operands swapped (`a <= b` is `!(b < a)` in Nix).
     Ge,
     /// `++`
     Concat,

@@ -479,9 +479,12 @@ impl<'a> Lowerer<'a> {
                     BinKind::Eq => bin(BinOp::Eq),
                     BinKind::Neq => bin(BinOp::Neq),
                     BinKind::Lt => bin(BinOp::Lt),
-                    BinKind::Le => bin(BinOp::Le),
-                    BinKind::Gt => bin(BinOp::Gt),
                     BinKind::Ge => bin(BinOp::Ge),
+                    // Nix reads `a > b` as `lessThan b a` and `a <= b` as its negation:
+                    // the right operand is evaluated first (what traces and the first
+                    // error show).
+                    BinKind::Gt => Expr::BinOp(BinOp::Lt, r, l, pos, rpos),
+                    BinKind::Le => Expr::BinOp(BinOp::Ge, r, l, pos, rpos),
                     BinKind::And => Expr::And(l, r, pos),
                     BinKind::Or => Expr::Or(l, r, pos),
                     BinKind::Impl => Expr::Impl(l, r, pos),

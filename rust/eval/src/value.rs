@@ -793,6 +793,16 @@ impl Value {
         Value::Thunk(Rc::new(Thunk::new(ThunkState::Pending(expr, env))))
     }
 
+    /// Whether it is a thunk not evaluated yet: forcing it runs code (which may trace
+    /// or fail).
+    #[inline]
+    pub fn is_pending(&self) -> bool {
+        match self {
+            Value::Thunk(t) => t.done(|_| Some(())).is_none(),
+            _ => false,
+        }
+    }
+
     /// This value with an evaluated thunk replaced by its result, so that later uses
     /// skip the indirection (builtins that copy list elements into a new list).
     #[inline]

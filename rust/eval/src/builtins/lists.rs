@@ -255,6 +255,11 @@ fn sort_list(ev: &mut Eval, f: Value, l: &[Value], pos: Pos) -> R<Value> {
         if primitive {
             return ev.less_than(a, b, pos);
         }
+        if let Some(SortKey::Attr(name, descending)) = by_key {
+            if let Some(answer) = first_key_less(ev, a, b, name, descending)? {
+                return Ok(answer);
+            }
+        }
         let r = ev.call2_in_loop(&f, &mut frame, a.clone(), b.clone(), pos)?;
         ev.force_bool(&r, pos)
     };
@@ -453,7 +458,8 @@ fn key_comparator(f: &Value) -> Option<SortKey> {
     let (Param::Ident(_), Expr::Lambda(inner)) = (&c.lambda.param, &*c.lambda.body) else {
         return None;
     };
-    let (Param::Ident(_), Expr::BinOp(op, left, right, _, _)) = (&inner.param, &*inner.body) else {
+    let (Param::Ident(_), Expr::BinOp(BinOp::Lt, left, right, _, _)) = (&inner.param, &*inner.body)
+    else {
         return None;
     };
     let attr_of = |e: &Expr, depth: u32| match e {
@@ -463,12 +469,50 @@ fn key_comparator(f: &Value) -> Option<SortKey> {
         },
         _ => None,
     };
-    let (a, b) = (attr_of(left, 1)?, attr_of(right, 0)?);
-    match op {
-        BinOp::Lt if a == b => Some(SortKey::Attr(a, false)),
-        BinOp::Gt if a == b => Some(SortKey::Attr(a, true)),
+    // `a.k < b.k` compares the first argument's key (one function further out) on the
+    // left; `a.k > b.k`, lowered to `b.k < a.k` as Nix reads it, on the right.
+    let descending = attr_of(left, 0).is_some();
+    let (a, b) = if descending {
+        (attr_of(right, 1)?, attr_of(left, 0)?)
+    } else {
+        (attr_of(left, 1)?, attr_of(right, 0)?)
+    };
+    (a == b).then_some(SortKey::Attr(a, descending))
+}
+
+/// What `a: b: a.k < b.k` (or, `descending`, `a: b: a.k > b.k`) answers for `a` and `b`,
+/// computed without calling it: the keys are forced in the order the comparator forces
+/// them (Nix reads `x > y` as `lessThan y x`, so `b`'s key first), and compared when both
+/// are integers or both strings. A key that fails fails here as it would in the
+/// comparator (forcing it again would repeat its traces). `None` for anything else (a
+/// float, a missing attribute, an element that is not a set): the comparator then runs
+/// as written, on keys already forced.
+fn first_key_less(
+    ev: &mut Eval,
+    a: &Value,
+    b: &Value,
+    name: Symbol,
+    descending: bool,
+) -> R<Option<bool>> {
+    let (first, second) = if descending { (b, a) } else { (a, b) };
+    let mut key = |item: &Value| match item {
+        Value::Attrs(set) => match set.get(name) {
+            Some(at) => ev.force(&at.value.clone()).map(Some),
+            None => Ok(None),
+        },
+        _ => Ok(None),
+    };
+    let Some(x) = key(first)? else {
+        return Ok(None);
+    };
+    let Some(y) = key(second)? else {
+        return Ok(None);
+    };
+    Ok(match (x, y) {
+        (Value::Int(x), Value::Int(y)) => Some(x < y),
+        (Value::String(x), Value::String(y)) => Some(x[..] < y[..]),
         _ => None,
-    }
+    })
 }
 
 /// The elements with their keys, when the keys are all integers or all strings.
@@ -485,6 +529,17 @@ enum Keyed {
 /// comparator runs as written, with its errors. Only forcing is done early, and with two
 /// elements or more the comparator would force every key as well.
 fn sort_by_key(ev: &mut Eval, items: &[Value], key: SortKey) -> Option<Vec<Value>> {
+    // Forcing a key may print a trace: keys not evaluated yet are left to the comparator's
+    // own order of evaluation (see `first_key_less`).
+    if let SortKey::Attr(name, _) = key {
+        let pending = |item: &Value| match item {
+            Value::Attrs(a) => a.get(name).is_some_and(|at| at.value.is_pending()),
+            _ => false,
+        };
+        if items.iter().any(pending) {
+            return None;
+        }
+    }
     let key_of = |ev: &mut Eval, item: &Value| -> Option<Value> {
         match key {
             SortKey::Itself => ev.force(item).ok(),
