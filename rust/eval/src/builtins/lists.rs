@@ -521,13 +521,12 @@ enum Keyed {
     Strings(Vec<(Str, Value)>),
 }
 
-/// `items` sorted by their keys without a call of the comparator per pair: every key is
-/// computed once, then the keys are compared directly by a stable sort, which orders
-/// the elements exactly as the stable merge sort calling the comparator would (integers
-/// and strings are totally ordered). `None` when a key is not an integer or a string, or
-/// fails (an element is not a set, lacks the attribute, or its value throws): then the
-/// comparator runs as written, with its errors. Only forcing is done early, and with two
-/// elements or more the comparator would force every key as well.
+/// `items` sorted by their keys without a call of the comparator per pair, when every
+/// key is already evaluated (so no trace or error depends on the order they are looked
+/// at): the keys are compared directly by a stable sort, which orders the elements
+/// exactly as the comparator would (integers and strings are totally ordered). `None`
+/// when a key is not evaluated yet, is not an integer or a string, or is missing: then
+/// the libstdc++ steps run, with [`first_key_less`] or the comparator itself.
 fn sort_by_key(ev: &mut Eval, items: &[Value], key: SortKey) -> Option<Vec<Value>> {
     // Forcing a key may print a trace: keys not evaluated yet are left to the comparator's
     // own order of evaluation (see `first_key_less`).
