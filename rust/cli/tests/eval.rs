@@ -81,19 +81,20 @@ fn traces_show_what_is_still_unevaluated_like_nix() {
 
 #[test]
 fn sort_calls_its_comparator_on_nixs_pairs_in_nixs_order() {
+    const UNSORTED: &str = "[ 5 3 9 1 7 2 8 6 4 0 11 13 12 14 10 19 17 18 16 15 ]";
     // Nix sorts with libstdc++'s std::stable_sort: the traces show each call, and `<=`
     // (not a strict weak order) gives an order of its own. Elements are forced first.
-    let expr = "builtins.sort (a: b: builtins.trace \"${toString a} ${toString b}\" \
-                (a - a / 3 * 3 <= b - b / 3 * 3)) (map (builtins.trace \"element\") \
-                [ 5 3 9 1 7 2 8 6 4 0 11 13 12 14 10 19 17 18 16 15 ])";
-    assert_same(&["--strict", "--json", "-E", expr]);
+    let expr = format!(
+        "builtins.sort (a: b: builtins.trace \"${{toString a}} ${{toString b}}\" \
+         (a - a / 3 * 3 <= b - b / 3 * 3)) (map (builtins.trace \"element\") {UNSORTED})"
+    );
+    assert_same(&["--strict", "--json", "-E", &expr]);
     // A comparator on an attribute, with keys not evaluated yet: nixspot compares the
     // keys itself, but forces them when and as the comparator would (`>`: b's first),
     // and a key that fails is not forced twice.
     for op in ["<", ">"] {
         let expr = format!(
-            "builtins.sort (a: b: a.k {op} b.k) (map (i: {{ k = builtins.trace i i; }}) \
-             [ 5 3 9 1 7 2 8 6 4 0 11 13 12 14 10 19 17 18 16 15 ])"
+            "builtins.sort (a: b: a.k {op} b.k) (map (i: {{ k = builtins.trace i i; }}) {UNSORTED})"
         );
         assert_same(&["--strict", "--json", "-E", &expr]);
     }

@@ -234,8 +234,8 @@ pub(super) fn sort(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
 /// [`sort`] of a list of at least two elements.
 #[inline(never)]
 fn sort_list(ev: &mut Eval, f: Value, l: &[Value], pos: Pos) -> R<Value> {
-    // Elements the comparator already forced are compared (and returned) as their
-    // values, without the thunk around them.
+    // The elements, forced by `sort`, are compared (and returned) as their values,
+    // without the thunk around them.
     let mut items: Vec<Value> = l.iter().map(Value::settled).collect();
     // `sort lessThan`: the comparison itself, without a call per pair.
     let primitive = matches!(&f, Value::PrimOp(p) if p.args.is_empty() && p.op.name == "lessThan");
@@ -245,7 +245,7 @@ fn sort_list(ev: &mut Eval, f: Value, l: &[Value], pos: Pos) -> R<Value> {
         key_comparator(&f)
     };
     if let Some(key) = by_key {
-        if let Some(sorted) = sort_by_key(ev, &items, key) {
+        if let Some(sorted) = sort_by_key(&items, key) {
             return Ok(list(sorted));
         }
     }
@@ -527,37 +527,31 @@ enum Keyed {
 /// exactly as the comparator would (integers and strings are totally ordered). `None`
 /// when a key is not evaluated yet, is not an integer or a string, or is missing: then
 /// the libstdc++ steps run, with [`first_key_less`] or the comparator itself.
-fn sort_by_key(ev: &mut Eval, items: &[Value], key: SortKey) -> Option<Vec<Value>> {
-    // Forcing a key may print a trace: keys not evaluated yet are left to the comparator's
-    // own order of evaluation (see `first_key_less`).
-    if let SortKey::Attr(name, _) = key {
-        let pending = |item: &Value| match item {
-            Value::Attrs(a) => a.get(name).is_some_and(|at| at.value.is_pending()),
-            _ => false,
-        };
-        if items.iter().any(pending) {
-            return None;
-        }
-    }
-    let key_of = |ev: &mut Eval, item: &Value| -> Option<Value> {
+fn sort_by_key(items: &[Value], key: SortKey) -> Option<Vec<Value>> {
+    // The elements are values (see `sort`). A key not evaluated yet declines: forcing it
+    // may print a trace, which the comparator's own order of evaluation must place.
+    let key_of = |item: &Value| -> Option<Value> {
         match key {
-            SortKey::Itself => ev.force(item).ok(),
-            SortKey::Attr(name, _) => match ev.force(item).ok()? {
-                Value::Attrs(a) => ev.force(&a.get(name)?.value).ok(),
+            SortKey::Itself => Some(item.clone()),
+            SortKey::Attr(name, _) => match item {
+                Value::Attrs(a) => {
+                    let value = &a.get(name)?.value;
+                    (!value.is_pending()).then(|| value.settled())
+                }
                 _ => None,
             },
         }
     };
     let (first, rest) = items.split_first()?;
-    let mut keyed = match key_of(ev, first)? {
-        Value::Int(i) => Keyed::Ints(vec![(i, first.settled())]),
-        Value::String(s) => Keyed::Strings(vec![(s, first.settled())]),
+    let mut keyed = match key_of(first)? {
+        Value::Int(i) => Keyed::Ints(vec![(i, first.clone())]),
+        Value::String(s) => Keyed::Strings(vec![(s, first.clone())]),
         _ => return None,
     };
     for item in rest {
-        match (&mut keyed, key_of(ev, item)?) {
-            (Keyed::Ints(v), Value::Int(i)) => v.push((i, item.settled())),
-            (Keyed::Strings(v), Value::String(s)) => v.push((s, item.settled())),
+        match (&mut keyed, key_of(item)?) {
+            (Keyed::Ints(v), Value::Int(i)) => v.push((i, item.clone())),
+            (Keyed::Strings(v), Value::String(s)) => v.push((s, item.clone())),
             _ => return None,
         }
     }
