@@ -15,6 +15,10 @@
 //! Frees and reallocations go by who owns the block, not by the thread: a block inside
 //! the arena's address range is mimalloc's, any other is the system allocator's. So
 //! values made by an evaluation can be freed anywhere, at any time.
+//!
+//! The arena's fresh pages are populated a little ahead of the evaluation by a thread of
+//! their own (the `prefault` module), so that the evaluating thread does not stop to fault each
+//! one in.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -24,6 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::OnceLock;
 
 use libmimalloc_sys as mi;
+
+mod prefault;
 
 thread_local! {
     /// Whether this thread's allocations go to mimalloc. Constant-initialised and
@@ -219,6 +225,9 @@ impl Evaluating {
     /// Marks the current thread as evaluating (unless [`system_only`] was called).
     pub fn start() -> Self {
         let mark = !SYSTEM_ONLY.load(Ordering::Relaxed);
+        if mark {
+            start_prefaulting();
+        }
         let previous = EVALUATING
             .try_with(|flag| flag.replace(mark || flag.get()))
             .unwrap_or(false);
@@ -234,6 +243,18 @@ impl Drop for Evaluating {
         // Cannot fail: the flag has no destructor, so it is never torn down.
         let _ = EVALUATING.try_with(|flag| flag.set(self.previous));
     }
+}
+
+/// Maps the arena, if not yet, and starts [`prefault`]'s thread for it, once per
+/// process. On a thread not evaluating yet: the thread's allocations, and the mapping's
+/// (which never allocates), cannot recurse into `ARENA`'s initialisation.
+fn start_prefaulting() {
+    static STARTED: std::sync::Once = std::sync::Once::new();
+    STARTED.call_once(|| {
+        if let Some(arena) = arena() {
+            prefault::start(arena.start, arena.len);
+        }
+    });
 }
 
 /// The global allocator: mimalloc for the threads that are [`Evaluating`], the system
@@ -265,6 +286,7 @@ unsafe impl GlobalAlloc for EvalAlloc {
                 }
             };
             if !ptr.is_null() {
+                prefault::note(ptr as usize);
                 return ptr.cast();
             }
         }
@@ -284,6 +306,7 @@ unsafe impl GlobalAlloc for EvalAlloc {
                 }
             };
             if !ptr.is_null() {
+                prefault::note(ptr as usize);
                 return ptr.cast();
             }
         }
