@@ -226,7 +226,7 @@ impl Evaluating {
     pub fn start() -> Self {
         let mark = !SYSTEM_ONLY.load(Ordering::Relaxed);
         if mark {
-            start_prefaulting();
+            arm_prefaulting();
         }
         let previous = EVALUATING
             .try_with(|flag| flag.replace(mark || flag.get()))
@@ -245,14 +245,14 @@ impl Drop for Evaluating {
     }
 }
 
-/// Maps the arena, if not yet, and starts [`prefault`]'s thread for it, once per
-/// process. On a thread not evaluating yet: the thread's allocations, and the mapping's
-/// (which never allocates), cannot recurse into `ARENA`'s initialisation.
-fn start_prefaulting() {
-    static STARTED: std::sync::Once = std::sync::Once::new();
-    STARTED.call_once(|| {
+/// Maps the arena, if not yet, and gets [`prefault`] ready for it, once per process.
+/// On a thread not evaluating yet, outside the allocator: the mapping cannot recurse
+/// into `ARENA`'s initialisation.
+fn arm_prefaulting() {
+    static ARMED: std::sync::Once = std::sync::Once::new();
+    ARMED.call_once(|| {
         if let Some(arena) = arena() {
-            prefault::start(arena.start, arena.len);
+            prefault::arm(arena.start, arena.len);
         }
     });
 }

@@ -10,12 +10,11 @@
 //!
 //! The allocator tells it where the evaluation has got to ([`note`]): one comparison per
 //! block, and a wake-up each time the blocks come within half of [`AHEAD`] of the last
-//! populated page.
+//! populated page. The thread is made by the first wake-up, so that evaluations that
+//! stay small do not pay for it.
 
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::OnceLock;
-use std::thread::Thread;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 /// How far beyond the highest block seen the pages are populated.
 const AHEAD: usize = 8 << 20;
@@ -23,23 +22,44 @@ const AHEAD: usize = 8 << 20;
 /// Where in the arena the thread starts: the blocks of small evaluations (`nixspot
 /// eval` of an expression, a hotspot's modules) are spread thinly over their first
 /// megabytes (mimalloc gives each block size pages of its own), so populating those
-/// megabytes whole would add more pages than it saves faults. Those evaluations fault
-/// in their pages themselves; bigger ones get theirs populated from here on.
+/// megabytes whole would add more pages than it saves faults, and the populating
+/// thread's faults contend with the evaluation's own. Those evaluations fault in their
+/// pages themselves; bigger ones get theirs populated from here on.
 const START_AFTER: usize = 12 << 20;
 
-/// The size of one `madvise` call: whole 2 MiB regions, like the kernel's own
-/// fault-around would never do.
+/// The most one `madvise` call populates, so that the evaluation can use the first
+/// pages of a lead while the rest are still being populated.
 const STEP: usize = 2 << 20;
 
+/// The thread's stack: it calls `madvise` and the futex, nothing deeper; the C library
+/// also places the program's thread-local storage in it (only the pages used are backed).
+const STACK: usize = 256 << 10;
+
 /// A block at or beyond this address wakes the thread; `usize::MAX` while it is at
-/// work, or when there is none.
+/// work, before [`arm`], or for good once the thread could not be made.
 static WAKE_AT: AtomicUsize = AtomicUsize::new(usize::MAX);
 
-/// The address of the block that woke the thread.
+/// The address of the block that woke the thread last.
 static REACHED: AtomicUsize = AtomicUsize::new(0);
 
-/// The thread, once started.
-static THREAD: OnceLock<Thread> = OnceLock::new();
+/// The arena's bounds, set by [`arm`].
+static ARENA_START: AtomicUsize = AtomicUsize::new(0);
+/// See [`ARENA_START`].
+static ARENA_END: AtomicUsize = AtomicUsize::new(0);
+
+/// Counts wake-ups: the futex word the thread sleeps on.
+static WAKE_UPS: AtomicU32 = AtomicU32::new(0);
+
+/// Whether the first wake-up has made (or tried to make) the thread.
+static SPAWNED: AtomicBool = AtomicBool::new(false);
+
+/// Gets ready to populate the arena `[start, start + len)`: blocks beyond
+/// [`START_AFTER`] will wake (first: make) the thread. Called once.
+pub(crate) fn arm(start: usize, len: usize) {
+    ARENA_START.store(start, Ordering::Relaxed);
+    ARENA_END.store(start.saturating_add(len), Ordering::Relaxed);
+    WAKE_AT.store(start.saturating_add(START_AFTER), Ordering::Release);
+}
 
 /// Tells the thread that a block at `addr` was handed out. Inlined into every
 /// allocation of an evaluation: one load and one comparison.
@@ -50,46 +70,86 @@ pub(crate) fn note(addr: usize) {
     }
 }
 
-/// Wakes the thread (out of line: once per [`AHEAD`] / 2 bytes of blocks at most).
-/// Neither allocates nor takes a lock, as an allocator must not.
+/// Wakes the thread, making it the first time (out of line: once per half of
+/// [`AHEAD`] of blocks at most). Called from inside the allocator, so it allocates
+/// nothing and takes no lock of Rust's: the thread is made with `pthread_create`
+/// (whose few bytes of bookkeeping come from the C library's own allocator) and runs
+/// only `madvise` and the futex.
 #[cold]
 #[inline(never)]
 fn wake(addr: usize) {
     WAKE_AT.store(usize::MAX, Ordering::Relaxed);
     REACHED.store(addr, Ordering::Relaxed);
-    if let Some(thread) = THREAD.get() {
-        thread.unpark();
+    if !SPAWNED.swap(true, Ordering::AcqRel) && !spawn() {
+        // No thread: the evaluation faults its pages in itself (WAKE_AT stays at its
+        // maximum, so this is the last wake-up).
+        return;
+    }
+    WAKE_UPS.fetch_add(1, Ordering::Release);
+    // SAFETY: FUTEX_WAKE on a word of this process's memory, which lives as long as
+    // the process; it wakes at most one waiter and touches no memory.
+    unsafe {
+        libc::syscall(
+            libc::SYS_futex,
+            WAKE_UPS.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            1,
+        );
     }
 }
 
-/// Starts the thread for the arena `[start, start + len)`. Called once, by a thread
-/// not evaluating yet (the thread's own allocations go to the system allocator). If
-/// the thread cannot be made, pages are faulted in by the evaluation, as without it.
-pub(crate) fn start(start: usize, len: usize) {
-    let spawned = std::thread::Builder::new()
-        .name("nixspot-prefault".into())
-        .stack_size(64 << 10)
-        .spawn(move || populate_ahead(start, start.saturating_add(len)));
-    if let Ok(handle) = spawned {
-        if THREAD.set(handle.thread().clone()).is_ok() {
-            WAKE_AT.store(start.saturating_add(START_AFTER), Ordering::Relaxed);
+/// Makes the thread, detached; false if the system refused.
+fn spawn() -> bool {
+    // SAFETY: the attribute object is initialised before use and destroyed after;
+    // the thread runs `thread_main`, which takes no argument.
+    unsafe {
+        let mut attr: libc::pthread_attr_t = std::mem::zeroed();
+        if libc::pthread_attr_init(&mut attr) != 0 {
+            return false;
         }
+        libc::pthread_attr_setdetachstate(&mut attr, libc::PTHREAD_CREATE_DETACHED);
+        libc::pthread_attr_setstacksize(&mut attr, STACK.max(libc::PTHREAD_STACK_MIN));
+        let mut thread: libc::pthread_t = 0;
+        let made = libc::pthread_create(&mut thread, &attr, thread_main, std::ptr::null_mut());
+        libc::pthread_attr_destroy(&mut attr);
+        made == 0
     }
+}
+
+/// The thread's entry point.
+extern "C" fn thread_main(_: *mut c_void) -> *mut c_void {
+    populate_ahead(
+        ARENA_START.load(Ordering::Relaxed),
+        ARENA_END.load(Ordering::Relaxed),
+    );
+    std::ptr::null_mut()
 }
 
 /// The thread's loop: sleeps until woken, then populates from where it stopped (or,
-/// after a jump, from the block that woke it) to [`AHEAD`] past that block, never below
-/// [`START_AFTER`].
-fn populate_ahead(start: usize, end: usize) {
-    let start = start.saturating_add(START_AFTER).min(end);
+/// after a jump, from the block that woke it) to [`AHEAD`] past that block, never
+/// below [`START_AFTER`]. Returns only on a kernel without `MADV_POPULATE_WRITE`.
+fn populate_ahead(arena: usize, end: usize) {
+    let start = arena.saturating_add(START_AFTER).min(end);
     let mut populated = start;
+    let mut seen = 0;
     loop {
-        std::thread::park();
-        let reached = REACHED.load(Ordering::Relaxed);
-        if reached < start {
-            // A spurious wake-up before any block.
+        let wake_ups = WAKE_UPS.load(Ordering::Acquire);
+        if wake_ups == seen {
+            // SAFETY: FUTEX_WAIT on a word of this process's memory, which lives as
+            // long as the process: sleeps while it still holds `seen`.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    WAKE_UPS.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    seen,
+                    std::ptr::null::<libc::timespec>(),
+                );
+            }
             continue;
         }
+        seen = wake_ups;
+        let reached = REACHED.load(Ordering::Relaxed);
         // A block far beyond the populated pages (a huge block has a segment of its
         // own): populate around it rather than the gap, which may stay untouched.
         let from = if reached > populated.saturating_add(AHEAD) {
