@@ -17,8 +17,8 @@
 //! values made by an evaluation can be freed anywhere, at any time.
 //!
 //! The arena's fresh pages are populated a little ahead of the evaluation by a thread of
-//! their own (the `prefault` module), so that the evaluating thread does not stop to fault each
-//! one in.
+//! their own (the `prefault` module), so that the evaluating thread does not stop to
+//! fault each one in.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -120,6 +120,7 @@ impl Arena {
             unsafe { libc::munmap(mapped, len + SEGMENT) };
             return None;
         }
+        prefault::arm(start, len);
         Some(Arena { start, len })
     }
 
@@ -225,9 +226,6 @@ impl Evaluating {
     /// Marks the current thread as evaluating (unless [`system_only`] was called).
     pub fn start() -> Self {
         let mark = !SYSTEM_ONLY.load(Ordering::Relaxed);
-        if mark {
-            arm_prefaulting();
-        }
         let previous = EVALUATING
             .try_with(|flag| flag.replace(mark || flag.get()))
             .unwrap_or(false);
@@ -243,18 +241,6 @@ impl Drop for Evaluating {
         // Cannot fail: the flag has no destructor, so it is never torn down.
         let _ = EVALUATING.try_with(|flag| flag.set(self.previous));
     }
-}
-
-/// Maps the arena, if not yet, and gets [`prefault`] ready for it, once per process.
-/// On a thread not evaluating yet, outside the allocator: the mapping cannot recurse
-/// into `ARENA`'s initialisation.
-fn arm_prefaulting() {
-    static ARMED: std::sync::Once = std::sync::Once::new();
-    ARMED.call_once(|| {
-        if let Some(arena) = arena() {
-            prefault::arm(arena.start, arena.len);
-        }
-    });
 }
 
 /// The global allocator: mimalloc for the threads that are [`Evaluating`], the system

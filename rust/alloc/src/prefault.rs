@@ -54,7 +54,8 @@ static WAKE_UPS: AtomicU32 = AtomicU32::new(0);
 static SPAWNED: AtomicBool = AtomicBool::new(false);
 
 /// Gets ready to populate the arena `[start, start + len)`: blocks beyond
-/// [`START_AFTER`] will wake (first: make) the thread. Called once.
+/// [`START_AFTER`] will wake (first: make) the thread. Called once, when the arena is
+/// mapped (maybe inside the allocator: it neither allocates nor blocks).
 pub(crate) fn arm(start: usize, len: usize) {
     ARENA_START.store(start, Ordering::Relaxed);
     ARENA_END.store(start.saturating_add(len), Ordering::Relaxed);
