@@ -495,12 +495,9 @@ fn first_key_less(
     descending: bool,
 ) -> R<Option<bool>> {
     let (first, second) = if descending { (b, a) } else { (a, b) };
-    let mut key = |item: &Value| match item {
-        Value::Attrs(set) => match set.get(name) {
-            Some(at) => ev.force(&at.value.clone()).map(Some),
-            None => Ok(None),
-        },
-        _ => Ok(None),
+    let mut key = |item: &Value| match attr_key(item, name) {
+        Some(value) => ev.force(value).map(Some),
+        None => Ok(None),
     };
     let Some(x) = key(first)? else {
         return Ok(None);
@@ -513,6 +510,15 @@ fn first_key_less(
         (Value::String(x), Value::String(y)) => Some(x[..] < y[..]),
         _ => None,
     })
+}
+
+/// The key `a: b: a.k < b.k` compares for `item`: its attribute `name`, when it is a set
+/// that has one.
+fn attr_key(item: &Value, name: Symbol) -> Option<&Value> {
+    match item {
+        Value::Attrs(set) => set.get(name).map(|at| &at.value),
+        _ => None,
+    }
 }
 
 /// The elements with their keys, when the keys are all integers or all strings.
@@ -533,13 +539,10 @@ fn sort_by_key(items: &[Value], key: SortKey) -> Option<Vec<Value>> {
     let key_of = |item: &Value| -> Option<Value> {
         match key {
             SortKey::Itself => Some(item.clone()),
-            SortKey::Attr(name, _) => match item {
-                Value::Attrs(a) => {
-                    let value = &a.get(name)?.value;
-                    (!value.is_pending()).then(|| value.settled())
-                }
-                _ => None,
-            },
+            SortKey::Attr(name, _) => {
+                let value = attr_key(item, name)?;
+                (!value.is_pending()).then(|| value.settled())
+            }
         }
     };
     let (first, rest) = items.split_first()?;
