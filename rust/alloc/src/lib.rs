@@ -120,7 +120,7 @@ impl Arena {
             unsafe { libc::munmap(mapped, len + SEGMENT) };
             return None;
         }
-        prefault::arm(start, len);
+        prefault::arm(start);
         Some(Arena { start, len })
     }
 

@@ -42,24 +42,17 @@ static WAKE_AT: AtomicUsize = AtomicUsize::new(usize::MAX);
 /// The address of the block that woke the thread last.
 static REACHED: AtomicUsize = AtomicUsize::new(0);
 
-/// The arena's bounds, set by [`arm`].
-static ARENA_START: AtomicUsize = AtomicUsize::new(0);
-/// See [`ARENA_START`].
-static ARENA_END: AtomicUsize = AtomicUsize::new(0);
-
 /// Counts wake-ups: the futex word the thread sleeps on.
 static WAKE_UPS: AtomicU32 = AtomicU32::new(0);
 
 /// Whether the first wake-up has made (or tried to make) the thread.
 static SPAWNED: AtomicBool = AtomicBool::new(false);
 
-/// Gets ready to populate the arena `[start, start + len)`: blocks beyond
-/// [`START_AFTER`] will wake (first: make) the thread. Called once, when the arena is
-/// mapped (maybe inside the allocator: it neither allocates nor blocks).
-pub(crate) fn arm(start: usize, len: usize) {
-    ARENA_START.store(start, Ordering::Relaxed);
-    ARENA_END.store(start.saturating_add(len), Ordering::Relaxed);
-    WAKE_AT.store(start.saturating_add(START_AFTER), Ordering::Release);
+/// Gets ready to populate the arena starting at `start`: blocks beyond [`START_AFTER`]
+/// will wake (first: make) the thread. Called once, when the arena is mapped (maybe
+/// inside the allocator: it neither allocates nor blocks).
+pub(crate) fn arm(start: usize) {
+    WAKE_AT.store(start.saturating_add(START_AFTER), Ordering::Relaxed);
 }
 
 /// Tells the thread that a block at `addr` was handed out. Inlined into every
@@ -117,12 +110,11 @@ fn spawn() -> bool {
     }
 }
 
-/// The thread's entry point.
+/// The thread's entry point. The arena is set by then: a block of it woke the thread.
 extern "C" fn thread_main(_: *mut c_void) -> *mut c_void {
-    populate_ahead(
-        ARENA_START.load(Ordering::Relaxed),
-        ARENA_END.load(Ordering::Relaxed),
-    );
+    if let Some(Some(arena)) = super::ARENA.get() {
+        populate_ahead(arena.start, arena.start.saturating_add(arena.len));
+    }
     std::ptr::null_mut()
 }
 
