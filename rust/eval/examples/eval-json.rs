@@ -18,10 +18,7 @@ fn main() -> ExitCode {
         return ExitCode::FAILURE;
     };
     // Forgotten below, not dropped.
-    let mut evaluator = Evaluator::new(EvalOptions {
-        lives_until_exit: true,
-        ..EvalOptions::default()
-    });
+    let mut evaluator = Evaluator::new(EvalOptions::default());
     let request = Request {
         attr_path: None,
         strict: true,

@@ -3,9 +3,9 @@
 use crate::error::{err, err_kind, ErrorKind, EvalError, R};
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
 use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
+use crate::thunks::{ThunkRef, Thunks};
 use crate::value::{
-    Attr, Attrs, Closure, Context, Env, PrimOpApp, Slots, Str, Thunk, ThunkState, Value,
-    SHORT_BYTES,
+    Attr, Attrs, Closure, Context, Env, PrimOpApp, Slots, Str, ThunkState, Value, SHORT_BYTES,
 };
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -199,22 +199,17 @@ pub struct Eval {
     /// of becoming thunks. Only allowed when the result is printed deeply forced: Nix
     /// prints unevaluated parts as `<CODE>`, which must stay the same.
     pub speculate: bool,
-    /// Thunks bound by `rec`, `let` and defaults (see [`Eval::track_bound`]).
-    bound: Vec<std::rc::Weak<Thunk>>,
     /// Attribute names too long to be kept in place as string values (`attrNames`,
     /// `mapAttrs`), made once each.
     name_strings: HashMap<Symbol, Str, FxBuild>,
-    /// The length of `bound` beyond which dead entries are dropped.
-    bound_prune_at: usize,
-    /// Whether `bound` is kept (see [`crate::EvalOptions::lives_until_exit`]).
-    track_cycles: bool,
     /// The buffer strings are built in (interpolation, `+`), kept from one string to
     /// the next: see [`Eval::build_string`].
     str_buf: Vec<u8>,
+    /// Every thunk of this evaluator. Its drop breaks the reference cycles evaluation
+    /// made (a value bound by `rec`, `let` or a default that refers to its own frame,
+    /// `builtins.builtins`): each goes through a thunk.
+    pub thunks: Thunks,
 }
-
-/// The smallest length beyond which the list of bound thunks is pruned.
-const BOUND_PRUNE_MIN: usize = 1024;
 
 /// How many emptied call frames are kept for reuse.
 const ENV_POOL: usize = 64;
@@ -229,34 +224,6 @@ const COREPKGS_PREFIX: &str = "/__corepkgs__/";
 /// The one corepkg that can be imported.
 const COREPKGS_FETCHURL: &str = "/__corepkgs__/fetchurl.nix";
 
-/// Empties a thunk (its value or code) if `v` is one.
-fn empty_thunk(v: &Value) {
-    if let Value::Thunk(t) = v {
-        drop(t.take());
-    }
-}
-
-impl Drop for Eval {
-    /// Breaks the reference cycles evaluation made, which reference counting alone
-    /// would leak: `builtins.builtins` and `builtins.derivation` refer back to the
-    /// `builtins` set, and the values bound by `rec`, `let` and defaults may refer to
-    /// their own frame (a recursive function, `let x = { y = x; }`). Every value of
-    /// such a frame that can refer back is a thunk bound there: emptying those thunks
-    /// breaks the cycles.
-    fn drop(&mut self) {
-        if let Some(Value::Attrs(builtins)) = self.globals.get(&intern("builtins")) {
-            for at in builtins.entries() {
-                empty_thunk(&at.value);
-            }
-        }
-        for t in std::mem::take(&mut self.bound) {
-            if let Some(t) = t.upgrade() {
-                empty_thunk(&Value::Thunk(t));
-            }
-        }
-    }
-}
-
 #[cold]
 fn type_err(v: &Value, expected: &str, pos: Pos) -> Box<EvalError> {
     err(
@@ -267,9 +234,8 @@ fn type_err(v: &Value, expected: &str, pos: Pos) -> Box<EvalError> {
 
 impl Eval {
     /// A fresh evaluator with the builtins installed, finding `<name>` paths in
-    /// `search_path`; `track_cycles`: whether its drop is to break the reference cycles
-    /// of self-referring values (see [`Eval::track_bound`]).
-    pub fn new(search_path: Vec<(String, PathBuf)>, track_cycles: bool) -> Eval {
+    /// `search_path`.
+    pub fn new(search_path: Vec<(String, PathBuf)>) -> Eval {
         let mut ev = Eval {
             files: Vec::new(),
             globals: HashMap::default(),
@@ -288,11 +254,9 @@ impl Eval {
             store: Default::default(),
             env_pool: Vec::new(),
             speculate: false,
-            bound: Vec::new(),
-            bound_prune_at: BOUND_PRUNE_MIN,
-            track_cycles,
             name_strings: HashMap::default(),
             str_buf: Vec::new(),
+            thunks: Thunks::default(),
         };
         crate::builtins::install(&mut ev);
         ev
@@ -368,7 +332,7 @@ impl Eval {
         }
     }
 
-    fn force_thunk(&mut self, t: &Rc<Thunk>) -> R<Value> {
+    fn force_thunk(&mut self, t: &ThunkRef) -> R<Value> {
         let state = t.take();
         match &state {
             ThunkState::Done(v) => {
@@ -425,9 +389,9 @@ impl Eval {
             // or diverge, and cost less than the thunk they would need.
             Expr::BinOp(..) if self.speculate => match int_op_now(e, env, 4) {
                 Some(v) => v,
-                None => Value::pending(e.clone(), env.clone()),
+                None => self.pending(e.clone(), env.clone()),
             },
-            _ => Value::pending(e.clone(), env.clone()),
+            _ => self.pending(e.clone(), env.clone()),
         })
     }
 
@@ -446,7 +410,23 @@ impl Eval {
                 }
             }
         }
-        Value::apply_lazy(f.clone(), arg)
+        let state = match f {
+            Value::Lambda(c) => ThunkState::ApplyLambda(c.clone(), arg),
+            _ => ThunkState::Apply(Box::new((f.clone(), arg))),
+        };
+        Value::Thunk(self.thunks.make(state))
+    }
+
+    /// A lazy application of `f` to `a` and then of the result to `b` (`mapAttrs f`,
+    /// `zipAttrsWith f`): one thunk where nesting single applications would make two.
+    pub fn apply_lazy2(&self, f: Value, a: Value, b: Value) -> Value {
+        Value::Thunk(self.thunks.make(ThunkState::Apply2(Box::new((f, a, b)))))
+    }
+
+    /// A lazy value of the expression `e` in `env`.
+    #[inline]
+    pub fn pending(&self, e: ExprRef, env: Rc<Env>) -> Value {
+        Value::Thunk(self.thunks.make(ThunkState::Pending(e, env)))
     }
 
     /// Like [`Eval::thunk`] for a frame still being filled (`rec`, `let`, defaults):
@@ -458,31 +438,14 @@ impl Eval {
     #[inline]
     pub fn thunk_in_new_frame(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
         match &**e {
-            Expr::Var(0, _, _) => Ok(Value::pending(e.clone(), env.clone())),
-            Expr::Lambda(l) if self.speculate => Ok(Value::Thunk(Rc::new(Thunk::new(
+            Expr::Var(0, _, _) => Ok(self.pending(e.clone(), env.clone())),
+            Expr::Lambda(l) if self.speculate => Ok(Value::Thunk(self.thunks.make(
                 ThunkState::Done(Value::Lambda(Rc::new(Closure {
                     lambda: l.clone(),
                     env: env.clone(),
                 }))),
-            )))),
+            ))),
             _ => self.thunk(e, env),
-        }
-    }
-
-    /// Remembers the thunks bound by `rec`, `let` and defaults: they may come to refer
-    /// to themselves, and dropping the evaluator empties them to break such cycles.
-    fn track_bound(&mut self, values: &[Value]) {
-        if !self.track_cycles {
-            return;
-        }
-        if self.bound.len() + values.len() > self.bound_prune_at {
-            self.bound.retain(|t| t.strong_count() > 0);
-            self.bound_prune_at = (self.bound.len() * 2).max(BOUND_PRUNE_MIN);
-        }
-        for v in values {
-            if let Value::Thunk(t) = v {
-                self.bound.push(Rc::downgrade(t));
-            }
         }
     }
 
@@ -944,7 +907,6 @@ impl Eval {
         if let [(_, e, _)] = &lit.statics[..] {
             let new_env = Env::unfilled_one(Some(env.clone()));
             let v = self.thunk_in_new_frame(e, &new_env)?;
-            self.track_bound(std::slice::from_ref(&v));
             new_env.fill_one(v);
             return Ok(new_env);
         }
@@ -953,7 +915,6 @@ impl Eval {
         for (_, e, _) in &lit.statics {
             vals.push(self.thunk_in_new_frame(e, &new_env)?);
         }
-        self.track_bound(&vals);
         new_env.fill(vals);
         Ok(new_env)
     }
@@ -968,7 +929,6 @@ impl Eval {
             for (_, e, _) in &lit.statics {
                 vals.push(self.thunk_in_new_frame(e, &new_env)?);
             }
-            self.track_bound(&vals);
             new_env.fill(vals);
             new_env
         } else {
@@ -1014,13 +974,15 @@ impl Eval {
     ) -> R<(Value, Rc<Env>)> {
         let scope = Env::unfilled(Some(env.clone()));
         // Every slot is its own thunk, so that an override can take its place.
-        let cells: Vec<Rc<Thunk>> = lit
+        let cells: Vec<ThunkRef> = lit
             .statics
             .iter()
-            .map(|(_, e, _)| Rc::new(Thunk::new(ThunkState::Pending(e.clone(), scope.clone()))))
+            .map(|(_, e, _)| {
+                self.thunks
+                    .make(ThunkState::Pending(e.clone(), scope.clone()))
+            })
             .collect();
         let vals: Vec<Value> = cells.iter().cloned().map(Value::Thunk).collect();
-        self.track_bound(&vals);
         scope.fill(vals.clone());
         let mut entries: Vec<Attr> = lit
             .statics
@@ -1372,7 +1334,6 @@ impl Eval {
                         None => match default {
                             Some(d) => {
                                 let v = self.thunk_in_new_frame(d, &env)?;
-                                self.track_bound(std::slice::from_ref(&v));
                                 slots.push(v);
                             }
                             None => {
@@ -1836,7 +1797,7 @@ impl Eval {
         }
         let (text, shown, dir) = read_import(&p, pos)?;
         let expr = self.parse(&text, shown, &dir)?;
-        let v = Value::pending(expr, Env::empty(None));
+        let v = self.pending(expr, Env::empty(None));
         self.import_cache.insert(p, v.clone());
         self.force(&v)
     }
@@ -1870,7 +1831,7 @@ impl Eval {
                 "/",
             )
             .map_err(|e| e.at(pos))?;
-        let v = Value::pending(expr, Env::empty(None));
+        let v = self.pending(expr, Env::empty(None));
         self.import_cache.insert(key, v.clone());
         self.force(&v)
     }
@@ -2096,7 +2057,7 @@ fn nested_int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
 /// treats as equal without comparing (so `[f] == [f]` holds for a function `f`).
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
-        (Value::Thunk(x), Value::Thunk(y)) => Rc::ptr_eq(x, y),
+        (Value::Thunk(x), Value::Thunk(y)) => x.same(y),
         (Value::Lambda(x), Value::Lambda(y)) => Rc::ptr_eq(x, y),
         (Value::Attrs(x), Value::Attrs(y)) => Rc::ptr_eq(x, y),
         (Value::List(x), Value::List(y)) => Rc::ptr_eq(x, y),
@@ -2128,7 +2089,7 @@ mod tests {
 
     #[test]
     fn dropping_an_evaluator_frees_its_builtins() {
-        let ev = Eval::new(Vec::new(), true);
+        let ev = Eval::new(Vec::new());
         let weak = match ev.globals.get(&intern("builtins")) {
             Some(Value::Attrs(a)) => Rc::downgrade(a),
             _ => panic!("no builtins set"),
@@ -2141,12 +2102,7 @@ mod tests {
     /// Evaluates `text` deeply and tells whether what its result holds outlives the
     /// evaluator.
     fn leaks(text: &str) -> bool {
-        leaks_with(text, true)
-    }
-
-    /// [`leaks`] with an evaluator that tracks cycles for its drop or not.
-    fn leaks_with(text: &str, track_cycles: bool) -> bool {
-        let mut ev = Eval::new(Vec::new(), track_cycles);
+        let mut ev = Eval::new(Vec::new());
         let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
         let v = ev.eval(&e, &Env::empty(None)).expect("evaluates");
         ev.deep_force(&v).expect("forces");
@@ -2166,7 +2122,7 @@ mod tests {
 
     /// The text of the string `text` evaluates to.
     fn string_of(text: &str) -> Vec<u8> {
-        let mut ev = Eval::new(Vec::new(), true);
+        let mut ev = Eval::new(Vec::new());
         let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
         match ev.eval(&e, &Env::empty(None)).expect("evaluates") {
             Value::String(s) => s.to_vec(),
@@ -2206,19 +2162,5 @@ mod tests {
         assert!(!leaks(
             "let fix = f: let x = f x; in x; in fix (self: { me = self; })"
         ));
-    }
-
-    /// An evaluator that lives until the process ends keeps no list of bound thunks:
-    /// its drop cannot break their cycles (and is not meant to run).
-    #[test]
-    fn an_evaluator_without_cycle_tracking_keeps_no_bound_thunks() {
-        let text = "let x = { y = x; }; in x";
-        assert!(leaks_with(text, false));
-        assert!(!leaks_with(text, true));
-        let mut ev = Eval::new(Vec::new(), false);
-        let e = ev.parse(text, "«string»".to_string(), "/").expect("parses");
-        let v = ev.eval(&e, &Env::empty(None)).expect("evaluates");
-        ev.deep_force(&v).expect("forces");
-        assert!(ev.bound.is_empty());
     }
 }

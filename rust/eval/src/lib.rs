@@ -23,6 +23,7 @@ pub mod store;
 mod store_glue;
 mod symbol;
 mod syntax;
+mod thunks;
 mod value;
 
 use std::path::{Path, PathBuf};
@@ -65,12 +66,6 @@ pub struct EvalOptions {
     pub search_path: Vec<(String, PathBuf)>,
     /// Arguments for a top-level function.
     pub auto_args: Vec<(String, AutoArg)>,
-    /// The evaluator lives until the process ends: the caller forgets it rather than
-    /// dropping it (`nixspot eval` prints the result and exits). It then skips the
-    /// bookkeeping that lets its drop break the reference cycles of values that refer
-    /// to themselves (a weak reference to every thunk bound by `let`, `rec` and
-    /// defaults); dropping such an evaluator leaks those values.
-    pub lives_until_exit: bool,
 }
 
 /// How [`Evaluator::eval_with`] renders the result.
@@ -171,7 +166,7 @@ fn absolute(p: &Path) -> String {
 impl Evaluator {
     /// Creates an evaluator.
     pub fn new(options: EvalOptions) -> Self {
-        let ev = Eval::new(options.search_path.clone(), !options.lives_until_exit);
+        let ev = Eval::new(options.search_path.clone());
         Evaluator { options, ev }
     }
 
@@ -200,10 +195,7 @@ impl Evaluator {
     pub fn eval_with(&mut self, source: &Source, req: &Request) -> Result<Vec<u8>, Error> {
         let mut result = self.eval_inner(source, req, true);
         if matches!(&result, Err(e) if e.kind == error::ErrorKind::Restart) {
-            self.ev = Eval::new(
-                self.options.search_path.clone(),
-                !self.options.lives_until_exit,
-            );
+            self.ev = Eval::new(self.options.search_path.clone());
             result = self.eval_inner(source, req, false);
         }
         result.map_err(|e| render(&self.ev, &e))
@@ -300,7 +292,7 @@ impl Evaluator {
                 AutoArg::Str(s) => Value::string(s),
                 AutoArg::Expr(text) => {
                     let expr = self.ev.parse(&text, "«string»".to_string(), &cwd)?;
-                    Value::pending(expr, Env::empty(None))
+                    self.ev.pending(expr, Env::empty(None))
                 }
             };
             entries.push(eval::attr(intern(&name), v));

@@ -2,6 +2,7 @@
 
 use crate::ir::{Expr, Lambda, Pos};
 use crate::symbol::Symbol;
+use crate::thunks::ThunkRef;
 use std::cell::{Cell, OnceCell};
 use std::collections::BTreeSet;
 use std::rc::Rc;
@@ -301,8 +302,8 @@ pub enum Value {
     Lambda(Rc<Closure>),
     /// A builtin, possibly partially applied.
     PrimOp(Rc<PrimOpApp>),
-    /// A lazily evaluated value.
-    Thunk(Rc<Thunk>),
+    /// A lazily evaluated value, in its evaluator's [`crate::thunks::Thunks`].
+    Thunk(ThunkRef),
 }
 
 /// A list's elements: a thin pointer to a boxed slice, so that a [`Value`] takes 16
@@ -685,9 +686,9 @@ pub enum ThunkState {
 
 /// A lazy value, updated in place once evaluated.
 ///
-/// A `Cell` rather than a `RefCell`: no borrow flag, so that a thunk with its reference
-/// counts takes 40 bytes (a 48-byte heap block instead of 64; programs make millions).
-/// The state is taken out (leaving [`ThunkState::Blackhole`]) while it is looked at
+/// A `Cell` rather than a `RefCell`: no borrow flag, so that a thunk takes 24 bytes in
+/// its evaluator's [`crate::thunks::Thunks`] (programs make millions). The state is
+/// taken out (leaving [`ThunkState::Blackhole`]) while it is looked at
 /// or evaluated, and put back.
 pub struct Thunk(Cell<ThunkState>);
 
@@ -772,25 +773,6 @@ impl Value {
     /// An attribute set value.
     pub fn attrs(entries: Vec<Attr>) -> Value {
         Value::Attrs(Rc::new(Attrs::new(entries)))
-    }
-
-    /// A thunk applying `f` to `arg` when forced.
-    pub fn apply_lazy(f: Value, arg: Value) -> Value {
-        let state = match &f {
-            Value::Lambda(c) => ThunkState::ApplyLambda(c.clone(), arg),
-            _ => ThunkState::Apply(Box::new((f, arg))),
-        };
-        Value::Thunk(Rc::new(Thunk::new(state)))
-    }
-
-    /// A thunk applying `f` to `a` and then the result to `b` when forced.
-    pub fn apply_lazy2(f: Value, a: Value, b: Value) -> Value {
-        Value::Thunk(Rc::new(Thunk::new(ThunkState::Apply2(Box::new((f, a, b))))))
-    }
-
-    /// A lazy value of an expression in an environment.
-    pub fn pending(expr: Rc<Expr>, env: Rc<Env>) -> Value {
-        Value::Thunk(Rc::new(Thunk::new(ThunkState::Pending(expr, env))))
     }
 
     /// Whether it is a thunk not evaluated yet: forcing it runs code (which may trace
@@ -879,12 +861,6 @@ impl Drop for Items {
 impl Drop for Attrs {
     fn drop(&mut self) {
         drop_deep(|| (std::mem::take(&mut self.own), self.below.take()));
-    }
-}
-
-impl Drop for Thunk {
-    fn drop(&mut self) {
-        drop_deep(|| self.take());
     }
 }
 

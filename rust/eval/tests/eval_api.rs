@@ -146,7 +146,6 @@ fn top_level_functions_are_called_with_auto_args() {
             ("a".to_string(), AutoArg::Expr("1 + 1".to_string())),
             ("b".to_string(), AutoArg::Str("text".to_string())),
         ],
-        ..EvalOptions::default()
     });
     let out = ev
         .eval_to_json(&expr("{ a, b, c ? 3 }: [ a b c ]"))

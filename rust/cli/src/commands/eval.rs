@@ -114,8 +114,6 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let mut evaluator = Evaluator::new(EvalOptions {
         search_path,
         auto_args,
-        // Forgotten below, not dropped.
-        lives_until_exit: true,
     });
     let request = Request {
         attr_path: args.attr.clone(),

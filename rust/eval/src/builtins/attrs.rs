@@ -130,10 +130,13 @@ pub(super) fn map_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let entries = a
         .entries()
         .iter()
-        .map(|e| Attr {
-            name: e.name,
-            value: Value::apply_lazy2(f.clone(), ev.name_string(e.name), e.value.clone()),
-            pos: e.pos,
+        .map(|e| {
+            let name = ev.name_string(e.name);
+            Attr {
+                name: e.name,
+                value: ev.apply_lazy2(f.clone(), name, e.value.clone()),
+                pos: e.pos,
+            }
         })
         .collect();
     Ok(Value::attrs(entries))
@@ -152,10 +155,8 @@ pub(super) fn zip_attrs_with(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
     let entries = groups
         .into_iter()
         .map(|(name, vals)| {
-            attr(
-                name,
-                Value::apply_lazy2(f.clone(), ev.name_string(name), list(vals)),
-            )
+            let name_value = ev.name_string(name);
+            attr(name, ev.apply_lazy2(f.clone(), name_value, list(vals)))
         })
         .collect();
     Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))

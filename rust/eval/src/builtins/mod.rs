@@ -15,7 +15,7 @@ use crate::error::{err, err_kind, ErrorKind, R};
 use crate::eval::{attr, Coerce, Eval};
 use crate::ir::{Param, Pos};
 use crate::symbol::intern;
-use crate::value::{Attr, Attrs, PrimOpApp, PrimOpDef, Thunk, ThunkState, Value};
+use crate::value::{Attr, Attrs, PrimOpApp, PrimOpDef, ThunkState, Value};
 use std::rc::Rc;
 
 macro_rules! prim {
@@ -202,10 +202,10 @@ pub fn install(ev: &mut Eval) {
         entries.push(attr(intern(name), v));
     }
     // `builtins.builtins` is the set itself: a thunk filled in once the set exists.
-    let self_ref = Rc::new(Thunk::new(ThunkState::Blackhole));
+    let self_ref = ev.thunks.make(ThunkState::Blackhole);
     entries.push(attr(intern("builtins"), Value::Thunk(self_ref.clone())));
     // `derivation` is Nix code (as in Nix itself), evaluated once the globals exist.
-    let drv_ref = Rc::new(Thunk::new(ThunkState::Blackhole));
+    let drv_ref = ev.thunks.make(ThunkState::Blackhole);
     entries.push(attr(intern("derivation"), Value::Thunk(drv_ref.clone())));
     let builtins = Rc::new(Attrs::from_unsorted(entries));
     self_ref.set(ThunkState::Done(Value::Attrs(builtins.clone())));
