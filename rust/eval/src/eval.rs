@@ -433,8 +433,8 @@ impl Eval {
     /// variables of that frame must stay lazy since their slots are not set yet.
     ///
     /// A function stays in a thunk (evaluated right away when speculating): it closes
-    /// over the frame holding it, and the thunk is what [`Eval`]'s drop empties to
-    /// break that cycle.
+    /// over the frame holding it, and the thunk is what the drop of [`Eval::thunks`]
+    /// empties to break that cycle.
     #[inline]
     pub fn thunk_in_new_frame(&self, e: &ExprRef, env: &Rc<Env>) -> R<Value> {
         match &**e {
