@@ -678,6 +678,19 @@ impl Eval {
                 env: env.clone(),
             }))),
             Expr::Apply(f, args, pos) => {
+                // A builtin given all its arguments (`builtins.isAttrs v`, `map f l`,
+                // most calls in module code): called with them directly, without taking
+                // the builtin as a value and going through the generic call.
+                if let Expr::Const(Value::PrimOp(p)) = &**f {
+                    let n = args.len();
+                    if p.args.is_empty() && p.op.arity == n && n <= 3 {
+                        let mut all: [Value; 3] = [Value::Null, Value::Null, Value::Null];
+                        for (slot, a) in all.iter_mut().zip(args.iter()) {
+                            *slot = self.thunk(a, env)?;
+                        }
+                        return (p.op.func)(self, &all[..n], *pos);
+                    }
+                }
                 let fv = self.eval(f, env)?;
                 if let [a] = &args[..] {
                     let av = self.thunk(a, env)?;
