@@ -76,10 +76,13 @@ struct Block {
 }
 
 impl Block {
+    /// The layout of a block of `capacity` thunks (at most [`MAX_BLOCK`], whose size
+    /// cannot overflow; never zero-sized).
     fn layout(capacity: usize) -> Layout {
-        // A block holds at most `MAX_BLOCK` thunks of 24 bytes: the size cannot
-        // overflow, and a thunk's layout is never zero-sized.
-        Layout::array::<Thunk>(capacity).unwrap_or(Layout::new::<Thunk>())
+        match Layout::array::<Thunk>(capacity) {
+            Ok(layout) => layout,
+            Err(_) => std::alloc::handle_alloc_error(Layout::new::<Thunk>()),
+        }
     }
 }
 
