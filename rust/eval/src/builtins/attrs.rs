@@ -60,10 +60,18 @@ pub(super) fn remove_attrs(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> 
     for n in names.iter() {
         remove.push(name_of(ev, n, pos)?);
     }
+    // Sorted like the set's entries, so that one walk over both finds what goes:
+    // looking each entry up in the list was quadratic (50,000 names removed from
+    // 100,000 took 19 G instructions).
+    remove.sort_unstable();
+    let mut gone = remove.iter().peekable();
     let entries: Vec<Attr> = a
         .entries()
         .iter()
-        .filter(|e| !remove.contains(&e.name))
+        .filter(|e| {
+            while gone.next_if(|g| **g < e.name).is_some() {}
+            gone.peek().is_none_or(|g| **g != e.name)
+        })
         .cloned()
         .collect();
     Ok(Value::attrs(entries))
