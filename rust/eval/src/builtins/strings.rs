@@ -7,9 +7,21 @@ use crate::ir::Pos;
 use crate::value::{Context, Value};
 use std::cmp::Ordering;
 
+/// Runs `f` on the text and context of `v` coerced to a string: a string is read in
+/// place, without the copy a coercion makes (`substring` in a loop over a long string
+/// was quadratic in its length).
+fn with_text<T>(ev: &mut Eval, v: &Value, pos: Pos, f: impl FnOnce(&[u8], &Context) -> T) -> R<T> {
+    match ev.force(v)? {
+        Value::String(s) => Ok(f(&s, s.ctx())),
+        other => {
+            let (s, ctx) = ev.coerce(&other, pos, INTERP)?;
+            Ok(f(&s, &ctx))
+        }
+    }
+}
+
 pub(super) fn string_length(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
-    let (s, _) = ev.coerce(&args[0], pos, INTERP)?;
-    Ok(Value::Int(s.len() as i64))
+    with_text(ev, &args[0], pos, |s, _| Value::Int(s.len() as i64))
 }
 
 /// `substring start len s`, on bytes like Nix (a cut inside a UTF-8 sequence keeps
@@ -17,19 +29,15 @@ pub(super) fn string_length(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value>
 pub(super) fn substring(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let start = ev.force_int(&args[0], pos)?;
     let len = ev.force_int(&args[1], pos)?;
-    let (mut s, ctx) = ev.coerce(&args[2], pos, INTERP)?;
-    if start < 0 {
-        return Err(err("negative start position in 'substring'", pos));
-    }
-    let start = (start as usize).min(s.len());
-    let end = if len < 0 {
-        s.len()
-    } else {
-        start.saturating_add(len as usize).min(s.len())
-    };
-    s.truncate(end);
-    s.drain(..start);
-    Ok(Value::string_ctx(s, ctx))
+    with_text(ev, &args[2], pos, |s, ctx| {
+        let start = usize::try_from(start).ok()?.min(s.len());
+        let end = match usize::try_from(len) {
+            Ok(len) => start.saturating_add(len).min(s.len()),
+            Err(_) => s.len(),
+        };
+        Some(Value::string_ctx(s[start..end].to_vec(), ctx.clone()))
+    })?
+    .ok_or_else(|| err("negative start position in 'substring'", pos))
 }
 
 pub(super) fn concat_strings_sep(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
