@@ -7,6 +7,7 @@ use crate::thunks::{ThunkRef, Thunks};
 use crate::value::{
     Attr, Attrs, Closure, Context, Env, PrimOpApp, Slots, Str, ThunkState, Value, SHORT_BYTES,
 };
+use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::rc::Rc;
@@ -148,6 +149,28 @@ pub struct FileInfo {
     pub name: String,
     /// The text.
     pub text: Rc<str>,
+    /// Where each line starts (byte offsets), made on the first position asked for:
+    /// finding a line by counting newlines from the start made every position cost
+    /// the text before it (`unsafeGetAttrPos` on each attribute of a big file was
+    /// quadratic).
+    line_starts: OnceCell<Vec<usize>>,
+}
+
+impl FileInfo {
+    /// The 1-based line and column of the byte offset `off` (at most the text's
+    /// length), `None` when `off` is inside a character.
+    fn line_col(&self, off: usize) -> Option<(usize, usize)> {
+        let starts = self.line_starts.get_or_init(|| {
+            std::iter::once(0)
+                .chain(memchr::memchr_iter(b'\n', self.text.as_bytes()).map(|i| i + 1))
+                .collect()
+        });
+        // The first start is 0, so at least one start is at or before `off`.
+        let line = starts.partition_point(|&start| start <= off);
+        let line_start = *starts.get(line.checked_sub(1)?)?;
+        let col = self.text.get(line_start..off)?.chars().count() + 1;
+        Some((line, col))
+    }
 }
 
 /// Frequently used symbols.
@@ -279,7 +302,11 @@ impl Eval {
 
     /// Registers a source text and returns its file id.
     pub fn add_file(&mut self, name: String, text: Rc<str>) -> u32 {
-        self.files.push(FileInfo { name, text });
+        self.files.push(FileInfo {
+            name,
+            text,
+            line_starts: OnceCell::new(),
+        });
         (self.files.len() - 1) as u32
     }
 
@@ -307,11 +334,7 @@ impl Eval {
     /// File name, 1-based line and column of a position.
     pub fn line_col(&self, pos: Pos) -> Option<(&str, usize, usize)> {
         let f = self.files.get(pos.file as usize)?;
-        let off = (pos.offset as usize).min(f.text.len());
-        let before = f.text.get(..off)?;
-        let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
-        let col = before.get(line_start..)?.chars().count() + 1;
+        let (line, col) = f.line_col((pos.offset as usize).min(f.text.len()))?;
         Some((&f.name, line, col))
     }
 
@@ -2099,6 +2122,36 @@ pub fn attr(name: Symbol, value: Value) -> Attr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Lines and columns from the index of line starts agree with counting from the
+    /// text's start: at the start, on a newline, after the last one, at the end, after
+    /// a multi-byte character; an offset inside a character has none.
+    #[test]
+    fn line_and_column_of_offsets() {
+        let text = "ab\n\nxé y\nz";
+        let f = FileInfo {
+            name: "t.nix".into(),
+            text: Rc::from(text),
+            line_starts: OnceCell::new(),
+        };
+        let counted = |off: usize| {
+            let before = text.get(..off)?;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            Some((
+                before.matches('\n').count() + 1,
+                before.get(line_start..)?.chars().count() + 1,
+            ))
+        };
+        for off in 0..=text.len() {
+            assert_eq!(f.line_col(off), counted(off), "offset {off}");
+        }
+        assert_eq!(f.line_col(0), Some((1, 1)));
+        assert_eq!(f.line_col(2), Some((1, 3)));
+        assert_eq!(f.line_col(3), Some((2, 1)));
+        assert_eq!(f.line_col(7), Some((3, 3)));
+        assert_eq!(f.line_col(6), None);
+        assert_eq!(f.line_col(text.len()), Some((4, 2)));
+    }
 
     #[test]
     fn dropping_an_evaluator_frees_its_builtins() {
