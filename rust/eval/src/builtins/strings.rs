@@ -76,10 +76,31 @@ pub(super) fn replace_strings(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
     let mut tos: Vec<Option<Vec<u8>>> = vec![None; to.len()];
     let text = &s[..];
     let mut out = Vec::with_capacity(text.len());
+    // The bytes some pattern starts with: at any other position no pattern can match,
+    // and trying each one there made the cost the text's length times their number.
+    // An empty pattern matches everywhere.
+    let mut starts = [false; 256];
+    let mut any_empty = false;
+    for f in &froms {
+        match f.first() {
+            Some(&b) => starts[usize::from(b)] = true,
+            None => any_empty = true,
+        }
+    }
     let mut i = 0;
     // Runs of untouched text are copied as whole slices.
     let mut run_start = 0;
     while i <= text.len() {
+        if !any_empty {
+            match text.get(i) {
+                Some(&b) if !starts[usize::from(b)] => {
+                    i += 1;
+                    continue;
+                }
+                Some(_) => {}
+                None => break,
+            }
+        }
         let mut matched = false;
         for (k, f) in froms.iter().enumerate() {
             let fb = &f[..];
