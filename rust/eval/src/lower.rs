@@ -18,7 +18,49 @@ type Formals = Vec<(Symbol, Option<ExprRef>)>;
 /// One lexical scope of the lowering: a frame of named slots, or a `with` frame.
 struct Scope {
     names: Vec<Symbol>,
+    /// Slots by name for a scope with many names (a big `let` or `rec`): searching
+    /// the names for every variable made lowering quadratic in their number (8,000
+    /// bindings that each name another took 350 M instructions).
+    index: Option<HashMap<Symbol, usize, FxBuild>>,
     with: bool,
+}
+
+impl Scope {
+    /// Names up to which a search beats an index.
+    const SEARCHED: usize = 16;
+
+    /// A lexical scope binding `names` to slots 0, 1, …
+    fn lexical(names: Vec<Symbol>) -> Scope {
+        let index = (names.len() > Self::SEARCHED).then(|| {
+            names
+                .iter()
+                .enumerate()
+                .map(|(slot, n)| (*n, slot))
+                .collect()
+        });
+        Scope {
+            names,
+            index,
+            with: false,
+        }
+    }
+
+    /// The scope of a `with`, which binds no name lexically.
+    fn with() -> Scope {
+        Scope {
+            names: Vec::new(),
+            index: None,
+            with: true,
+        }
+    }
+
+    /// The slot of `name`, the last one if it is bound twice.
+    fn slot(&self, name: Symbol) -> Option<usize> {
+        match &self.index {
+            Some(index) => index.get(&name).copied(),
+            None => self.names.iter().rposition(|s| *s == name),
+        }
+    }
 }
 
 /// Lowers one file or expression text.
@@ -70,17 +112,7 @@ pub fn parse_and_lower_scoped(
     globals: &HashMap<Symbol, Value, FxBuild>,
     scope: Vec<Symbol>,
 ) -> R<ExprRef> {
-    lower_in(
-        src,
-        name,
-        file,
-        dir,
-        globals,
-        vec![Scope {
-            names: scope,
-            with: false,
-        }],
-    )
+    lower_in(src, name, file, dir, globals, vec![Scope::lexical(scope)])
 }
 
 fn lower_in(
@@ -325,7 +357,6 @@ impl<'a> Lowerer<'a> {
     /// Resolves a variable; `skip` innermost scopes are not searched (but still counted
     /// in the depth), for `inherit` inside `rec`/`let`.
     fn resolve(&self, name: Symbol, skip: usize, pos: Pos) -> R<Expr> {
-        let n = self.scopes.len();
         let mut has_with = false;
         for (depth, scope) in self.scopes.iter().rev().enumerate() {
             if depth < skip {
@@ -335,11 +366,10 @@ impl<'a> Lowerer<'a> {
                 has_with = true;
                 continue;
             }
-            if let Some(slot) = scope.names.iter().rposition(|s| *s == name) {
+            if let Some(slot) = scope.slot(name) {
                 return Ok(Expr::Var(depth as u32, slot as u32, pos));
             }
         }
-        let _ = n;
         if let Some(v) = self.globals.get(&name) {
             return Ok(Expr::Const(v.clone()));
         }
@@ -492,10 +522,7 @@ impl<'a> Lowerer<'a> {
             }
             Kind::With(ns, body) => {
                 let ns = self.expr(ns)?;
-                self.scopes.push(Scope {
-                    names: Vec::new(),
-                    with: true,
-                });
+                self.scopes.push(Scope::with());
                 let body = self.expr(body);
                 self.scopes.pop();
                 Expr::With(ns, body?)
@@ -796,7 +823,7 @@ impl<'a> Lowerer<'a> {
         rec: bool,
     ) -> R<AttrsLit> {
         if rec {
-            self.scopes.push(Scope { names, with: false });
+            self.scopes.push(Scope::lexical(names));
         }
         let result = self.lower_pattrs_body(p, rec);
         if result.is_err() && rec {
@@ -873,10 +900,7 @@ impl<'a> Lowerer<'a> {
         match &l.param {
             ParamSyntax::Ident(n) => {
                 let n = intern(n);
-                self.scopes.push(Scope {
-                    names: vec![n],
-                    with: false,
-                });
+                self.scopes.push(Scope::lexical(vec![n]));
                 let body = self.expr(&l.body);
                 self.scopes.pop();
                 Ok(Lambda {
@@ -918,10 +942,7 @@ impl<'a> Lowerer<'a> {
                     scope_names.push(b);
                 }
                 let slots = scope_names.len();
-                self.scopes.push(Scope {
-                    names: scope_names,
-                    with: false,
-                });
+                self.scopes.push(Scope::lexical(scope_names));
                 let result = (|| -> R<(Formals, ExprRef)> {
                     let mut formals = Vec::with_capacity(names.len());
                     for (n, (_, _, d)) in names.iter().zip(pattern) {
