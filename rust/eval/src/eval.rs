@@ -859,17 +859,27 @@ impl Eval {
     }
 
     fn lookup_with(&mut self, env: &Rc<Env>, name: Symbol, pos: Pos) -> R<Value> {
-        let mut cur = Some(env.clone());
-        while let Some(e) = cur {
-            if let (true, Slots::One(ns)) = (e.with, &e.slots) {
-                let attrs = self.force_attrs(ns, pos)?;
-                if let Some(a) = attrs.get(name) {
-                    return Ok(a.value.clone());
+        // The frames and a namespace already a set are borrowed, not counted: a name
+        // from an outer `with` walks every frame in between.
+        let mut cur = env;
+        loop {
+            if let (true, Slots::One(ns)) = (cur.with, &cur.slots) {
+                let found = match ns {
+                    Value::Attrs(attrs) => attrs.get(name).map(|a| a.value.clone()),
+                    _ => self
+                        .force_attrs(ns, pos)?
+                        .get(name)
+                        .map(|a| a.value.clone()),
+                };
+                if let Some(v) = found {
+                    return Ok(v);
                 }
             }
-            cur = e.parent.clone();
+            match &cur.parent {
+                Some(parent) => cur = parent,
+                None => return Err(err(format!("undefined variable '{name}'"), pos)),
+            }
         }
-        Err(err(format!("undefined variable '{name}'"), pos))
     }
 
     fn find_search_path(&mut self, name: &str, pos: Pos) -> R<Value> {
