@@ -3,9 +3,9 @@
 # `nix-instantiate --eval --strict --json`, counting instructions with callgrind (exact
 # and repeatable, unlike wall time). A cost that grows faster than Nix's when the input
 # doubles is a quadratic trap that a fixed-size benchmark hides. The first seven cases
-# each found one (colliding name hashes, removeAttrs, substring, positions, variables
-# of big scopes, replaceStrings); the others guard what a lookup, a sort or a closure
-# could lose.
+# and the last each found one (colliding name hashes, removeAttrs, substring,
+# positions, variables of big scopes, replaceStrings, genericClosure's keys in
+# descending order); the others guard a lookup through `//` layers and a sort.
 # Prints a Markdown table: growth is instructions at 2N / at N (2.00 is linear), ratio
 # is Nix / nixspot at 2N (> 1: nixspot does less); "trap" marks a case whose nixspot
 # growth exceeds Nix's by more than 20 % and 2.2, "slower" one where nixspot does more
@@ -43,7 +43,7 @@ bigscope|4000|import @LET@
 replacestrings|50000|builtins.stringLength (builtins.replaceStrings (builtins.genList (i: "p${toString i}q") 50) (builtins.genList (i: "r") 50) (builtins.concatStringsSep "" (builtins.genList (i: "p${toString (i / 100)}q ") @N@)))
 updatelookup|20000|builtins.length (builtins.attrNames (builtins.foldl' (acc: i: acc // { "k${toString i}" = (acc."k${toString (i / 2)}" or 0) + 1; }) { } (builtins.genList (x: x) (@N@ / 5))))
 sort|50000|builtins.head (builtins.sort (a: b: a < b) (builtins.genList (i: (i * 7919) - (i * 7919) / 100003 * 100003) @N@))
-genericclosure|25000|builtins.length (builtins.genericClosure { startSet = [ { key = 0; } ]; operator = x: if x.key < @N@ then [ { key = x.key + 1; } ] else [ ]; })
+genericclosure|25000|builtins.length (builtins.genericClosure { startSet = [ { key = @N@; } ]; operator = x: if x.key <= 0 then [ ] else [ { key = x.key - 1; } ]; })
 CASES
 )
 

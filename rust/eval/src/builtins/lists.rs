@@ -4,9 +4,9 @@ use super::{list, make_attrs};
 use crate::error::{err, R};
 use crate::eval::{attr, Eval};
 use crate::ir::{AttrKey, BinOp, Expr, Param, Pos};
-use crate::symbol::{intern, intern_bytes, Symbol};
+use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
 use crate::value::{Attrs, Str, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 pub(super) fn length(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
@@ -594,7 +594,7 @@ pub(super) fn generic_closure(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
     let mut work: std::collections::VecDeque<Value> =
         ev.force_list(&start, pos)?.iter().cloned().collect();
     let mut done: Vec<Value> = Vec::new();
-    let mut keys: Vec<Value> = Vec::new();
+    let mut keys = SeenKeys::Ints(HashSet::default());
     let op = ev.force_fn(&op, pos)?;
     while let Some(item) = work.pop_front() {
         let ia = ev.force_attrs(&item, pos)?;
@@ -602,29 +602,69 @@ pub(super) fn generic_closure(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
             Some(k) => ev.force(&k.value.clone())?,
             None => return Err(err("attribute 'key' required", pos)),
         };
-        // Keys are kept sorted and compared like Nix's `std::set<Value*, CompareValues>`
-        // (so keys of different types are an error, as in Nix).
-        let mut lo = 0;
-        let mut hi = keys.len();
-        let mut found = false;
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            match ev.compare(&keys[mid], &key, pos)? {
-                std::cmp::Ordering::Less => lo = mid + 1,
-                std::cmp::Ordering::Greater => hi = mid,
-                std::cmp::Ordering::Equal => {
-                    found = true;
-                    break;
-                }
-            }
-        }
-        if found {
+        if !keys.insert(ev, key, pos)? {
             continue;
         }
-        keys.insert(lo, key);
         done.push(item.clone());
         let next = ev.call(op.clone(), item, pos)?;
         work.extend(ev.force_list(&next, pos)?.iter().cloned());
     }
     Ok(list(done))
+}
+
+/// The keys `genericClosure` has seen. All integers or all strings (the common cases)
+/// go in a hash set. Any other key turns them into a list sorted and searched with
+/// Nix's comparison, like Nix's `std::set<Value*, CompareValues>`: keys of types that
+/// do not compare are an error, as in Nix. Inserting into that sorted list moves the
+/// keys after it, which was quadratic when keys came in descending or random order
+/// (200,000 descending integers: 8.65 s, Nix 0.21 s).
+enum SeenKeys {
+    Ints(HashSet<i64, FxBuild>),
+    Strings(HashSet<Box<[u8]>, FxBuild>),
+    Sorted(Vec<Value>),
+}
+
+impl SeenKeys {
+    /// Adds `key`; false if an equal key was there already.
+    fn insert(&mut self, ev: &mut Eval, key: Value, pos: Pos) -> R<bool> {
+        match (&mut *self, &key) {
+            (SeenKeys::Ints(set), Value::Int(i)) => return Ok(set.insert(*i)),
+            (SeenKeys::Ints(set), Value::String(s)) if set.is_empty() => {
+                *self = SeenKeys::Strings(HashSet::from_iter([Box::from(&s[..])]));
+                return Ok(true);
+            }
+            (SeenKeys::Strings(set), Value::String(s)) => return Ok(set.insert(Box::from(&s[..]))),
+            (SeenKeys::Sorted(_), _) => {}
+            (SeenKeys::Ints(set), _) => {
+                let mut sorted: Vec<i64> = set.drain().collect();
+                sorted.sort_unstable();
+                *self = SeenKeys::Sorted(sorted.into_iter().map(Value::Int).collect());
+            }
+            (SeenKeys::Strings(set), _) => {
+                let mut sorted: Vec<Box<[u8]>> = set.drain().collect();
+                sorted.sort_unstable();
+                *self = SeenKeys::Sorted(
+                    sorted
+                        .into_iter()
+                        .map(|s| Value::string(s.into_vec()))
+                        .collect(),
+                );
+            }
+        }
+        let SeenKeys::Sorted(keys) = self else {
+            return Ok(false);
+        };
+        let mut lo = 0;
+        let mut hi = keys.len();
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            match ev.compare(&keys[mid], &key, pos)? {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return Ok(false),
+            }
+        }
+        keys.insert(lo, key);
+        Ok(true)
+    }
 }
