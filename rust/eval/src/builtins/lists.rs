@@ -617,7 +617,7 @@ pub(super) fn generic_closure(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Valu
 /// Nix's comparison, like Nix's `std::set<Value*, CompareValues>`: keys of types that
 /// do not compare are an error, as in Nix. Inserting into that sorted list moves the
 /// keys after it, which was quadratic when keys came in descending or random order
-/// (200,000 descending integers: 8.65 s, Nix 0.21 s).
+/// (200,000 descending integers: 8.13 s, now 0.08 s; Nix 0.14 s).
 enum SeenKeys {
     Ints(HashSet<i64, FxBuild>),
     Strings(HashSet<Box<[u8]>, FxBuild>),
