@@ -17,48 +17,54 @@ type Formals = Vec<(Symbol, Option<ExprRef>)>;
 
 /// One lexical scope of the lowering: a frame of named slots, or a `with` frame.
 struct Scope {
-    names: Vec<Symbol>,
-    /// Slots by name for a scope with many names (a big `let` or `rec`): searching
-    /// the names for every variable made lowering quadratic in their number (a `let`
-    /// of 16,000 bindings, half naming the other half, took 350 M instructions).
-    index: Option<HashMap<Symbol, usize, FxBuild>>,
+    names: Names,
     with: bool,
 }
 
+/// A scope's names, by slot.
+enum Names {
+    /// Searched, for a scope with few names (most: a function's argument, small `let`s).
+    Listed(Vec<Symbol>),
+    /// Slots by name, for a scope with many (a big `let` or `rec`): searching the names
+    /// for every variable made lowering quadratic in their number (a `let` of 16,000
+    /// bindings, half naming the other half, took 350 M instructions).
+    Indexed(HashMap<Symbol, usize, FxBuild>),
+}
+
 impl Scope {
-    /// Names up to which a search beats an index.
-    const SEARCHED: usize = 16;
+    /// The most names a scope keeps listed rather than indexed.
+    const LISTED: usize = 16;
 
     /// A lexical scope binding `names` to slots 0, 1, …
     fn lexical(names: Vec<Symbol>) -> Scope {
-        let index = (names.len() > Self::SEARCHED).then(|| {
-            names
-                .iter()
-                .enumerate()
-                .map(|(slot, n)| (*n, slot))
-                .collect()
-        });
-        Scope {
-            names,
-            index,
-            with: false,
-        }
+        let names = if names.len() > Self::LISTED {
+            // Collected in slot order, so a name bound twice keeps its last slot.
+            Names::Indexed(
+                names
+                    .into_iter()
+                    .enumerate()
+                    .map(|(slot, n)| (n, slot))
+                    .collect(),
+            )
+        } else {
+            Names::Listed(names)
+        };
+        Scope { names, with: false }
     }
 
     /// The scope of a `with`, which binds no name lexically.
     fn with() -> Scope {
         Scope {
-            names: Vec::new(),
-            index: None,
+            names: Names::Listed(Vec::new()),
             with: true,
         }
     }
 
     /// The slot of `name`, the last one if it is bound twice.
     fn slot(&self, name: Symbol) -> Option<usize> {
-        match &self.index {
-            Some(index) => index.get(&name).copied(),
-            None => self.names.iter().rposition(|s| *s == name),
+        match &self.names {
+            Names::Indexed(index) => index.get(&name).copied(),
+            Names::Listed(names) => names.iter().rposition(|s| *s == name),
         }
     }
 }
