@@ -355,6 +355,8 @@ impl Eval {
         }
     }
 
+    /// Evaluates a thunk; for one not evaluated yet ([`Eval::force`] answers evaluated
+    /// ones without the call, and [`Thunk::value_ref`] relies on it).
     fn force_thunk(&mut self, t: &ThunkRef) -> R<Value> {
         let state = t.take();
         match &state {
@@ -1574,13 +1576,29 @@ impl Eval {
         with_stack(|| self.eq_inner(a, b, pos))
     }
 
-    fn eq_inner(&mut self, a: &Value, b: &Value, _pos: Pos) -> R<bool> {
-        let a = self.force(a)?;
-        let b = self.force(b)?;
-        Ok(match (&a, &b) {
+    fn eq_inner(&mut self, a: &Value, b: &Value, pos: Pos) -> R<bool> {
+        // Values already evaluated (most, and every operand of `==`) are compared in
+        // place: a forced copy would write the reference count of each container
+        // walked, twice.
+        let (forced_a, forced_b);
+        let a = match in_place(a) {
+            Some(v) => v,
+            None => {
+                forced_a = self.force(a)?;
+                &forced_a
+            }
+        };
+        let b = match in_place(b) {
+            Some(v) => v,
+            None => {
+                forced_b = self.force(b)?;
+                &forced_b
+            }
+        };
+        Ok(match (a, b) {
             (Value::Int(x), Value::Int(y)) => x == y,
             (Value::Int(_) | Value::Float(_), Value::Int(_) | Value::Float(_)) => {
-                as_f64(&a) == as_f64(&b)
+                as_f64(a) == as_f64(b)
             }
             (Value::String(x), Value::String(y)) => **x == **y,
             (Value::Path(x), Value::Path(y)) => x == y,
@@ -1593,15 +1611,16 @@ impl Eval {
                 if x.len() != y.len() {
                     return Ok(false);
                 }
-                for (p, q) in x.iter().zip(y.iter()) {
-                    if same_value(p, q) {
-                        continue;
+                // One stack check per level of nesting, which is as deep as the
+                // values are.
+                with_stack(|| -> R<bool> {
+                    for (p, q) in x.iter().zip(y.iter()) {
+                        if !same_value(p, q) && !self.eq_inner(p, q, pos)? {
+                            return Ok(false);
+                        }
                     }
-                    if !self.eq_inner(p, q, _pos)? {
-                        return Ok(false);
-                    }
-                }
-                true
+                    Ok(true)
+                })?
             }
             (Value::Attrs(x), Value::Attrs(y)) => {
                 if Rc::ptr_eq(x, y) {
@@ -1611,8 +1630,7 @@ impl Eval {
                     if let (Some(p), Some(q)) =
                         (x.get(self.syms.out_path), y.get(self.syms.out_path))
                     {
-                        let (p, q) = (p.value.clone(), q.value.clone());
-                        return self.eq_inner(&p, &q, _pos);
+                        return self.eq_values(&p.value, &q.value, pos);
                     }
                 }
                 if x.len() != y.len() {
@@ -1623,15 +1641,16 @@ impl Eval {
                         return Ok(false);
                     }
                 }
-                for (p, q) in x.entries().iter().zip(y.entries().iter()) {
-                    if same_value(&p.value, &q.value) {
-                        continue;
+                with_stack(|| -> R<bool> {
+                    for (p, q) in x.entries().iter().zip(y.entries().iter()) {
+                        if !same_value(&p.value, &q.value)
+                            && !self.eq_inner(&p.value, &q.value, pos)?
+                        {
+                            return Ok(false);
+                        }
                     }
-                    if !self.eq_inner(&p.value, &q.value, _pos)? {
-                        return Ok(false);
-                    }
-                }
-                true
+                    Ok(true)
+                })?
             }
             _ => false,
         })
@@ -1641,8 +1660,14 @@ impl Eval {
     pub fn is_derivation(&mut self, a: &Attrs) -> R<bool> {
         match a.get(self.syms.type_) {
             Some(t) => {
-                let v = self.force(&t.value.clone())?;
-                Ok(matches!(&v, Value::String(s) if &**s == b"derivation"))
+                let is = |v: &Value| matches!(v, Value::String(s) if &**s == b"derivation");
+                match in_place(&t.value) {
+                    Some(v) => Ok(is(v)),
+                    None => {
+                        let v = self.force(&t.value.clone())?;
+                        Ok(is(&v))
+                    }
+                }
             }
             None => Ok(false),
         }
@@ -2101,6 +2126,16 @@ fn nested_int_now(e: &Expr, env: &Rc<Env>, depth: u32) -> Option<i64> {
 
 /// Whether two (possibly unforced) values are the very same heap value, which Nix
 /// treats as equal without comparing (so `[f] == [f]` holds for a function `f`).
+/// `v` itself, or the value of the evaluated thunk it is; `None` for a thunk not
+/// evaluated yet.
+#[inline]
+fn in_place(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Thunk(t) => t.value_ref(),
+        other => Some(other),
+    }
+}
+
 fn same_value(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Thunk(x), Value::Thunk(y)) => x.same(y),
@@ -2203,6 +2238,24 @@ mod tests {
         match ev.eval(&e, &Env::empty(None)).expect("evaluates") {
             Value::String(s) => s.to_vec(),
             other => panic!("unexpected {}", other.type_of()),
+        }
+    }
+
+    /// Comparing values nested deeper than the native stack holds (100,000 lists in
+    /// one another, built twice so that they are not the same value) gives the answer
+    /// instead of overflowing the stack: `==` and `<` recursed without the stack
+    /// check (the process aborted).
+    #[test]
+    fn deep_values_compare_without_overflowing_the_stack() {
+        let deep = "(builtins.foldl' (acc: i: [ acc ]) 0 (builtins.genList (i: i) 100000))";
+        for (op, expected) in [("==", true), ("!=", false), ("<", false)] {
+            let text = format!("[ {deep} ] {op} [ {deep} ]");
+            let mut ev = Eval::new(Vec::new());
+            let e = ev
+                .parse(&text, "«string»".to_string(), "/")
+                .expect("parses");
+            let v = ev.eval(&e, &Env::empty(None)).expect("evaluates");
+            assert!(matches!(v, Value::Bool(b) if b == expected), "{op}");
         }
     }
 

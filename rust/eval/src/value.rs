@@ -724,6 +724,22 @@ impl Thunk {
         self.done(|v| Some(v.clone()))
     }
 
+    /// Its value in place, if it has been evaluated: read without a copy, so without
+    /// writing the reference count of what it holds (deep comparisons walk big values
+    /// whose every count write would dirty a cache line).
+    #[inline]
+    pub fn value_ref(&self) -> Option<&Value> {
+        // SAFETY: an evaluated state is final: `Eval::force_thunk` takes and puts back
+        // only states not evaluated yet (`Eval::force` answers evaluated ones first),
+        // and [`Thunk::set`] is only used on thunks being made. So nothing writes the
+        // cell while the reference, tied to the thunk (which lives as long as its
+        // store), is alive.
+        match unsafe { &*self.0.as_ptr() } {
+            ThunkState::Done(v) => Some(v),
+            _ => None,
+        }
+    }
+
     /// Its value, if it has been evaluated to an integer (no clone to drop).
     #[inline]
     pub fn int(&self) -> Option<i64> {
@@ -746,7 +762,8 @@ impl Thunk {
         std::mem::forget(self.0.replace(state));
     }
 
-    /// Replaces the state, dropping the old one.
+    /// Replaces the state, dropping the old one. Only for a thunk being made, never an
+    /// evaluated one (see [`Thunk::value_ref`]).
     #[inline]
     pub fn set(&self, state: ThunkState) {
         self.0.set(state);
