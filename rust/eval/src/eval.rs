@@ -1771,11 +1771,13 @@ impl Eval {
                 if let Some(f) = a.get(self.syms.to_string) {
                     let f = f.value.clone();
                     let r = self.call_n(&f, std::slice::from_ref(&v), pos)?;
-                    return self.coerce_into(&r, pos, how, out, ctx);
+                    // Each recursion here through the stack check: values nest (and
+                    // `__toString` may return sets) as deep as a program makes them.
+                    return with_stack(|| self.coerce_into(&r, pos, how, out, ctx));
                 }
                 if let Some(o) = a.get(self.syms.out_path) {
                     let o = o.value.clone();
-                    return self.coerce_into(&o, pos, how, out, ctx);
+                    return with_stack(|| self.coerce_into(&o, pos, how, out, ctx));
                 }
                 Err(err("cannot coerce a set to a string", pos))
             }
@@ -1793,8 +1795,7 @@ impl Eval {
                     out.extend_from_slice(format!("{f:.6}").as_bytes());
                     Ok(())
                 }
-                Value::List(l) => {
-                    let l = l.clone();
+                Value::List(l) => with_stack(|| {
                     for (i, item) in l.iter().enumerate() {
                         self.coerce_into(item, pos, how, out, ctx)?;
                         if i + 1 < l.len() {
@@ -1805,7 +1806,7 @@ impl Eval {
                         }
                     }
                     Ok(())
-                }
+                }),
                 other => Err(err(
                     format!("cannot coerce {} to a string", other.show_type()),
                     pos,
@@ -2242,20 +2243,29 @@ mod tests {
     }
 
     /// Comparing values nested deeper than the native stack holds (100,000 lists in
-    /// one another, built twice so that they are not the same value) gives the answer
-    /// instead of overflowing the stack: `==` and `<` recursed without the stack
-    /// check (the process aborted).
+    /// one another, built twice so that they are not the same value) and making
+    /// strings of them give the answer instead of overflowing the stack: `==`, `<`
+    /// and `toString` recursed without the stack check (the process aborted).
     #[test]
-    fn deep_values_compare_without_overflowing_the_stack() {
+    fn deep_values_compare_and_coerce_without_overflowing_the_stack() {
         let deep = "(builtins.foldl' (acc: i: [ acc ]) 0 (builtins.genList (i: i) 100000))";
-        for (op, expected) in [("==", true), ("!=", false), ("<", false)] {
-            let text = format!("[ {deep} ] {op} [ {deep} ]");
+        let cases = [
+            (format!("[ {deep} ] == [ {deep} ]"), "true"),
+            (format!("[ {deep} ] != [ {deep} ]"), "false"),
+            (format!("[ {deep} ] < [ {deep} ]"), "false"),
+            (format!("builtins.stringLength (toString {deep})"), "1"),
+        ];
+        for (text, expected) in cases {
             let mut ev = Eval::new(Vec::new());
             let e = ev
                 .parse(&text, "«string»".to_string(), "/")
                 .expect("parses");
-            let v = ev.eval(&e, &Env::empty(None)).expect("evaluates");
-            assert!(matches!(v, Value::Bool(b) if b == expected), "{op}");
+            let got = match ev.eval(&e, &Env::empty(None)).expect("evaluates") {
+                Value::Bool(b) => b.to_string(),
+                Value::Int(i) => i.to_string(),
+                other => other.type_of().to_string(),
+            };
+            assert_eq!(got, expected, "{text}");
         }
     }
 
