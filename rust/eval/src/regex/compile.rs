@@ -247,6 +247,13 @@ enum Failure {
     TooLarge,
 }
 
+/// Nesting too deep even for the stack grown on the heap: the pattern is too big.
+impl crate::eval::StackOverflow for Failure {
+    fn stack_overflow() -> Self {
+        Failure::TooLarge
+    }
+}
+
 impl From<String> for Failure {
     fn from(why: String) -> Self {
         Failure::Invalid(why)
@@ -354,17 +361,21 @@ impl Compiler<'_> {
         Ok(())
     }
 
+    /// libstdc++'s `_M_alternative` is right-recursive (a term, then the alternative
+    /// after it): here a loop over the terms, then the same appends from the last term
+    /// to the first, so that a long pattern does not take a stack frame per term.
     fn alternative(&mut self) -> Result<(), Failure> {
-        if self.term()? {
-            let mut seq = self.pop()?;
-            self.alternative()?;
-            let rest = self.pop()?;
-            self.append(&mut seq, rest.start, rest.end);
-            self.stack.push(seq);
-        } else {
-            let d = self.insert(Kind::Dummy)?;
-            self.stack.push(Seq { start: d, end: d });
+        let mut terms = Vec::new();
+        while self.term()? {
+            terms.push(self.pop()?);
         }
+        let d = self.insert(Kind::Dummy)?;
+        let mut rest = Seq { start: d, end: d };
+        while let Some(mut seq) = terms.pop() {
+            self.append(&mut seq, rest.start, rest.end);
+            rest = seq;
+        }
+        self.stack.push(rest);
         Ok(())
     }
 
@@ -418,7 +429,8 @@ impl Compiler<'_> {
                     start: begin,
                     end: begin,
                 };
-                self.disjunction()?;
+                // Groups nest as deep as the pattern says: through the stack check.
+                crate::eval::with_stack(|| self.disjunction())?;
                 if !self.accept(&Token::GroupEnd)? {
                     return Err("an unclosed parenthesis".into());
                 }

@@ -123,3 +123,19 @@ fn long_inputs_do_not_overflow_the_stack() {
     assert_eq!(full("(.*)", &text), Some(vec![Some((0, text.len()))]));
     assert_eq!(spans(&split("a+", &text)), [(0, text.len())]);
 }
+
+/// Patterns as big as libstdc++ takes (its 100,000 states) compile without
+/// overflowing the stack: one frame per term and per nested group aborted the
+/// process. Nix 2.8 matches both ("a" gives every one of the 20,000 groups "a").
+#[test]
+fn long_and_deeply_nested_patterns_compile() {
+    let long = "a".repeat(99_990);
+    assert_eq!(full(&long, &long), Some(vec![]));
+    let nested = format!("{}a{}", "(".repeat(20_000), ")".repeat(20_000));
+    assert_eq!(full(&nested, "a"), Some(vec![Some((0, 1)); 20_000]));
+    let too_big = format!("{}a{}", "(".repeat(49_000), ")".repeat(49_000));
+    assert_eq!(
+        Regex::new(too_big.as_bytes()).err(),
+        Some(super::RegexError::TooLarge)
+    );
+}
