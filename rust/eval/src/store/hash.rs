@@ -96,7 +96,7 @@ impl Hash {
 
     /// Lower-case hexadecimal.
     pub fn to_base16(&self) -> String {
-        self.bytes.iter().map(|b| format!("{b:02x}")).collect()
+        hex::encode(&self.bytes)
     }
 
     /// Nix's base-32.
@@ -155,7 +155,7 @@ impl Hash {
             }
             BASE64.decode(rest).map_err(|_| invalid("SRI"))?
         } else if rest.len() == size * 2 {
-            decode_hex(rest).ok_or_else(|| invalid("base-16"))?
+            hex::decode(rest).map_err(|_| invalid("base-16"))?
         } else if rest.len() == base32::encoded_len(size) {
             base32::decode(rest, size).ok_or_else(|| invalid("base-32"))?
         } else if rest.len() == base64_len(size) {
@@ -169,20 +169,6 @@ impl Hash {
 
 fn base64_len(size: usize) -> usize {
     (4 * size / 3 + 3) & !3
-}
-
-fn decode_hex(s: &str) -> Option<Vec<u8>> {
-    let digits: Option<Vec<u8>> = s
-        .bytes()
-        .map(|c| (c as char).to_digit(16).map(|d| d as u8))
-        .collect();
-    let digits = digits?;
-    Some(
-        digits
-            .chunks(2)
-            .map(|p| (p[0] << 4) | p.get(1).copied().unwrap_or(0))
-            .collect(),
-    )
 }
 
 /// An incremental hasher of any supported algorithm; also an [`io::Write`] sink so NAR
