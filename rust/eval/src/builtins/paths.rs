@@ -4,6 +4,7 @@ use super::INTERP;
 use crate::error::{err, R};
 use crate::eval::{attr, Coerce, Eval};
 use crate::ir::Pos;
+use crate::store::hash::{HashAlgo, Hasher};
 use crate::symbol::intern;
 use crate::value::{Attrs, Value};
 use std::rc::Rc;
@@ -30,9 +31,22 @@ fn io_err(what: &str, path: &str, e: &std::io::Error, pos: Pos) -> Box<crate::er
     let reason = match e.kind() {
         std::io::ErrorKind::NotFound => "No such file or directory".to_string(),
         std::io::ErrorKind::PermissionDenied => "Permission denied".to_string(),
-        _ => e.to_string(),
+        _ => os_reason(e),
     };
     err(format!("{what} '{path}': {reason}"), pos)
+}
+
+/// The system's words for an I/O error, as Nix prints them (`strerror`): without the
+/// ` (os error N)` Rust appends.
+fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .unwrap_or(&text)
+            .to_string(),
+        None => text,
+    }
 }
 
 pub(super) fn read_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
@@ -41,17 +55,23 @@ pub(super) fn read_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     Ok(Value::string(bytes))
 }
 
+/// `hashFile algo path`. The file is streamed through the hasher in 64 KiB reads
+/// instead of being read whole first, which cost a buffer the size of the file and the
+/// page faults of filling it.
 pub(super) fn hash_file(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let algo = ev.force_str(&args[0], pos)?;
+    // Nix rejects an unknown algorithm before it evaluates the path.
+    let algo = HashAlgo::parse(&algo.lossy()).map_err(|e| err(e.to_string(), pos))?;
     let path = ev.coerce_to_path(&args[1], pos)?;
-    let bytes = std::fs::read(&path).map_err(|e| io_err("opening file", &path, &e, pos))?;
-    match super::strings::digest(&algo.lossy(), &bytes) {
-        Some(d) => Ok(Value::string(super::strings::hex(&d))),
-        None => Err(err(
-            format!("unknown hash algorithm '{}'", algo.lossy()),
-            pos,
-        )),
-    }
+    let file = std::fs::File::open(&path).map_err(|e| io_err("opening file", &path, &e, pos))?;
+    let mut hasher = Hasher::new(algo);
+    // The hasher never fails to take bytes: an error is from reading.
+    std::io::copy(
+        &mut std::io::BufReader::with_capacity(64 * 1024, file),
+        &mut hasher,
+    )
+    .map_err(|e| err(format!("reading from file: {}", os_reason(&e)), pos))?;
+    Ok(Value::string(hasher.finish().to_base16()))
 }
 
 fn file_type(ft: std::fs::FileType) -> &'static str {

@@ -4,6 +4,7 @@ use super::{list, make_attrs, INTERP};
 use crate::error::{err, R};
 use crate::eval::Eval;
 use crate::ir::Pos;
+use crate::store::hash::{Hash, HashAlgo};
 use crate::value::{Context, Value};
 use std::cmp::Ordering;
 
@@ -259,38 +260,12 @@ pub(super) fn parse_drv_name(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value
     ]))
 }
 
-/// Hex digest of `data` with a Nix hash algorithm name.
-pub(crate) fn digest(algo: &str, data: &[u8]) -> Option<Vec<u8>> {
-    use sha2::Digest;
-    Some(match algo {
-        "md5" => md5::Md5::digest(data).to_vec(),
-        "sha1" => sha1::Sha1::digest(data).to_vec(),
-        "sha256" => sha2::Sha256::digest(data).to_vec(),
-        "sha512" => sha2::Sha512::digest(data).to_vec(),
-        _ => return None,
-    })
-}
-
-/// Lower-case hex.
-pub(crate) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
 pub(super) fn hash_string(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     let algo = ev.force_str(&args[0], pos)?;
+    // Nix rejects an unknown algorithm before it evaluates the string.
+    let algo = HashAlgo::parse(&algo.lossy()).map_err(|e| err(e.to_string(), pos))?;
     let s = ev.force_str(&args[1], pos)?;
-    match digest(&algo.lossy(), &s[..]) {
-        Some(d) => Ok(Value::string(hex(&d))),
-        None => Err(err(
-            format!("unknown hash algorithm '{}'", algo.lossy()),
-            pos,
-        )),
-    }
+    Ok(Value::string(Hash::digest(algo, &s[..]).to_base16()))
 }
 
 #[cfg(test)]
