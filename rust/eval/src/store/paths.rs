@@ -14,15 +14,18 @@ pub const MAX_NAME_LEN: usize = 211;
 /// Checks `name` against Nix 2.8's rules; `hash_part` only shapes the error text, which
 /// names the would-be base name like Nix does.
 pub fn check_name(hash_part: &str, name: &str) -> Result<(), StoreError> {
-    let base = format!("{hash_part}-{name}");
+    // The base name is only made for an error: every store path computed is checked.
+    let base = || format!("{hash_part}-{name}");
     if name.is_empty() {
         return Err(StoreError::BadName(format!(
-            "store path '{base}' has an empty name"
+            "store path '{}' has an empty name",
+            base()
         )));
     }
     if name.len() > MAX_NAME_LEN {
         return Err(StoreError::BadName(format!(
-            "store path '{base}' has a name longer than {MAX_NAME_LEN} characters"
+            "store path '{}' has a name longer than {MAX_NAME_LEN} characters",
+            base()
         )));
     }
     if let Some(c) = name
@@ -30,7 +33,8 @@ pub fn check_name(hash_part: &str, name: &str) -> Result<(), StoreError> {
         .find(|&c| !(c.is_ascii_alphanumeric() || "+-._?=".contains(c)))
     {
         return Err(StoreError::BadName(format!(
-            "store path '{base}' contains illegal character '{c}'"
+            "store path '{}' contains illegal character '{c}'",
+            base()
         )));
     }
     Ok(())
@@ -39,15 +43,25 @@ pub fn check_name(hash_part: &str, name: &str) -> Result<(), StoreError> {
 /// `makeStorePath(type, hash, name)`: `/nix/store/<base32 of the 20-byte folded
 /// sha256 of "type:algo:hex:/nix/store:name">-name`.
 pub fn make_store_path(path_type: &str, hash: &Hash, name: &str) -> Result<String, StoreError> {
-    let fingerprint = format!(
-        "{path_type}:{}:{}:{STORE_DIR}:{name}",
-        hash.algo(),
-        hash.to_base16()
-    );
+    // Joined rather than formatted: a derivation makes a store path per output and
+    // one for its `.drv`, and `format!` here cost 6% of the instructions of 3,000
+    // derivations.
+    let fingerprint = [
+        path_type,
+        ":",
+        hash.algo().name(),
+        ":",
+        &hash.to_base16(),
+        ":",
+        STORE_DIR,
+        ":",
+        name,
+    ]
+    .concat();
     let digest = Hash::digest(HashAlgo::Sha256, fingerprint.as_bytes());
     let hash_part = base32::encode(&compress(digest.bytes(), 20));
     check_name(&hash_part, name)?;
-    Ok(format!("{STORE_DIR}/{hash_part}-{name}"))
+    Ok([STORE_DIR, "/", &hash_part, "-", name].concat())
 }
 
 /// Nix's `makeType`: the type followed by `:reference` for each reference (sorted), and
