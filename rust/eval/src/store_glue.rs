@@ -24,8 +24,10 @@ use std::rc::Rc;
 pub struct StoreState {
     /// References of every `.drv` and `toFile` path computed so far.
     pub refs: BTreeMap<String, BTreeSet<String>>,
-    /// Derivations by `.drv` path, with their (unmasked) hash modulo.
-    pub drvs: BTreeMap<String, (Derivation, Hash)>,
+    /// The output names of every derivation by `.drv` path, with its (unmasked) hash
+    /// modulo: all that later derivations need of it. (Keeping whole derivations, with
+    /// their environments, took a few KB each.)
+    pub drvs: BTreeMap<String, (BTreeSet<String>, Hash)>,
 }
 
 fn dump_err<E: std::fmt::Display>(path: &str, e: SourcePathError<E>) -> String {
@@ -343,9 +345,8 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
             let mut refs = BTreeSet::new();
             closure(ev, p, &mut refs);
             for r in refs {
-                if let Some((d, _)) = ev.store.drvs.get(&r) {
-                    let outs: BTreeSet<String> = d.outputs.keys().cloned().collect();
-                    drv.input_drvs.insert(r.clone(), outs);
+                if let Some((outs, _)) = ev.store.drvs.get(&r) {
+                    drv.input_drvs.insert(r.clone(), outs.clone());
                 }
                 drv.input_srcs.insert(r);
             }
@@ -431,7 +432,8 @@ pub fn derivation_strict(ev: &mut Eval, attrs: &Attrs, pos: Pos) -> R<Value> {
             pos,
         });
     }
-    ev.store.drvs.insert(drv_path, (drv, modulo));
+    let output_names = drv.outputs.into_keys().collect();
+    ev.store.drvs.insert(drv_path, (output_names, modulo));
     Ok(Value::Attrs(Rc::new(Attrs::from_unsorted(entries))))
 }
 
