@@ -46,8 +46,16 @@ struct JsonParser<'a> {
 /// Strings up to this many bytes, and longer than a string value holds in place
 /// ([`SHORT_BYTES`]), are looked up in [`JsonParser::short`].
 const SHORT_STRING: usize = 16;
-/// Number of entries of [`JsonParser::short`] (a power of two).
+/// Most entries of [`JsonParser::short`] and [`JsonParser::keys`], for documents of
+/// 64 KiB and more; smaller ones get fewer (a power of two, at least 16), one per 64
+/// bytes: the tables are made and zeroed at every call, which cost `fromJSON "1"` ten
+/// times Nix's whole call at this size.
 const SHORT_STRINGS: usize = 1024;
+
+/// The number of entries of the string tables for a document of `len` bytes.
+fn table_size(len: usize) -> usize {
+    (len / 64).next_power_of_two().clamp(16, SHORT_STRINGS)
+}
 
 /// A JSON integer (`-?[0-9]+`, already checked) as Nix reads it: an `i64` when it
 /// fits, a `u64` beyond that wrapped to `i64` (Nix's cast), `None` past both (then
@@ -81,14 +89,14 @@ fn ascii_run(bytes: &[u8]) -> usize {
         .unwrap_or(bytes.len())
 }
 
-/// FNV-1a of a string's bytes, the index of its entry in [`JsonParser::short`] or
-/// [`JsonParser::keys`].
-fn short_slot(bytes: &[u8]) -> usize {
+/// FNV-1a of a string's bytes, the index of its entry in a table of `size` entries
+/// (a power of two), [`JsonParser::short`] or [`JsonParser::keys`].
+fn short_slot(bytes: &[u8], size: usize) -> usize {
     let mut h: u32 = 0x811c_9dc5;
     for &b in bytes {
         h = (h ^ u32::from(b)).wrapping_mul(0x0100_0193);
     }
-    h as usize & (SHORT_STRINGS - 1)
+    h as usize & (size - 1)
 }
 
 impl JsonParser<'_> {
@@ -213,7 +221,7 @@ impl JsonParser<'_> {
 
     /// The interned name of an object key, remembered for the keys that follow.
     fn key_symbol(&mut self, bytes: &[u8]) -> Symbol {
-        let slot = short_slot(bytes);
+        let slot = short_slot(bytes, self.keys.len());
         if let Some(Some(name)) = self.keys.get(slot) {
             if name.as_bytes() == bytes {
                 return *name;
@@ -232,7 +240,7 @@ impl JsonParser<'_> {
         if bytes.len() > SHORT_STRING || bytes.len() <= SHORT_BYTES {
             return Value::string(bytes);
         }
-        let slot = short_slot(bytes);
+        let slot = short_slot(bytes, self.short.len());
         if let Some(Some(v @ Value::String(s))) = self.short.get(slot) {
             if **s == *bytes {
                 return v.clone();
@@ -413,8 +421,8 @@ pub(super) fn from_json(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
         items: Vec::new(),
         entries: Vec::new(),
         key: Vec::new(),
-        short: vec![None; SHORT_STRINGS],
-        keys: vec![None; SHORT_STRINGS],
+        short: vec![None; table_size(s.len())],
+        keys: vec![None; table_size(s.len())],
     };
     let v = p.value().map_err(|m| err(m, pos))?;
     p.ws();
@@ -649,4 +657,26 @@ pub(super) fn to_xml(ev: &mut Eval, args: &[Value], pos: Pos) -> R<Value> {
     xml_value(ev, &args[0], 1, &mut x, pos)?;
     x.out.push_str("</expr>\n");
     Ok(Value::string_ctx(x.out, x.ctx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{short_slot, table_size, SHORT_STRINGS};
+
+    /// Tables are powers of two from 16 to [`SHORT_STRINGS`] entries, and every slot
+    /// falls inside the table it was computed for.
+    #[test]
+    fn string_tables_grow_with_the_document_and_slots_stay_inside() {
+        assert_eq!(table_size(0), 16);
+        assert_eq!(table_size(3), 16);
+        assert_eq!(table_size(64 * 100), 128);
+        assert_eq!(table_size(20 << 20), SHORT_STRINGS);
+        for len in [0, 1, 1000, 5000, 70_000, 1 << 30] {
+            let size = table_size(len);
+            assert!(size.is_power_of_two());
+            for word in ["kind", "abcdefghijklmnop", "", "x"] {
+                assert!(short_slot(word.as_bytes(), size) < size);
+            }
+        }
+    }
 }
