@@ -178,6 +178,14 @@ pub enum Expr {
     CurPos(Pos),
 }
 
+impl Drop for Expr {
+    /// An expression tree's drop recurses as deep as the tree, which operator chains
+    /// make as deep as the file is long.
+    fn drop(&mut self) {
+        crate::value::drop_deep(|| std::mem::replace(self, Expr::CurPos(Pos::NONE)));
+    }
+}
+
 impl Expr {
     /// The position errors inside this expression default to.
     pub fn pos(&self) -> Pos {

@@ -5,6 +5,7 @@
 //! when no `with` encloses it, as Nix reports at parse time).
 
 use crate::error::{err, err_kind, ErrorKind, R};
+use crate::eval::with_stack;
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
 use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
 use crate::syntax::{self, Attr as SAttr, BinKind, Entry, Kind, ParamSyntax, Part, PathBase};
@@ -77,6 +78,8 @@ pub struct Lowerer<'a> {
     dir: Rc<str>,
     scopes: Vec<Scope>,
     globals: &'a HashMap<Symbol, Value, FxBuild>,
+    /// How deep [`Lowerer::deeper`] recursion is.
+    depth: u32,
 }
 
 /// A binding collected from attribute paths before lowering (dotted paths merge).
@@ -94,6 +97,21 @@ struct PAttrs<'t, 's> {
     index: HashMap<Symbol, usize, FxBuild>,
     dynamics: Vec<(&'t SAttr<'s>, PVal<'t, 's>, Pos)>,
     froms: Vec<&'t syntax::Expr<'s>>,
+}
+
+impl Drop for PAttrs<'_, '_> {
+    /// A long attribute path nests as deep as it is long, and an error drops the
+    /// nesting not lowered yet.
+    fn drop(&mut self) {
+        if !self.statics.is_empty() || !self.dynamics.is_empty() {
+            crate::value::drop_deep(|| {
+                (
+                    std::mem::take(&mut self.statics),
+                    std::mem::take(&mut self.dynamics),
+                )
+            });
+        }
+    }
 }
 
 /// Parses `src` and lowers it. `file` is the file id for positions, `dir` the
@@ -146,6 +164,7 @@ fn lower_in(
         dir: Rc::from(dir),
         scopes,
         globals,
+        depth: 0,
     };
     l.expr(&root)
 }
@@ -391,6 +410,26 @@ impl<'a> Lowerer<'a> {
 
     /// Lowers `e`; `name` is the attribute it is bound to (a function's name).
     fn expr_inner(&mut self, e: &syntax::Expr<'_>, name: Option<Symbol>) -> R<Expr> {
+        self.deeper(e.start, |l| l.expr_node(e, name))
+    }
+
+    /// Runs `f`, a step of the lowering's recursion over the tree, with enough stack:
+    /// operator chains (`1 + 1 + …`) nest as deep as the file is long. Too deep (past
+    /// [`with_stack`]'s cap) is a stack overflow error at `offset`. The stack is
+    /// checked every [`crate::eval::CHECK_EVERY`] levels, the first one included.
+    #[inline]
+    fn deeper<T>(&mut self, offset: u32, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
+        self.depth += 1;
+        let r = if self.depth % crate::eval::CHECK_EVERY == 1 {
+            with_stack(|| f(self)).map_err(|e| e.at(self.at(offset)))
+        } else {
+            f(self)
+        };
+        self.depth -= 1;
+        r
+    }
+
+    fn expr_node(&mut self, e: &syntax::Expr<'_>, name: Option<Symbol>) -> R<Expr> {
         let pos = self.at(e.start);
         Ok(match &e.kind {
             Kind::Paren(inner) => return self.expr_inner(inner, name),
@@ -641,10 +680,8 @@ impl<'a> Lowerer<'a> {
 
     /// Collects the entries of an attribute set or `let` into a [`PAttrs`] tree.
     fn collect<'t, 's>(&mut self, entries: &'t [Entry<'s>], rec: bool) -> R<PAttrs<'t, 's>> {
-        let mut p = PAttrs {
-            rec,
-            ..PAttrs::default()
-        };
+        let mut p = PAttrs::default();
+        p.rec = rec;
         for entry in entries {
             match entry {
                 Entry::Inherit { from, attrs } => {
@@ -730,6 +767,18 @@ impl<'a> Lowerer<'a> {
         pos: Pos,
         full: &[SAttr<'_>],
     ) -> R<()> {
+        // A long attribute path (`a.a.a.… = 1;`) recurses once per name.
+        self.deeper(pos.offset, |l| l.insert_path(p, path, value, pos, full))
+    }
+
+    fn insert_path<'t, 's>(
+        &mut self,
+        p: &mut PAttrs<'t, 's>,
+        path: &'t [SAttr<'s>],
+        value: &'t syntax::Expr<'s>,
+        pos: Pos,
+        full: &[SAttr<'_>],
+    ) -> R<()> {
         let Some((first, rest)) = path.split_first() else {
             return Err(self.syntax_err("syntax error", pos));
         };
@@ -764,8 +813,8 @@ impl<'a> Lowerer<'a> {
                         return Err(self.dup_attr(&self.show_path(full), pos, prev_pos));
                     };
                     match (&mut slot.1, newv) {
-                        (PVal::Nested(existing), PVal::Nested(new)) => {
-                            for (n, v, npos) in new.statics {
+                        (PVal::Nested(existing), PVal::Nested(mut new)) => {
+                            for (n, v, npos) in std::mem::take(&mut new.statics) {
                                 if existing.index.contains_key(&n) {
                                     return Err(self.dup_attr(
                                         &format!("{}.{n}", self.show_path(full)),
@@ -782,8 +831,8 @@ impl<'a> Lowerer<'a> {
                                 existing.index.insert(n, existing.statics.len());
                                 existing.statics.push((n, v, npos));
                             }
-                            existing.froms.extend(new.froms);
-                            existing.dynamics.extend(new.dynamics);
+                            existing.froms.extend(std::mem::take(&mut new.froms));
+                            existing.dynamics.extend(std::mem::take(&mut new.dynamics));
                         }
                         _ => return Err(self.dup_attr(&self.show_path(full), pos, prev_pos)),
                     }
@@ -806,6 +855,12 @@ impl<'a> Lowerer<'a> {
             }
         }
         Ok(())
+    }
+
+    /// Lowers a set nested in another's bindings (`{ a = { a = …; }; }`, `a.a.a = 1;`),
+    /// bound at `pos`: these recurse here, not through `expr_inner`.
+    fn lower_nested(&mut self, p: PAttrs<'_, '_>, rec: bool, pos: Pos) -> R<AttrsLit> {
+        self.deeper(pos.offset, |l| l.lower_pattrs(p, rec))
     }
 
     /// Lowers a collected attribute set; `rec` opens a scope for its names.
@@ -838,18 +893,18 @@ impl<'a> Lowerer<'a> {
         result
     }
 
-    fn lower_pattrs_body(&mut self, p: PAttrs<'_, '_>, rec: bool) -> R<AttrsLit> {
+    fn lower_pattrs_body(&mut self, mut p: PAttrs<'_, '_>, rec: bool) -> R<AttrsLit> {
         let mut froms = Vec::with_capacity(p.froms.len());
         for f in &p.froms {
             froms.push(self.expr(f)?);
         }
         let mut statics = Vec::with_capacity(p.statics.len());
-        for (name, v, pos) in p.statics {
+        for (name, v, pos) in std::mem::take(&mut p.statics) {
             let e = match v {
                 PVal::Expr(e) => Rc::new(self.expr_inner(e, Some(name))?),
                 PVal::Nested(n) => {
                     let rec_inner = n.rec;
-                    Rc::new(Expr::Attrs(self.lower_pattrs(n, rec_inner)?))
+                    Rc::new(Expr::Attrs(self.lower_nested(n, rec_inner, pos)?))
                 }
                 PVal::Inherit(s) => Rc::new(self.resolve(s, usize::from(rec), pos)?),
                 PVal::InheritFrom(i, s) => {
@@ -868,7 +923,7 @@ impl<'a> Lowerer<'a> {
         }
         statics.sort_by_key(|a| a.0);
         let mut dynamics = Vec::with_capacity(p.dynamics.len());
-        for (key, v, pos) in p.dynamics {
+        for (key, v, pos) in std::mem::take(&mut p.dynamics) {
             let k = match self.attr_key(key)? {
                 AttrKey::Static(s) => Rc::new(Expr::Const(Value::string(s.as_bytes()))),
                 AttrKey::Dynamic(e) => e,
@@ -877,7 +932,7 @@ impl<'a> Lowerer<'a> {
                 PVal::Expr(e) => self.expr(e)?,
                 PVal::Nested(n) => {
                     let rec_inner = n.rec;
-                    Rc::new(Expr::Attrs(self.lower_pattrs(n, rec_inner)?))
+                    Rc::new(Expr::Attrs(self.lower_nested(n, rec_inner, pos)?))
                 }
                 _ => return Err(self.syntax_err("syntax error", pos)),
             };

@@ -854,14 +854,15 @@ const DROP_RED_ZONE: usize = 64 * 1024;
 /// Size of each stack segment used for dropping.
 const DROP_STACK_SEGMENT: usize = 4 * 1024 * 1024;
 
-/// Drops `parts` (what a dying list, set, frame or builtin application held) on a
-/// heap-allocated stack segment when the native stack runs low: dropping the last
-/// reference to a 100 000-deep list or frame chain recurses as deep. Checked where a
+/// Drops `parts` (what a dying list, set, frame or builtin application held, or a
+/// syntax or IR node's children) on a heap-allocated stack segment when the native
+/// stack runs low: dropping the last reference to a 100 000-deep list, frame chain or
+/// expression tree recurses as deep. Checked where a
 /// container dies rather than at every drop of a [`Value`] (most only decrement a
 /// count), which lets values be dropped without a call. Thunks need no check: they are
 /// dropped one after the other with their evaluator (see [`crate::thunks`]).
 #[inline]
-fn drop_deep<T>(parts: impl FnOnce() -> T) {
+pub(crate) fn drop_deep<T>(parts: impl FnOnce() -> T) {
     if crate::eval::remaining_stack().is_some_and(|left| left < DROP_RED_ZONE) {
         let parts = parts();
         crate::eval::grow_stack(DROP_STACK_SEGMENT, move || drop(parts));

@@ -256,3 +256,76 @@ fn hash_file_over_many_reads_matches_nix() {
     let nix = String::from_utf8(out.stdout).expect("utf-8");
     assert_eq!(json(&text).expect("hashFile"), nix.trim());
 }
+
+/// Runs `f` on a thread with a small stack: what deep nesting needs must come from the
+/// evaluator's stack growth, not from the size of the test thread's stack.
+fn on_small_stack<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(f)
+        .map(|h| h.join())
+    {
+        Ok(Ok(v)) => v,
+        Ok(Err(_)) => panic!("the evaluation panicked"),
+        Err(e) => panic!("spawning a thread: {e}"),
+    }
+}
+
+/// Nix 2.8 parses up to 10,000 entries of Bison's stack (9,995 nested parentheses,
+/// 3,331 `let`s); nixspot refused more than 512 levels. Deeper still (20,000 levels),
+/// the shapes parse, lower, evaluate, print and drop without overflowing the stack, and
+/// an operator chain (which nests without a level: `1 + 1 + …`, 200,000 terms, where
+/// Nix's evaluation overflows at about 180,000) is lowered and dropped too.
+#[test]
+fn deep_nesting_evaluates() {
+    let n = 20_000;
+    let cases = [
+        (
+            format!("{}1{}", "(".repeat(n), ")".repeat(n)),
+            "1".to_string(),
+        ),
+        (format!("{}a", "let a = 1; in ".repeat(n)), "1".to_string()),
+        (
+            format!("{}a", "with { a = 1; }; ".repeat(n)),
+            "1".to_string(),
+        ),
+        (
+            format!("{}1{}", "if true then ".repeat(n), " else 0".repeat(n)),
+            "1".to_string(),
+        ),
+        (
+            format!("{}1{}{}", "{a=".repeat(n), ";}".repeat(n), ".a".repeat(n)),
+            "1".to_string(),
+        ),
+        (
+            format!("{}1{}", "[".repeat(n), "]".repeat(n)),
+            format!("{}1{}", "[".repeat(n), "]".repeat(n)),
+        ),
+        (
+            format!("{}x{}) 1", "(x: ".repeat(n), ") x".repeat(n - 1)),
+            "1".to_string(),
+        ),
+        (vec!["1"; 200_000].join(" + "), "200000".to_string()),
+    ];
+    for (text, want) in cases {
+        let shown: String = text.chars().take(40).collect();
+        let got = on_small_stack(move || json(&text).map_err(|e| e.to_string()));
+        assert_eq!(got.as_deref(), Ok(want.as_str()), "{shown}…");
+    }
+}
+
+/// Past the parser's limit, and in an operator chain too long for the stack's cap, the
+/// error says what and where, instead of overflowing the stack.
+#[test]
+fn too_deep_nesting_is_an_error() {
+    let text = format!("{}1{}", "(".repeat(100_000), ")".repeat(100_000));
+    let err = on_small_stack(move || json(&text).map_err(|e| e.to_string()));
+    let Err(msg) = err else {
+        panic!("expected an error, got {err:?}");
+    };
+    assert!(
+        msg.starts_with("error: expression nested too deeply (more than 100000 levels)"),
+        "{msg}"
+    );
+    assert!(msg.contains(":1:100001"), "{msg}");
+}
