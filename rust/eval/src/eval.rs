@@ -356,8 +356,9 @@ impl Eval {
 
     // ----- forcing -----
 
-    /// Evaluates a value to weak head normal form.
-    #[inline]
+    /// Evaluates a value to weak head normal form. Always inlined: the evaluated case
+    /// is a clone, and the inliner's choice flipped with unrelated changes.
+    #[inline(always)]
     pub fn force(&mut self, v: &Value) -> R<Value> {
         match v {
             Value::Thunk(t) => {

@@ -705,8 +705,9 @@ impl Thunk {
         Thunk(Cell::new(state))
     }
 
-    /// What `look` makes of its value, if it has been evaluated.
-    #[inline]
+    /// What `look` makes of its value, if it has been evaluated. Always inlined: it is
+    /// one comparison, which the inliner left out of line as unrelated code changed.
+    #[inline(always)]
     fn done<T>(&self, look: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
         // SAFETY: the reference to the state lives only in this function, which does
         // not replace the state, nor can `look` (it has no access to the thunk's cell:
@@ -719,15 +720,15 @@ impl Thunk {
     }
 
     /// Its value, if it has been evaluated.
-    #[inline]
+    #[inline(always)]
     pub fn value(&self) -> Option<Value> {
-        self.done(|v| Some(v.clone()))
+        self.value_ref().cloned()
     }
 
     /// Its value in place, if it has been evaluated: read without a copy, so without
     /// writing the reference count of what it holds (deep comparisons walk big values
     /// whose every count write would dirty a cache line).
-    #[inline]
+    #[inline(always)]
     pub fn value_ref(&self) -> Option<&Value> {
         // SAFETY: an evaluated state is final: `Eval::force_thunk` takes and puts back
         // only states not evaluated yet (`Eval::force` answers evaluated ones first),

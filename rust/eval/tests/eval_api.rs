@@ -306,6 +306,15 @@ fn deep_nesting_evaluates() {
             "1".to_string(),
         ),
         (vec!["1"; 200_000].join(" + "), "200000".to_string()),
+        // Deep values made at run time compare and coerce to strings.
+        (
+            "let f = n: if n == 0 then [] else [(f (n - 1))]; in f 20000 == f 20000".into(),
+            "true".to_string(),
+        ),
+        (
+            "let f = n: if n == 0 then \"x\" else [(f (n - 1))]; in toString (f 20000)".into(),
+            "\"x\"".to_string(),
+        ),
     ];
     for (text, want) in cases {
         let shown: String = text.chars().take(40).collect();
