@@ -555,7 +555,7 @@ impl Eval {
     // ----- evaluation -----
 
     /// Evaluates an expression to weak head normal form.
-    #[inline]
+    #[inline(always)]
     pub fn eval(&mut self, e: &Expr, env: &Rc<Env>) -> R<Value> {
         // Leaves (most operands) are answered here, without the stack check and the
         // big dispatch.
