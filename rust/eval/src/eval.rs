@@ -131,17 +131,27 @@ pub fn with_stack<T, E: StackOverflow>(f: impl FnOnce() -> Result<T, E>) -> Resu
 /// How many levels of a recursion over a syntax tree may run between two stack checks:
 /// their frames (at most 3 kB per level in the parser and lowering) fit in [`RED_ZONE`]
 /// many times over, and checking at every level cost 2.7 % of loading modules.
-pub(crate) const CHECK_EVERY: u32 = 16;
+const CHECK_EVERY: u32 = 16;
 
-/// Runs `f` with enough native stack, growing it on the heap when needed, without
-/// [`with_stack`]'s cap: for recursion bounded by other means (the parser's depth
-/// limit), where failing would need an error of the caller's kind.
+/// Runs `f`, one level deeper in a recursion over a syntax tree (the parser's, the
+/// lowering's), with enough stack: `depth` counts the levels, and the stack is checked
+/// (through [`with_stack`]) every [`CHECK_EVERY`] of them, the first included.
+/// `locate` gives an error coming out of a checked level the position of that level.
 #[inline]
-pub(crate) fn ensure_stack<T>(f: impl FnOnce() -> T) -> T {
-    if remaining_stack().is_some_and(|left| left >= RED_ZONE) {
-        return f();
-    }
-    grow_stack(STACK_SEGMENT, f)
+pub(crate) fn one_level_deeper<S, T, E: StackOverflow>(
+    state: &mut S,
+    depth: fn(&mut S) -> &mut u32,
+    f: impl FnOnce(&mut S) -> Result<T, E>,
+    locate: impl FnOnce(&S, E) -> E,
+) -> Result<T, E> {
+    *depth(state) += 1;
+    let r = if *depth(state) % CHECK_EVERY == 1 {
+        with_stack(|| f(state)).map_err(|e| locate(state, e))
+    } else {
+        f(state)
+    };
+    *depth(state) -= 1;
+    r
 }
 
 /// [`with_stack`]'s rare case, out of line so that the common one stays small.

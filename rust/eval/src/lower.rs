@@ -5,7 +5,6 @@
 //! when no `with` encloses it, as Nix reports at parse time).
 
 use crate::error::{err, err_kind, ErrorKind, R};
-use crate::eval::with_stack;
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
 use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
 use crate::syntax::{self, Attr as SAttr, BinKind, Entry, Kind, ParamSyntax, Part, PathBase};
@@ -415,18 +414,11 @@ impl<'a> Lowerer<'a> {
 
     /// Runs `f`, a step of the lowering's recursion over the tree, with enough stack:
     /// operator chains (`1 + 1 + …`) nest as deep as the file is long. Too deep (past
-    /// [`with_stack`]'s cap) is a stack overflow error at `offset`. The stack is
-    /// checked every [`crate::eval::CHECK_EVERY`] levels, the first one included.
+    /// [`crate::eval::with_stack`]'s cap) is a stack overflow error at `offset`. The stack is
+    /// checked every few levels ([`crate::eval::one_level_deeper`]).
     #[inline]
     fn deeper<T>(&mut self, offset: u32, f: impl FnOnce(&mut Self) -> R<T>) -> R<T> {
-        self.depth += 1;
-        let r = if self.depth % crate::eval::CHECK_EVERY == 1 {
-            with_stack(|| f(self)).map_err(|e| e.at(self.at(offset)))
-        } else {
-            f(self)
-        };
-        self.depth -= 1;
-        r
+        crate::eval::one_level_deeper(self, |l| &mut l.depth, f, |l, e| e.at(l.at(offset)))
     }
 
     fn expr_node(&mut self, e: &syntax::Expr<'_>, name: Option<Symbol>) -> R<Expr> {

@@ -23,6 +23,21 @@ pub struct SyntaxError {
 /// 2,496 sets `{a={a=…;};}`, 1,999 `if … else` (a level here is about one of those).
 const MAX_DEPTH: u32 = 100_000;
 
+/// The offset of a [`SyntaxError`] made where the position is not known yet (a stack
+/// overflow), until [`Parser::nested`] gives it the token where parsing stopped.
+const UNPLACED: u32 = u32::MAX;
+
+/// Parsing from a stack nearly used up already (a file imported by a deep evaluation):
+/// [`crate::eval::with_stack`]'s cap is reached before [`MAX_DEPTH`].
+impl crate::eval::StackOverflow for SyntaxError {
+    fn stack_overflow() -> Self {
+        SyntaxError {
+            message: "stack overflow (possible infinite recursion)".to_string(),
+            offset: UNPLACED,
+        }
+    }
+}
+
 /// A syntax-tree expression with the offset of its first token.
 #[derive(Debug)]
 pub struct Expr<'s> {
@@ -760,16 +775,17 @@ impl<'s> Parser<'s> {
         if self.depth >= MAX_DEPTH {
             return Err(self.too_deep());
         }
-        self.depth += 1;
-        // The stack is checked every `crate::eval::CHECK_EVERY` levels (the first one
-        // included), not at each: checking at each cost 1.2 % of loading modules.
-        let r = if self.depth % crate::eval::CHECK_EVERY == 1 {
-            crate::eval::ensure_stack(|| parse(self))
-        } else {
-            parse(self)
-        };
-        self.depth -= 1;
-        r
+        crate::eval::one_level_deeper(
+            self,
+            |p| &mut p.depth,
+            parse,
+            |p, mut e| {
+                if e.offset == UNPLACED {
+                    e.offset = p.tok.start;
+                }
+                e
+            },
+        )
     }
 
     #[cold]

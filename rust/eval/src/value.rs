@@ -705,20 +705,6 @@ impl Thunk {
         Thunk(Cell::new(state))
     }
 
-    /// What `look` makes of its value, if it has been evaluated. Always inlined: it is
-    /// one comparison, which the inliner left out of line as unrelated code changed.
-    #[inline(always)]
-    fn done<T>(&self, look: impl FnOnce(&Value) -> Option<T>) -> Option<T> {
-        // SAFETY: the reference to the state lives only in this function, which does
-        // not replace the state, nor can `look` (it has no access to the thunk's cell:
-        // cloning a `Value` only increments a reference count). `Cell` is `!Sync`, so
-        // no other thread can replace it meanwhile either.
-        match unsafe { &*self.0.as_ptr() } {
-            ThunkState::Done(v) => look(v),
-            _ => None,
-        }
-    }
-
     /// Its value, if it has been evaluated.
     #[inline(always)]
     pub fn value(&self) -> Option<Value> {
@@ -744,10 +730,10 @@ impl Thunk {
     /// Its value, if it has been evaluated to an integer (no clone to drop).
     #[inline]
     pub fn int(&self) -> Option<i64> {
-        self.done(|v| match v {
-            Value::Int(i) => Some(*i),
+        match self.value_ref() {
+            Some(Value::Int(i)) => Some(*i),
             _ => None,
-        })
+        }
     }
 
     /// Takes the state out, leaving [`ThunkState::Blackhole`].
@@ -798,7 +784,7 @@ impl Value {
     #[inline]
     pub fn is_pending(&self) -> bool {
         match self {
-            Value::Thunk(t) => t.done(|_| Some(())).is_none(),
+            Value::Thunk(t) => t.value_ref().is_none(),
             _ => false,
         }
     }
