@@ -16,20 +16,12 @@
 //! device tree, QEMU 10's machine) differ from the Pi 3's; the Zero 2 W runs the Pi 3's
 //! machine, where `vm.rs` runs them.
 
-mod support;
-
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
+use crate::image::build;
 use nixspot_vmtest::checks::Hotspot;
 use nixspot_vmtest::{find_check, Board, Machine, MachineConfig};
-use support::*;
-
-const ZIM: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../../shared/fixtures/zim/withns_wikibooks_be_all_nopic_2017-02.zim"
-);
-const HOTSPOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../checks/vm/hotspot.nix");
 
 /// The services the test hotspot runs (runit service names).
 const SERVICES: &[&str] = &[
@@ -39,29 +31,6 @@ const SERVICES: &[&str] = &[
     "nixspot-dashboard",
     "nixspot-portal",
 ];
-
-fn build(dir: &Path) -> PathBuf {
-    let cache = dir.join("cache");
-    let out = run(nixspot()
-        .args(["cache", "add", "--cache-dir"])
-        .arg(&cache)
-        .arg(ZIM));
-    assert!(out.status.success(), "{}", text(&out));
-    seed_base_debs(&cache);
-    let image = dir.join("vm.img");
-    let out = run(nixspot()
-        .arg("build")
-        .arg(HOTSPOT)
-        .arg("-o")
-        .arg(&image)
-        .arg("--cache-dir")
-        .arg(&cache)
-        // not --offline: the phone's test-only packages (checks/vm/client.lock.json) are
-        // downloaded by the build itself, pinned by the hotspot's lock
-        .args(["--locked", "--quiet"]));
-    assert!(out.status.success(), "build failed:\n{}", text(&out));
-    image
-}
 
 fn hotspot_of(image: &Path) -> Hotspot {
     let boot = nixspot_vmtest::bootfiles::read_boot_files(image).expect("boot files");
