@@ -1,6 +1,6 @@
 //! The test hotspot (`checks/vm/hotspot.nix`) on the other boards nixspot supports, each
 //! booted once by nixspot-vmtest with console checks (the full set runs on the Pi 3 B in
-//! `vm.rs`):
+//! `pi3.rs`):
 //!
 //! * the Pi 4 B in QEMU 10's `raspi4b` (bookworm-backports' QEMU, which
 //!   `.ci/install-deps` unpacks into /opt/qemu-10), with the driver's device-tree edits
@@ -14,7 +14,7 @@
 //! through the host forward. On the Pi 4 B also the WiFi checks over `mac80211_hwsim`
 //! (`wifi`, `captive`, `isolation`), in the same boot: the Pi 4's kernel paths (its
 //! device tree, QEMU 10's machine) differ from the Pi 3's; the Zero 2 W runs the Pi 3's
-//! machine, where `vm.rs` runs them.
+//! machine, where `pi3.rs` runs them.
 
 use std::path::Path;
 use std::time::Duration;
