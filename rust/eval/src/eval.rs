@@ -4,9 +4,7 @@ use crate::error::{err, err_kind, ErrorKind, EvalError, R};
 use crate::ir::{AttrKey, AttrsLit, BinOp, Expr, ExprRef, Lambda, Param, Pos, StrPart};
 use crate::symbol::{intern, intern_bytes, FxBuild, Symbol};
 use crate::thunks::{ThunkRef, Thunks};
-use crate::value::{
-    Attr, Attrs, Closure, Context, Env, PrimOpApp, Slots, Str, ThunkState, Value, SHORT_BYTES,
-};
+use crate::value::{Attr, Attrs, Closure, Context, Env, PrimOpApp, Slots, Str, ThunkState, Value};
 use std::cell::OnceCell;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -315,8 +313,8 @@ impl Eval {
     /// every use of the name (strings are immutable: builtins that list names need not
     /// copy them each time).
     pub fn name_string(&mut self, name: Symbol) -> Value {
-        if name.as_bytes().len() <= SHORT_BYTES {
-            return Value::string(name.as_bytes());
+        if let Some(short) = Str::short(name.as_bytes()) {
+            return Value::String(short);
         }
         Value::String(
             self.name_strings
@@ -505,41 +503,49 @@ impl Eval {
 
     /// Forces to an integer.
     pub fn force_int(&mut self, v: &Value, pos: Pos) -> R<i64> {
-        match self.force(v)? {
-            Value::Int(i) => Ok(i),
+        let v = self.force(v)?;
+        match v {
+            Value::Int(i) => {
+                std::mem::forget(v);
+                Ok(i)
+            }
             other => Err(type_err(&other, "an integer", pos)),
         }
     }
 
     /// Forces to a Boolean.
     pub fn force_bool(&mut self, v: &Value, pos: Pos) -> R<bool> {
-        match self.force(v)? {
-            Value::Bool(b) => Ok(b),
+        let v = self.force(v)?;
+        match v {
+            Value::Bool(b) => {
+                std::mem::forget(v);
+                Ok(b)
+            }
             other => Err(type_err(&other, "a Boolean", pos)),
         }
     }
 
     /// Forces to an attribute set.
     pub fn force_attrs(&mut self, v: &Value, pos: Pos) -> R<Rc<Attrs>> {
-        match &self.force(v)? {
-            Value::Attrs(a) => Ok(a.clone()),
-            other => Err(type_err(other, "a set", pos)),
+        match self.force(v)? {
+            Value::Attrs(a) => Ok(a),
+            other => Err(type_err(&other, "a set", pos)),
         }
     }
 
     /// Forces to a list.
     pub fn force_list(&mut self, v: &Value, pos: Pos) -> R<crate::value::List> {
-        match &self.force(v)? {
-            Value::List(l) => Ok(l.clone()),
-            other => Err(type_err(other, "a list", pos)),
+        match self.force(v)? {
+            Value::List(l) => Ok(l),
+            other => Err(type_err(&other, "a list", pos)),
         }
     }
 
     /// Forces to a string (no coercion).
     pub fn force_str(&mut self, v: &Value, pos: Pos) -> R<Str> {
-        match &self.force(v)? {
-            Value::String(s) => Ok(s.clone()),
-            other => Err(type_err(other, "a string", pos)),
+        match self.force(v)? {
+            Value::String(s) => Ok(s),
+            other => Err(type_err(&other, "a string", pos)),
         }
     }
 
@@ -676,17 +682,14 @@ impl Eval {
                 // mostly such a thunk): the attribute is read in place, without taking
                 // a reference to the attribute's thunk only to drop it again.
                 if let (Expr::Var(d, s, _), [AttrKey::Static(name)]) = (&**base, &path[..]) {
-                    let var = lookup(env, *d, *s)?;
-                    let done;
-                    let set = match var {
+                    // Read in place, not copied: a copy of the set would be a count
+                    // written and dropped again.
+                    let set = match lookup(env, *d, *s)? {
                         Value::Attrs(a) => Some(a),
-                        Value::Thunk(t) => {
-                            done = t.value();
-                            match &done {
-                                Some(Value::Attrs(a)) => Some(a),
-                                _ => None,
-                            }
-                        }
+                        Value::Thunk(t) => match t.value_ref() {
+                            Some(Value::Attrs(a)) => Some(a),
+                            _ => None,
+                        },
                         _ => None,
                     };
                     if let Some(a) = set {
@@ -733,14 +736,28 @@ impl Eval {
                 // A builtin given all its arguments (`builtins.isAttrs v`, `map f l`,
                 // most calls in module code): called with them directly, without taking
                 // the builtin as a value and going through the generic call.
+                // The arguments in an array of their number: no padding to drop.
                 if let Expr::Const(Value::PrimOp(p)) = &**f {
-                    let n = args.len();
-                    if p.args.is_empty() && p.op.arity == n && n <= 3 {
-                        let mut all: [Value; 3] = [Value::Null, Value::Null, Value::Null];
-                        for (slot, a) in all.iter_mut().zip(args.iter()) {
-                            *slot = self.thunk(a, env)?;
+                    if p.args.is_empty() && p.op.arity == args.len() {
+                        match &args[..] {
+                            [a] => {
+                                let all = [self.thunk(a, env)?];
+                                return (p.op.func)(self, &all, *pos);
+                            }
+                            [a, b] => {
+                                let all = [self.thunk(a, env)?, self.thunk(b, env)?];
+                                return (p.op.func)(self, &all, *pos);
+                            }
+                            [a, b, c] => {
+                                let all = [
+                                    self.thunk(a, env)?,
+                                    self.thunk(b, env)?,
+                                    self.thunk(c, env)?,
+                                ];
+                                return (p.op.func)(self, &all, *pos);
+                            }
+                            _ => {}
                         }
-                        return (p.op.func)(self, &all[..n], *pos);
                     }
                 }
                 let fv = self.eval(f, env)?;
@@ -766,12 +783,8 @@ impl Eval {
                         return self.eval(if b { t } else { f }, env);
                     }
                 }
-                let cv = self.eval(c, env)?;
-                match cv {
-                    Value::Bool(true) => self.eval(t, env),
-                    Value::Bool(false) => self.eval(f, env),
-                    other => Err(type_err(&other, "a Boolean", *pos)),
-                }
+                let b = self.eval_bool(c, env, *pos)?;
+                self.eval(if b { t } else { f }, env)
             }
             Expr::Assert(c, body, text, pos) => {
                 let cv = self.eval(c, env)?;
@@ -847,6 +860,11 @@ impl Eval {
                         _ => {}
                     }
                 }
+                if matches!(op, BinOp::Eq | BinOp::Neq) {
+                    if let Some(same) = shallow_eq(&av, &bv) {
+                        return Ok(Value::Bool(same == (*op == BinOp::Eq)));
+                    }
+                }
                 let at = if *op == BinOp::Add { *rpos } else { *pos };
                 self.binop(*op, av, bv, at)
             }
@@ -855,8 +873,13 @@ impl Eval {
     }
 
     fn eval_bool(&mut self, e: &Expr, env: &Rc<Env>, pos: Pos) -> R<bool> {
-        match self.eval(e, env)? {
-            Value::Bool(b) => Ok(b),
+        let v = self.eval(e, env)?;
+        match v {
+            Value::Bool(b) => {
+                // Owns nothing: forgotten, without a call to the drop glue.
+                std::mem::forget(v);
+                Ok(b)
+            }
             other => Err(type_err(&other, "a Boolean", pos)),
         }
     }
@@ -2161,6 +2184,26 @@ fn in_place(v: &Value) -> Option<&Value> {
     match v {
         Value::Thunk(t) => t.value_ref(),
         other => Some(other),
+    }
+}
+
+/// `==` of two evaluated values when it needs no walk (`(v._type or "") == "merge"`,
+/// `defs != [ ]`, `x == null`, most comparisons in module code), without the general
+/// comparison's stack check and forcing; `None` for the others.
+#[inline(always)]
+fn shallow_eq(a: &Value, b: &Value) -> Option<bool> {
+    match (a, b) {
+        (Value::String(x), Value::String(y)) => Some(**x == **y),
+        (Value::Null, Value::Null) => Some(true),
+        (Value::Null, _) | (_, Value::Null) => Some(false),
+        (Value::Bool(x), Value::Bool(y)) => Some(x == y),
+        (Value::List(x), Value::List(y)) if x.is_empty() || y.is_empty() => {
+            Some(x.len() == y.len())
+        }
+        (Value::Attrs(x), Value::Attrs(y)) if x.is_empty() || y.is_empty() => {
+            Some(x.len() == y.len())
+        }
+        _ => None,
     }
 }
 

@@ -168,6 +168,9 @@ impl Str {
             if usize::from(*len) <= SHORT_BYTES {
                 let mut short = [0u8; SHORT_BYTES];
                 short.copy_from_slice(&inline[..SHORT_BYTES]);
+                // An empty set owns nothing: forgotten rather than dropped, whose walk
+                // of the (empty) tree is most of the cost of a short string.
+                std::mem::forget(ctx);
                 return Str {
                     tag: *len,
                     bytes: short,
@@ -179,6 +182,19 @@ impl Str {
             s: bytes,
             ctx: std::mem::ManuallyDrop::new(ctx),
         }))
+    }
+
+    /// A string without context kept in place, if `bytes` are few enough: made without
+    /// the detour through [`Bytes`] (`attrNames`, whose names are mostly short).
+    #[inline]
+    pub fn short(bytes: &[u8]) -> Option<Str> {
+        let mut short = [0u8; SHORT_BYTES];
+        short.get_mut(..bytes.len())?.copy_from_slice(bytes);
+        Some(Str {
+            tag: bytes.len() as u8,
+            bytes: short,
+            _rc: std::marker::PhantomData,
+        })
     }
 
     /// A string kept in `rc`.
@@ -361,6 +377,10 @@ struct Below {
     flat: OnceCell<Vec<Attr>>,
 }
 
+/// Sets of at most this many attributes are copied by `//` rather than layered
+/// (`x // { priority = p; }` over a definition record, in the module system).
+const SMALL_SET: usize = 16;
+
 /// Merges two sorted attribute vectors; `top` wins on equal names.
 fn merge_sorted(below: &[Attr], top: &[Attr]) -> Vec<Attr> {
     let mut out = Vec::with_capacity(below.len() + top.len());
@@ -508,7 +528,9 @@ impl Attrs {
         if a.is_empty() {
             return b.clone();
         }
-        if b.len() * 4 > a.len() {
+        // A small `a` is copied: a layer over it would cost more (a block for the
+        // layer, then a merged view for the first iteration) than the copy it saves.
+        if b.len() * 4 > a.len() || a.len() <= SMALL_SET {
             return Rc::new(Attrs::new(merge_sorted(a.entries(), b.entries())));
         }
         // A layer over `a`, merged with the layers below while they are not much
