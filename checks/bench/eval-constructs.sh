@@ -13,17 +13,7 @@
 # Needs: nix-instantiate (apt: nix-bin), valgrind (apt: valgrind), awk, cargo.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-command -v nix-instantiate >/dev/null || { echo "nix-instantiate is needed (apt-get install nix-bin)" >&2; exit 1; }
-command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
-if [[ -n "${EVAL_JSON_BIN:-}" ]]; then
-  nixspot="$EVAL_JSON_BIN"
-else
-  cargo build --release -q -p nixspot-eval --example eval-json
-  nixspot="$PWD/target/release/examples/eval-json"
-fi
-export NIX_CONFIG=$'build-users-group =\nexperimental-features ='
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source checks/bench/eval-callgrind.sh
 n=100000
 
 # name|body (the loop's counter is `i`; `s5`, `d`, `l3` and `f2` are bound around it)

@@ -18,17 +18,7 @@
 # Needs: nix-instantiate (apt: nix-bin), valgrind (apt: valgrind), awk, cargo.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-command -v nix-instantiate >/dev/null || { echo "nix-instantiate is needed (apt-get install nix-bin)" >&2; exit 1; }
-command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)" >&2; exit 1; }
-if [[ -n "${EVAL_JSON_BIN:-}" ]]; then
-  nixspot="$EVAL_JSON_BIN"
-else
-  cargo build --release -q -p nixspot-eval --example eval-json
-  nixspot="$PWD/target/release/examples/eval-json"
-fi
-export NIX_CONFIG=$'build-users-group =\nexperimental-features ='
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source checks/bench/eval-callgrind.sh
 
 # name|N|expression with @N@ for the size (a case may also use @LIB@, the repository's
 # module library, @POS@, a generated file of @N@ attributes one per line, and @LET@, a
